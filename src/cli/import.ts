@@ -1,0 +1,65 @@
+import { access } from 'node:fs/promises';
+import { loadConfig } from '../config/load.js';
+import { importFiles } from '../import/importer.js';
+import { isRegion } from '../phone/index.js';
+import { openSqliteStore } from '../store/sqlite/sqlite-store.js';
+
+export interface ImportCommandOptions {
+  readonly config?: string;
+  readonly replace: boolean;
+  readonly source?: string;
+  readonly region?: string;
+}
+
+/** Most skipped entries listed one by one; the rest are counted. */
+const MAX_LISTED = 50;
+
+export async function importCommand(files: string[], options: ImportCommandOptions): Promise<void> {
+  const config = loadConfig(options.config !== undefined ? { file: options.config } : {});
+  const embedded = config.sources.filter((source) => source.type === 'embedded').map((source) => source.name);
+  const source = options.source ?? embedded[0];
+  if (!source || !embedded.includes(source)) {
+    throw new Error(
+      options.source
+        ? `"${options.source}" is not an embedded source; configured: ${embedded.join(', ') || 'none'}`
+        : 'no embedded source is configured',
+    );
+  }
+  const region = options.region?.toUpperCase() ?? config.region;
+  if (!isRegion(region))
+    throw new Error(`--region ${options.region}: not an ISO region code (CH, DE, AT...)`);
+  for (const file of files) {
+    await access(file).catch(() => {
+      throw new Error(`${file}: cannot be read`);
+    });
+  }
+
+  const store = openSqliteStore(config.dataDir);
+  const started = performance.now();
+  let listed = 0;
+  try {
+    const summary = await importFiles(store.contacts, {
+      source,
+      files,
+      replace: options.replace,
+      region,
+      onSkip(file, line, reason) {
+        if (listed++ < MAX_LISTED) process.stderr.write(`${file}:${line}: skipped: ${reason}\n`);
+      },
+    });
+    const seconds = (performance.now() - started) / 1000;
+    if (summary.skipped > MAX_LISTED) {
+      process.stderr.write(`... and ${summary.skipped - MAX_LISTED} more skipped entries\n`);
+    }
+    const rate = Math.round(summary.read / Math.max(seconds, 0.001));
+    const peakMb = Math.round(process.resourceUsage().maxRSS / 1024);
+    process.stdout.write(
+      `imported ${summary.imported} of ${summary.read} entries into "${source}"` +
+        `${options.replace ? ' (replacing all)' : ''}; ${summary.skipped} skipped; ` +
+        `${await store.contacts.count(source)} contacts in the source; ` +
+        `${seconds.toFixed(1)} s, ${rate} rows/s, peak RSS ${peakMb} MB\n`,
+    );
+  } finally {
+    await store.close();
+  }
+}

@@ -1,0 +1,49 @@
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { CallcardError, type ErrorCode } from '../errors.js';
+
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string };
+}
+
+export function errorBody(code: ErrorCode, message: string): ErrorBody {
+  return { error: { code, message } };
+}
+
+// Fastify's own request errors, by code, as the CONNECTOR's client should read them.
+const FASTIFY_ERRORS: Readonly<Record<string, readonly [ErrorCode, string]>> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: ['BODY_TOO_LARGE', 'the request body is larger than 64 KiB'],
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: ['UNSUPPORTED_MEDIA_TYPE', 'send the body as application/json'],
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: ['INVALID_INPUT', 'the Content-Length header does not match the body'],
+  FST_ERR_CTP_EMPTY_JSON_BODY: ['MISSING_INPUTS', 'the JSON body is empty'],
+};
+
+/**
+ * One place that turns errors into `{ error: { code, message } }`. Client errors say what to fix;
+ * server errors say nothing more than "internal error" and are logged without stack or payload.
+ */
+export function registerErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (error instanceof CallcardError && error.statusCode < 500) {
+      return reply.code(error.statusCode).send(errorBody(error.code, error.message));
+    }
+    const known = error.code ? FASTIFY_ERRORS[error.code] : undefined;
+    if (known) {
+      const [code, message] = known;
+      return reply.code(error.statusCode ?? 400).send(errorBody(code, message));
+    }
+    if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
+      return reply.code(error.statusCode).send(errorBody('INVALID_INPUT', 'the request could not be read'));
+    }
+    request.log.error(
+      { err: { type: error.name, code: error.code, message: error.message } },
+      'request failed',
+    );
+    return reply.code(500).send(errorBody('INTERNAL', 'internal error; the service log has the details'));
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    reply
+      .code(404)
+      .send(errorBody('NOT_FOUND', `no such endpoint: ${request.method} ${request.url.split('?')[0]}`));
+  });
+}

@@ -1,0 +1,66 @@
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { Config } from '../../config/schema.js';
+import {
+  lookupResponseSchema,
+  readCallInputs,
+  readLookupNumber,
+  toWireContact,
+} from '../../connector/wire.js';
+import { CallcardError } from '../../errors.js';
+import type { Lookup } from '../../lookup/lookup.js';
+import { maskNumber } from '../../phone/index.js';
+import type { Workflows } from '../../workflows/registry.js';
+import { publicUrlOf } from '../app.js';
+import { type Credential, createAuthCheck } from '../auth.js';
+import { errorBody } from '../errors.js';
+
+export interface ConnectorRoutesOptions {
+  readonly config: Readonly<Config>;
+  readonly lookup: Lookup;
+  readonly workflows: Workflows;
+  readonly credentials: readonly Credential[];
+}
+
+/** The CONNECTOR API: `<base>/Lookup` and `<base>/<WorkflowName>`, behind the token headers. */
+export const connectorRoutes: FastifyPluginAsync<ConnectorRoutesOptions> = async (app, options) => {
+  const { config, lookup, workflows } = options;
+  const authorized = createAuthCheck(options.credentials);
+
+  // Before the body is read: an unauthenticated request costs nothing and learns nothing.
+  app.addHook('onRequest', async (request, reply) => {
+    if (!authorized(request.headers)) {
+      return reply.code(401).send(errorBody('UNAUTHORIZED', 'missing or wrong token header'));
+    }
+  });
+
+  const answerLookup = async (request: FastifyRequest) => {
+    const number = readLookupNumber(request.body, request.query);
+    const result = await lookup(number);
+    const publicUrl = publicUrlOf(request, config.publicUrl);
+    request.outcome = {
+      number: result.key ? maskNumber(result.key) : 'none',
+      results: result.hits.length,
+      ...(result.outcomes.some((o) => o.status !== 'ok') && {
+        sources: result.outcomes.map((o) => `${o.source}:${o.status}`).join(','),
+      }),
+    };
+    return result.hits.map((hit) => toWireContact(hit, publicUrl));
+  };
+  const lookupRoute = { schema: { response: { 200: lookupResponseSchema } } };
+  app.post('/Lookup', lookupRoute, answerLookup);
+  app.get('/Lookup', lookupRoute, answerLookup);
+
+  app.post<{ Params: { workflow: string } }>('/:workflow', async (request) => {
+    const workflow = workflows.get(request.params.workflow);
+    if (!workflow) {
+      throw new CallcardError(
+        'UNKNOWN_WORKFLOW',
+        `no workflow named "${request.params.workflow.slice(0, 64)}"`,
+      );
+    }
+    request.outcome = { workflow: workflow.name };
+    const call = readCallInputs(request.body);
+    const prefix = config.basePath === '/' ? '' : config.basePath;
+    return workflow.run(call, { baseUrl: publicUrlOf(request, config.publicUrl) + prefix });
+  });
+};

@@ -1,0 +1,62 @@
+import { createHash } from 'node:crypto';
+import type { CountryCode } from 'libphonenumber-js';
+import { isRegion, storedKeys } from '../phone/index.js';
+import type { ContactRecord, PhoneEntry } from '../store/types.js';
+
+/** A contact as read from a file, before its numbers are parsed. */
+export interface RawContact {
+  id?: string;
+  name?: string;
+  company?: string;
+  contactUri?: string;
+  companyUri?: string;
+  /** ISO region that the row's national numbers are read in. */
+  country?: string;
+  phones: { value: string; label?: string }[];
+  customData: Record<string, string>;
+}
+
+const MAX_ID_LENGTH = 200;
+
+/**
+ * Turns a raw contact into the record the store keeps: numbers parsed once into match keys.
+ * Returns a message instead when the entry cannot be used.
+ */
+export function buildContact(raw: RawContact, defaultRegion: CountryCode): ContactRecord | string {
+  let region = defaultRegion;
+  if (raw.country) {
+    const country = raw.country.trim().toUpperCase();
+    if (!isRegion(country))
+      return `country "${raw.country.slice(0, 20)}" is not an ISO region code (CH, DE, AT...)`;
+    region = country;
+  }
+  if (!raw.name && !raw.company) return 'no name and no company';
+  const phones: PhoneEntry[] = [];
+  const seen = new Set<string>();
+  for (const phone of raw.phones) {
+    for (const key of storedKeys(phone.value, region)) {
+      if (seen.has(key)) continue;
+      seen.add(key);
+      phones.push(phone.label ? { key, raw: phone.value, label: phone.label } : { key, raw: phone.value });
+    }
+  }
+  if (phones.length === 0) return 'no usable phone number';
+  if (raw.id !== undefined && raw.id.length > MAX_ID_LENGTH)
+    return `id longer than ${MAX_ID_LENGTH} characters`;
+  const record: ContactRecord = {
+    // Without an id, the same person gets the same id on every import of the file.
+    id: raw.id || stableId(raw.name, raw.company, phones[0]!.key),
+    phones,
+    ...(raw.name && { name: raw.name }),
+    ...(raw.company && { company: raw.company }),
+    ...(raw.contactUri && { contactUri: raw.contactUri }),
+    ...(raw.companyUri && { companyUri: raw.companyUri }),
+    ...(Object.keys(raw.customData).length > 0 && { customData: raw.customData }),
+  };
+  return record;
+}
+
+function stableId(name = '', company = '', key = ''): string {
+  const text = [name.trim().toLowerCase(), company.trim().toLowerCase(), key].join('\u0000');
+  return `h-${createHash('sha256').update(text).digest('base64url').slice(0, 16)}`;
+}

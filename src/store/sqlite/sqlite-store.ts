@@ -1,0 +1,250 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import type { MatchKey } from '../../phone/index.js';
+import type {
+  CallJournal,
+  CallRecord,
+  ContactMatch,
+  ContactRecord,
+  ContactStore,
+  ImportSession,
+  NewCallRecord,
+  Store,
+} from '../types.js';
+import { callMigrations, contactMigrations, migrate } from './migrations.js';
+
+/**
+ * The embedded store: two SQLite files in the data directory. Contacts and the call journal live in
+ * separate files so that a long import never holds up the recording of a call.
+ */
+export function openSqliteStore(dataDir: string): Store {
+  mkdirSync(dataDir, { recursive: true });
+  const contactsDb = openDatabase(join(dataDir, 'contacts.db'));
+  const callsDb = openDatabase(join(dataDir, 'calls.db'));
+  migrate(contactsDb, contactMigrations);
+  migrate(callsDb, callMigrations);
+  let closed = false;
+  return {
+    contacts: createContactStore(contactsDb),
+    calls: createCallJournal(callsDb),
+    async close() {
+      if (closed) return;
+      closed = true;
+      contactsDb.close();
+      callsDb.close();
+    },
+  };
+}
+
+function openDatabase(file: string): Database.Database {
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('busy_timeout = 5000');
+  return db;
+}
+
+interface ContactRow {
+  id: string;
+  name: string | null;
+  company: string | null;
+  contact_uri: string | null;
+  company_uri: string | null;
+  custom_data: string | null;
+  updated_at: number | null;
+  position: number;
+}
+
+function createContactStore(db: Database.Database): ContactStore {
+  const find = db.prepare<[MatchKey, string, number], ContactRow>(`
+    SELECT c.id, c.name, c.company, c.contact_uri, c.company_uri, c.custom_data, c.updated_at,
+           MIN(p.position) AS position
+    FROM phones p JOIN contacts c ON c.source = p.source AND c.id = p.contact_id
+    WHERE p.key = ? AND p.source = ?
+    GROUP BY c.id
+    ORDER BY position, c.updated_at DESC
+    LIMIT ?`);
+  const countAll = db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM contacts');
+  const countSource = db.prepare<[string], { n: number }>(
+    'SELECT COUNT(*) AS n FROM contacts WHERE source = ?',
+  );
+  const deleteSource = [
+    db.prepare('DELETE FROM phones WHERE source = ?'),
+    db.prepare('DELETE FROM contacts WHERE source = ?'),
+  ];
+  const deletePhones = db.prepare('DELETE FROM phones WHERE source = ? AND contact_id = ?');
+  const upsertContact = db.prepare(`
+    INSERT INTO contacts (source, id, name, company, contact_uri, company_uri, custom_data, updated_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT (source, id) DO UPDATE SET
+      name = excluded.name, company = excluded.company, contact_uri = excluded.contact_uri,
+      company_uri = excluded.company_uri, custom_data = excluded.custom_data, updated_at = excluded.updated_at`);
+  const insertPhone = db.prepare(
+    'INSERT INTO phones (source, contact_id, position, key, raw, label) VALUES (?, ?, ?, ?, ?, ?)',
+  );
+
+  let importing = false;
+
+  return {
+    async findByKey(source, key, limit) {
+      return find.all(key, source, limit).map(toMatch);
+    },
+    async count(source) {
+      return (source === undefined ? countAll.get() : countSource.get(source))?.n ?? 0;
+    },
+    async beginImport(source, { replace }) {
+      if (importing) throw new Error('another import is running on this store');
+      importing = true;
+      // One transaction for the whole import: readers keep seeing the previous data until commit,
+      // and an import that fails half-way leaves nothing behind.
+      db.exec('BEGIN IMMEDIATE');
+      if (replace) for (const statement of deleteSource) statement.run(source);
+      const written = new Set<string>();
+      const finish = (sql: 'COMMIT' | 'ROLLBACK') => {
+        if (!importing) return;
+        importing = false;
+        db.exec(sql);
+      };
+      const session: ImportSession = {
+        async write(records) {
+          for (const record of records) {
+            writeContact(source, record);
+            written.add(record.id);
+          }
+        },
+        async commit() {
+          finish('COMMIT');
+          db.pragma('wal_checkpoint(PASSIVE)');
+          return { contacts: written.size };
+        },
+        async abort() {
+          finish('ROLLBACK');
+        },
+      };
+      return session;
+    },
+  };
+
+  function writeContact(source: string, record: ContactRecord): void {
+    deletePhones.run(source, record.id);
+    upsertContact.run(
+      source,
+      record.id,
+      record.name ?? null,
+      record.company ?? null,
+      record.contactUri ?? null,
+      record.companyUri ?? null,
+      record.customData && Object.keys(record.customData).length > 0
+        ? JSON.stringify(record.customData)
+        : null,
+      record.updatedAt ?? null,
+    );
+    record.phones.forEach((phone, position) => {
+      insertPhone.run(source, record.id, position, phone.key, phone.raw, phone.label ?? null);
+    });
+  }
+}
+
+function toMatch(row: ContactRow): ContactMatch {
+  return {
+    id: row.id,
+    ...(row.name !== null && { name: row.name }),
+    ...(row.company !== null && { company: row.company }),
+    ...(row.contact_uri !== null && { contactUri: row.contact_uri }),
+    ...(row.company_uri !== null && { companyUri: row.company_uri }),
+    ...(row.custom_data !== null && { customData: JSON.parse(row.custom_data) as Record<string, string> }),
+    ...(row.updated_at !== null && { updatedAt: row.updated_at }),
+    primary: row.position === 0,
+  };
+}
+
+interface CallRow {
+  id: string;
+  workflow: string;
+  direction: 'incoming' | 'outgoing' | null;
+  status: 'answered' | 'missed';
+  contact_crm_id: string | null;
+  user_crm_id: string | null;
+  originator_number: string | null;
+  originator_name: string | null;
+  destination_number: string | null;
+  destination_name: string | null;
+  started_time: string | null;
+  answered_time: string | null;
+  ended_time: string | null;
+  declined_time: string | null;
+  duration_seconds: number | null;
+  inputs: string;
+  received_count: number;
+  created_at: string;
+  updated_at: string;
+}
+
+const CALL_FIELDS = [
+  ['direction', 'direction'],
+  ['status', 'status'],
+  ['contactCrmId', 'contact_crm_id'],
+  ['userCrmId', 'user_crm_id'],
+  ['originatorNumber', 'originator_number'],
+  ['originatorName', 'originator_name'],
+  ['destinationNumber', 'destination_number'],
+  ['destinationName', 'destination_name'],
+  ['startedTime', 'started_time'],
+  ['answeredTime', 'answered_time'],
+  ['endedTime', 'ended_time'],
+  ['declinedTime', 'declined_time'],
+  ['durationSeconds', 'duration_seconds'],
+] as const satisfies readonly (readonly [keyof NewCallRecord, keyof CallRow])[];
+
+function createCallJournal(db: Database.Database): CallJournal {
+  const columns = CALL_FIELDS.map(([, column]) => column);
+  const merged = columns.filter((column) => column !== 'status');
+  // A repeat keeps what was known and takes every value the new delivery brings.
+  const upsert = db.prepare<unknown[], CallRow>(`
+    INSERT INTO calls (id, workflow, ${columns.join(', ')}, inputs, received_count, created_at, updated_at)
+    VALUES (?, ?, ${columns.map(() => '?').join(', ')}, ?, 1, ?, ?)
+    ON CONFLICT (id) DO UPDATE SET
+      ${merged.map((c) => `${c} = COALESCE(excluded.${c}, ${c})`).join(',\n      ')},
+      status = CASE WHEN COALESCE(excluded.answered_time, answered_time) IS NULL THEN 'missed' ELSE 'answered' END,
+      inputs = json_patch(inputs, excluded.inputs),
+      received_count = received_count + 1,
+      updated_at = excluded.updated_at
+    RETURNING *`);
+  const byId = db.prepare<[string], CallRow>('SELECT * FROM calls WHERE id = ?');
+
+  return {
+    async record(call) {
+      const now = new Date().toISOString();
+      const row = upsert.get(
+        call.id,
+        call.workflow,
+        ...CALL_FIELDS.map(([field]) => call[field] ?? null),
+        JSON.stringify(call.inputs),
+        now,
+        now,
+      )!;
+      return { record: toCall(row), created: row.received_count === 1 };
+    },
+    async get(id) {
+      const row = byId.get(id);
+      return row && toCall(row);
+    },
+  };
+}
+
+function toCall(row: CallRow): CallRecord {
+  const record: Record<string, unknown> = {
+    id: row.id,
+    workflow: row.workflow,
+    inputs: JSON.parse(row.inputs),
+    receivedCount: row.received_count,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+  for (const [field, column] of CALL_FIELDS) {
+    const value = row[column];
+    if (value !== null) record[field] = value;
+  }
+  return record as unknown as CallRecord;
+}

@@ -1,0 +1,88 @@
+import type { MatchKey } from '../phone/index.js';
+
+/** A number of a contact, with its canonical key computed once when written. */
+export interface PhoneEntry {
+  readonly key: MatchKey;
+  readonly raw: string;
+  /** Where the number came from ("mobile", "Phone (work)"); kept for display and ranking. */
+  readonly label?: string;
+}
+
+/** A contact as sources and imports write it into the local index. */
+export interface ContactRecord {
+  readonly id: string;
+  readonly name?: string;
+  readonly company?: string;
+  readonly contactUri?: string;
+  readonly companyUri?: string;
+  readonly customData?: Readonly<Record<string, string>>;
+  /** The first entry is the contact's main number. */
+  readonly phones: readonly PhoneEntry[];
+  /** Epoch milliseconds of the last change or activity, used to rank equal matches. */
+  readonly updatedAt?: number;
+}
+
+/** A contact found for a key. */
+export interface ContactMatch extends Omit<ContactRecord, 'phones'> {
+  /** True when the matched number is the contact's main (first) number. */
+  readonly primary: boolean;
+}
+
+export interface ImportSession {
+  /** Writes a batch; a record whose id exists in the source replaces it. */
+  write(records: readonly ContactRecord[]): Promise<void>;
+  /** Makes the import visible at once; with `replace`, rows not written in this session are gone. */
+  commit(): Promise<{ readonly contacts: number }>;
+  /** Leaves the store as it was before the session. */
+  abort(): Promise<void>;
+}
+
+/**
+ * The local contact index: every source's contacts, keyed by canonical number. Methods are async so
+ * that a networked store can stand behind the same interface; the embedded one answers from SQLite.
+ */
+export interface ContactStore {
+  findByKey(source: string, key: MatchKey, limit: number): Promise<ContactMatch[]>;
+  count(source?: string): Promise<number>;
+  beginImport(source: string, options: { replace: boolean }): Promise<ImportSession>;
+}
+
+export type CallDirection = 'incoming' | 'outgoing';
+
+/** A call as the journal keeps it; `inputs` holds every field the CONNECTOR sent. */
+export interface CallRecord {
+  readonly id: string;
+  readonly workflow: string;
+  readonly direction?: CallDirection;
+  readonly status: 'answered' | 'missed';
+  readonly contactCrmId?: string;
+  readonly userCrmId?: string;
+  readonly originatorNumber?: string;
+  readonly originatorName?: string;
+  readonly destinationNumber?: string;
+  readonly destinationName?: string;
+  readonly startedTime?: string;
+  readonly answeredTime?: string;
+  readonly endedTime?: string;
+  readonly declinedTime?: string;
+  /** Seconds from answer to end, when both are known. */
+  readonly durationSeconds?: number;
+  readonly inputs: Readonly<Record<string, unknown>>;
+  readonly receivedCount: number;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+export type NewCallRecord = Omit<CallRecord, 'receivedCount' | 'createdAt' | 'updatedAt'>;
+
+export interface CallJournal {
+  /** Records a call once per id: a repeat updates the record and counts the delivery. */
+  record(call: NewCallRecord): Promise<{ readonly record: CallRecord; readonly created: boolean }>;
+  get(id: string): Promise<CallRecord | undefined>;
+}
+
+export interface Store {
+  readonly contacts: ContactStore;
+  readonly calls: CallJournal;
+  close(): Promise<void>;
+}
