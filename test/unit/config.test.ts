@@ -1,0 +1,110 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config/load.js';
+import { tempDir } from '../helper.js';
+
+describe('configuration', () => {
+  let dir: ReturnType<typeof tempDir>;
+  beforeEach(() => {
+    dir = tempDir();
+  });
+  afterEach(() => dir.remove());
+
+  const file = (yaml: string) => {
+    const path = join(dir.path, 'callcard.yaml');
+    writeFileSync(path, yaml);
+    return path;
+  };
+
+  it('has defaults that run the service on the embedded store', () => {
+    const config = loadConfig({ env: {} });
+    expect(config).toMatchObject({
+      port: 8080,
+      basePath: '/',
+      dataDir: './data',
+      region: 'CH',
+      maxResults: 5,
+      auth: { header: 'X-Execution-Token', tokens: [] },
+      sources: [{ type: 'embedded', name: 'contacts', crmName: 'callcard', crmLogo: '/logo.svg' }],
+    });
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.sources[0])).toBe(true);
+  });
+
+  it('reads YAML, then env vars override it, then flags override both', () => {
+    const path = file('port: 9000\nregion: de\nbasePath: services/\nmaxResults: 3\ndataDir: /var/lib/x\n');
+    const config = loadConfig({
+      file: path,
+      env: {
+        CALLCARD_PORT: '9100',
+        CALLCARD_REGION: 'AT',
+        CALLCARD_TOKEN: 'token-one-aaaaaaaaaaaa, token-two-bbbbbbbbbbbb',
+        CALLCARD_BASE_PATH: '/api/v1',
+        CALLCARD_MAX_RESULTS: '4',
+        CALLCARD_DATA_DIR: '/tmp/cc',
+      },
+      overrides: { port: 9200 },
+    });
+    expect(config).toMatchObject({
+      port: 9200,
+      region: 'AT',
+      basePath: '/api/v1',
+      maxResults: 4,
+      dataDir: '/tmp/cc',
+      auth: { tokens: ['token-one-aaaaaaaaaaaa', 'token-two-bbbbbbbbbbbb'] },
+    });
+  });
+
+  it('takes the config path from CALLCARD_CONFIG and tokens from a file', () => {
+    const tokens = join(dir.path, 'tokens');
+    writeFileSync(tokens, 'from-a-file-cccccccccccc\n');
+    const config = loadConfig({ env: { CALLCARD_CONFIG: file('port: 7000\n'), CALLCARD_TOKEN_FILE: tokens } });
+    expect(config.port).toBe(7000);
+    expect(config.auth.tokens).toEqual(['from-a-file-cccccccccccc']);
+  });
+
+  it('lists every problem by path', () => {
+    const path = file(
+      [
+        'port: 99999',
+        'region: XX',
+        'maxResults: 0',
+        'auth:',
+        '  tokens: [short]',
+        'sources:',
+        '  - type: nosuch',
+        'unknownKey: 1',
+      ].join('\n'),
+    );
+    let error: unknown;
+    try {
+      loadConfig({ file: path, env: {} });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const problems = (error as ConfigError).problems.join('\n');
+    expect(problems).toMatch(/^port: /m);
+    expect(problems).toMatch(/^region: .*ISO/m);
+    expect(problems).toMatch(/^maxResults: /m);
+    expect(problems).toMatch(/^auth\.tokens\.0: .*16/m);
+    expect(problems).toMatch(/^sources\.0\.type: /m);
+    expect(problems).toMatch(/unknownKey/);
+  });
+
+  it('rejects two sources with the same name', () => {
+    expect(() =>
+      loadConfig({ env: {}, overrides: { sources: [{ type: 'embedded' }, { type: 'embedded', name: 'contacts' }] } }),
+    ).toThrow(/sources\.1\.name: "contacts" is used twice/);
+  });
+
+  it('says which file cannot be read or parsed', () => {
+    expect(() => loadConfig({ file: join(dir.path, 'missing.yaml'), env: {} })).toThrow(/missing\.yaml: cannot be read/);
+    expect(() => loadConfig({ file: file('port: [1,\n'), env: {} })).toThrow(/not valid YAML/);
+  });
+
+  it('reports an env var with a bad value by the config path it sets', () => {
+    expect(() => loadConfig({ env: { CALLCARD_MAX_RESULTS: 'lots' } })).toThrow(/maxResults: /);
+  });
+});
