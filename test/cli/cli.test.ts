@@ -1,0 +1,116 @@
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { tempDir } from '../helper.js';
+
+// The built CLI, as `npx callcard` runs it (`npm test` builds first).
+const CLI = resolve(import.meta.dirname, '../../dist/cli/index.js');
+
+function callcard(args: string[], env: Record<string, string> = {}, cwd?: string) {
+  const result = spawnSync(process.execPath, [CLI, ...args], {
+    encoding: 'utf8',
+    env: { PATH: process.env['PATH'] ?? '', ...env },
+    ...(cwd && { cwd }),
+    timeout: 30_000,
+  });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((done, fail) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? done(address.port) : fail(new Error('no port'))));
+    });
+  });
+}
+
+describe('callcard CLI', () => {
+  let dir: ReturnType<typeof tempDir>;
+  let child: ChildProcess | undefined;
+  beforeEach(() => {
+    dir = tempDir();
+  });
+  afterEach(() => {
+    child?.kill('SIGKILL');
+    child = undefined;
+    dir.remove();
+  });
+
+  it('imports CSV, reports skipped rows with their line numbers, and re-imports by id', () => {
+    const csv = join(dir.path, 'contacts.csv');
+    writeFileSync(csv, 'id,name,phone\n1,Alexa,021 552 20 00\n2,,\n3,Bruno,not a number\n4,Carla,079 123 45 67\n');
+    const env = { CALLCARD_DATA_DIR: join(dir.path, 'data') };
+    const first = callcard(['import', csv], env);
+    expect(first.code).toBe(0);
+    expect(first.stdout).toMatch(/imported 2 of 4 entries into "contacts"; 2 skipped; 2 contacts in the source/);
+    expect(first.stderr).toContain(`${csv}:3: skipped: no name and no company`);
+    expect(first.stderr).toContain(`${csv}:4: skipped: no usable phone number`);
+    const again = callcard(['import', csv], env);
+    expect(again.stdout).toMatch(/2 contacts in the source/);
+    writeFileSync(csv, 'id,name,phone\n9,Zed,021 000 00 00\n');
+    const replaced = callcard(['import', '--replace', csv], env);
+    expect(replaced.code).toBe(0);
+    expect(replaced.stdout).toMatch(/\(replacing all\).*1 contacts in the source/);
+  });
+
+  it('fails with a clear message for a file it cannot read', () => {
+    const result = callcard(['import', join(dir.path, 'nope.csv')], { CALLCARD_DATA_DIR: dir.path });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/nope\.csv: cannot be read/);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('stops on a bad config with every problem listed', () => {
+    const config = join(dir.path, 'bad.yaml');
+    writeFileSync(config, 'port: -1\nregion: Mars\n');
+    const result = callcard(['serve', '--config', config]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/invalid configuration/);
+    expect(result.stderr).toMatch(/- port: /);
+    expect(result.stderr).toMatch(/- region: /);
+  });
+
+  it('serves on --port, prints the token with the URL and header name, and answers with it', async () => {
+    const port = await freePort();
+    const csv = join(dir.path, 'c.csv');
+    writeFileSync(csv, 'id,name,company,phone\nx1,Alexa Holiday,White Cross Co,+41 21 552 20 00\n');
+    expect(callcard(['import', csv], {}, dir.path).code).toBe(0);
+    const proc = spawn(process.execPath, [CLI, 'serve', '--port', String(port), '--host', '127.0.0.1'], {
+      cwd: dir.path,
+      env: { PATH: process.env['PATH'] ?? '' },
+    });
+    child = proc;
+    let banner = '';
+    proc.stderr?.on('data', (chunk) => {
+      banner += chunk;
+    });
+    const logs: string[] = [];
+    proc.stdout?.on('data', (chunk) => logs.push(String(chunk)));
+    const deadline = Date.now() + 15_000;
+    while (!/Header value:/.test(banner) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(banner).toContain(`Root URL:      http://127.0.0.1:${port}`);
+    expect(banner).toContain('Header name:   X-Execution-Token');
+    const token = /Header value:\s+(\S+)/.exec(banner)?.[1];
+    expect(token).toMatch(/^[\w-]{32}$/);
+
+    const response = await fetch(`http://127.0.0.1:${port}/Lookup`, {
+      method: 'POST',
+      headers: { 'X-Execution-Token': token!, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ inputs: { phoneNumber: '41215522000' } }),
+    });
+    expect(response.status).toBe(200);
+    const [contact] = (await response.json()) as { name: string }[];
+    expect(contact?.name).toBe('Alexa Holiday');
+
+    const exited = new Promise<number | null>((done) => proc.once('exit', (code) => done(code)));
+    proc.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    child = undefined;
+    expect(logs.join('')).toContain('"msg":"request"');
+    expect(logs.join('')).not.toContain(token!);
+  });
+});
