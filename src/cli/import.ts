@@ -1,4 +1,5 @@
 import { access } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { loadConfig } from '../config/load.js';
 import { importFiles } from '../import/importer.js';
 import { isRegion } from '../phone/index.js';
@@ -43,6 +44,7 @@ export async function importCommand(files: string[], options: ImportCommandOptio
       files,
       replace: options.replace,
       region,
+      workers: Math.max(1, Math.min(4, availableParallelism())),
       onSkip(file, line, reason) {
         if (listed++ < MAX_LISTED) process.stderr.write(`${file}:${line}: skipped: ${reason}\n`);
       },

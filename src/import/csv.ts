@@ -1,7 +1,6 @@
 import { createReadStream } from 'node:fs';
-import { parse } from 'csv-parse';
-import type { CountryCode } from 'libphonenumber-js';
-import { buildContact, type RawContact } from './contact-builder.js';
+import { type Options, parse } from 'csv-parse';
+import type { RawContact } from './contact-builder.js';
 import type { ReadResult } from './types.js';
 
 /** A column's role, from its header. */
@@ -24,11 +23,29 @@ const FIELDS: Readonly<Record<string, Role['kind']>> = {
   contact_uri: 'contactUri',
   company_uri: 'companyUri',
   country: 'country',
+  vorname: 'firstName',
+  nachname: 'lastName',
+  prenom: 'firstName',
+  prénom: 'firstName',
+  given_name: 'firstName',
+  family_name: 'lastName',
+  surname: 'lastName',
+  firma: 'company',
+  unternehmen: 'company',
+  entreprise: 'company',
+  societe: 'company',
+  société: 'company',
+  azienda: 'company',
+  land: 'country',
+  pays: 'country',
 };
 
 // A header word that names a number: "Phone", "Mobile phone", "tel_private", "Fax 2", "Natel", "Handy".
 const PHONE_WORD =
   /^(?:(?:tele?)?phones?|mobile?|mob|cell(?:phone)?|tel|telefon|telephone|telefono|tél[ée]?phone|t[ée]l|fax|telefax|handy|natel|gsm|portable|cellulare|pager|sip|voip)\d*$/;
+
+// Compound words that name a number: "Telefonnummer", "Mobiltelefon", "Faxnummer", "Handynummer".
+const PHONE_STEM = /phone|telefon|telephon|téléphone|mobil|handy|natel|fax/;
 
 function roleOf(header: string): Role {
   const normalized = header
@@ -38,8 +55,9 @@ function roleOf(header: string): Role {
     .replace(/^_|_$/g, '');
   const field = FIELDS[normalized];
   if (field) return { kind: field } as Role;
-  if (normalized.split('_').some((word) => PHONE_WORD.test(word)))
+  if (PHONE_STEM.test(normalized) || normalized.split('_').some((word) => PHONE_WORD.test(word))) {
     return { kind: 'phone', label: header.trim() };
+  }
   return { kind: 'custom', label: header.trim() };
 }
 
@@ -64,45 +82,63 @@ async function readHeaderLine(file: string): Promise<string> {
   return text;
 }
 
-/** Reads a CSV file with a header row, streaming: memory does not grow with the file. */
-export async function* readCsv(file: string, region: CountryCode): AsyncGenerator<ReadResult> {
+// Line breaks inside one record (a quoted field over several lines), without the one that ends it.
+function breaksWithin(raw: string | undefined): number {
+  return raw?.replace(/(?:\r\n|\r|\n)$/, '').match(/\r\n|\r|\n/g)?.length ?? 0;
+}
+
+type Row = { line: number; values: string[] } | { line: number; error: string };
+
+/**
+ * Reads a CSV file with a header row, streaming: memory does not grow with the file. Each entry
+ * carries the line it starts on, counted here: a quoted field may span lines, in LF or CRLF files.
+ */
+export async function* readCsv(file: string): AsyncGenerator<ReadResult> {
   const delimiter = sniffDelimiter(await readHeaderLine(file));
-  const skipped: ReadResult[] = [];
+  let lines = 0;
+  const next = (raw: string | undefined) => {
+    const line = lines + 1;
+    lines = line + breaksWithin(raw);
+    return line;
+  };
+  const errors: { line: number; error: string }[] = [];
   const parser = createReadStream(file).pipe(
     parse({
       delimiter,
       bom: true,
-      info: true,
+      raw: true,
+      // Hand-edited files: a stray quote inside a field is kept as text rather than failing the row.
+      relax_quotes: true,
       relax_column_count: true,
-      skip_empty_lines: true,
+      skip_empty_lines: false,
       skip_records_with_error: true,
-      on_skip: (error) => {
-        if (error)
-          skipped.push({ line: Number(error['lines'] ?? 0), error: `not valid CSV (${error.message})` });
+      // With `raw`, each record comes with its source text, from which its lines are counted.
+      on_record: ({ record, raw }: { record: string[]; raw: string }): Row => ({
+        line: next(raw),
+        values: record,
+      }),
+      on_skip: (error: Error | undefined, raw: string | undefined) => {
+        if (error) errors.push({ line: next(raw), error: `not valid CSV (${error.message})` });
         return undefined;
       },
-    }),
+    } as unknown as Options),
   );
   let roles: Role[] | undefined;
-  for await (const { record, info } of parser as AsyncIterable<{
-    record: string[];
-    info: { lines: number };
-  }>) {
-    while (skipped.length > 0) yield skipped.shift()!;
+  for await (const row of parser as AsyncIterable<Row>) {
+    while (errors.length > 0) yield errors.shift()!;
+    if ('error' in row) continue;
+    if (row.values.length === 1 && row.values[0]!.trim() === '') continue;
     if (!roles) {
-      roles = record.map(roleOf);
+      roles = row.values.map(roleOf);
       if (!roles.some((role) => role.kind === 'phone')) {
         throw new Error(`${file}: no phone column in the header (phone, mobile, tel, fax...)`);
       }
       continue;
     }
-    const raw = toRawContact(roles, record);
-    const built = buildContact(raw, region);
-    yield typeof built === 'string'
-      ? { line: info.lines, error: built }
-      : { line: info.lines, record: built };
+    yield { line: row.line, raw: toRawContact(roles, row.values) };
   }
-  yield* skipped;
+  yield* errors;
+  if (!roles) throw new Error(`${file}: empty, no header row`);
 }
 
 function toRawContact(roles: readonly Role[], values: readonly string[]): RawContact {

@@ -1,6 +1,6 @@
-import type { ContactRecord } from '../store/types.js';
+import type { RawContact } from './contact-builder.js';
 
-/** One entry read from a file: a contact, or why the entry at that line was skipped. */
+/** One entry read from a file: a contact not yet checked, or why the entry at that line was skipped. */
 export type ReadResult =
-  | { readonly line: number; readonly record: ContactRecord }
+  | { readonly line: number; readonly raw: RawContact }
   | { readonly line: number; readonly error: string };

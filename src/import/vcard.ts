@@ -1,27 +1,26 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import ICAL from 'ical.js';
-import type { CountryCode } from 'libphonenumber-js';
-import { buildContact, type RawContact } from './contact-builder.js';
+import type { RawContact } from './contact-builder.js';
 import type { ReadResult } from './types.js';
 
 /** Reads a vCard 3 or 4 file card by card, streaming. */
-export async function* readVcard(file: string, region: CountryCode): AsyncGenerator<ReadResult> {
+export async function* readVcard(file: string): AsyncGenerator<ReadResult> {
   const lines = createInterface({ input: createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
   let card: string[] | undefined;
   let start = 0;
   let number = 0;
   for await (const line of lines) {
     number++;
-    const upper = line.trim().toUpperCase();
+    const upper = (number === 1 ? line.replace(/^\uFEFF/, '') : line).trim().toUpperCase();
     if (upper === 'BEGIN:VCARD') {
       if (card) yield { line: start, error: 'card has no END:VCARD' };
-      card = [line];
+      card = [line.replace(/^\uFEFF/, '')];
       start = number;
     } else if (card) {
       card.push(line);
       if (upper === 'END:VCARD') {
-        yield readCard(card.join('\r\n'), start, region);
+        yield readCard(card.join('\r\n'), start);
         card = undefined;
       }
     }
@@ -34,7 +33,7 @@ function text(value: unknown): string | undefined {
   return typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
 }
 
-function readCard(source: string, line: number, region: CountryCode): ReadResult {
+function readCard(source: string, line: number): ReadResult {
   let card: ICAL.Component;
   try {
     card = new ICAL.Component(ICAL.parse(source) as unknown[]);
@@ -65,8 +64,7 @@ function readCard(source: string, line: number, region: CountryCode): ReadResult
   if (emails.length > 0) raw.customData['E-mail'] = emails.join(', ');
   const title = text(card.getFirstPropertyValue('title'));
   if (title) raw.customData['Title'] = title;
-  const built = buildContact(raw, region);
-  return typeof built === 'string' ? { line, error: built } : { line, record: built };
+  return { line, raw };
 }
 
 function nameFromN(value: unknown): string | undefined {

@@ -23,7 +23,9 @@ async function freePort(): Promise<number> {
     const server = createServer();
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? done(address.port) : fail(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? done(address.port) : fail(new Error('no port')),
+      );
     });
   });
 }
@@ -42,11 +44,16 @@ describe('callcard CLI', () => {
 
   it('imports CSV, reports skipped rows with their line numbers, and re-imports by id', () => {
     const csv = join(dir.path, 'contacts.csv');
-    writeFileSync(csv, 'id,name,phone\n1,Alexa,021 552 20 00\n2,,\n3,Bruno,not a number\n4,Carla,079 123 45 67\n');
+    writeFileSync(
+      csv,
+      'id,name,phone\n1,Alexa,021 552 20 00\n2,,\n3,Bruno,not a number\n4,Carla,079 123 45 67\n',
+    );
     const env = { CALLCARD_DATA_DIR: join(dir.path, 'data') };
     const first = callcard(['import', csv], env);
     expect(first.code).toBe(0);
-    expect(first.stdout).toMatch(/imported 2 of 4 entries into "contacts"; 2 skipped; 2 contacts in the source/);
+    expect(first.stdout).toMatch(
+      /imported 2 of 4 entries into "contacts"; 2 skipped; 2 contacts in the source/,
+    );
     expect(first.stderr).toContain(`${csv}:3: skipped: no name and no company`);
     expect(first.stderr).toContain(`${csv}:4: skipped: no usable phone number`);
     const again = callcard(['import', csv], env);
@@ -91,7 +98,8 @@ describe('callcard CLI', () => {
     const logs: string[] = [];
     proc.stdout?.on('data', (chunk) => logs.push(String(chunk)));
     const deadline = Date.now() + 15_000;
-    while (!/Header value:/.test(banner) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    while (!/Header value:/.test(banner) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 50));
     expect(banner).toContain(`Root URL:      http://127.0.0.1:${port}`);
     expect(banner).toContain('Header name:   X-Execution-Token');
     const token = /Header value:\s+(\S+)/.exec(banner)?.[1];

@@ -49,7 +49,9 @@ describe('a slow or broken source over HTTP', () => {
         payload: { inputs: { phoneNumber: '41215522000' } },
       });
       expect(response.statusCode).toBe(200);
-      expect(response.json()).toEqual([{ id: 'h1', name: 'Healthy Hit', crmName: 'healthy', crmActions: [] }]);
+      expect(response.json()).toEqual([
+        { id: 'h1', name: 'Healthy Hit', crmName: 'healthy', crmActions: [] },
+      ]);
       expect(response.body).not.toContain('hunter2');
     } finally {
       await app.close();

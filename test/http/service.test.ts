@@ -16,7 +16,11 @@ describe('authentication', () => {
   it('401 with a JSON error for a missing or wrong token, on every CONNECTOR endpoint', async () => {
     service = await build();
     await service.importCsv('id,name,phone\nq1,Quinn,021 552 20 00\n');
-    for (const headers of [{}, { 'x-execution-token': 'wrong' }, { 'x-execution-token': `${TOKEN}x` }]) {
+    for (const headers of [
+      {},
+      { 'x-execution-token': 'wrong' },
+      { 'x-execution-token': `${TOKEN}x` },
+    ] as Record<string, string>[]) {
       for (const url of ['/Lookup', '/CallFlow', '/NoSuchWorkflow']) {
         const response = await lookup(headers, url);
         expect(response.statusCode).toBe(401);

@@ -15,13 +15,23 @@ const phone = (key: string, raw = key) => ({ key, raw });
 
 /** Contacts every source is fed with, in the source's own form. */
 export const CONTRACT_CONTACTS: readonly ContactRecord[] = [
-  { id: 'a1', name: 'Alexa Holiday', company: 'White Cross Co', phones: [phone('+41215522000', '021 552 20 00')] },
+  {
+    id: 'a1',
+    name: 'Alexa Holiday',
+    company: 'White Cross Co',
+    phones: [phone('+41215522000', '021 552 20 00')],
+  },
   { id: 'a2', name: 'Bruno Keller', phones: [phone('+41791234567'), phone('+41215522000')] },
   { id: 'a3', name: 'Claire Dubois', phones: [phone('+33215522000', '+33 2 15 52 20 00')] },
   { id: 'a4', name: 'Desk 2001', phones: [phone('#2001', '2001')] },
 ];
 
-const query = (key: string, limit = 5): LookupQuery => ({ key, input: key.replace(/^[+#]/, ''), region: 'CH', limit });
+const query = (key: string, limit = 5): LookupQuery => ({
+  key,
+  input: key.replace(/^[+#]/, ''),
+  region: 'CH',
+  limit,
+});
 const never = () => new AbortController().signal;
 
 /**

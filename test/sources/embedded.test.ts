@@ -1,6 +1,6 @@
 import pino from 'pino';
-import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { createEmbeddedSource } from '../../src/sources/embedded/embedded-source.js';
+import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { tempDir } from '../helper.js';
 import { sourceContract } from './contract.js';
 
@@ -11,7 +11,10 @@ sourceContract('embedded', async (contacts) => {
   await session.write(contacts);
   await session.commit();
   return {
-    source: createEmbeddedSource({ name: 'contacts' }, { store: store.contacts, logger: pino({ level: 'silent' }) }),
+    source: createEmbeddedSource(
+      { name: 'contacts' },
+      { store: store.contacts, logger: pino({ level: 'silent' }) },
+    ),
     async teardown() {
       await store.close();
       dir.remove();

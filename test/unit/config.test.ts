@@ -59,7 +59,9 @@ describe('configuration', () => {
   it('takes the config path from CALLCARD_CONFIG and tokens from a file', () => {
     const tokens = join(dir.path, 'tokens');
     writeFileSync(tokens, 'from-a-file-cccccccccccc\n');
-    const config = loadConfig({ env: { CALLCARD_CONFIG: file('port: 7000\n'), CALLCARD_TOKEN_FILE: tokens } });
+    const config = loadConfig({
+      env: { CALLCARD_CONFIG: file('port: 7000\n'), CALLCARD_TOKEN_FILE: tokens },
+    });
     expect(config.port).toBe(7000);
     expect(config.auth.tokens).toEqual(['from-a-file-cccccccccccc']);
   });
@@ -95,12 +97,17 @@ describe('configuration', () => {
 
   it('rejects two sources with the same name', () => {
     expect(() =>
-      loadConfig({ env: {}, overrides: { sources: [{ type: 'embedded' }, { type: 'embedded', name: 'contacts' }] } }),
+      loadConfig({
+        env: {},
+        overrides: { sources: [{ type: 'embedded' }, { type: 'embedded', name: 'contacts' }] },
+      }),
     ).toThrow(/sources\.1\.name: "contacts" is used twice/);
   });
 
   it('says which file cannot be read or parsed', () => {
-    expect(() => loadConfig({ file: join(dir.path, 'missing.yaml'), env: {} })).toThrow(/missing\.yaml: cannot be read/);
+    expect(() => loadConfig({ file: join(dir.path, 'missing.yaml'), env: {} })).toThrow(
+      /missing\.yaml: cannot be read/,
+    );
     expect(() => loadConfig({ file: file('port: [1,\n'), env: {} })).toThrow(/not valid YAML/);
   });
 

@@ -105,7 +105,10 @@ describe('lookup core', () => {
 
   it('ranks main-number matches first, then by source order, then most recently active', async () => {
     const lookup = make([
-      source('first', answering(contact('s1-old', { updatedAt: 1 }), contact('s1-other', { primary: false }))),
+      source(
+        'first',
+        answering(contact('s1-old', { updatedAt: 1 }), contact('s1-other', { primary: false })),
+      ),
       source('second', answering(contact('s2-new', { updatedAt: 5 }), contact('s2-newer', { updatedAt: 9 }))),
     ]);
     const result = await lookup('41215522000');

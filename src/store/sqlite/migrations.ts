@@ -17,6 +17,8 @@ export function migrate(db: Database.Database, steps: readonly Migration[]): voi
 }
 
 export const contactMigrations: readonly Migration[] = [
+  // A contact's numbers are kept with it (to show and to replace them); phone_keys is the one index
+  // a lookup reads: a single B-tree, so writing a number touches one tree only.
   (db) =>
     db.exec(`
       CREATE TABLE contacts (
@@ -27,19 +29,17 @@ export const contactMigrations: readonly Migration[] = [
         contact_uri TEXT,
         company_uri TEXT,
         custom_data TEXT,
+        phones TEXT NOT NULL,
         updated_at INTEGER,
         PRIMARY KEY (source, id)
       ) WITHOUT ROWID;
-      CREATE TABLE phones (
+      CREATE TABLE phone_keys (
+        key TEXT NOT NULL,
         source TEXT NOT NULL,
         contact_id TEXT NOT NULL,
         position INTEGER NOT NULL,
-        key TEXT NOT NULL,
-        raw TEXT NOT NULL,
-        label TEXT,
-        PRIMARY KEY (source, contact_id, position)
+        PRIMARY KEY (key, source, contact_id)
       ) WITHOUT ROWID;
-      CREATE INDEX phones_by_key ON phones (key, source);
     `),
 ];
 

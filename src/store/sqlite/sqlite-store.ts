@@ -10,6 +10,7 @@ import type {
   ContactStore,
   ImportSession,
   NewCallRecord,
+  PhoneEntry,
   Store,
 } from '../types.js';
 import { callMigrations, contactMigrations, migrate } from './migrations.js';
@@ -58,30 +59,32 @@ interface ContactRow {
 
 function createContactStore(db: Database.Database): ContactStore {
   const find = db.prepare<[MatchKey, string, number], ContactRow>(`
-    SELECT c.id, c.name, c.company, c.contact_uri, c.company_uri, c.custom_data, c.updated_at,
-           MIN(p.position) AS position
-    FROM phones p JOIN contacts c ON c.source = p.source AND c.id = p.contact_id
-    WHERE p.key = ? AND p.source = ?
-    GROUP BY c.id
-    ORDER BY position, c.updated_at DESC
+    SELECT c.id, c.name, c.company, c.contact_uri, c.company_uri, c.custom_data, c.updated_at, k.position
+    FROM phone_keys k JOIN contacts c ON c.source = k.source AND c.id = k.contact_id
+    WHERE k.key = ? AND k.source = ?
+    ORDER BY k.position, c.updated_at DESC
     LIMIT ?`);
   const countAll = db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM contacts');
   const countSource = db.prepare<[string], { n: number }>(
     'SELECT COUNT(*) AS n FROM contacts WHERE source = ?',
   );
   const deleteSource = [
-    db.prepare('DELETE FROM phones WHERE source = ?'),
+    db.prepare('DELETE FROM phone_keys WHERE source = ?'),
     db.prepare('DELETE FROM contacts WHERE source = ?'),
   ];
-  const deletePhones = db.prepare('DELETE FROM phones WHERE source = ? AND contact_id = ?');
+  const phonesOf = db.prepare<[string, string], { phones: string }>(
+    'SELECT phones FROM contacts WHERE source = ? AND id = ?',
+  );
+  const deleteKey = db.prepare('DELETE FROM phone_keys WHERE key = ? AND source = ? AND contact_id = ?');
   const upsertContact = db.prepare(`
-    INSERT INTO contacts (source, id, name, company, contact_uri, company_uri, custom_data, updated_at)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+    INSERT INTO contacts (source, id, name, company, contact_uri, company_uri, custom_data, phones, updated_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (source, id) DO UPDATE SET
       name = excluded.name, company = excluded.company, contact_uri = excluded.contact_uri,
-      company_uri = excluded.company_uri, custom_data = excluded.custom_data, updated_at = excluded.updated_at`);
-  const insertPhone = db.prepare(
-    'INSERT INTO phones (source, contact_id, position, key, raw, label) VALUES (?, ?, ?, ?, ?, ?)',
+      company_uri = excluded.company_uri, custom_data = excluded.custom_data, phones = excluded.phones,
+      updated_at = excluded.updated_at`);
+  const insertKey = db.prepare(
+    'INSERT OR IGNORE INTO phone_keys (key, source, contact_id, position) VALUES (?, ?, ?, ?)',
   );
 
   let importing = false;
@@ -96,6 +99,9 @@ function createContactStore(db: Database.Database): ContactStore {
     async beginImport(source, { replace }) {
       if (importing) throw new Error('another import is running on this store');
       importing = true;
+      // A large page cache while writing many keys in random order; back to the default after.
+      const cacheSize = db.pragma('cache_size', { simple: true }) as number;
+      db.pragma('cache_size = -131072');
       // One transaction for the whole import: readers keep seeing the previous data until commit,
       // and an import that fails half-way leaves nothing behind.
       db.exec('BEGIN IMMEDIATE');
@@ -104,7 +110,11 @@ function createContactStore(db: Database.Database): ContactStore {
       const finish = (sql: 'COMMIT' | 'ROLLBACK') => {
         if (!importing) return;
         importing = false;
-        db.exec(sql);
+        try {
+          db.exec(sql);
+        } finally {
+          db.pragma(`cache_size = ${cacheSize}`);
+        }
       };
       const session: ImportSession = {
         async write(records) {
@@ -127,7 +137,11 @@ function createContactStore(db: Database.Database): ContactStore {
   };
 
   function writeContact(source: string, record: ContactRecord): void {
-    deletePhones.run(source, record.id);
+    const previous = phonesOf.get(source, record.id);
+    if (previous) {
+      for (const phone of JSON.parse(previous.phones) as PhoneEntry[])
+        deleteKey.run(phone.key, source, record.id);
+    }
     upsertContact.run(
       source,
       record.id,
@@ -138,10 +152,11 @@ function createContactStore(db: Database.Database): ContactStore {
       record.customData && Object.keys(record.customData).length > 0
         ? JSON.stringify(record.customData)
         : null,
+      JSON.stringify(record.phones),
       record.updatedAt ?? null,
     );
     record.phones.forEach((phone, position) => {
-      insertPhone.run(source, record.id, position, phone.key, phone.raw, phone.label ?? null);
+      insertKey.run(phone.key, source, record.id, position);
     });
   }
 }
