@@ -3,17 +3,25 @@ import pino, { type Logger } from 'pino';
 import type { Config } from './config/schema.js';
 import { buildApp } from './http/app.js';
 import type { Credential } from './http/auth.js';
+import { createIndexFinder } from './lookup/index-finder.js';
+import { createLiveFinder } from './lookup/live.js';
 import { type ConfiguredSource, createLookup } from './lookup/lookup.js';
 import { ensureSecretFile, newKey, newToken } from './secrets.js';
 import { createSource } from './sources/registry.js';
+import type { Source } from './sources/types.js';
 import { openSqliteStore } from './store/sqlite/sqlite-store.js';
 import type { Store } from './store/types.js';
+import { createSyncEngine, type MirrorEntry, type SyncEngine } from './sync/engine.js';
 import { createCallFlow } from './workflows/callflow.js';
 import { createWorkflowRegistry } from './workflows/registry.js';
 
 export interface Service {
   readonly app: FastifyInstance;
   readonly store: Store;
+  readonly sync: SyncEngine;
+  /** Mirrored sources, by name. */
+  readonly mirrors: ReadonlyMap<string, MirrorEntry>;
+  readonly sources: readonly ConfiguredSource[];
   readonly logger: Logger;
   /** The token callcard generated on this start, when none was configured (first start). */
   readonly generatedToken?: { readonly value: string; readonly file: string };
@@ -24,6 +32,23 @@ export interface Service {
 
 export interface ServiceOptions {
   readonly logger?: Logger;
+  /** Start syncing mirrored sources at once and on their schedule (serve does; tests sync by hand). */
+  readonly startSync?: boolean;
+  /** Worker threads that parse numbers during a sync. */
+  readonly workers?: number;
+}
+
+type SourceEntry = Readonly<Config>['sources'][number];
+
+/** How a source is read: its own index (embedded), a mirror of it, or asked live. */
+function modeOf(entry: SourceEntry, source: Source): 'embedded' | 'mirror' | 'live' {
+  if (!source.list && !source.search) return 'embedded';
+  const mode = entry.mode ?? (source.list ? 'mirror' : 'live');
+  if (mode === 'mirror' && !source.list)
+    throw new Error(`source "${entry.name}" cannot list contacts: use mode: live`);
+  if (mode === 'live' && !source.search)
+    throw new Error(`source "${entry.name}" cannot search numbers: use mode: mirror`);
+  return mode;
 }
 
 export function createLogger(config: Readonly<Config>): Logger {
@@ -59,13 +84,47 @@ export async function createService(
   const store = openSqliteStore(config.dataDir);
 
   const workflows = createWorkflowRegistry([createCallFlow({ journal: store.calls, secret })]);
-  const sources: ConfiguredSource[] = config.sources.map((entry) => ({
-    source: createSource(entry, { store: store.contacts, logger: logger.child({ source: entry.name }) }),
-    crmName: entry.crmName,
-    crmLogo: entry.crmLogo,
-    timeoutMs: entry.timeoutMs,
-    workflows: workflows.namesFor(entry.name),
-  }));
+  const baseDir = config.baseDir ?? process.cwd();
+  const mirrors = new Map<string, MirrorEntry>();
+  const opened: Source[] = [];
+  const sources: ConfiguredSource[] = [];
+  try {
+    for (const entry of config.sources) {
+      const source = await createSource(entry, { logger: logger.child({ source: entry.name }), baseDir });
+      opened.push(source);
+      const mode = modeOf(entry, source);
+      if (mode === 'mirror') {
+        mirrors.set(entry.name, {
+          source,
+          intervalMs: entry.sync.intervalMs,
+          fullIntervalMs: entry.sync.fullIntervalMs,
+        });
+      }
+      sources.push({
+        name: entry.name,
+        mode: mode === 'live' ? 'live' : 'index',
+        find:
+          mode === 'live'
+            ? createLiveFinder(source, config.region, entry.cache)
+            : createIndexFinder(store.contacts, entry.name),
+        crmName: entry.crmName,
+        crmLogo: entry.crmLogo,
+        timeoutMs: entry.timeoutMs,
+        workflows: workflows.namesFor(entry.name),
+      });
+    }
+  } catch (error) {
+    await Promise.allSettled(opened.map((source) => source.close?.()));
+    await store.close();
+    throw error;
+  }
+  const sync = createSyncEngine({
+    store: store.contacts,
+    region: config.region,
+    logger,
+    workers: options.workers ?? 0,
+  });
+  if (options.startSync) sync.start([...mirrors.values()]);
   const lookup = createLookup({
     sources,
     region: config.region,
@@ -86,13 +145,17 @@ export async function createService(
   return {
     app,
     store,
+    sync,
+    mirrors,
+    sources,
     logger,
     ...(auth.tokenFile && { tokenFile: auth.tokenFile }),
     ...(auth.generatedToken && { generatedToken: auth.generatedToken }),
     close() {
       closing ??= (async () => {
         await app.close();
-        await Promise.all(sources.map((entry) => entry.source.close?.()));
+        await sync.stop();
+        await Promise.allSettled(opened.map((source) => source.close?.()));
         await store.close();
       })();
       return closing;

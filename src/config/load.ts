@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { CallcardError } from '../errors.js';
@@ -97,6 +98,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Readonly<Config> {
   for (const [key, value] of Object.entries(options.overrides ?? {})) {
     if (value !== undefined) raw[key] = value;
   }
+  raw['baseDir'] ??= file ? dirname(resolve(file)) : process.cwd();
   const result = configSchema.safeParse(raw);
   if (!result.success) problems.push(...formatIssues(result.error.issues));
   if (problems.length > 0 || !result.success) throw new ConfigError(problems);

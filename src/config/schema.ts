@@ -25,6 +25,23 @@ const sourceCommon = z.object({
   crmLogo: z.string().min(1).optional(),
   /** Longest time this source may take for one lookup. */
   timeoutMs: z.coerce.number().int().positive().max(60_000).default(1000),
+  /** mirror: copied into the local index and read from there; live: asked during each lookup. */
+  mode: z.enum(['mirror', 'live']).optional(),
+  /** Mirror: how often changes are fetched, and how often everything is listed again (catches deletions). */
+  sync: z
+    .object({
+      intervalMs: z.coerce.number().int().min(1000).default(300_000),
+      fullIntervalMs: z.coerce.number().int().min(1000).default(86_400_000),
+    })
+    .prefault({}),
+  /** Live: answers reused for a while, bounded in size. */
+  cache: z
+    .object({
+      ttlMs: z.coerce.number().int().min(0).default(300_000),
+      missTtlMs: z.coerce.number().int().min(0).default(30_000),
+      maxEntries: z.coerce.number().int().min(1).default(10_000),
+    })
+    .prefault({}),
 });
 
 const sourceSchemas = Object.values(sourceTypes).map((type) => sourceCommon.extend(type.schema.shape));
@@ -45,6 +62,8 @@ export const configSchema = z
     /** true, or the proxies' addresses (comma-separated IPs or CIDRs) whose X-Forwarded-* headers are believed. */
     trustProxy: z.union([z.boolean(), z.string()]).default(false),
     dataDir: z.string().min(1).default('./data'),
+    /** Directory that relative paths in sources are read against: the config file's, else the working one. */
+    baseDir: z.string().min(1).optional(),
     /** Region that national numbers are read in. */
     region: region.default('CH'),
     maxResults: z.coerce.number().int().min(1).max(50).default(5),
@@ -67,7 +86,7 @@ export const configSchema = z
     sources: z
       .array(source)
       .min(1)
-      .default([{ type: 'embedded', timeoutMs: 1000 }]),
+      .prefault([{ type: 'embedded' }]),
     log: z
       .object({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -1,65 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { type Options, parse } from 'csv-parse';
-import type { RawContact } from './contact-builder.js';
+import { type ColumnRole, columnRoles, toRawContact } from '../contacts/columns.js';
 import type { ReadResult } from './types.js';
-
-/** A column's role, from its header. */
-type Role =
-  | { kind: 'id' | 'name' | 'firstName' | 'lastName' | 'company' | 'contactUri' | 'companyUri' | 'country' }
-  | { kind: 'phone'; label: string }
-  | { kind: 'custom'; label: string };
-
-const FIELDS: Readonly<Record<string, Role['kind']>> = {
-  id: 'id',
-  name: 'name',
-  full_name: 'name',
-  first_name: 'firstName',
-  firstname: 'firstName',
-  last_name: 'lastName',
-  lastname: 'lastName',
-  company: 'company',
-  organization: 'company',
-  organisation: 'company',
-  contact_uri: 'contactUri',
-  company_uri: 'companyUri',
-  country: 'country',
-  vorname: 'firstName',
-  nachname: 'lastName',
-  prenom: 'firstName',
-  prénom: 'firstName',
-  given_name: 'firstName',
-  family_name: 'lastName',
-  surname: 'lastName',
-  firma: 'company',
-  unternehmen: 'company',
-  entreprise: 'company',
-  societe: 'company',
-  société: 'company',
-  azienda: 'company',
-  land: 'country',
-  pays: 'country',
-};
-
-// A header word that names a number: "Phone", "Mobile phone", "tel_private", "Fax 2", "Natel", "Handy".
-const PHONE_WORD =
-  /^(?:(?:tele?)?phones?|mobile?|mob|cell(?:phone)?|tel|telefon|telephone|telefono|tél[ée]?phone|t[ée]l|fax|telefax|handy|natel|gsm|portable|cellulare|pager|sip|voip)\d*$/;
-
-// Compound words that name a number: "Telefonnummer", "Mobiltelefon", "Faxnummer", "Handynummer".
-const PHONE_STEM = /phone|telefon|telephon|téléphone|mobil|handy|natel|fax/;
-
-function roleOf(header: string): Role {
-  const normalized = header
-    .trim()
-    .toLowerCase()
-    .replace(/[^\p{L}\p{N}]+/gu, '_')
-    .replace(/^_|_$/g, '');
-  const field = FIELDS[normalized];
-  if (field) return { kind: field } as Role;
-  if (PHONE_STEM.test(normalized) || normalized.split('_').some((word) => PHONE_WORD.test(word))) {
-    return { kind: 'phone', label: header.trim() };
-  }
-  return { kind: 'custom', label: header.trim() };
-}
 
 /** Guesses the delimiter from the header line: spreadsheets in CH, DE and AT often write ";". */
 function sniffDelimiter(headerLine: string): string {
@@ -123,13 +65,13 @@ export async function* readCsv(file: string): AsyncGenerator<ReadResult> {
       },
     } as unknown as Options),
   );
-  let roles: Role[] | undefined;
+  let roles: ColumnRole[] | undefined;
   for await (const row of parser as AsyncIterable<Row>) {
     while (errors.length > 0) yield errors.shift()!;
     if ('error' in row) continue;
     if (row.values.length === 1 && row.values[0]!.trim() === '') continue;
     if (!roles) {
-      roles = row.values.map(roleOf);
+      roles = columnRoles(row.values);
       if (!roles.some((role) => role.kind === 'phone')) {
         throw new Error(`${file}: no phone column in the header (phone, mobile, tel, fax...)`);
       }
@@ -139,32 +81,4 @@ export async function* readCsv(file: string): AsyncGenerator<ReadResult> {
   }
   yield* errors;
   if (!roles) throw new Error(`${file}: empty, no header row`);
-}
-
-function toRawContact(roles: readonly Role[], values: readonly string[]): RawContact {
-  const raw: RawContact = { phones: [], customData: {} };
-  let first = '';
-  let last = '';
-  roles.forEach((role, index) => {
-    const value = values[index]?.trim();
-    if (!value) return;
-    switch (role.kind) {
-      case 'phone':
-        raw.phones.push({ value, label: role.label });
-        break;
-      case 'custom':
-        raw.customData[role.label] = value;
-        break;
-      case 'firstName':
-        first = value;
-        break;
-      case 'lastName':
-        last = value;
-        break;
-      default:
-        raw[role.kind] = value;
-    }
-  });
-  if (!raw.name && (first || last)) raw.name = `${first} ${last}`.trim();
-  return raw;
 }

@@ -1,4 +1,4 @@
-import type { RawContact } from './contact-builder.js';
+import type { RawContact } from '../contacts/raw-contact.js';
 
 /** One entry read from a file: a contact not yet checked, or why the entry at that line was skipped. */
 export type ReadResult =

@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import ICAL from 'ical.js';
-import type { RawContact } from './contact-builder.js';
+import type { RawContact } from '../contacts/raw-contact.js';
 import type { ReadResult } from './types.js';
 
 /** Reads a vCard 3 or 4 file card by card, streaming. */

@@ -1,12 +1,17 @@
 import type { CountryCode } from 'libphonenumber-js';
 import type { Logger } from 'pino';
 import { incomingKey, type MatchKey, maskNumber } from '../phone/index.js';
-import type { Source } from '../sources/types.js';
+import type { SearchQuery } from '../sources/types.js';
 import type { ContactMatch } from '../store/types.js';
+import { numberForms } from './forms.js';
+import type { Finder } from './live.js';
 
-/** A source with what the core needs to run it and present its contacts. */
+/** A source with what the core needs to ask it and present its contacts. */
 export interface ConfiguredSource {
-  readonly source: Source;
+  readonly name: string;
+  /** `index`: read from the local index (embedded or mirrored); `live`: the source is asked. */
+  readonly mode: 'index' | 'live';
+  readonly find: Finder;
   readonly crmName: string;
   readonly crmLogo?: string;
   readonly timeoutMs: number;
@@ -23,9 +28,12 @@ export type SourceStatus = 'ok' | 'timeout' | 'error';
 
 export interface SourceOutcome {
   readonly source: string;
+  readonly mode: ConfiguredSource['mode'];
   readonly status: SourceStatus;
   readonly found: number;
   readonly ms: number;
+  readonly cached?: boolean;
+  readonly dropped?: readonly { readonly id: string; readonly reason: string }[];
   readonly error?: string;
 }
 
@@ -63,7 +71,7 @@ export function createLookup(options: LookupOptions): Lookup {
   const { sources, region, maxResults, deadlineMs, logger } = options;
   const priority = new Map(sources.map((entry, index) => [entry, index]));
 
-  async function ask(entry: ConfiguredSource, key: MatchKey, input: string) {
+  async function ask(entry: ConfiguredSource, query: SearchQuery) {
     const started = performance.now();
     const limitMs = Math.min(entry.timeoutMs, deadlineMs);
     const controller = new AbortController();
@@ -76,16 +84,18 @@ export function createLookup(options: LookupOptions): Lookup {
       }, limitMs);
     });
     try {
-      const found = await Promise.race([
-        entry.source.lookup({ key, input, region, limit: maxResults }, { signal: controller.signal }),
-        timeout,
-      ]);
-      return { entry, found, outcome: outcome(entry, 'ok', found.length, started) };
+      const found = await Promise.race([entry.find(query, { signal: controller.signal }), timeout]);
+      const report = {
+        ...outcome(entry, 'ok', found.matches.length, started),
+        ...(found.cached && { cached: true }),
+        ...(found.dropped && { dropped: found.dropped }),
+      };
+      return { entry, found: found.matches, outcome: report };
     } catch (error) {
       const status = error instanceof SourceTimeout ? 'timeout' : 'error';
       const message = error instanceof Error ? error.message : String(error);
       logger.warn(
-        { source: entry.source.name, status, number: maskNumber(key), err: message },
+        { source: entry.name, status, number: maskNumber(query.key), err: message },
         'source failed',
       );
       return { entry, found: [], outcome: outcome(entry, status, 0, started, message) };
@@ -97,12 +107,13 @@ export function createLookup(options: LookupOptions): Lookup {
   return async function lookup(input) {
     const key = incomingKey(input, region);
     if (key === undefined) return { hits: [], outcomes: [] };
-    const answers = await Promise.all(sources.map((entry) => ask(entry, key, input)));
+    const query: SearchQuery = { key, forms: numberForms(key), region, limit: maxResults };
+    const answers = await Promise.all(sources.map((entry) => ask(entry, query)));
     const seen = new Set<string>();
     const hits: LookupHit[] = [];
     for (const { entry, found } of answers) {
       for (const match of found) {
-        const identity = `${entry.source.name}\u0000${match.id}`;
+        const identity = `${entry.name}\u0000${match.id}`;
         if (seen.has(identity)) continue;
         seen.add(identity);
         hits.push({ match, from: entry });
@@ -126,7 +137,6 @@ function outcome(
   error?: string,
 ): SourceOutcome {
   const ms = Math.round((performance.now() - started) * 1000) / 1000;
-  return error === undefined
-    ? { source: entry.source.name, status, found, ms }
-    : { source: entry.source.name, status, found, ms, error };
+  const report = { source: entry.name, mode: entry.mode, status, found, ms };
+  return error === undefined ? report : { ...report, error };
 }

@@ -11,7 +11,7 @@ export interface SourceCommonConfig {
 interface SourceType<S extends z.ZodObject> {
   /** The adapter's own settings, merged with the common ones in the config schema. */
   readonly schema: S;
-  readonly create: (config: z.infer<S> & SourceCommonConfig, deps: SourceDeps) => Source;
+  readonly create: (config: z.infer<S> & SourceCommonConfig, deps: SourceDeps) => Source | Promise<Source>;
 }
 
 function sourceType<S extends z.ZodObject>(type: SourceType<S>): SourceType<S> {
@@ -25,7 +25,10 @@ export const sourceTypes = {
 
 export type SourceTypeName = keyof typeof sourceTypes;
 
-export function createSource(config: SourceCommonConfig & Record<string, unknown>, deps: SourceDeps): Source {
+export async function createSource(
+  config: SourceCommonConfig & Record<string, unknown>,
+  deps: SourceDeps,
+): Promise<Source> {
   const type = sourceTypes[config.type as SourceTypeName];
   if (!type) throw new Error(`unknown source type "${config.type}"`);
   // The config was validated against the type's schema when it was loaded.

@@ -1,43 +1,58 @@
 import type { CountryCode } from 'libphonenumber-js';
 import type { Logger } from 'pino';
+import type { RawContact } from '../contacts/raw-contact.js';
 import type { MatchKey } from '../phone/index.js';
-import type { ContactMatch, ContactStore } from '../store/types.js';
 
-/** What a source is asked: one canonical key, with the number as received for sources that search text. */
-export interface LookupQuery {
+/** What a live source is asked: one canonical key, and the number in the forms sources store. */
+export interface SearchQuery {
   readonly key: MatchKey;
-  readonly input: string;
+  /** The same number in other forms, for sources that search text: e164, digits, national... */
+  readonly forms: NumberForms;
   readonly region: CountryCode;
   /** The most results the caller will use; a source may return fewer. */
   readonly limit: number;
 }
 
-export interface LookupOptions {
-  /** Aborted when the source's timeout or the lookup's deadline passes. */
+export interface NumberForms {
+  /** `+41215522000` */
+  readonly e164: string;
+  /** `41215522000` */
+  readonly digits: string;
+  /** `0215522000`, as dialled inside the country */
+  readonly national: string;
+  /** `+41 21 552 20 00` */
+  readonly international: string;
+}
+
+export interface CallOptions {
+  /** Aborted when the source's timeout or the lookup's deadline passes, or on shutdown. */
   readonly signal: AbortSignal;
 }
 
-export interface SourceCapabilities {
-  /** Answers lookups from the local index (microseconds, no I/O beyond it). */
-  readonly local: boolean;
+export interface ListOptions extends CallOptions {
+  /** Only contacts changed after this (epoch ms); absent for a full listing. */
+  readonly since?: number;
 }
 
 /**
- * A place contacts are found. Adapters only find; timeouts, cancellation, logging, ranking and
- * the CONNECTOR's wire shape live once, in the lookup core.
+ * A place contacts are found. A source can do one or both:
+ * - `list`: give all its contacts (or those changed since a time), to be mirrored into the local index;
+ * - `search`: find a number exactly, fast enough to be asked while the phone rings.
+ * Adapters only read; timeouts, cancellation, caching, re-checking results against the number,
+ * ranking and the wire shape live once, in the core.
  */
 export interface Source {
   readonly type: string;
   readonly name: string;
-  readonly capabilities: SourceCapabilities;
-  lookup(query: LookupQuery, options: LookupOptions): Promise<ContactMatch[]>;
-  /** Number of contacts the source holds, when it can tell cheaply. */
-  count?(): Promise<number>;
+  /** Batches of contacts, in the order the source gives them. */
+  list?(options: ListOptions): AsyncIterable<readonly RawContact[]>;
+  search?(query: SearchQuery, options: CallOptions): Promise<readonly RawContact[]>;
   /** Releases connections; safe to call more than once. */
   close?(): Promise<void>;
 }
 
 export interface SourceDeps {
-  readonly store: ContactStore;
   readonly logger: Logger;
+  /** Directory of the config file, against which relative paths in a source's config are read. */
+  readonly baseDir: string;
 }

@@ -31,6 +31,8 @@ export interface ContactMatch extends Omit<ContactRecord, 'phones'> {
 export interface ImportSession {
   /** Writes a batch; a record whose id exists in the source replaces it. */
   write(records: readonly ContactRecord[]): Promise<void>;
+  /** Removes contacts by id; answers how many there were. */
+  remove(ids: readonly string[]): Promise<number>;
   /** Makes the import visible at once; with `replace`, rows not written in this session are gone. */
   commit(): Promise<{ readonly contacts: number }>;
   /** Leaves the store as it was before the session. */
@@ -45,6 +47,24 @@ export interface ContactStore {
   findByKey(source: string, key: MatchKey, limit: number): Promise<ContactMatch[]>;
   count(source?: string): Promise<number>;
   beginImport(source: string, options: { replace: boolean }): Promise<ImportSession>;
+  syncState(source: string): Promise<SyncState | undefined>;
+  saveSyncState(source: string, state: SyncState): Promise<void>;
+}
+
+/** How a mirrored source's last syncs went; kept with the index it describes. */
+export interface SyncState {
+  /** Epoch ms of the last attempt, successful or not. */
+  readonly attemptedAt?: number;
+  readonly succeededAt?: number;
+  /** Last full listing, which also removed contacts deleted in the source. */
+  readonly fullAt?: number;
+  /** Latest change time seen: the next incremental sync asks for what changed after it. */
+  readonly cursor?: number;
+  readonly durationMs?: number;
+  /** Contacts written by the last sync. */
+  readonly written?: number;
+  /** The last attempt's error; absent when it succeeded. */
+  readonly error?: string;
 }
 
 export type CallDirection = 'incoming' | 'outgoing';

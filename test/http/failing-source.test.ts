@@ -7,8 +7,12 @@ import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { createWorkflowRegistry } from '../../src/workflows/registry.js';
 import { AUTH, TOKEN, tempDir } from '../helper.js';
 
-const testSource = (name: string, lookup: ConfiguredSource['source']['lookup']): ConfiguredSource => ({
-  source: { type: 'test', name, capabilities: { local: false }, lookup },
+type Search = () => Promise<{ id: string; name: string; primary: boolean }[]>;
+
+const testSource = (name: string, search: Search): ConfiguredSource => ({
+  name,
+  mode: 'live',
+  find: async () => ({ matches: await search() }),
   crmName: name,
   timeoutMs: 1000,
   workflows: [],

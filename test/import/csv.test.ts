@@ -16,7 +16,7 @@ describe('CSV import', () => {
     const { summary, skips } = await ctx.run(file);
 
     expect(skips).toEqual([]);
-    expect(summary).toEqual({ read: 2, imported: 2, skipped: 0, contacts: 2 });
+    expect(summary).toEqual({ read: 2, imported: 2, removed: 0, skipped: 0, contacts: 2 });
     expect(await ctx.count()).toBe(2);
     expect(await ctx.find('+41215522000')).toEqual([
       {
@@ -211,7 +211,7 @@ describe('CSV import', () => {
     const a = ctx.write('a.csv', lines('id,name,phone', 'a1,A,021 552 20 00'));
     const b = ctx.write('b.csv', lines('id;name;phone', 'b1;B;021 552 20 01'));
     const { summary } = await ctx.run([a, b]);
-    expect(summary).toEqual({ read: 2, imported: 2, skipped: 0, contacts: 2 });
+    expect(summary).toEqual({ read: 2, imported: 2, removed: 0, skipped: 0, contacts: 2 });
     expect(await ctx.count()).toBe(2);
   });
 });

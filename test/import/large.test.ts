@@ -31,7 +31,7 @@ describe('large CSV import', () => {
     const { summary, skips } = await ctx.run(file);
 
     expect(skips).toEqual([]);
-    expect(summary).toEqual({ read: ROWS, imported: ROWS, skipped: 0, contacts: ROWS });
+    expect(summary).toEqual({ read: ROWS, imported: ROWS, removed: 0, skipped: 0, contacts: ROWS });
     expect(await ctx.count()).toBe(ROWS);
     expect(await ctx.find('+41210000000')).toEqual([{ id: 'r0', name: 'Person 0', primary: true }]);
     expect(await ctx.find(`+4121${String(ROWS - 1).padStart(7, '0')}`)).toEqual([

@@ -30,7 +30,7 @@ describe('bad CSV rows are reported with their line and skipped', () => {
     expect(skips[0]?.reason).toMatch(/number/);
     expect(skips[1]?.reason).toMatch(/XX/);
     expect(skips[2]?.reason).toMatch(/name/);
-    expect(summary).toEqual({ read: 6, imported: 2, skipped: 4, contacts: 2 });
+    expect(summary).toEqual({ read: 6, imported: 2, removed: 0, skipped: 4, contacts: 2 });
     expect(await ctx.count()).toBe(2);
     expect((await ctx.find('+41215522000')).map((m) => m.id)).toEqual(['ok1']);
     expect((await ctx.find('+41215522003')).map((m) => m.id)).toEqual(['ok2']);

@@ -26,7 +26,7 @@ describe('vCard import', () => {
     const { summary, skips } = await ctx.run(file);
 
     expect(skips).toEqual([]);
-    expect(summary).toEqual({ read: 1, imported: 1, skipped: 0, contacts: 1 });
+    expect(summary).toEqual({ read: 1, imported: 1, removed: 0, skipped: 0, contacts: 1 });
     expect(await ctx.find('+41215522000')).toEqual([
       {
         id: 'u-1',
@@ -141,7 +141,7 @@ describe('vCard import', () => {
     );
     const { summary } = await ctx.run(file);
 
-    expect(summary).toEqual({ read: 3, imported: 3, skipped: 0, contacts: 3 });
+    expect(summary).toEqual({ read: 3, imported: 3, removed: 0, skipped: 0, contacts: 3 });
     expect(await ctx.count()).toBe(3);
     expect((await ctx.find('+41215522001'))[0]?.id).toBe('a');
     expect((await ctx.find('+41215522002'))[0]?.id).toBe('b');

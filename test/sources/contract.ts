@@ -1,100 +1,161 @@
+import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { LookupQuery, Source } from '../../src/sources/types.js';
-import type { ContactRecord } from '../../src/store/types.js';
+import type { RawContact } from '../../src/contacts/raw-contact.js';
+import { numberForms } from '../../src/lookup/forms.js';
+import { createIndexFinder } from '../../src/lookup/index-finder.js';
+import { createLiveFinder, type Finder } from '../../src/lookup/live.js';
+import type { SearchQuery, Source } from '../../src/sources/types.js';
+import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import type { Store } from '../../src/store/types.js';
+import { createSyncEngine } from '../../src/sync/engine.js';
+import { tempDir } from '../helper.js';
 
-/** What a source's test provides: the source, fed with the given contacts. */
+/** What a source's test provides: the source, holding the given contacts in its own backend. */
 export interface ContractSetup {
-  source: Source;
+  readonly source: Source;
+  /** How the core reads it. `embedded` contacts must already be in `store` under the source's name. */
+  readonly mode: 'embedded' | 'mirror' | 'live';
+  /** Makes the backend unreachable (server stopped, file removed...), when the source has one. */
+  down?(): Promise<void>;
   /** Releases what the setup made (the source itself is closed by the suite). */
   teardown?(): Promise<void>;
 }
 
-export type MakeSource = (contacts: readonly ContactRecord[]) => Promise<ContractSetup>;
+export type MakeSource = (contacts: readonly RawContact[], store: Store) => Promise<ContractSetup>;
 
-const phone = (key: string, raw = key) => ({ key, raw });
+const contact = (id: string, name: string, ...phones: string[]): RawContact => ({
+  id,
+  name,
+  phones: phones.map((value) => ({ value })),
+  customData: {},
+});
 
-/** Contacts every source is fed with, in the source's own form. */
-export const CONTRACT_CONTACTS: readonly ContactRecord[] = [
-  {
-    id: 'a1',
-    name: 'Alexa Holiday',
-    company: 'White Cross Co',
-    phones: [phone('+41215522000', '021 552 20 00')],
-  },
-  { id: 'a2', name: 'Bruno Keller', phones: [phone('+41791234567'), phone('+41215522000')] },
-  { id: 'a3', name: 'Claire Dubois', phones: [phone('+33215522000', '+33 2 15 52 20 00')] },
-  { id: 'a4', name: 'Desk 2001', phones: [phone('#2001', '2001')] },
+/** Contacts every source holds for the suite, as people type them; each test file stores them its own way. */
+export const CONTRACT_CONTACTS: readonly RawContact[] = [
+  { ...contact('a1', 'Alexa Holiday', '021 552 20 00'), company: 'White Cross Co' },
+  contact('a2', 'Bruno Keller', '+41 79 123 45 67', '+41 (0)21 552 20 00'),
+  contact('a3', 'Claire Dubois', '+33 2 15 52 20 00'),
+  contact('a4', 'Desk 2001', '2001'),
 ];
 
-const query = (key: string, limit = 5): LookupQuery => ({
+const never = () => new AbortController().signal;
+const query = (key: string, limit = 5): SearchQuery => ({
   key,
-  input: key.replace(/^[+#]/, ''),
+  forms: numberForms(key),
   region: 'CH',
   limit,
 });
-const never = () => new AbortController().signal;
 
 /**
- * The cases every source passes, whatever it reads: run it from the source's own test file,
- * then add the source's own cases there.
+ * The cases every source passes, read the way the core reads it (synced into the index, or asked
+ * live through the cache and re-check). Run it from the source's test file, then add its own cases.
  */
 export function sourceContract(name: string, make: MakeSource): void {
   describe(`source contract: ${name}`, () => {
+    let dir: ReturnType<typeof tempDir>;
+    let store: Store;
     let setup: ContractSetup;
+    let find: Finder;
+    const engine = () =>
+      createSyncEngine({
+        store: store.contacts,
+        region: 'CH',
+        logger: pino({ level: 'silent' }),
+        workers: 0,
+      });
+    const mirror = () => ({ source: setup.source, intervalMs: 60_000, fullIntervalMs: 60_000 });
+
     beforeEach(async () => {
-      setup = await make(CONTRACT_CONTACTS);
+      dir = tempDir();
+      store = openSqliteStore(dir.path);
+      setup = await make(CONTRACT_CONTACTS, store);
+      if (setup.mode === 'live') {
+        find = createLiveFinder(setup.source, 'CH', { ttlMs: 0, missTtlMs: 0, maxEntries: 10 });
+      } else {
+        if (setup.mode === 'mirror') {
+          const report = await engine().sync(mirror());
+          expect(report.error).toBeUndefined();
+        }
+        find = createIndexFinder(store.contacts, setup.source.name);
+      }
     });
     afterEach(async () => {
       await setup.source.close?.();
       await setup.teardown?.();
+      await store.close();
+      dir.remove();
     });
 
-    it('finds a contact by its exact key', async () => {
-      const found = await setup.source.lookup(query('+41791234567'), { signal: never() });
-      expect(found.map((c) => c.id)).toEqual(['a2']);
-      expect(found[0]).toMatchObject({ name: 'Bruno Keller', primary: true });
+    const ids = async (key: string, limit?: number) =>
+      (await find(query(key, limit), { signal: never() })).matches.map((m) => m.id).sort();
+
+    it('finds a contact by its exact number', async () => {
+      const { matches } = await find(query('+41791234567'), { signal: never() });
+      expect(matches).toEqual([expect.objectContaining({ id: 'a2', name: 'Bruno Keller', primary: true })]);
     });
 
-    it('returns an empty list on a miss', async () => {
-      expect(await setup.source.lookup(query('+41440000000'), { signal: never() })).toEqual([]);
+    it('returns nothing on a miss', async () => {
+      expect(await ids('+41440000000')).toEqual([]);
     });
 
-    it('returns every contact with the number, the one whose main number it is marked primary', async () => {
-      const found = await setup.source.lookup(query('+41215522000'), { signal: never() });
-      expect(found.map((c) => [c.id, c.primary]).sort()).toEqual([
+    it('returns every contact with the number; the one whose main number it is is marked primary', async () => {
+      const { matches } = await find(query('+41215522000'), { signal: never() });
+      expect(matches.map((m) => [m.id, m.primary]).sort()).toEqual([
         ['a1', true],
         ['a2', false],
       ]);
-      expect(found.find((c) => c.id === 'a1')).toMatchObject({ company: 'White Cross Co' });
+      expect(matches.find((m) => m.id === 'a1')).toMatchObject({ company: 'White Cross Co' });
     });
 
-    it('never matches the same digits in another country, nor a suffix', async () => {
-      const found = await setup.source.lookup(query('+33215522000'), { signal: never() });
-      expect(found.map((c) => c.id)).toEqual(['a3']);
-      expect(await setup.source.lookup(query('+4121552200'), { signal: never() })).toEqual([]);
-      expect(await setup.source.lookup(query('#2000'), { signal: never() })).toEqual([]);
+    it('never answers the same digits in another country, nor a suffix or prefix', async () => {
+      expect(await ids('+33215522000')).toEqual(['a3']);
+      expect(await ids('+4121552200')).toEqual([]);
+      expect(await ids('+412155220001')).toEqual([]);
     });
 
     it('matches a short internal number only exactly', async () => {
-      const found = await setup.source.lookup(query('#2001'), { signal: never() });
-      expect(found.map((c) => c.id)).toEqual(['a4']);
+      expect(await ids('#2001')).toEqual(['a4']);
+      expect(await ids('#200')).toEqual([]);
     });
 
     it('respects the limit', async () => {
-      expect(await setup.source.lookup(query('+41215522000', 1), { signal: never() })).toHaveLength(1);
+      expect(await ids('+41215522000', 1)).toHaveLength(1);
     });
 
-    it('settles when its signal is already aborted', async () => {
+    it('settles at once when its call is cancelled', async () => {
       const controller = new AbortController();
       controller.abort(new Error('cut off'));
+      const call =
+        setup.mode === 'live'
+          ? setup.source.search!(query('+41791234567'), { signal: controller.signal })
+          : setup.mode === 'mirror'
+            ? (async () => {
+                for await (const _ of setup.source.list!({ signal: controller.signal })) {
+                  // a cancelled listing may still give what it had
+                }
+              })()
+            : find(query('+41791234567'), { signal: controller.signal });
       const settled = await Promise.race([
-        setup.source.lookup(query('+41791234567'), { signal: controller.signal }).then(
+        Promise.resolve(call).then(
           () => 'settled',
           () => 'settled',
         ),
         new Promise((resolve) => setTimeout(() => resolve('hung'), 5_000)),
       ]);
       expect(settled).toBe('settled');
+    });
+
+    it('when its backend is down: a lookup fails (the core answers without it), a mirror keeps its last good data', async (context) => {
+      if (!setup.down) return context.skip('the source has no backend of its own');
+      await setup.down();
+      if (setup.mode === 'live') {
+        await expect(find(query('+41791234567'), { signal: never() })).rejects.toThrow();
+      } else {
+        const report = await engine().sync(mirror());
+        expect(report.error).toBeTruthy();
+        expect(await ids('+41791234567')).toEqual(['a2']);
+        expect((await store.contacts.syncState(setup.source.name))?.error).toBeTruthy();
+      }
     });
 
     it('can be closed more than once', async () => {

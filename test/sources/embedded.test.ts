@@ -1,23 +1,12 @@
-import pino from 'pino';
+import { loadContacts } from '../../src/contacts/load.js';
 import { createEmbeddedSource } from '../../src/sources/embedded/embedded-source.js';
-import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
-import { tempDir } from '../helper.js';
 import { sourceContract } from './contract.js';
 
-sourceContract('embedded', async (contacts) => {
-  const dir = tempDir();
-  const store = openSqliteStore(dir.path);
-  const session = await store.contacts.beginImport('contacts', { replace: true });
-  await session.write(contacts);
-  await session.commit();
-  return {
-    source: createEmbeddedSource(
-      { name: 'contacts' },
-      { store: store.contacts, logger: pino({ level: 'silent' }) },
-    ),
-    async teardown() {
-      await store.close();
-      dir.remove();
-    },
-  };
+sourceContract('embedded', async (contacts, store) => {
+  async function* entries() {
+    let line = 0;
+    for (const raw of contacts) yield { line: ++line, raw };
+  }
+  await loadContacts(store.contacts, entries(), { source: 'contacts', replace: true, region: 'CH' });
+  return { source: createEmbeddedSource({ name: 'contacts' }), mode: 'embedded' };
 });

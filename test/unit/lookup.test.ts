@@ -1,14 +1,18 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
+import type { Finder } from '../../src/lookup/live.js';
 import { type ConfiguredSource, createLookup } from '../../src/lookup/lookup.js';
-import type { Source } from '../../src/sources/types.js';
 import type { ContactMatch } from '../../src/store/types.js';
+
+type Search = (...args: Parameters<Finder>) => Promise<ContactMatch[]>;
 
 const logger = pino({ level: 'silent' });
 
-function source(name: string, lookup: Source['lookup']): ConfiguredSource {
+function source(name: string, search: Search): ConfiguredSource {
   return {
-    source: { type: 'test', name, capabilities: { local: false }, lookup },
+    name,
+    mode: 'live',
+    find: async (query, options) => ({ matches: await search(query, options) }),
     crmName: `CRM ${name}`,
     timeoutMs: 1000,
     workflows: ['CallFlow'],
@@ -16,7 +20,7 @@ function source(name: string, lookup: Source['lookup']): ConfiguredSource {
 }
 
 const answering =
-  (...matches: ContactMatch[]): Source['lookup'] =>
+  (...matches: ContactMatch[]): Search =>
   async () =>
     matches;
 

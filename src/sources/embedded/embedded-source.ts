@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Source, SourceDeps } from '../types.js';
+import type { Source } from '../types.js';
 
 export const embeddedSourceSchema = z.object({
   type: z.literal('embedded'),
@@ -10,20 +10,9 @@ export interface EmbeddedSourceConfig {
 }
 
 /**
- * The embedded contact store: contacts loaded with `callcard import`, kept in the local index under
- * the source's name.
+ * The embedded contact store: contacts loaded with `callcard import`. They are in the local index
+ * under the source's name already, so the source itself neither lists nor searches.
  */
-export function createEmbeddedSource(config: EmbeddedSourceConfig, deps: SourceDeps): Source {
-  const { name } = config;
-  return {
-    type: 'embedded',
-    name,
-    capabilities: { local: true },
-    lookup(query) {
-      return deps.store.findByKey(name, query.key, query.limit);
-    },
-    count() {
-      return deps.store.count(name);
-    },
-  };
+export function createEmbeddedSource(config: EmbeddedSourceConfig): Source {
+  return { type: 'embedded', name: config.name };
 }

@@ -17,12 +17,17 @@ export function migrate(db: Database.Database, steps: readonly Migration[]): voi
 }
 
 export const contactMigrations: readonly Migration[] = [
-  // A contact's numbers are kept with it (to show and to replace them); phone_keys is the one index
-  // a lookup reads: a single B-tree, so writing a number touches one tree only.
+  // Contacts are rowid rows (they are wide: numbers as written, custom data); phone_keys is the one
+  // index a lookup reads, narrow and WITHOUT ROWID so that a key and its contacts sit together.
   (db) =>
     db.exec(`
+      CREATE TABLE sources (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE
+      );
       CREATE TABLE contacts (
-        source TEXT NOT NULL,
+        seq INTEGER PRIMARY KEY,
+        source INTEGER NOT NULL,
         id TEXT NOT NULL,
         name TEXT,
         company TEXT,
@@ -30,16 +35,20 @@ export const contactMigrations: readonly Migration[] = [
         company_uri TEXT,
         custom_data TEXT,
         phones TEXT NOT NULL,
-        updated_at INTEGER,
-        PRIMARY KEY (source, id)
-      ) WITHOUT ROWID;
+        updated_at INTEGER
+      );
+      CREATE UNIQUE INDEX contacts_by_id ON contacts (source, id);
       CREATE TABLE phone_keys (
         key TEXT NOT NULL,
-        source TEXT NOT NULL,
-        contact_id TEXT NOT NULL,
+        source INTEGER NOT NULL,
+        contact INTEGER NOT NULL,
         position INTEGER NOT NULL,
-        PRIMARY KEY (key, source, contact_id)
+        PRIMARY KEY (key, source, contact)
       ) WITHOUT ROWID;
+      CREATE TABLE sync_state (
+        source TEXT PRIMARY KEY,
+        state TEXT NOT NULL
+      );
     `),
 ];
 

@@ -12,6 +12,7 @@ import type {
   NewCallRecord,
   PhoneEntry,
   Store,
+  SyncState,
 } from '../types.js';
 import { callMigrations, contactMigrations, migrate } from './migrations.js';
 
@@ -43,6 +44,8 @@ function openDatabase(file: string): Database.Database {
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   db.pragma('busy_timeout = 5000');
+  // Lookups read random pages of the key index: keep a good part of it in memory.
+  db.pragma('cache_size = -32768');
   return db;
 }
 
@@ -58,43 +61,69 @@ interface ContactRow {
 }
 
 function createContactStore(db: Database.Database): ContactStore {
-  const find = db.prepare<[MatchKey, string, number], ContactRow>(`
+  const find = db.prepare<[MatchKey, number, number], ContactRow>(`
     SELECT c.id, c.name, c.company, c.contact_uri, c.company_uri, c.custom_data, c.updated_at, k.position
-    FROM phone_keys k JOIN contacts c ON c.source = k.source AND c.id = k.contact_id
+    FROM phone_keys k JOIN contacts c ON c.seq = k.contact
     WHERE k.key = ? AND k.source = ?
     ORDER BY k.position, c.updated_at DESC
     LIMIT ?`);
   const countAll = db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM contacts');
-  const countSource = db.prepare<[string], { n: number }>(
+  const countSource = db.prepare<[number], { n: number }>(
     'SELECT COUNT(*) AS n FROM contacts WHERE source = ?',
   );
+  const sourceId = db.prepare<[string], { id: number }>('SELECT id FROM sources WHERE name = ?');
+  const addSource = db.prepare('INSERT INTO sources (name) VALUES (?)');
   const deleteSource = [
     db.prepare('DELETE FROM phone_keys WHERE source = ?'),
     db.prepare('DELETE FROM contacts WHERE source = ?'),
   ];
-  const phonesOf = db.prepare<[string, string], { phones: string }>(
-    'SELECT phones FROM contacts WHERE source = ? AND id = ?',
+  const existing = db.prepare<[number, string], { seq: number; phones: string }>(
+    'SELECT seq, phones FROM contacts WHERE source = ? AND id = ?',
   );
-  const deleteKey = db.prepare('DELETE FROM phone_keys WHERE key = ? AND source = ? AND contact_id = ?');
-  const upsertContact = db.prepare(`
+  const deleteKey = db.prepare('DELETE FROM phone_keys WHERE key = ? AND source = ? AND contact = ?');
+  const insertContact = db.prepare(`
     INSERT INTO contacts (source, id, name, company, contact_uri, company_uri, custom_data, phones, updated_at)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-    ON CONFLICT (source, id) DO UPDATE SET
-      name = excluded.name, company = excluded.company, contact_uri = excluded.contact_uri,
-      company_uri = excluded.company_uri, custom_data = excluded.custom_data, phones = excluded.phones,
-      updated_at = excluded.updated_at`);
-  const insertKey = db.prepare(
-    'INSERT OR IGNORE INTO phone_keys (key, source, contact_id, position) VALUES (?, ?, ?, ?)',
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+  const updateContact = db.prepare(`
+    UPDATE contacts SET name = ?, company = ?, contact_uri = ?, company_uri = ?, custom_data = ?, phones = ?,
+      updated_at = ?
+    WHERE seq = ?`);
+  const readState = db.prepare<[string], { state: string }>('SELECT state FROM sync_state WHERE source = ?');
+  const writeState = db.prepare(
+    'INSERT INTO sync_state (source, state) VALUES (?, ?) ON CONFLICT (source) DO UPDATE SET state = excluded.state',
   );
+  const deleteContact = db.prepare('DELETE FROM contacts WHERE seq = ?');
+  const insertKey = db.prepare(
+    'INSERT OR IGNORE INTO phone_keys (key, source, contact, position) VALUES (?, ?, ?, ?)',
+  );
+
+  // Sources are stored by a small integer: it keeps the key index narrow.
+  const ids = new Map<string, number>();
+  const idOf = (name: string, create: boolean): number | undefined => {
+    let id = ids.get(name) ?? sourceId.get(name)?.id;
+    if (id === undefined && create) id = Number(addSource.run(name).lastInsertRowid);
+    if (id !== undefined) ids.set(name, id);
+    return id;
+  };
 
   let importing = false;
 
   return {
     async findByKey(source, key, limit) {
-      return find.all(key, source, limit).map(toMatch);
+      const id = idOf(source, false);
+      return id === undefined ? [] : find.all(key, id, limit).map(toMatch);
     },
     async count(source) {
-      return (source === undefined ? countAll.get() : countSource.get(source))?.n ?? 0;
+      if (source === undefined) return countAll.get()?.n ?? 0;
+      const id = idOf(source, false);
+      return id === undefined ? 0 : (countSource.get(id)?.n ?? 0);
+    },
+    async syncState(source) {
+      const row = readState.get(source);
+      return row ? (JSON.parse(row.state) as SyncState) : undefined;
+    },
+    async saveSyncState(source, state) {
+      writeState.run(source, JSON.stringify(state));
     },
     async beginImport(source, { replace }) {
       if (importing) throw new Error('another import is running on this store');
@@ -105,7 +134,8 @@ function createContactStore(db: Database.Database): ContactStore {
       // One transaction for the whole import: readers keep seeing the previous data until commit,
       // and an import that fails half-way leaves nothing behind.
       db.exec('BEGIN IMMEDIATE');
-      if (replace) for (const statement of deleteSource) statement.run(source);
+      const id = idOf(source, true)!;
+      if (replace) for (const statement of deleteSource) statement.run(id);
       const written = new Set<string>();
       const finish = (sql: 'COMMIT' | 'ROLLBACK') => {
         if (!importing) return;
@@ -114,14 +144,30 @@ function createContactStore(db: Database.Database): ContactStore {
           db.exec(sql);
         } finally {
           db.pragma(`cache_size = ${cacheSize}`);
+          // A rolled-back source row may be gone again.
+          if (sql === 'ROLLBACK') ids.delete(source);
         }
       };
       const session: ImportSession = {
         async write(records) {
           for (const record of records) {
-            writeContact(source, record);
+            writeContact(id, record);
             written.add(record.id);
           }
+        },
+        async remove(contactIds) {
+          let removed = 0;
+          for (const contactId of contactIds) {
+            const previous = existing.get(id, contactId);
+            if (!previous) continue;
+            for (const phone of JSON.parse(previous.phones) as PhoneEntry[]) {
+              deleteKey.run(phone.key, id, previous.seq);
+            }
+            deleteContact.run(previous.seq);
+            written.delete(contactId);
+            removed++;
+          }
+          return removed;
         },
         async commit() {
           finish('COMMIT');
@@ -136,15 +182,8 @@ function createContactStore(db: Database.Database): ContactStore {
     },
   };
 
-  function writeContact(source: string, record: ContactRecord): void {
-    const previous = phonesOf.get(source, record.id);
-    if (previous) {
-      for (const phone of JSON.parse(previous.phones) as PhoneEntry[])
-        deleteKey.run(phone.key, source, record.id);
-    }
-    upsertContact.run(
-      source,
-      record.id,
+  function writeContact(source: number, record: ContactRecord): void {
+    const fields = [
       record.name ?? null,
       record.company ?? null,
       record.contactUri ?? null,
@@ -154,9 +193,18 @@ function createContactStore(db: Database.Database): ContactStore {
         : null,
       JSON.stringify(record.phones),
       record.updatedAt ?? null,
-    );
+    ];
+    const previous = existing.get(source, record.id);
+    let seq: number;
+    if (previous) {
+      seq = previous.seq;
+      for (const phone of JSON.parse(previous.phones) as PhoneEntry[]) deleteKey.run(phone.key, source, seq);
+      updateContact.run(...fields, seq);
+    } else {
+      seq = Number(insertContact.run(source, record.id, ...fields).lastInsertRowid);
+    }
     record.phones.forEach((phone, position) => {
-      insertKey.run(phone.key, source, record.id, position);
+      insertKey.run(phone.key, source, seq, position);
     });
   }
 }

@@ -3,7 +3,7 @@ import type { CountryCode } from 'libphonenumber-js';
 import { isRegion, storedKeys } from '../phone/index.js';
 import type { ContactRecord, PhoneEntry } from '../store/types.js';
 
-/** A contact as read from a file, before its numbers are parsed. */
+/** A contact as a file or a source gives it, before its numbers are parsed. */
 export interface RawContact {
   id?: string;
   name?: string;
@@ -14,6 +14,10 @@ export interface RawContact {
   country?: string;
   phones: { value: string; label?: string }[];
   customData: Record<string, string>;
+  /** Epoch milliseconds of the last change, when the source tells. */
+  updatedAt?: number;
+  /** The source says the contact was deleted (seen in incremental syncs). */
+  deleted?: boolean;
 }
 
 const MAX_ID_LENGTH = 200;
@@ -52,6 +56,7 @@ export function buildContact(raw: RawContact, defaultRegion: CountryCode): Conta
     ...(raw.contactUri && { contactUri: raw.contactUri }),
     ...(raw.companyUri && { companyUri: raw.companyUri }),
     ...(Object.keys(raw.customData).length > 0 && { customData: raw.customData }),
+    ...(raw.updatedAt !== undefined && { updatedAt: raw.updatedAt }),
   };
   return record;
 }

@@ -1,0 +1,135 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { CountryCode } from 'libphonenumber-js';
+import { Piscina } from 'piscina';
+import type { ContactRecord, ContactStore } from '../store/types.js';
+import buildBatch from './build-worker.js';
+import type { RawContact } from './raw-contact.js';
+
+/** One entry to load: a contact not yet checked, or why the entry at that place was skipped. */
+export type Entry = (
+  | { readonly line: number; readonly raw: RawContact }
+  | { readonly line: number; readonly error: string }
+) & { readonly file?: string };
+
+export interface LoadOptions {
+  readonly source: string;
+  /** Replace every contact of the source; otherwise entries update contacts with the same id. */
+  readonly replace: boolean;
+  readonly region: CountryCode;
+  /** Worker threads that parse numbers; 0 parses on the calling thread. */
+  readonly workers?: number;
+  /** Told about each entry that was skipped, with its place (line in a file, row in a listing). */
+  readonly onSkip?: (line: number, reason: string, file?: string) => void;
+}
+
+export interface LoadSummary {
+  readonly read: number;
+  readonly imported: number;
+  readonly removed: number;
+  readonly skipped: number;
+  /** Contacts written in this load. */
+  readonly contacts: number;
+  /** Latest change time among the entries (epoch ms), for the next incremental sync. */
+  readonly latestUpdate?: number;
+}
+
+const BATCH = 1000;
+/** Batches being parsed while earlier ones are written; bounds memory whatever the input's size. */
+const IN_FLIGHT = 4;
+
+type Build = (raws: RawContact[], region: CountryCode) => Promise<(ContactRecord | string)[]>;
+
+// The compiled worker sits beside this module; run from TypeScript sources there is none.
+const WORKER = fileURLToPath(new URL('./build-worker.js', import.meta.url));
+
+function builder(workers: number): { build: Build; close(): Promise<void> } {
+  if (workers <= 0 || !existsSync(WORKER)) {
+    return { build: async (raws, region) => buildBatch({ raws, region }), close: async () => {} };
+  }
+  const pool = new Piscina({ filename: WORKER, minThreads: workers, maxThreads: workers });
+  return { build: (raws, region) => pool.run({ raws, region }), close: () => pool.destroy() };
+}
+
+/**
+ * Writes contacts into a source of the local index, in one transaction: a failure part-way leaves
+ * the previous contacts untouched. Bad entries are reported and skipped; entries marked deleted are
+ * removed. Reading, number parsing (in worker threads) and writing overlap; writes keep the order.
+ */
+export async function loadContacts(
+  store: ContactStore,
+  entries: AsyncIterable<Entry>,
+  options: LoadOptions,
+): Promise<LoadSummary> {
+  const { build, close } = builder(options.workers ?? 0);
+  const session = await store.beginImport(options.source, { replace: options.replace });
+  let read = 0;
+  let skipped = 0;
+  let removed = 0;
+  let latestUpdate: number | undefined;
+  const inFlight: Promise<void>[] = [];
+  let writing = Promise.resolve();
+
+  type Place = { line: number; file?: string };
+  const flush = (places: Place[], raws: RawContact[], deletions: string[]) => {
+    const built = build(raws, options.region);
+    // Each batch is written after the one before it, as soon as its numbers are parsed.
+    writing = Promise.all([built, writing]).then(async ([results]) => {
+      const records: ContactRecord[] = [];
+      results.forEach((result, index) => {
+        if (typeof result === 'string') {
+          skipped++;
+          const place = places[index]!;
+          options.onSkip?.(place.line, result, place.file);
+        } else records.push(result);
+      });
+      await session.write(records);
+      if (deletions.length > 0) removed += await session.remove(deletions);
+    });
+    // Failures surface where the batch is awaited; until then they are not unhandled.
+    writing.catch(() => {});
+    return writing;
+  };
+
+  try {
+    let places: Place[] = [];
+    let raws: RawContact[] = [];
+    let deletions: string[] = [];
+    for await (const entry of entries) {
+      read++;
+      if ('error' in entry) {
+        skipped++;
+        options.onSkip?.(entry.line, entry.error, entry.file);
+        continue;
+      }
+      const { raw } = entry;
+      if (raw.updatedAt !== undefined && (latestUpdate === undefined || raw.updatedAt > latestUpdate)) {
+        latestUpdate = raw.updatedAt;
+      }
+      if (raw.deleted) {
+        if (raw.id) deletions.push(raw.id);
+        continue;
+      }
+      places.push(entry.file === undefined ? { line: entry.line } : { line: entry.line, file: entry.file });
+      raws.push(raw);
+      if (raws.length + deletions.length >= BATCH) {
+        inFlight.push(flush(places, raws, deletions));
+        places = [];
+        raws = [];
+        deletions = [];
+        if (inFlight.length >= IN_FLIGHT) await inFlight.shift();
+      }
+    }
+    if (raws.length + deletions.length > 0) inFlight.push(flush(places, raws, deletions));
+    await Promise.all(inFlight);
+  } catch (error) {
+    await writing.catch(() => {});
+    await session.abort();
+    throw error;
+  } finally {
+    await close();
+  }
+  const { contacts } = await session.commit();
+  const summary = { read, imported: read - skipped - removed, removed, skipped, contacts };
+  return latestUpdate === undefined ? summary : { ...summary, latestUpdate };
+}

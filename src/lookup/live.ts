@@ -1,0 +1,74 @@
+import type { CountryCode } from 'libphonenumber-js';
+import { LRUCache } from 'lru-cache';
+import type { RawContact } from '../contacts/raw-contact.js';
+import { isRegion, type MatchKey, storedKeys } from '../phone/index.js';
+import type { CallOptions, SearchQuery, Source } from '../sources/types.js';
+import type { ContactMatch } from '../store/types.js';
+
+export interface Found {
+  readonly matches: readonly ContactMatch[];
+  /** Answered from the cache, without asking the source. */
+  readonly cached?: boolean;
+  /** What the source returned that was not kept, and why. */
+  readonly dropped?: readonly { readonly id: string; readonly reason: string }[];
+}
+
+export type Finder = (query: SearchQuery, options: CallOptions) => Promise<Found>;
+
+export interface LiveCacheOptions {
+  /** How long a found answer is reused. */
+  readonly ttlMs: number;
+  /** How long "nobody has this number" is reused; shorter, so new contacts show soon. */
+  readonly missTtlMs: number;
+  /** Most numbers kept; the least recently used go first. */
+  readonly maxEntries: number;
+}
+
+/**
+ * Keeps what a live source returned only if one of the contact's numbers has exactly the key looked
+ * up: a source's own search may be fuzzy (suffixes, LIKE), callcard's answer is not.
+ */
+export function recheck(contacts: readonly RawContact[], key: MatchKey, region: CountryCode): Found {
+  const matches: ContactMatch[] = [];
+  const dropped: { id: string; reason: string }[] = [];
+  for (const contact of contacts) {
+    const id = contact.id ?? '';
+    if (!id) {
+      dropped.push({ id: '(none)', reason: 'no id' });
+      continue;
+    }
+    const country = contact.country?.toUpperCase();
+    const contactRegion = country && isRegion(country) ? country : region;
+    const keys = contact.phones.flatMap((phone) => storedKeys(phone.value, contactRegion));
+    const position = keys.indexOf(key);
+    if (position < 0) {
+      dropped.push({ id, reason: `no number equal to ${key}` });
+      continue;
+    }
+    matches.push({
+      id,
+      primary: position === 0,
+      ...(contact.name && { name: contact.name }),
+      ...(contact.company && { company: contact.company }),
+      ...(contact.contactUri && { contactUri: contact.contactUri }),
+      ...(contact.companyUri && { companyUri: contact.companyUri }),
+      ...(Object.keys(contact.customData).length > 0 && { customData: contact.customData }),
+      ...(contact.updatedAt !== undefined && { updatedAt: contact.updatedAt }),
+    });
+  }
+  return dropped.length > 0 ? { matches, dropped } : { matches };
+}
+
+/** Asks a source during the lookup, through a bounded cache, and re-checks what it says. */
+export function createLiveFinder(source: Source, region: CountryCode, cache: LiveCacheOptions): Finder {
+  const search = source.search;
+  if (!search) throw new Error(`source "${source.name}" cannot search numbers; use mode: mirror`);
+  const answers = new LRUCache<MatchKey, readonly ContactMatch[]>({ max: cache.maxEntries });
+  return async (query, options) => {
+    const known = answers.get(query.key);
+    if (known) return { matches: known, cached: true };
+    const found = recheck(await search.call(source, query, options), query.key, region);
+    answers.set(query.key, found.matches, { ttl: found.matches.length > 0 ? cache.ttlMs : cache.missTtlMs });
+    return found;
+  };
+}

@@ -1,0 +1,149 @@
+import type { CountryCode } from 'libphonenumber-js';
+import type { Logger } from 'pino';
+import { type Entry, loadContacts } from '../contacts/load.js';
+import type { Source } from '../sources/types.js';
+import type { ContactStore, SyncState } from '../store/types.js';
+
+export interface MirrorEntry {
+  readonly source: Source;
+  /** How often changes are fetched. */
+  readonly intervalMs: number;
+  /** How often everything is listed again, which also removes contacts deleted in the source. */
+  readonly fullIntervalMs: number;
+}
+
+export interface SyncReport {
+  readonly source: string;
+  readonly full: boolean;
+  readonly read: number;
+  readonly written: number;
+  readonly removed: number;
+  readonly skipped: number;
+  readonly durationMs: number;
+  readonly error?: string;
+}
+
+export interface SyncEngineOptions {
+  readonly store: ContactStore;
+  readonly region: CountryCode;
+  readonly logger: Logger;
+  /** Worker threads that parse numbers during a sync. */
+  readonly workers: number;
+  readonly now?: () => number;
+}
+
+/** Changes committed in the source while the last sync ran may carry an earlier time: ask again. */
+const OVERLAP_MS = 60_000;
+
+/**
+ * Mirrors sources into the local index: a full listing first and then every `fullIntervalMs`,
+ * changes since the last one in between. One sync at a time; a failed sync keeps the last good
+ * contacts and records its error for `callcard sources`.
+ */
+export function createSyncEngine(options: SyncEngineOptions) {
+  const { store, region, logger, workers } = options;
+  const now = options.now ?? Date.now;
+  const timers = new Set<NodeJS.Timeout>();
+  const controller = new AbortController();
+  let queue: Promise<unknown> = Promise.resolve();
+
+  async function run(entry: MirrorEntry, forceFull: boolean): Promise<SyncReport> {
+    const { source } = entry;
+    const list = source.list;
+    if (!list) throw new Error(`source "${source.name}" cannot list its contacts`);
+    const previous = (await store.syncState(source.name)) ?? {};
+    const started = now();
+    const full =
+      forceFull ||
+      previous.cursor === undefined ||
+      previous.fullAt === undefined ||
+      started - previous.fullAt >= entry.fullIntervalMs;
+    const since = full ? undefined : previous.cursor! - OVERLAP_MS;
+    let line = 0;
+    async function* entries(): AsyncGenerator<Entry> {
+      for await (const batch of list!.call(source, {
+        signal: controller.signal,
+        ...(since !== undefined && { since }),
+      })) {
+        for (const raw of batch) yield { line: ++line, raw };
+      }
+    }
+    let skippedLogged = 0;
+    try {
+      const summary = await loadContacts(store, entries(), {
+        source: source.name,
+        replace: full,
+        region,
+        workers,
+        onSkip: (row, reason) => {
+          if (skippedLogged++ < 20) logger.warn({ source: source.name, row, reason }, 'contact skipped');
+        },
+      });
+      const durationMs = now() - started;
+      const cursor = Math.max(summary.latestUpdate ?? -Infinity, previous.cursor ?? -Infinity);
+      const state: SyncState = {
+        attemptedAt: started,
+        succeededAt: now(),
+        durationMs,
+        written: summary.contacts,
+        ...(Number.isFinite(cursor) && { cursor }),
+        ...(full ? { fullAt: started } : previous.fullAt !== undefined && { fullAt: previous.fullAt }),
+      };
+      await store.saveSyncState(source.name, state);
+      const report = {
+        source: source.name,
+        full,
+        read: summary.read,
+        written: summary.contacts,
+        removed: summary.removed,
+        skipped: summary.skipped,
+        durationMs,
+      };
+      logger.info(report, 'source synced');
+      return report;
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      await store.saveSyncState(source.name, { ...previous, attemptedAt: started, error: message });
+      logger.warn({ source: source.name, full, err: message }, 'sync failed; the last good contacts stay');
+      return {
+        source: source.name,
+        full,
+        read: line,
+        written: 0,
+        removed: 0,
+        skipped: 0,
+        durationMs: now() - started,
+        error: message,
+      };
+    }
+  }
+
+  /** Syncs one source now, after any sync already running. */
+  function sync(entry: MirrorEntry, { full = false } = {}): Promise<SyncReport> {
+    const next = queue.then(() => run(entry, full));
+    queue = next.catch(() => {});
+    return next;
+  }
+
+  return {
+    sync,
+    /** Syncs each source at once, then on its schedule, until `stop`. */
+    start(entries: readonly MirrorEntry[]): void {
+      for (const entry of entries) {
+        void sync(entry);
+        const timer = setInterval(() => void sync(entry), entry.intervalMs);
+        timer.unref();
+        timers.add(timer);
+      }
+    },
+    /** Stops the schedule and cuts off a sync in progress (its transaction is rolled back). */
+    async stop(): Promise<void> {
+      for (const timer of timers) clearInterval(timer);
+      timers.clear();
+      controller.abort(new Error('shutting down'));
+      await queue;
+    },
+  };
+}
+
+export type SyncEngine = ReturnType<typeof createSyncEngine>;
