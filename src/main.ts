@@ -5,7 +5,7 @@ import { buildApp } from './http/app.js';
 import type { Credential } from './http/auth.js';
 import { createIndexFinder } from './lookup/index-finder.js';
 import { createLiveFinder } from './lookup/live.js';
-import { type ConfiguredSource, createLookup } from './lookup/lookup.js';
+import { type ConfiguredSource, createLookup, type Lookup } from './lookup/lookup.js';
 import { ensureSecretFile, newKey, newToken } from './secrets.js';
 import { createSource } from './sources/registry.js';
 import type { Source } from './sources/types.js';
@@ -13,29 +13,40 @@ import { openSqliteStore } from './store/sqlite/sqlite-store.js';
 import type { Store } from './store/types.js';
 import { createSyncEngine, type MirrorEntry, type SyncEngine } from './sync/engine.js';
 import { createCallFlow } from './workflows/callflow.js';
-import { createWorkflowRegistry } from './workflows/registry.js';
+import { createWorkflowRegistry, type Workflows } from './workflows/registry.js';
 
-export interface Service {
-  readonly app: FastifyInstance;
+/** Everything but HTTP: what the CLI commands use. */
+export interface Core {
+  readonly config: Readonly<Config>;
   readonly store: Store;
-  readonly sync: SyncEngine;
+  readonly sources: readonly ConfiguredSource[];
   /** Mirrored sources, by name. */
   readonly mirrors: ReadonlyMap<string, MirrorEntry>;
-  readonly sources: readonly ConfiguredSource[];
+  readonly sync: SyncEngine;
+  readonly lookup: Lookup;
+  readonly workflows: Workflows;
   readonly logger: Logger;
+  close(): Promise<void>;
+}
+
+export interface Service extends Core {
+  readonly app: FastifyInstance;
   /** The token callcard generated on this start, when none was configured (first start). */
   readonly generatedToken?: { readonly value: string; readonly file: string };
   /** The token file in the data directory, when the token comes from there. */
   readonly tokenFile?: string;
-  close(): Promise<void>;
 }
 
-export interface ServiceOptions {
+export interface CoreOptions {
   readonly logger?: Logger;
   /** Start syncing mirrored sources at once and on their schedule (serve does; tests sync by hand). */
   readonly startSync?: boolean;
   /** Worker threads that parse numbers during a sync. */
   readonly workers?: number;
+}
+
+export function createLogger(config: Readonly<Config>): Logger {
+  return pino({ level: config.log.level, base: { service: 'callcard' } });
 }
 
 type SourceEntry = Readonly<Config>['sources'][number];
@@ -46,43 +57,19 @@ function modeOf(entry: SourceEntry, source: Source): 'embedded' | 'mirror' | 'li
   const mode = entry.mode ?? (source.list ? 'mirror' : 'live');
   if (mode === 'mirror' && !source.list)
     throw new Error(`source "${entry.name}" cannot list contacts: use mode: live`);
-  if (mode === 'live' && !source.search)
-    throw new Error(`source "${entry.name}" cannot search numbers: use mode: mirror`);
+  if (mode === 'live' && !source.search) {
+    throw new Error(
+      `source "${entry.name}" cannot search numbers: use mode: mirror (or configure its search)`,
+    );
+  }
   return mode;
 }
 
-export function createLogger(config: Readonly<Config>): Logger {
-  return pino({ level: config.log.level, base: { service: 'callcard' } });
-}
-
-/** The tokens accepted: configured ones, or the one kept in the data directory (made on first start). */
-function credentialsOf(config: Readonly<Config>): {
-  credentials: Credential[];
-  tokenFile?: string;
-  generatedToken?: { value: string; file: string };
-} {
-  const { header, tokens, credentials } = config.auth;
-  if (tokens.length > 0 || credentials.length > 0) {
-    return { credentials: [...tokens.map((token): Credential => ({ [header]: token })), ...credentials] };
-  }
-  const token = ensureSecretFile(config.dataDir, 'token', newToken);
-  return {
-    credentials: [{ [header]: token.value }],
-    tokenFile: token.file,
-    ...(token.created && { generatedToken: { value: token.value, file: token.file } }),
-  };
-}
-
-/** Wiring only: config → store → sources → lookup and workflows → HTTP app. */
-export async function createService(
-  config: Readonly<Config>,
-  options: ServiceOptions = {},
-): Promise<Service> {
+/** Wiring only: config → store → sources → lookup, workflows and sync. */
+export async function openCore(config: Readonly<Config>, options: CoreOptions = {}): Promise<Core> {
   const logger = options.logger ?? createLogger(config);
-  const auth = credentialsOf(config);
   const secret = Buffer.from(ensureSecretFile(config.dataDir, 'secret', newKey).value, 'base64url');
   const store = openSqliteStore(config.dataDir);
-
   const workflows = createWorkflowRegistry([createCallFlow({ journal: store.calls, secret })]);
   const baseDir = config.baseDir ?? process.cwd();
   const mirrors = new Map<string, MirrorEntry>();
@@ -132,31 +119,68 @@ export async function createService(
     deadlineMs: config.lookup.deadlineMs,
     logger,
   });
-  const app = await buildApp({
-    config,
-    lookup,
-    workflows,
-    journal: store.calls,
-    credentials: auth.credentials,
-    logger,
-  });
-
   let closing: Promise<void> | undefined;
   return {
-    app,
+    config,
     store,
-    sync,
-    mirrors,
     sources,
+    mirrors,
+    sync,
+    lookup,
+    workflows,
     logger,
+    close() {
+      closing ??= (async () => {
+        await sync.stop();
+        await Promise.allSettled(opened.map((source) => source.close?.()));
+        await store.close();
+      })();
+      return closing;
+    },
+  };
+}
+
+/** The tokens accepted: configured ones, or the one kept in the data directory (made on first start). */
+function credentialsOf(config: Readonly<Config>): {
+  credentials: Credential[];
+  tokenFile?: string;
+  generatedToken?: { value: string; file: string };
+} {
+  const { header, tokens, credentials } = config.auth;
+  if (tokens.length > 0 || credentials.length > 0) {
+    return { credentials: [...tokens.map((token): Credential => ({ [header]: token })), ...credentials] };
+  }
+  const token = ensureSecretFile(config.dataDir, 'token', newToken);
+  return {
+    credentials: [{ [header]: token.value }],
+    tokenFile: token.file,
+    ...(token.created && { generatedToken: { value: token.value, file: token.file } }),
+  };
+}
+
+/** The core and its HTTP app. */
+export async function createService(config: Readonly<Config>, options: CoreOptions = {}): Promise<Service> {
+  const auth = credentialsOf(config);
+  const core = await openCore(config, options);
+  const app = await buildApp({
+    config,
+    lookup: core.lookup,
+    workflows: core.workflows,
+    journal: core.store.calls,
+    credentials: auth.credentials,
+    logger: core.logger,
+  });
+  let closing: Promise<void> | undefined;
+  return {
+    ...core,
+    app,
     ...(auth.tokenFile && { tokenFile: auth.tokenFile }),
     ...(auth.generatedToken && { generatedToken: auth.generatedToken }),
     close() {
       closing ??= (async () => {
+        // In-flight requests are answered before the sources and the store close.
         await app.close();
-        await sync.stop();
-        await Promise.allSettled(opened.map((source) => source.close?.()));
-        await store.close();
+        await core.close();
       })();
       return closing;
     },

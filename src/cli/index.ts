@@ -3,6 +3,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError } from '../config/load.js';
 import { importCommand } from './import.js';
 import { serveCommand } from './serve.js';
+import { lookupCommand, sourcesCommand, syncCommand } from './sources.js';
 
 function integer(value: string): number {
   const parsed = Number(value);
@@ -30,6 +31,25 @@ program
   .option('--source <name>', 'embedded source to load into (default: the first one configured)')
   .option('--region <code>', 'region that national numbers are read in, for rows without a country')
   .action((files: string[], options) => importCommand(files, { ...program.opts(), ...options }));
+
+program
+  .command('sources')
+  .description('list sources: mode, contacts in the index, last sync and its errors')
+  .action(() => sourcesCommand(program.opts()));
+
+program
+  .command('sync')
+  .description('mirror sources into the local index now')
+  .argument('[source]', 'one mirrored source (default: all)')
+  .option('--full', 'list everything again, removing contacts deleted in the source', false)
+  .action((source: string | undefined, options) => syncCommand(source, { ...program.opts(), ...options }));
+
+program
+  .command('lookup')
+  .description('look a number up as the CONNECTOR would, and print the answer')
+  .argument('<number>', 'the number, e.g. 41215522000')
+  .option('--explain', 'show what each source was asked, what it returned, what was dropped and why', false)
+  .action((number: string, options) => lookupCommand(number, { ...program.opts(), ...options }));
 
 try {
   await program.parseAsync();

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { loadConfig } from '../config/load.js';
 import { createService } from '../main.js';
 
@@ -12,7 +13,10 @@ export async function serveCommand(options: ServeOptions): Promise<void> {
     ...(options.config !== undefined && { file: options.config }),
     overrides: { port: options.port, host: options.host },
   });
-  const service = await createService(config);
+  const service = await createService(config, {
+    startSync: true,
+    workers: Math.min(2, availableParallelism()),
+  });
   const address = await service.app.listen({ port: config.port, host: config.host });
   const root = config.publicUrl ?? address.replace('0.0.0.0', 'localhost');
   const base = `${root}${config.basePath === '/' ? '' : config.basePath}`;
@@ -20,6 +24,9 @@ export async function serveCommand(options: ServeOptions): Promise<void> {
   const lines = [
     '',
     `callcard is listening on ${address} (${config.sources.length} source(s), data in ${config.dataDir})`,
+    ...(service.mirrors.size > 0
+      ? [`  Mirroring ${[...service.mirrors.keys()].join(', ')}: first sync running`]
+      : []),
     '',
     '  In the peoplefone CUSTOMER-PORTAL, CONNECTOR settings:',
     `    Root URL:      ${base}   (use the address peoplefone reaches this machine at)`,

@@ -72,14 +72,17 @@ export interface WireContact {
 /** One contact card; relative logo paths are resolved against the address callcard is reached at. */
 export function toWireContact(hit: LookupHit, publicUrl: string): WireContact {
   const { match, from } = hit;
-  const contact: WireContact = { id: match.id, crmName: from.crmName, crmActions: [...from.workflows] };
+  // In the order of the API's sample, so that every client sees the same shape.
+  const contact = {} as WireContact;
   if (match.name) contact.name = match.name;
   if (match.company) contact.company = match.company;
   if (match.contactUri) contact.contactUri = match.contactUri;
   if (match.companyUri) contact.companyUri = match.companyUri;
+  contact.id = match.id;
+  contact.crmName = from.crmName;
   if (from.crmLogo) contact.crmLogo = from.crmLogo.startsWith('/') ? publicUrl + from.crmLogo : from.crmLogo;
-  if (match.customData && Object.keys(match.customData).length > 0)
-    contact.customData = { ...match.customData };
+  contact.crmActions = [...from.workflows];
+  if (match.customData && Object.keys(match.customData).length > 0) contact.customData = { ...match.customData };
   return contact;
 }
 

@@ -19,6 +19,7 @@ export type ColumnRole =
         | 'updatedAt'
         | 'deleted';
     }
+  | { kind: 'ignore' }
   | { kind: 'phone'; label: string }
   | { kind: 'custom'; label: string };
 
@@ -114,6 +115,7 @@ export function toRawContact(roles: readonly ColumnRole[], values: readonly unkn
       if (cell === true || cell === 1 || cell === '1' || cell === 'true') raw.deleted = true;
       return;
     }
+    if (role.kind === 'ignore') return;
     const value = text(cell);
     if (!value) return;
     switch (role.kind) {

@@ -1,11 +1,15 @@
 import type { z } from 'zod';
 import { createEmbeddedSource, embeddedSourceSchema } from './embedded/embedded-source.js';
+import { createFileSource, fileSourceSchema } from './file/file-source.js';
+import { createSqlSource, sqlSourceSchema } from './sql/sql-source.js';
 import type { Source, SourceDeps } from './types.js';
 
 /** Fields every source has, whatever its type; the lookup core uses them, adapters need not. */
 export interface SourceCommonConfig {
   readonly type: string;
   readonly name: string;
+  /** Longest time one lookup may take; adapters use it to bound what they ask their servers. */
+  readonly timeoutMs: number;
 }
 
 interface SourceType<S extends z.ZodObject> {
@@ -21,6 +25,8 @@ function sourceType<S extends z.ZodObject>(type: SourceType<S>): SourceType<S> {
 /** Source adapters by `type`. Adding one: a folder under sources/, then one line here. */
 export const sourceTypes = {
   embedded: sourceType({ schema: embeddedSourceSchema, create: createEmbeddedSource }),
+  file: sourceType({ schema: fileSourceSchema, create: createFileSource }),
+  sql: sourceType({ schema: sqlSourceSchema, create: createSqlSource }),
 } as const;
 
 export type SourceTypeName = keyof typeof sourceTypes;

@@ -47,6 +47,11 @@ export interface Source {
   /** Batches of contacts, in the order the source gives them. */
   list?(options: ListOptions): AsyncIterable<readonly RawContact[]>;
   search?(query: SearchQuery, options: CallOptions): Promise<readonly RawContact[]>;
+  /**
+   * A cheap fingerprint of the source's contents (a file's size and time, an ETag): a mirror whose
+   * fingerprint has not changed since its last sync is not listed again.
+   */
+  version?(options: CallOptions): Promise<string | undefined>;
   /** Releases connections; safe to call more than once. */
   close?(): Promise<void>;
 }

@@ -63,6 +63,8 @@ export interface SyncState {
   readonly durationMs?: number;
   /** Contacts written by the last sync. */
   readonly written?: number;
+  /** The source's fingerprint at the last sync, when it gives one. */
+  readonly version?: string;
   /** The last attempt's error; absent when it succeeded. */
   readonly error?: string;
 }

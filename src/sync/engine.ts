@@ -20,6 +20,8 @@ export interface SyncReport {
   readonly removed: number;
   readonly skipped: number;
   readonly durationMs: number;
+  /** The source's fingerprint had not changed: nothing was listed. */
+  readonly unchanged?: boolean;
   readonly error?: string;
 }
 
@@ -58,6 +60,20 @@ export function createSyncEngine(options: SyncEngineOptions) {
       previous.cursor === undefined ||
       previous.fullAt === undefined ||
       started - previous.fullAt >= entry.fullIntervalMs;
+    // A source that cannot tell its fingerprint (it may be down) is listed, and any failure recorded.
+    const version = await source.version?.({ signal: controller.signal }).catch(() => undefined);
+    if (version !== undefined && version === previous.version && previous.error === undefined && !forceFull) {
+      return {
+        source: source.name,
+        full: false,
+        read: 0,
+        written: 0,
+        removed: 0,
+        skipped: 0,
+        durationMs: 0,
+        unchanged: true,
+      };
+    }
     const since = full ? undefined : previous.cursor! - OVERLAP_MS;
     let line = 0;
     async function* entries(): AsyncGenerator<Entry> {
@@ -87,6 +103,7 @@ export function createSyncEngine(options: SyncEngineOptions) {
         durationMs,
         written: summary.contacts,
         ...(Number.isFinite(cursor) && { cursor }),
+        ...(version !== undefined && { version }),
         ...(full ? { fullAt: started } : previous.fullAt !== undefined && { fullAt: previous.fullAt }),
       };
       await store.saveSyncState(source.name, state);

@@ -1,0 +1,142 @@
+import { availableParallelism } from 'node:os';
+import pino from 'pino';
+import { loadConfig } from '../config/load.js';
+import { toWireContact } from '../connector/wire.js';
+import { openCore } from '../main.js';
+
+interface CommonOptions {
+  readonly config?: string;
+}
+
+const load = (options: CommonOptions) =>
+  loadConfig(options.config !== undefined ? { file: options.config } : {});
+
+function age(ms: number | undefined, now: number): string {
+  if (ms === undefined) return 'never';
+  const seconds = Math.round((now - ms) / 1000);
+  if (seconds < 120) return `${seconds} s ago`;
+  if (seconds < 7200) return `${Math.round(seconds / 60)} min ago`;
+  if (seconds < 172_800) return `${Math.round(seconds / 3600)} h ago`;
+  return `${Math.round(seconds / 86_400)} days ago`;
+}
+
+function table(rows: readonly (readonly string[])[]): string {
+  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
+  return rows
+    .map((row) =>
+      row
+        .map((cell, i) => cell.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
+}
+
+/** `callcard sources`: each source with its mode, contacts in the index, and how its syncs went. */
+export async function sourcesCommand(options: CommonOptions): Promise<void> {
+  const config = load(options);
+  const core = await openCore(config, { logger: silent(config) });
+  try {
+    const now = Date.now();
+    const rows: string[][] = [
+      ['SOURCE', 'TYPE', 'MODE', 'CONTACTS', 'LAST SYNC', 'TOOK', 'LAST FULL', 'ERROR'],
+    ];
+    for (const entry of config.sources) {
+      const configured = core.sources.find((source) => source.name === entry.name)!;
+      const mirrored = core.mirrors.has(entry.name);
+      const mode = mirrored ? 'mirror' : configured.mode === 'live' ? 'live' : 'embedded';
+      const state = mirrored ? await core.store.contacts.syncState(entry.name) : undefined;
+      const count = configured.mode === 'index' ? String(await core.store.contacts.count(entry.name)) : '-';
+      rows.push([
+        entry.name,
+        entry.type,
+        mode,
+        count,
+        mirrored ? age(state?.succeededAt, now) : '-',
+        state?.durationMs !== undefined ? `${(state.durationMs / 1000).toFixed(1)} s` : '-',
+        mirrored ? age(state?.fullAt, now) : '-',
+        state?.error ?? '',
+      ]);
+    }
+    process.stdout.write(`${table(rows)}\n`);
+  } finally {
+    await core.close();
+  }
+}
+
+/** `callcard sync [SOURCE]`: mirrors one source, or all mirrored sources, now. */
+export async function syncCommand(
+  name: string | undefined,
+  options: CommonOptions & { full: boolean },
+): Promise<void> {
+  const config = load(options);
+  const core = await openCore(config, {
+    logger: silent(config),
+    workers: Math.min(2, availableParallelism()),
+  });
+  try {
+    const entries = name === undefined ? [...core.mirrors.values()] : [core.mirrors.get(name)];
+    if (entries.length === 0) throw new Error('no source is mirrored (sources with mode: mirror)');
+    if (entries[0] === undefined) {
+      throw new Error(
+        `"${name}" is not a mirrored source; mirrored: ${[...core.mirrors.keys()].join(', ') || 'none'}`,
+      );
+    }
+    let failed = false;
+    for (const entry of entries) {
+      const report = await core.sync.sync(entry!, { full: options.full });
+      const rate = report.durationMs > 0 ? Math.round((report.read / report.durationMs) * 1000) : 0;
+      if (report.error) failed = true;
+      process.stdout.write(
+        report.error
+          ? `${report.source}: failed after ${(report.durationMs / 1000).toFixed(1)} s: ${report.error}\n`
+          : report.unchanged
+            ? `${report.source}: unchanged since the last sync\n`
+            : `${report.source}: ${report.full ? 'full' : 'incremental'} sync, ${report.read} read, ` +
+              `${report.written} written, ${report.removed} removed, ${report.skipped} skipped, ` +
+              `${(report.durationMs / 1000).toFixed(1)} s (${rate} rows/s)\n`,
+      );
+    }
+    if (failed) process.exitCode = 1;
+  } finally {
+    await core.close();
+  }
+}
+
+/** `callcard lookup NUMBER`: the answer the CONNECTOR would get; with --explain, what each source did. */
+export async function lookupCommand(
+  number: string,
+  options: CommonOptions & { explain: boolean },
+): Promise<void> {
+  const config = load(options);
+  const core = await openCore(config, { logger: silent(config) });
+  try {
+    const result = await core.lookup(number);
+    const publicUrl = config.publicUrl ?? `http://localhost:${config.port}`;
+    const answer = result.hits.map((hit) => toWireContact(hit, publicUrl));
+    if (options.explain) {
+      const lines = [`number: ${JSON.stringify(number)} → key ${result.key ?? '(none: empty or withheld)'}`];
+      for (const outcome of result.outcomes) {
+        lines.push(
+          `source ${outcome.source} (${outcome.mode}): ${outcome.status}, ${outcome.found} found in ${outcome.ms} ms` +
+            `${outcome.cached ? ' (from cache)' : ''}${outcome.error ? ` — ${outcome.error}` : ''}`,
+        );
+        for (const drop of outcome.dropped ?? []) lines.push(`  dropped ${drop.id}: ${drop.reason}`);
+      }
+      for (const hit of result.hits) {
+        lines.push(`  kept ${hit.from.name}/${hit.match.id}${hit.match.primary ? ' (main number)' : ''}`);
+      }
+      lines.push('answer:');
+      process.stdout.write(`${lines.join('\n')}\n`);
+    }
+    process.stdout.write(`${JSON.stringify(answer, null, 2)}\n`);
+  } finally {
+    await core.close();
+  }
+}
+
+// Commands print their own results: the service log goes to stderr, warnings and worse only.
+function silent(config: { log: { level: string } }) {
+  const level = config.log.level === 'debug' || config.log.level === 'trace' ? config.log.level : 'warn';
+  return pino({ level }, pino.destination(2));
+}

@@ -1,0 +1,204 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { httpStatus } from './http.js';
+import type { AuthConfig } from './schema.js';
+
+/** How requests are authenticated. Secrets stay in here: no message or log line carries them. */
+export interface Auth {
+  /** Headers to add to a request. */
+  headers(signal: AbortSignal): Promise<Record<string, string>>;
+  /**
+   * The server answered 401 to a request sent with `used` headers: forget the token if it can be
+   * renewed. True when asking again may help.
+   */
+  rejected(used: Record<string, string>): boolean;
+}
+
+export interface SecretContext {
+  readonly baseDir: string;
+  readonly env: NodeJS.ProcessEnv;
+}
+
+/** Reads `<key>`, `<key>Env` or `<key>File` of the auth settings; names the setting, never the value. */
+export function readSecret(settings: Record<string, unknown>, key: string, context: SecretContext): string {
+  const inline = settings[key];
+  if (typeof inline === 'string') return inline;
+  const env = settings[`${key}Env`];
+  if (typeof env === 'string') {
+    const value = context.env[env]?.trim();
+    if (!value) throw new Error(`auth.${key}Env: environment variable ${env} is not set`);
+    return value;
+  }
+  const file = settings[`${key}File`];
+  if (typeof file === 'string') {
+    const full = resolve(context.baseDir, file);
+    let value: string;
+    try {
+      value = readFileSync(full, 'utf8').trim();
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
+      throw new Error(`auth.${key}File: cannot read ${full} (${code})`);
+    }
+    if (!value) throw new Error(`auth.${key}File: ${full} is empty`);
+    return value;
+  }
+  throw new Error(`auth.${key} is missing`);
+}
+
+function checkHeaderValue(value: string, setting: string): string {
+  if (/[\r\n\0]/.test(value)) throw new Error(`${setting} must be one line`);
+  return value;
+}
+
+export interface OAuthOptions {
+  /** Longest time the token request may take. */
+  readonly timeoutMs: number;
+  readonly now?: () => number;
+}
+
+const OAUTH_ERROR = /^[\w.-]{1,60}$/;
+
+/** Builds the auth of a source; reads its secrets now, so a missing one stops the start. */
+export function createAuth(config: AuthConfig, context: SecretContext, options: OAuthOptions): Auth {
+  const fixed = (headers: Record<string, string>): Auth => ({
+    headers: async () => headers,
+    rejected: () => false,
+  });
+  switch (config.type) {
+    case 'none':
+      return fixed({});
+    case 'basic': {
+      const password = readSecret(config, 'password', context);
+      const credentials = Buffer.from(`${config.username}:${password}`).toString('base64');
+      return fixed({ authorization: `Basic ${credentials}` });
+    }
+    case 'bearer': {
+      const token = checkHeaderValue(readSecret(config, 'token', context), 'auth.token');
+      return fixed({ authorization: `Bearer ${token}` });
+    }
+    case 'apiKey': {
+      const key = checkHeaderValue(readSecret(config, 'key', context), 'auth.key');
+      return fixed({ [config.header.toLowerCase()]: `${config.prefix ?? ''}${key}` });
+    }
+    case 'oauth2':
+      return clientCredentials(config, readSecret(config, 'clientSecret', context), options);
+  }
+}
+
+type OAuthConfig = Extract<AuthConfig, { type: 'oauth2' }>;
+
+interface Token {
+  readonly header: string;
+  /** When to fetch a new one: shortly before it expires. */
+  readonly renewAt: number;
+}
+
+/** The token is renewed this long before `expires_in` ends (a tenth of its life when that is shorter). */
+const RENEW_MARGIN_MS = 60_000;
+
+/** Form encoding of RFC 6749 appendix B, used for the client id and secret in the Basic header. */
+const formEncode = (value: string) => encodeURIComponent(value).replace(/%20/g, '+');
+
+/**
+ * OAuth2 client credentials: a token is asked once and shared by every request until shortly before
+ * it expires; concurrent requests wait for the same token request.
+ */
+function clientCredentials(config: OAuthConfig, secret: string, options: OAuthOptions): Auth {
+  const now = options.now ?? Date.now;
+  let token: Token | undefined;
+  let pending: Promise<Token> | undefined;
+
+  async function requestToken(): Promise<Token> {
+    const form = new URLSearchParams({ grant_type: 'client_credentials' });
+    if (config.scope) form.set('scope', config.scope);
+    if (config.audience) form.set('audience', config.audience);
+    const headers: Record<string, string> = {
+      'content-type': 'application/x-www-form-urlencoded',
+      accept: 'application/json',
+    };
+    if (config.clientAuth === 'basic') {
+      const pair = `${formEncode(config.clientId)}:${formEncode(secret)}`;
+      headers['authorization'] = `Basic ${Buffer.from(pair).toString('base64')}`;
+    } else {
+      form.set('client_id', config.clientId);
+      form.set('client_secret', secret);
+    }
+    const started = now();
+    let response: Response;
+    try {
+      response = await fetch(config.tokenUrl, {
+        method: 'POST',
+        headers,
+        body: form.toString(),
+        redirect: 'error',
+        signal: AbortSignal.timeout(options.timeoutMs),
+      });
+    } catch (error) {
+      const cause = (error as { cause?: { code?: unknown } }).cause?.code;
+      const timedOut = (error as Error).name === 'TimeoutError';
+      throw new Error(
+        `OAuth2 token request failed: ${timedOut ? `no answer within ${options.timeoutMs} ms` : 'cannot reach the token endpoint'}${typeof cause === 'string' ? ` (${cause})` : ''}`,
+      );
+    }
+    const text = await response.text().catch(() => '');
+    let body: Record<string, unknown> = {};
+    try {
+      const parsed: unknown = JSON.parse(text);
+      if (typeof parsed === 'object' && parsed !== null) body = parsed as Record<string, unknown>;
+    } catch {
+      // reported below
+    }
+    if (!response.ok) {
+      // The error code of RFC 6749 section 5.2 ("invalid_client") is safe to show; the rest is not.
+      const code = typeof body['error'] === 'string' && OAUTH_ERROR.test(body['error']) ? ` (${body['error']})` : '';
+      throw new Error(`OAuth2 token request failed: ${httpStatus(response.status)}${code}`);
+    }
+    const value = body['access_token'];
+    if (typeof value !== 'string' || value === '' || /[\r\n\0]/.test(value)) {
+      throw new Error('OAuth2 token request failed: the answer has no access_token');
+    }
+    const type = body['token_type'];
+    if (typeof type === 'string' && type.toLowerCase() !== 'bearer') {
+      throw new Error(`OAuth2 token request failed: token_type "${type.slice(0, 20)}" is not supported (bearer only)`);
+    }
+    const expiresIn = Number(body['expires_in']);
+    const lifeMs = Number.isFinite(expiresIn) && expiresIn > 0 ? expiresIn * 1000 : Number.POSITIVE_INFINITY;
+    const margin = Math.min(RENEW_MARGIN_MS, lifeMs / 10);
+    return { header: `Bearer ${value}`, renewAt: started + lifeMs - margin };
+  }
+
+  function current(): Promise<Token> {
+    if (token && now() < token.renewAt) return Promise.resolve(token);
+    pending ??= requestToken().then(
+      (fresh) => {
+        token = fresh;
+        pending = undefined;
+        return fresh;
+      },
+      (error: unknown) => {
+        pending = undefined;
+        throw error;
+      },
+    );
+    return pending;
+  }
+
+  return {
+    async headers(signal) {
+      signal.throwIfAborted();
+      // The token request is shared: one caller giving up does not cancel it for the others.
+      const shared = current();
+      const aborted = new Promise<never>((_, reject) => {
+        const onAbort = () => reject(signal.reason);
+        signal.addEventListener('abort', onAbort, { once: true });
+        void shared.finally(() => signal.removeEventListener('abort', onAbort)).catch(() => {});
+      });
+      const { header } = await Promise.race([shared, aborted]);
+      return { authorization: header };
+    },
+    rejected(used) {
+      if (token && used['authorization'] === token.header) token = undefined;
+      return true;
+    },
+  };
+}

@@ -1,0 +1,235 @@
+import Database from 'better-sqlite3';
+import mysql from 'mysql2';
+import pg from 'pg';
+import QueryStream from 'pg-query-stream';
+import { bindNamed } from './named-params.js';
+
+export type Row = Record<string, unknown>;
+
+/** The slice of a database that the sql source needs, the same for every driver. */
+export interface SqlClient {
+  readonly quote: (identifier: string) => string;
+  query(sql: string, values: Readonly<Record<string, unknown>>, signal: AbortSignal): Promise<Row[]>;
+  /** Rows in batches, streamed from the server: memory does not grow with the table. */
+  stream(
+    sql: string,
+    values: Readonly<Record<string, unknown>>,
+    signal: AbortSignal,
+    batch: number,
+  ): AsyncIterable<Row[]>;
+  close(): Promise<void>;
+}
+
+export interface ConnectOptions {
+  readonly url?: string;
+  readonly file?: string;
+  readonly password?: string;
+  /** Longest a statement may run on the server. */
+  readonly statementTimeoutMs: number;
+}
+
+function aborted(signal: AbortSignal): Error {
+  return signal.reason instanceof Error ? signal.reason : new Error('aborted');
+}
+
+/** Runs `work`, rejecting as soon as `signal` aborts; `onAbort` stops the work on the server. */
+function abortable<T>(signal: AbortSignal, work: Promise<T>, onAbort: () => void): Promise<T> {
+  if (signal.aborted) {
+    onAbort();
+    return Promise.reject(aborted(signal));
+  }
+  return new Promise<T>((resolve, reject) => {
+    const stop = () => {
+      onAbort();
+      reject(aborted(signal));
+    };
+    signal.addEventListener('abort', stop, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener('abort', stop);
+        resolve(value);
+      },
+      (error) => {
+        signal.removeEventListener('abort', stop);
+        reject(error);
+      },
+    );
+  });
+}
+
+async function* batches<T>(rows: AsyncIterable<T>, size: number): AsyncIterable<T[]> {
+  let batch: T[] = [];
+  for await (const row of rows) {
+    batch.push(row);
+    if (batch.length >= size) {
+      yield batch;
+      batch = [];
+    }
+  }
+  if (batch.length > 0) yield batch;
+}
+
+export function connectPostgres(options: ConnectOptions): SqlClient {
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    ...(options.password !== undefined && { password: options.password }),
+    max: 4,
+    idleTimeoutMillis: 30_000,
+    connectionTimeoutMillis: 5_000,
+    statement_timeout: options.statementTimeoutMs,
+  });
+  // An idle client that loses its server must not take the process down.
+  pool.on('error', () => {});
+  let closed: Promise<void> | undefined;
+  return {
+    quote: (identifier) =>
+      identifier
+        .split('.')
+        .map((part) => `"${part}"`)
+        .join('.'),
+    async query(sql, values, signal) {
+      const { text, params } = bindNamed(sql, values, 'dollar');
+      const client = await abortable(signal, pool.connect(), () => {});
+      let broken = false;
+      try {
+        const result = await abortable(signal, client.query(text, params), () => {
+          broken = true;
+        });
+        return result.rows as Row[];
+      } catch (error) {
+        broken = true;
+        throw error;
+      } finally {
+        // A client whose query was cut off is dropped, which also ends the query on the server.
+        client.release(broken);
+      }
+    },
+    async *stream(sql, values, signal, size) {
+      const { text, params } = bindNamed(sql, values, 'dollar');
+      const client = await abortable(signal, pool.connect(), () => {});
+      const rows = client.query(new QueryStream(text, params, { batchSize: size }));
+      const stop = () => rows.destroy(aborted(signal));
+      signal.addEventListener('abort', stop, { once: true });
+      let failed = false;
+      try {
+        yield* batches(rows as AsyncIterable<Row>, size);
+      } catch (error) {
+        failed = true;
+        throw error;
+      } finally {
+        signal.removeEventListener('abort', stop);
+        client.release(failed || signal.aborted);
+      }
+    },
+    close() {
+      closed ??= pool.end();
+      return closed;
+    },
+  };
+}
+
+export function connectMysql(options: ConnectOptions): SqlClient {
+  const pool = mysql.createPool({
+    uri: options.url,
+    ...(options.password !== undefined && { password: options.password }),
+    connectionLimit: 4,
+    connectTimeout: 5_000,
+    dateStrings: false,
+    supportBigNumbers: true,
+    bigNumberStrings: true,
+  });
+  pool.on('connection', (connection) => {
+    // MariaDB and MySQL name the statement timeout differently; a server without either still works.
+    connection.query(`SET SESSION max_statement_time = ${options.statementTimeoutMs / 1000}`, () => {});
+    connection.query(`SET SESSION max_execution_time = ${options.statementTimeoutMs}`, () => {});
+  });
+  const getConnection = () =>
+    new Promise<mysql.PoolConnection>((resolve, reject) =>
+      pool.getConnection((error, connection) => (error ? reject(error) : resolve(connection))),
+    );
+  let closed: Promise<void> | undefined;
+  return {
+    quote: (identifier) =>
+      identifier
+        .split('.')
+        .map((part) => `\`${part}\``)
+        .join('.'),
+    async query(sql, values, signal) {
+      const { text, params } = bindNamed(sql, values, 'question');
+      const connection = await abortable(signal, getConnection(), () => {});
+      let broken = false;
+      try {
+        const work = new Promise<Row[]>((resolve, reject) =>
+          connection.query(text, params, (error, rows) => (error ? reject(error) : resolve(rows as Row[]))),
+        );
+        return await abortable(signal, work, () => {
+          broken = true;
+        });
+      } catch (error) {
+        broken = true;
+        throw error;
+      } finally {
+        if (broken) connection.destroy();
+        else connection.release();
+      }
+    },
+    async *stream(sql, values, signal, size) {
+      const { text, params } = bindNamed(sql, values, 'question');
+      const connection = await abortable(signal, getConnection(), () => {});
+      const rows = connection.query(text, params).stream({ highWaterMark: size });
+      const stop = () => rows.destroy(aborted(signal));
+      signal.addEventListener('abort', stop, { once: true });
+      let failed = false;
+      try {
+        yield* batches(rows as AsyncIterable<Row>, size);
+      } catch (error) {
+        failed = true;
+        throw error;
+      } finally {
+        signal.removeEventListener('abort', stop);
+        if (failed || signal.aborted) connection.destroy();
+        else connection.release();
+      }
+    },
+    close() {
+      closed ??= new Promise<void>((resolve) => pool.end(() => resolve()));
+      return closed;
+    },
+  };
+}
+
+export function connectSqlite(options: ConnectOptions): SqlClient {
+  if (!options.file) throw new Error('sqlite needs a file');
+  const db = new Database(options.file, { readonly: true, fileMustExist: true });
+  db.pragma(`busy_timeout = ${Math.min(options.statementTimeoutMs, 5000)}`);
+  return {
+    quote: (identifier) =>
+      identifier
+        .split('.')
+        .map((part) => `"${part}"`)
+        .join('.'),
+    async query(sql, values, signal) {
+      if (signal.aborted) throw aborted(signal);
+      const { text, params } = bindNamed(sql, values, 'question');
+      return db.prepare(text).all(...params) as Row[];
+    },
+    async *stream(sql, values, signal, size) {
+      const { text, params } = bindNamed(sql, values, 'question');
+      let batch: Row[] = [];
+      for (const row of db.prepare(text).iterate(...params) as Iterable<Row>) {
+        if (signal.aborted) throw aborted(signal);
+        batch.push(row);
+        if (batch.length >= size) {
+          yield batch;
+          batch = [];
+          // Reading a local file is synchronous: let requests in between batches.
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+      }
+      if (batch.length > 0) yield batch;
+    },
+    async close() {
+      if (db.open) db.close();
+    },
+  };
+}

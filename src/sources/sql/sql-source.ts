@@ -1,0 +1,239 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { type ColumnRole, roleOf, toRawContact } from '../../contacts/columns.js';
+import type { RawContact } from '../../contacts/raw-contact.js';
+import type { Source, SourceDeps } from '../types.js';
+import { connectMysql, connectPostgres, connectSqlite, type Row, type SqlClient } from './clients.js';
+import { type PresetName, presetOf } from './presets.js';
+
+const identifier = z
+  .string()
+  .regex(/^[A-Za-z_][\w$]*(\.[A-Za-z_][\w$]*)?$/, 'must be a plain table or column name');
+
+const tableMapping = z.object({
+  /** Table (or view) holding the contacts. */
+  name: identifier,
+  id: identifier,
+  /** The full name, or firstName + lastName. */
+  fullName: identifier.optional(),
+  firstName: identifier.optional(),
+  lastName: identifier.optional(),
+  /** Company name: a column of the table, or of a joined table. */
+  company: identifier.optional(),
+  companyJoin: z
+    .object({
+      table: identifier,
+      on: identifier,
+      id: identifier.default('id'),
+      name: identifier.default('name'),
+    })
+    .optional(),
+  phones: z.array(identifier).min(1, 'list at least one number column'),
+  contactUri: identifier.optional(),
+  companyUri: identifier.optional(),
+  updatedAt: identifier.optional(),
+  /** Soft-delete flag: rows where it is true are left out (and removed by incremental syncs). */
+  deleted: identifier.optional(),
+  /** Shown on the card as label: value. */
+  custom: z.record(z.string(), identifier).default({}),
+});
+
+export const sqlSourceSchema = z.object({
+  type: z.literal('sql'),
+  driver: z.enum(['postgres', 'mysql', 'sqlite']),
+  /** postgres://user@host:5432/db, mysql://user@host:3306/db (the password may come from below). */
+  url: z.string().optional(),
+  /** SQLite database file. */
+  file: z.string().optional(),
+  passwordEnv: z.string().optional(),
+  passwordFile: z.string().optional(),
+  /** A CRM whose schema callcard knows: only the connection and `baseUrl` are needed. */
+  preset: z.enum(['suitecrm', 'sugarcrm', 'vtiger', 'espocrm']).optional(),
+  /** The CRM's web address, for links to contacts and companies. */
+  baseUrl: z.url().optional(),
+  table: tableMapping.optional(),
+  /** Your own SELECT, returning the conventional columns (id, name, company, phone..., updated_at). */
+  query: z.string().optional(),
+  /** Live mode: how a number is found. */
+  search: z
+    .object({
+      /** A column of the listing (or table) that holds numbers in one canonical form, indexed. */
+      column: identifier.optional(),
+      /** Which form that column holds. */
+      form: z.enum(['e164', 'digits', 'national']).default('e164'),
+      /** Or your own SELECT with :e164, :digits, :national, :international, :limit. */
+      query: z.string().optional(),
+    })
+    .refine((s) => Boolean(s.column) !== Boolean(s.query), { message: 'give either column or query' })
+    .optional(),
+  /** Links built from row columns: https://crm.example/contacts/{id}. */
+  contactUrl: z.string().optional(),
+  companyUrl: z.string().optional(),
+  /** Rows per batch when listing. */
+  batchSize: z.coerce.number().int().min(100).max(100_000).default(5000),
+});
+
+export type SqlSourceConfig = z.infer<typeof sqlSourceSchema> & {
+  readonly name: string;
+  readonly timeoutMs: number;
+};
+
+// Columns that build links or drive queries, not shown on the card.
+const INTERNAL = new Set(['company_id', 'search_key']);
+
+/** Reads `{column}` placeholders from a row. */
+function fill(template: string, row: Row): string | undefined {
+  let missing = false;
+  const text = template.replace(/\{(\w+)\}/g, (_, column: string) => {
+    const value = row[column];
+    if (value === null || value === undefined || value === '') missing = true;
+    return encodeURIComponent(String(value ?? ''));
+  });
+  return missing ? undefined : text;
+}
+
+function listingOf(config: SqlSourceConfig, quote: (name: string) => string): string {
+  if (config.query) return config.query;
+  if (config.preset) return presetOf(config.preset as PresetName).query;
+  const t = config.table!;
+  const columns: string[] = [`t.${quote(t.id)} AS ${quote('id')}`];
+  const add = (column: string | undefined, alias: string) => {
+    if (column) columns.push(`t.${quote(column)} AS ${quote(alias)}`);
+  };
+  add(t.fullName, 'name');
+  add(t.firstName, 'first_name');
+  add(t.lastName, 'last_name');
+  if (t.companyJoin) columns.push(`co.${quote(t.companyJoin.name)} AS ${quote('company')}`);
+  else add(t.company, 'company');
+  // Aliases named like numbers, so that the column roles read them as numbers, the first as the main one.
+  for (const [index, column] of t.phones.entries()) add(column, index === 0 ? 'phone' : `phone_${index + 1}`);
+  add(t.contactUri, 'contact_uri');
+  add(t.companyUri, 'company_uri');
+  add(t.updatedAt, 'updated_at');
+  add(t.deleted, 'deleted');
+  if (config.search?.column) add(config.search.column, 'search_key');
+  for (const [label, column] of Object.entries(t.custom))
+    columns.push(`t.${quote(column)} AS ${quote(label)}`);
+  const join = t.companyJoin
+    ? ` LEFT JOIN ${quote(t.companyJoin.table)} co ON co.${quote(t.companyJoin.id)} = t.${quote(t.companyJoin.on)}`
+    : '';
+  return `SELECT ${columns.join(', ')} FROM ${quote(t.name)} t${join}`;
+}
+
+/**
+ * Contacts in a PostgreSQL, MySQL/MariaDB or SQLite database: a table mapping, your own query, or a
+ * CRM preset. Lists them for mirroring (all, or changed since a time) and, given an indexed column
+ * of canonical numbers, finds a number live. Queries are parameterised; names in the mapping are
+ * checked and quoted.
+ */
+export function createSqlSource(config: SqlSourceConfig, deps: SourceDeps): Source {
+  const mode = config.query ? 'query' : config.preset ? 'preset' : config.table ? 'table' : undefined;
+  if (!mode) throw new Error(`source "${config.name}": give one of table, query or preset`);
+  if ([config.query, config.preset, config.table].filter(Boolean).length > 1) {
+    throw new Error(`source "${config.name}": give only one of table, query or preset`);
+  }
+  if (config.preset && !config.baseUrl) throw new Error(`source "${config.name}": a preset needs baseUrl`);
+  const password =
+    (config.passwordEnv && process.env[config.passwordEnv]) ||
+    (config.passwordFile && readFileSync(resolve(deps.baseDir, config.passwordFile), 'utf8').trim()) ||
+    undefined;
+  const connect = { connectPostgres, connectMysql, connectSqlite }[
+    config.driver === 'postgres'
+      ? 'connectPostgres'
+      : config.driver === 'mysql'
+        ? 'connectMysql'
+        : 'connectSqlite'
+  ];
+  const client: SqlClient = connect({
+    ...(config.url && { url: config.url }),
+    ...(config.file && { file: resolve(deps.baseDir, config.file) }),
+    ...(password && { password }),
+    statementTimeoutMs: Math.max(config.timeoutMs * 2, 30_000),
+  });
+  const q = client.quote;
+  const listing = listingOf(config, q);
+  const preset = config.preset ? presetOf(config.preset as PresetName) : undefined;
+  const base = config.baseUrl?.replace(/\/+$/, '');
+  const contactUrl = config.contactUrl ?? (preset && base + preset.contactPath);
+  const companyUrl = config.companyUrl ?? (preset && base + preset.companyPath);
+
+  let roles: { columns: string[]; roles: ColumnRole[] } | undefined;
+  function toContact(row: Row): RawContact {
+    const columns = Object.keys(row);
+    if (!roles || roles.columns.length !== columns.length || roles.columns.some((c, i) => c !== columns[i])) {
+      roles = {
+        columns,
+        roles: columns.map((column) => (INTERNAL.has(column) ? { kind: 'ignore' } : roleOf(column))),
+      };
+    }
+    const contact = toRawContact(
+      roles.roles,
+      columns.map((column) => row[column]),
+    );
+    if (contactUrl && !contact.contactUri) {
+      const url = fill(contactUrl, row);
+      if (url) contact.contactUri = url;
+    }
+    if (companyUrl && !contact.companyUri) {
+      const url = fill(companyUrl, row);
+      if (url) contact.companyUri = url;
+    }
+    return contact;
+  }
+
+  const hasDeleted = mode === 'preset' || Boolean(config.table?.deleted);
+  const hasUpdated = mode === 'preset' || Boolean(config.table?.updatedAt) || mode === 'query';
+  let closed = false;
+
+  const source: Source = {
+    type: 'sql',
+    name: config.name,
+    async *list({ signal, since }) {
+      // A full listing leaves deleted rows out; a listing of changes keeps them, so they get removed.
+      const where: string[] = [];
+      if (since !== undefined && hasUpdated) where.push(`q.${q('updated_at')} > :since`);
+      if (since === undefined && hasDeleted)
+        where.push(`(q.${q('deleted')} IS NULL OR q.${q('deleted')} = 0)`);
+      const sql = `SELECT * FROM (${listing}) q${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''}`;
+      const values = since === undefined ? {} : { since: sqlTime(config.driver, since) };
+      for await (const rows of client.stream(sql, values, signal, config.batchSize))
+        yield rows.map(toContact);
+    },
+    close() {
+      closed = true;
+      return client.close();
+    },
+  };
+  if (config.search) {
+    const search = config.search;
+    source.search = async (query, { signal }) => {
+      if (closed) throw new Error('source is closed');
+      const values = {
+        e164: query.forms.e164,
+        digits: query.forms.digits,
+        national: query.forms.national,
+        international: query.forms.international,
+        limit: query.limit * 4,
+      };
+      const sql =
+        search.query ??
+        `SELECT * FROM (${listing}) q WHERE q.${q('search_key')} = :${search.form}${
+          hasDeleted ? ` AND (q.${q('deleted')} IS NULL OR q.${q('deleted')} = 0)` : ''
+        } LIMIT :limit`;
+      return (await client.query(sql, values, signal)).map(toContact);
+    };
+  }
+  return source;
+}
+
+/** A time as each driver compares it with a DATETIME/TIMESTAMP column. */
+function sqlTime(driver: SqlSourceConfig['driver'], ms: number): Date | string {
+  // SQLite keeps times as text: compare in the same "YYYY-MM-DD HH:MM:SS" form.
+  return driver === 'sqlite'
+    ? new Date(ms)
+        .toISOString()
+        .replace('T', ' ')
+        .replace(/\.\d+Z$/, '')
+    : new Date(ms);
+}
