@@ -1,0 +1,195 @@
+import pino from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { RawContact } from '../../src/contacts/raw-contact.js';
+import type { ListOptions, Source } from '../../src/sources/types.js';
+import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import type { Store } from '../../src/store/types.js';
+import { createSyncEngine, type MirrorEntry } from '../../src/sync/engine.js';
+import { tempDir } from '../helper.js';
+
+const contact = (
+  id: string,
+  phone: string,
+  updatedAt: number,
+  extra: Partial<RawContact> = {},
+): RawContact => ({
+  id,
+  name: `Name ${id}`,
+  phones: [{ value: phone }],
+  customData: {},
+  updatedAt,
+  ...extra,
+});
+
+/** A source backed by an array, as a CRM's listing would be: everything, or what changed since. */
+function arraySource(rows: RawContact[]) {
+  const calls: (number | undefined)[] = [];
+  let failing: Error | undefined;
+  let version: string | undefined;
+  const source: Source = {
+    type: 'test',
+    name: 'crm',
+    async *list({ since }: ListOptions) {
+      calls.push(since);
+      if (failing) throw failing;
+      const selected = rows.filter((row) => since === undefined || (row.updatedAt ?? 0) > since);
+      yield selected.filter((row) => since !== undefined || !row.deleted);
+    },
+    async version() {
+      return version;
+    },
+  };
+  return {
+    source,
+    calls,
+    fail: (error?: Error) => {
+      failing = error;
+    },
+    setVersion: (value: string | undefined) => {
+      version = value;
+    },
+  };
+}
+
+describe('sync engine', () => {
+  let dir: ReturnType<typeof tempDir>;
+  let store: Store;
+  let clock: number;
+  beforeEach(() => {
+    dir = tempDir();
+    store = openSqliteStore(dir.path);
+    clock = 10_000_000;
+  });
+  afterEach(async () => {
+    await store.close();
+    dir.remove();
+  });
+
+  const engine = () =>
+    createSyncEngine({
+      store: store.contacts,
+      region: 'CH',
+      logger: pino({ level: 'silent' }),
+      workers: 0,
+      now: () => clock,
+    });
+  const entry = (source: Source): MirrorEntry => ({ source, intervalMs: 60_000, fullIntervalMs: 3_600_000 });
+  const ids = async (key: string) => (await store.contacts.findByKey('crm', key, 5)).map((m) => m.id);
+
+  it('lists everything first, then asks only for changes since the latest change time', async () => {
+    const rows = [contact('1', '021 552 20 01', 1_000_000), contact('2', '021 552 20 02', 2_000_000)];
+    const crm = arraySource(rows);
+    const sync = engine();
+    const first = await sync.sync(entry(crm.source));
+    expect(first).toMatchObject({ full: true, read: 2, written: 2 });
+    rows[0] = contact('1', '021 552 20 09', 5_000_000);
+    clock += 60_000;
+    const second = await sync.sync(entry(crm.source));
+    // Changes are asked with an overlap, for rows committed late with an earlier time: row 2 comes again.
+    expect(second).toMatchObject({ full: false, read: 2, written: 2 });
+    expect(crm.calls).toEqual([undefined, 2_000_000 - 60_000]);
+    expect(await ids('+41215522009')).toEqual(['1']);
+    expect(await ids('+41215522001')).toEqual([]);
+    expect(await ids('+41215522002')).toEqual(['2']);
+  });
+
+  it('removes contacts the source marks deleted in a listing of changes', async () => {
+    const rows = [contact('1', '021 552 20 01', 1_000_000), contact('2', '021 552 20 02', 1_000_000)];
+    const crm = arraySource(rows);
+    const sync = engine();
+    await sync.sync(entry(crm.source));
+    rows[1] = { ...rows[1]!, deleted: true, updatedAt: 3_000_000 };
+    clock += 60_000;
+    expect(await sync.sync(entry(crm.source))).toMatchObject({ full: false, removed: 1 });
+    expect(await ids('+41215522002')).toEqual([]);
+    expect(await store.contacts.count('crm')).toBe(1);
+  });
+
+  it('catches rows removed from the source on the next full listing', async () => {
+    const rows = [contact('1', '021 552 20 01', 1_000_000), contact('2', '021 552 20 02', 1_000_000)];
+    const crm = arraySource(rows);
+    const sync = engine();
+    await sync.sync(entry(crm.source));
+    rows.pop();
+    clock += 60_000;
+    expect(await sync.sync(entry(crm.source))).toMatchObject({ full: false });
+    expect(await ids('+41215522002')).toEqual(['2']);
+    clock += 3_600_000;
+    expect(await sync.sync(entry(crm.source))).toMatchObject({ full: true, written: 1 });
+    expect(await ids('+41215522002')).toEqual([]);
+  });
+
+  it('keeps the last good contacts when the source fails, and records the error and its time', async () => {
+    const crm = arraySource([contact('1', '021 552 20 01', 1_000_000)]);
+    const sync = engine();
+    await sync.sync(entry(crm.source));
+    const good = await store.contacts.syncState('crm');
+    crm.fail(new Error('ECONNREFUSED'));
+    clock += 60_000;
+    const report = await sync.sync(entry(crm.source), { full: true });
+    expect(report.error).toBe('ECONNREFUSED');
+    expect(await ids('+41215522001')).toEqual(['1']);
+    const state = await store.contacts.syncState('crm');
+    expect(state).toMatchObject({
+      error: 'ECONNREFUSED',
+      attemptedAt: clock,
+      succeededAt: good?.succeededAt,
+    });
+    crm.fail(undefined);
+    expect((await sync.sync(entry(crm.source))).error).toBeUndefined();
+    expect((await store.contacts.syncState('crm'))?.error).toBeUndefined();
+  });
+
+  it('skips a source whose fingerprint has not changed', async () => {
+    const crm = arraySource([contact('1', '021 552 20 01', 1_000_000)]);
+    crm.setVersion('v1');
+    const sync = engine();
+    await sync.sync(entry(crm.source));
+    expect(await sync.sync(entry(crm.source))).toMatchObject({ unchanged: true });
+    expect(crm.calls).toHaveLength(1);
+    crm.setVersion('v2');
+    expect((await sync.sync(entry(crm.source))).unchanged).toBeUndefined();
+    expect(crm.calls).toHaveLength(2);
+  });
+
+  it('runs one sync at a time', async () => {
+    let running = 0;
+    let most = 0;
+    const source: Source = {
+      type: 'test',
+      name: 'crm',
+      async *list() {
+        running++;
+        most = Math.max(most, running);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        running--;
+        yield [contact('1', '021 552 20 01', 1)];
+      },
+    };
+    const sync = engine();
+    await Promise.all([sync.sync(entry(source)), sync.sync(entry(source)), sync.sync(entry(source))]);
+    expect(most).toBe(1);
+  });
+
+  it('stop cuts off a sync in progress; the index keeps what it had', async () => {
+    let resolveStarted = () => {};
+    const started = new Promise<void>((resolve) => {
+      resolveStarted = resolve;
+    });
+    const source: Source = {
+      type: 'test',
+      name: 'crm',
+      async *list({ signal }) {
+        yield [contact('1', '021 552 20 01', 1)];
+        resolveStarted();
+        await new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason)));
+      },
+    };
+    const sync = engine();
+    const running = sync.sync(entry(source));
+    await started;
+    await sync.stop();
+    expect((await running).error).toMatch(/shutting down/);
+    expect(await store.contacts.count('crm')).toBe(0);
+  });
+});
