@@ -82,7 +82,8 @@ export function toWireContact(hit: LookupHit, publicUrl: string): WireContact {
   contact.crmName = from.crmName;
   if (from.crmLogo) contact.crmLogo = from.crmLogo.startsWith('/') ? publicUrl + from.crmLogo : from.crmLogo;
   contact.crmActions = [...from.workflows];
-  if (match.customData && Object.keys(match.customData).length > 0) contact.customData = { ...match.customData };
+  if (match.customData && Object.keys(match.customData).length > 0)
+    contact.customData = { ...match.customData };
   return contact;
 }
 

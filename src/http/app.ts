@@ -10,6 +10,7 @@ import secureJson from 'secure-json-parse';
 import type { Config } from '../config/schema.js';
 import { CallcardError } from '../errors.js';
 import type { Lookup } from '../lookup/lookup.js';
+import { maskNumber } from '../phone/index.js';
 import type { CallJournal } from '../store/types.js';
 import type { Workflows } from '../workflows/registry.js';
 import type { Credential } from './auth.js';
@@ -29,7 +30,8 @@ export interface AppOptions {
 
 /** What a handler found out, for the one log line each request gets. */
 export interface RequestOutcome {
-  number?: string;
+  /** The number looked up, as its key; the log shows it masked. */
+  key?: string;
   results?: number;
   workflow?: string;
   sources?: string;
@@ -90,10 +92,14 @@ class RequestLog extends LogController {
 
   override requestCompleted(_error: unknown, request: FastifyRequest, reply: FastifyReply): void {
     // The path only: the legacy query string carries the phone number.
+    if (!(request.log as Logger).isLevelEnabled('info')) return;
     const path = request.url.split('?')[0];
     const ms = Math.round(reply.elapsedTime * 100) / 100;
+    // The key is masked here, only when the line is written.
+    const { key, ...outcome } = request.outcome ?? {};
+    const number = key === undefined ? undefined : maskNumber(key);
     request.log.info(
-      { method: request.method, path, status: reply.statusCode, ms, ...request.outcome },
+      { method: request.method, path, status: reply.statusCode, ms, ...(number && { number }), ...outcome },
       'request',
     );
   }

@@ -44,7 +44,8 @@ export async function* readCsv(file: string): AsyncGenerator<ReadResult> {
     return line;
   };
   const errors: { line: number; error: string }[] = [];
-  const parser = createReadStream(file).pipe(
+  const input = createReadStream(file);
+  const parser = input.pipe(
     parse({
       delimiter,
       bom: true,
@@ -66,19 +67,28 @@ export async function* readCsv(file: string): AsyncGenerator<ReadResult> {
     } as unknown as Options),
   );
   let roles: ColumnRole[] | undefined;
-  for await (const row of parser as AsyncIterable<Row>) {
-    while (errors.length > 0) yield errors.shift()!;
-    if ('error' in row) continue;
-    if (row.values.length === 1 && row.values[0]!.trim() === '') continue;
-    if (!roles) {
-      roles = columnRoles(row.values);
-      if (!roles.some((role) => role.kind === 'phone')) {
-        throw new Error(`${file}: no phone column in the header (phone, mobile, tel, fax...)`);
-      }
-      continue;
-    }
-    yield { line: row.line, raw: toRawContact(roles, row.values) };
+  // A reader stopped early (an error, a cancelled sync) must not keep the file open.
+  try {
+    yield* rows();
+  } finally {
+    input.destroy();
   }
-  yield* errors;
   if (!roles) throw new Error(`${file}: empty, no header row`);
+
+  async function* rows(): AsyncGenerator<ReadResult> {
+    for await (const row of parser as AsyncIterable<Row>) {
+      while (errors.length > 0) yield errors.shift()!;
+      if ('error' in row) continue;
+      if (row.values.length === 1 && row.values[0]!.trim() === '') continue;
+      if (!roles) {
+        roles = columnRoles(row.values);
+        if (!roles.some((role) => role.kind === 'phone')) {
+          throw new Error(`${file}: no phone column in the header (phone, mobile, tel, fax...)`);
+        }
+        continue;
+      }
+      yield { line: row.line, raw: toRawContact(roles, row.values) };
+    }
+    yield* errors;
+  }
 }

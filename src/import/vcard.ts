@@ -6,7 +6,18 @@ import type { ReadResult } from './types.js';
 
 /** Reads a vCard 3 or 4 file card by card, streaming. */
 export async function* readVcard(file: string): AsyncGenerator<ReadResult> {
-  const lines = createInterface({ input: createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
+  const input = createReadStream(file, { encoding: 'utf8' });
+  const lines = createInterface({ input, crlfDelay: Infinity });
+  // A reader stopped early (a cancelled sync) must not keep the file open.
+  try {
+    yield* cards(lines);
+  } finally {
+    lines.close();
+    input.destroy();
+  }
+}
+
+async function* cards(lines: AsyncIterable<string>): AsyncGenerator<ReadResult> {
   let card: string[] | undefined;
   let start = 0;
   let number = 0;

@@ -4,7 +4,7 @@ import { incomingKey, type MatchKey, maskNumber } from '../phone/index.js';
 import type { SearchQuery } from '../sources/types.js';
 import type { ContactMatch } from '../store/types.js';
 import { numberForms } from './forms.js';
-import type { Finder } from './live.js';
+import type { Finder, Found } from './live.js';
 
 /** A source with what the core needs to ask it and present its contacts. */
 export interface ConfiguredSource {
@@ -71,20 +71,28 @@ export function createLookup(options: LookupOptions): Lookup {
   const { sources, region, maxResults, deadlineMs, logger } = options;
   const priority = new Map(sources.map((entry, index) => [entry, index]));
 
+  // The local index answers from this process's memory and disk: no timer, nothing to cut off.
+  const local = new AbortController().signal;
+
   async function ask(entry: ConfiguredSource, query: SearchQuery) {
     const started = performance.now();
-    const limitMs = Math.min(entry.timeoutMs, deadlineMs);
-    const controller = new AbortController();
     let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        const error = new SourceTimeout(limitMs);
-        controller.abort(error);
-        reject(error);
-      }, limitMs);
-    });
     try {
-      const found = await Promise.race([entry.find(query, { signal: controller.signal }), timeout]);
+      let found: Found;
+      if (entry.mode === 'index') {
+        found = await entry.find(query, { signal: local });
+      } else {
+        const limitMs = Math.min(entry.timeoutMs, deadlineMs);
+        const controller = new AbortController();
+        const timeout = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => {
+            const error = new SourceTimeout(limitMs);
+            controller.abort(error);
+            reject(error);
+          }, limitMs);
+        });
+        found = await Promise.race([entry.find(query, { signal: controller.signal }), timeout]);
+      }
       const report = {
         ...outcome(entry, 'ok', found.matches.length, started),
         ...(found.cached && { cached: true }),

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { createEmbeddedSource, embeddedSourceSchema } from './embedded/embedded-source.js';
 import { createFileSource, fileSourceSchema } from './file/file-source.js';
+import { createRestSource, restSourceSchema } from './rest/rest-source.js';
 import { createSqlSource, sqlSourceSchema } from './sql/sql-source.js';
 import type { Source, SourceDeps } from './types.js';
 
@@ -25,6 +26,7 @@ function sourceType<S extends z.ZodObject>(type: SourceType<S>): SourceType<S> {
 /** Source adapters by `type`. Adding one: a folder under sources/, then one line here. */
 export const sourceTypes = {
   embedded: sourceType({ schema: embeddedSourceSchema, create: createEmbeddedSource }),
+  rest: sourceType({ schema: restSourceSchema, create: createRestSource }),
   file: sourceType({ schema: fileSourceSchema, create: createFileSource }),
   sql: sourceType({ schema: sqlSourceSchema, create: createSqlSource }),
 } as const;

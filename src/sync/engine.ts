@@ -74,7 +74,10 @@ export function createSyncEngine(options: SyncEngineOptions) {
         unchanged: true,
       };
     }
-    const since = full ? undefined : previous.cursor! - OVERLAP_MS;
+    // A source with a fingerprint (a file) gives its whole contents whenever it changed: list it in
+    // full, so that removed contacts go too.
+    const complete = full || version !== undefined;
+    const since = complete ? undefined : previous.cursor! - OVERLAP_MS;
     let line = 0;
     async function* entries(): AsyncGenerator<Entry> {
       for await (const batch of list!.call(source, {
@@ -88,7 +91,7 @@ export function createSyncEngine(options: SyncEngineOptions) {
     try {
       const summary = await loadContacts(store, entries(), {
         source: source.name,
-        replace: full,
+        replace: complete,
         region,
         workers,
         onSkip: (row, reason) => {
@@ -104,12 +107,12 @@ export function createSyncEngine(options: SyncEngineOptions) {
         written: summary.contacts,
         ...(Number.isFinite(cursor) && { cursor }),
         ...(version !== undefined && { version }),
-        ...(full ? { fullAt: started } : previous.fullAt !== undefined && { fullAt: previous.fullAt }),
+        ...(complete ? { fullAt: started } : previous.fullAt !== undefined && { fullAt: previous.fullAt }),
       };
       await store.saveSyncState(source.name, state);
       const report = {
         source: source.name,
-        full,
+        full: complete,
         read: summary.read,
         written: summary.contacts,
         removed: summary.removed,

@@ -8,7 +8,6 @@ import {
 } from '../../connector/wire.js';
 import { CallcardError } from '../../errors.js';
 import type { Lookup } from '../../lookup/lookup.js';
-import { maskNumber } from '../../phone/index.js';
 import type { Workflows } from '../../workflows/registry.js';
 import { publicUrlOf } from '../app.js';
 import { type Credential, createAuthCheck } from '../auth.js';
@@ -38,7 +37,7 @@ export const connectorRoutes: FastifyPluginAsync<ConnectorRoutesOptions> = async
     const result = await lookup(number);
     const publicUrl = publicUrlOf(request, config.publicUrl);
     request.outcome = {
-      number: result.key ? maskNumber(result.key) : 'none',
+      ...(result.key !== undefined && { key: result.key }),
       results: result.hits.length,
       ...(result.outcomes.some((o) => o.status !== 'ok') && {
         sources: result.outcomes.map((o) => `${o.source}:${o.status}`).join(','),

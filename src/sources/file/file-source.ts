@@ -117,7 +117,8 @@ export function createFileSource(config: FileSourceConfig, deps: SourceDeps): So
   const logger: Logger = deps.logger;
   const maxBytes = config.maxBytes ?? DEFAULT_MAX_BYTES;
   const path = config.path === undefined ? undefined : resolve(deps.baseDir, config.path);
-  const remote: Remote | undefined = config.url === undefined ? undefined : remoteOf(config.url, config.headers);
+  const remote: Remote | undefined =
+    config.url === undefined ? undefined : remoteOf(config.url, config.headers);
   const label = path ?? remote!.label;
 
   let closed = false;

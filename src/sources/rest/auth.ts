@@ -137,7 +137,7 @@ function clientCredentials(config: OAuthConfig, secret: string, options: OAuthOp
       const cause = (error as { cause?: { code?: unknown } }).cause?.code;
       const timedOut = (error as Error).name === 'TimeoutError';
       throw new Error(
-        `OAuth2 token request failed: ${timedOut ? `no answer within ${options.timeoutMs} ms` : 'cannot reach the token endpoint'}${typeof cause === 'string' ? ` (${cause})` : ''}`,
+        `OAuth2 token request failed: ${timedOut ? `no answer within ${options.timeoutMs} ms` : 'connection failed'}${typeof cause === 'string' ? ` (${cause})` : ''}`,
       );
     }
     const text = await response.text().catch(() => '');
@@ -150,7 +150,8 @@ function clientCredentials(config: OAuthConfig, secret: string, options: OAuthOp
     }
     if (!response.ok) {
       // The error code of RFC 6749 section 5.2 ("invalid_client") is safe to show; the rest is not.
-      const code = typeof body['error'] === 'string' && OAUTH_ERROR.test(body['error']) ? ` (${body['error']})` : '';
+      const code =
+        typeof body['error'] === 'string' && OAUTH_ERROR.test(body['error']) ? ` (${body['error']})` : '';
       throw new Error(`OAuth2 token request failed: ${httpStatus(response.status)}${code}`);
     }
     const value = body['access_token'];
@@ -159,7 +160,9 @@ function clientCredentials(config: OAuthConfig, secret: string, options: OAuthOp
     }
     const type = body['token_type'];
     if (typeof type === 'string' && type.toLowerCase() !== 'bearer') {
-      throw new Error(`OAuth2 token request failed: token_type "${type.slice(0, 20)}" is not supported (bearer only)`);
+      throw new Error(
+        `OAuth2 token request failed: token_type "${type.slice(0, 20)}" is not supported (bearer only)`,
+      );
     }
     const expiresIn = Number(body['expires_in']);
     const lifeMs = Number.isFinite(expiresIn) && expiresIn > 0 ? expiresIn * 1000 : Number.POSITIVE_INFINITY;

@@ -53,29 +53,47 @@ export function createHttpClient(options: HttpClientOptions) {
   async function send(request: HttpRequest, signal: AbortSignal, accept404: boolean): Promise<HttpResponse> {
     let retried = false;
     for (;;) {
+      signal.throwIfAborted();
       const authHeaders = await options.auth.headers(signal);
-      const headers = { accept: 'application/json', ...lower(options.headers), ...lower(request.headers), ...authHeaders };
-      if (request.body !== undefined && !headers['content-type']) headers['content-type'] = 'application/json';
-      const response = await fetchFollowing(request, headers, signal);
-      if (response.status === 401 && !retried && options.auth.rejected(authHeaders)) {
-        retried = true;
-        await discard(response);
-        continue;
-      }
-      if (response.status === 404 && accept404) {
-        await discard(response);
-        return { status: 404, url: new URL(response.url || request.url), headers: response.headers, json: undefined };
-      }
-      if (!response.ok) {
-        await discard(response);
-        throw new RestRequestError(`${request.what}: ${httpStatus(response.status)}`, response.status);
-      }
-      return {
-        status: response.status,
-        url: new URL(response.url || request.url),
-        headers: response.headers,
-        json: await readJson(response, request, signal),
+      const headers: Record<string, string> = {
+        accept: 'application/json',
+        ...lower(options.headers),
+        ...lower(request.headers),
+        ...authHeaders,
       };
+      if (request.body !== undefined) headers['content-type'] ??= 'application/json';
+      const attempt = scope(signal, options.timeoutMs);
+      try {
+        const response = await fetchFollowing(request, headers, attempt.signal);
+        if (response.status === 401 && !retried && options.auth.rejected(authHeaders)) {
+          retried = true;
+          await discard(response);
+          continue;
+        }
+        const url = new URL(response.url || request.url);
+        if (response.status === 404 && accept404) {
+          await discard(response);
+          return { status: 404, url, headers: response.headers, json: undefined };
+        }
+        if (!response.ok) {
+          await discard(response);
+          throw new RestRequestError(`${request.what}: ${httpStatus(response.status)}`, response.status);
+        }
+        const json = await readJson(response, request.what);
+        return { status: response.status, url, headers: response.headers, json };
+      } catch (error) {
+        if (error instanceof RestRequestError) throw error;
+        // Cancelled by the caller (lookup deadline, shutdown): its reason, as the core expects.
+        if (signal.aborted) throw signal.reason;
+        if (attempt.timedOut())
+          throw new RestRequestError(`${request.what}: no answer within ${options.timeoutMs} ms`);
+        const code = (error as { cause?: { code?: unknown } }).cause?.code;
+        throw new RestRequestError(
+          `${request.what}: connection failed${typeof code === 'string' ? ` (${code})` : ''}`,
+        );
+      } finally {
+        attempt.dispose();
+      }
     }
   }
 
@@ -86,11 +104,20 @@ export function createHttpClient(options: HttpClientOptions) {
   ): Promise<Response> {
     let { url, method, body } = request;
     for (let hop = 0; ; hop++) {
-      const response = await fetchOnce(url, { method, headers, body, signal }, request.what);
+      const sent = { ...headers };
+      if (body === undefined) delete sent['content-type'];
+      const response = await fetch(url, {
+        method,
+        headers: sent,
+        ...(body !== undefined && { body }),
+        redirect: 'manual',
+        signal,
+      });
       if (response.status < 300 || response.status >= 400 || response.status === 304) return response;
       const location = response.headers.get('location');
       await discard(response);
-      if (!location) throw new RestRequestError(`${request.what}: ${httpStatus(response.status)} without Location`);
+      if (!location)
+        throw new RestRequestError(`${request.what}: ${httpStatus(response.status)} without Location`);
       const next = new URL(location, url);
       if (next.origin !== url.origin) {
         throw new RestRequestError(
@@ -107,58 +134,42 @@ export function createHttpClient(options: HttpClientOptions) {
     }
   }
 
-  async function fetchOnce(
-    url: URL,
-    init: { method: string; headers: Record<string, string>; body: string | undefined; signal: AbortSignal },
-    what: string,
-  ): Promise<Response> {
-    init.signal.throwIfAborted();
-    const timeout = AbortSignal.timeout(options.timeoutMs);
-    const signal = AbortSignal.any([init.signal, timeout]);
-    const headers = { ...init.headers };
-    if (init.body === undefined) delete headers['content-type'];
-    try {
-      return await fetch(url, {
-        method: init.method,
-        headers,
-        ...(init.body !== undefined && { body: init.body }),
-        redirect: 'manual',
-        signal,
-      });
-    } catch (error) {
-      throw failure(error, what, init.signal, timeout);
-    }
-  }
-
-  async function readJson(response: Response, request: HttpRequest, signal: AbortSignal): Promise<unknown> {
-    let text: string;
-    try {
-      text = await response.text();
-    } catch (error) {
-      throw failure(error, request.what, signal, undefined);
-    }
-    if (text.trim() === '') return undefined;
-    try {
-      return JSON.parse(text);
-    } catch {
-      const type = response.headers.get('content-type')?.split(';')[0]?.trim().slice(0, 40) || 'no content type';
-      throw new RestRequestError(`${request.what}: the answer is not JSON (${type})`, response.status);
-    }
-  }
-
-  function failure(error: unknown, what: string, caller: AbortSignal, timeout: AbortSignal | undefined): unknown {
-    // Cancelled by the caller (lookup deadline, shutdown): its reason, as the core expects.
-    if (caller.aborted) return caller.reason;
-    if (timeout?.aborted || (error as Error).name === 'TimeoutError') {
-      return new RestRequestError(`${what}: no answer within ${options.timeoutMs} ms`);
-    }
-    const code = (error as { cause?: { code?: unknown } }).cause?.code;
-    return new RestRequestError(
-      `${what}: cannot reach the server${typeof code === 'string' ? ` (${code})` : ''}`,
-    );
-  }
-
   return { send };
+}
+
+/**
+ * The signal of one request: aborted by the caller's signal or after `timeoutMs` (body included).
+ * Disposed after the request, so a long-lived caller signal (a sync's) does not collect listeners.
+ */
+function scope(parent: AbortSignal, timeoutMs: number) {
+  const controller = new AbortController();
+  let timedOut = false;
+  const onAbort = () => controller.abort(parent.reason);
+  parent.addEventListener('abort', onAbort, { once: true });
+  const timer = setTimeout(() => {
+    timedOut = true;
+    controller.abort(new DOMException(`no answer within ${timeoutMs} ms`, 'TimeoutError'));
+  }, timeoutMs);
+  return {
+    signal: controller.signal,
+    timedOut: () => timedOut,
+    dispose() {
+      clearTimeout(timer);
+      parent.removeEventListener('abort', onAbort);
+    },
+  };
+}
+
+async function readJson(response: Response, what: string): Promise<unknown> {
+  const text = await response.text();
+  if (text.trim() === '') return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    const type =
+      response.headers.get('content-type')?.split(';')[0]?.trim().slice(0, 40) || 'no content type';
+    throw new RestRequestError(`${what}: the answer is not JSON (${type})`, response.status);
+  }
 }
 
 export type HttpClient = ReturnType<typeof createHttpClient>;

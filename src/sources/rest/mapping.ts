@@ -20,7 +20,9 @@ function epoch(value: unknown): unknown {
   return value;
 }
 
-const NUMBER_KEYS = ['value', 'number', 'phone', 'phoneNumber', 'phone_number', 'e164', 'formatted'].map(parsePath);
+const NUMBER_KEYS = ['value', 'number', 'phone', 'phoneNumber', 'phone_number', 'e164', 'formatted'].map(
+  parsePath,
+);
 const LABEL_KEYS = ['label', 'type', 'kind', 'name'].map(parsePath);
 
 /** The last field name of a path, as a label: `properties.mobilephone` → `mobilephone`. */
@@ -62,7 +64,9 @@ function firstScalar(record: unknown, paths: readonly Path[]): Scalar | undefine
 }
 
 /** A link field: a path, or a template whose `{path}`s are read in the record (`{id}`: the contact's id). */
-function link(config: string | undefined): ((record: unknown, id: unknown) => string | undefined) | undefined {
+function link(
+  config: string | undefined,
+): ((record: unknown, id: unknown) => string | undefined) | undefined {
   if (config === undefined) return undefined;
   const template: Template = parseTemplate(config);
   if (template.names.length === 0 && !/^[a-z][a-z0-9+.-]*:/i.test(config)) {
@@ -118,7 +122,9 @@ export function createMapper(config: FieldsConfig | undefined): Mapper {
   const contactUri = link(config.contactUri);
   const companyUri = link(config.companyUri);
   const phones = (Array.isArray(config.phones) ? config.phones : [config.phones]).map(phoneSpec);
-  const custom = Object.entries(config.customData ?? {}).map(([label, path]) => [label, parsePath(path)] as const);
+  const custom = Object.entries(config.customData ?? {}).map(
+    ([label, path]) => [label, parsePath(path)] as const,
+  );
 
   return (record) => {
     const roles: ColumnRole[] = [];

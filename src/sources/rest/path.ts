@@ -66,8 +66,11 @@ const isObject = (value: unknown): value is Record<string, unknown> =>
 
 const present = (value: unknown) => value !== undefined && value !== null;
 
-/** Every value the path reaches, lists at the end opened into their elements. */
-export function select(value: unknown, path: Path): unknown[] {
+/**
+ * Every value the path reaches, as they are (lists not opened); empty when it reaches nothing.
+ * With `keepNull`, a field that is there with `null` counts as reached.
+ */
+export function reach(value: unknown, path: Path, keepNull = false): unknown[] {
   let current: unknown[] = [value];
   for (const segment of path.segments) {
     const next: unknown[] = [];
@@ -81,9 +84,14 @@ export function select(value: unknown, path: Path): unknown[] {
       } else if (Array.isArray(item)) next.push(...item);
       else if (isObject(item)) next.push(...Object.values(item));
     }
-    current = next.filter(present);
+    current = next.filter(keepNull ? (item) => item !== undefined : present);
   }
-  return current.flat(Number.POSITIVE_INFINITY).filter(present);
+  return current;
+}
+
+/** Every value the path reaches, lists at the end opened into their elements. */
+export function select(value: unknown, path: Path): unknown[] {
+  return reach(value, path).flat(Number.POSITIVE_INFINITY).filter(present);
 }
 
 /** The first value the path reaches. */

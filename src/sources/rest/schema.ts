@@ -15,13 +15,17 @@ const headerName = z.string().regex(HEADER_NAME, 'must be an HTTP header name');
 const noLineBreak = (value: string) => !/[\r\n\0]/.test(value);
 
 /** A path into a response or a record, checked here, compiled when the source is created. */
-const path = z.string().superRefine((value, ctx) => {
-  try {
-    parsePath(value);
-  } catch (error) {
-    ctx.addIssue({ code: 'custom', message: `not a valid path: ${(error as Error).message}` });
-  }
-});
+const path = z
+  .string({
+    error: (issue) => (issue.input === undefined ? 'is required' : 'must be a path such as properties.phone'),
+  })
+  .superRefine((value, ctx) => {
+    try {
+      parsePath(value);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: `not a valid path: ${(error as Error).message}` });
+    }
+  });
 
 const list = (names: readonly string[]) => names.map((name) => `{${name}}`).join(', ');
 
@@ -139,7 +143,7 @@ const authSchema = z
         .strict()
         .superRefine(oneSecret('clientSecret')),
     ],
-    { error: 'auth.type must be one of none, basic, bearer, apiKey, oauth2' },
+    { error: 'must be one of none, basic, bearer, apiKey, oauth2' },
   )
   .default({ type: 'none' });
 
@@ -182,7 +186,7 @@ const paginationSchema = z
         })
         .strict(),
     ],
-    { error: 'pagination.type must be one of none, page, offset, cursor, link' },
+    { error: 'must be one of none, page, offset, cursor, link' },
   )
   .prefault({ type: 'none' });
 
@@ -255,7 +259,10 @@ const searchRequests = requestSchema(SEARCH_VARIABLES, 'search requests');
 const searchSchema = z
   .object({
     /** One request, or several asked together (their records are merged). */
-    request: z.union([searchRequests, z.array(searchRequests).min(1)]),
+    request: z.preprocess(
+      (value) => (Array.isArray(value) ? value : [value]),
+      z.array(searchRequests).min(1, 'needs at least one request'),
+    ),
     items: path.optional(),
     /** `empty`: a 404 answer means "nobody has this number" (APIs that look up one record). */
     notFound: z.enum(['error', 'empty']).default('error'),

@@ -8,7 +8,10 @@ export type Row = Record<string, unknown>;
 
 /** The slice of a database that the sql source needs, the same for every driver. */
 export interface SqlClient {
+  /** Quotes a table or column name, `schema.table` part by part. */
   readonly quote: (identifier: string) => string;
+  /** Quotes a result column's name as one piece: labels such as `Customer no.` hold dots and quotes. */
+  readonly alias: (label: string) => string;
   query(sql: string, values: Readonly<Record<string, unknown>>, signal: AbortSignal): Promise<Row[]>;
   /** Rows in batches, streamed from the server: memory does not grow with the table. */
   stream(
@@ -57,6 +60,27 @@ function abortable<T>(signal: AbortSignal, work: Promise<T>, onAbort: () => void
   });
 }
 
+/**
+ * Waits for a pooled connection unless the call is cut off first. A connection that arrives after
+ * that goes straight back: the caller never sees it, and the pool would lose it for good (and
+ * `close()` would wait for it forever).
+ */
+function acquire<T>(
+  signal: AbortSignal,
+  connecting: Promise<T>,
+  giveBack: (connection: T) => void,
+): Promise<T> {
+  return abortable(signal, connecting, () => {
+    connecting.then(giveBack, () => {});
+  });
+}
+
+/** Quoting with `mark`, which is doubled inside a name (standard SQL, and MySQL's backticks alike). */
+function quoting(mark: string): Pick<SqlClient, 'quote' | 'alias'> {
+  const one = (name: string) => mark + name.replaceAll(mark, mark + mark) + mark;
+  return { quote: (identifier) => identifier.split('.').map(one).join('.'), alias: one };
+}
+
 async function* batches<T>(rows: AsyncIterable<T>, size: number): AsyncIterable<T[]> {
   let batch: T[] = [];
   for await (const row of rows) {
@@ -82,14 +106,10 @@ export function connectPostgres(options: ConnectOptions): SqlClient {
   pool.on('error', () => {});
   let closed: Promise<void> | undefined;
   return {
-    quote: (identifier) =>
-      identifier
-        .split('.')
-        .map((part) => `"${part}"`)
-        .join('.'),
+    ...quoting('"'),
     async query(sql, values, signal) {
       const { text, params } = bindNamed(sql, values, 'dollar');
-      const client = await abortable(signal, pool.connect(), () => {});
+      const client = await acquire(signal, pool.connect(), (late) => late.release());
       let broken = false;
       try {
         const result = await abortable(signal, client.query(text, params), () => {
@@ -106,7 +126,7 @@ export function connectPostgres(options: ConnectOptions): SqlClient {
     },
     async *stream(sql, values, signal, size) {
       const { text, params } = bindNamed(sql, values, 'dollar');
-      const client = await abortable(signal, pool.connect(), () => {});
+      const client = await acquire(signal, pool.connect(), (late) => late.release());
       const rows = client.query(new QueryStream(text, params, { batchSize: size }));
       const stop = () => rows.destroy(aborted(signal));
       signal.addEventListener('abort', stop, { once: true });
@@ -149,14 +169,10 @@ export function connectMysql(options: ConnectOptions): SqlClient {
     );
   let closed: Promise<void> | undefined;
   return {
-    quote: (identifier) =>
-      identifier
-        .split('.')
-        .map((part) => `\`${part}\``)
-        .join('.'),
+    ...quoting('`'),
     async query(sql, values, signal) {
       const { text, params } = bindNamed(sql, values, 'question');
-      const connection = await abortable(signal, getConnection(), () => {});
+      const connection = await acquire(signal, getConnection(), (late) => late.release());
       let broken = false;
       try {
         const work = new Promise<Row[]>((resolve, reject) =>
@@ -175,7 +191,7 @@ export function connectMysql(options: ConnectOptions): SqlClient {
     },
     async *stream(sql, values, signal, size) {
       const { text, params } = bindNamed(sql, values, 'question');
-      const connection = await abortable(signal, getConnection(), () => {});
+      const connection = await acquire(signal, getConnection(), (late) => late.release());
       const rows = connection.query(text, params).stream({ highWaterMark: size });
       const stop = () => rows.destroy(aborted(signal));
       signal.addEventListener('abort', stop, { once: true });
@@ -203,11 +219,7 @@ export function connectSqlite(options: ConnectOptions): SqlClient {
   const db = new Database(options.file, { readonly: true, fileMustExist: true });
   db.pragma(`busy_timeout = ${Math.min(options.statementTimeoutMs, 5000)}`);
   return {
-    quote: (identifier) =>
-      identifier
-        .split('.')
-        .map((part) => `"${part}"`)
-        .join('.'),
+    ...quoting('"'),
     async query(sql, values, signal) {
       if (signal.aborted) throw aborted(signal);
       const { text, params } = bindNamed(sql, values, 'question');

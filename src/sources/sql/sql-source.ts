@@ -93,19 +93,22 @@ function fill(template: string, row: Row): string | undefined {
   return missing ? undefined : text;
 }
 
-function listingOf(config: SqlSourceConfig, quote: (name: string) => string): string {
+function listingOf(config: SqlSourceConfig, { quote, alias }: Pick<SqlClient, 'quote' | 'alias'>): string {
   if (config.query) return config.query;
   if (config.preset) return presetOf(config.preset as PresetName).query;
   const t = config.table!;
-  const columns: string[] = [`t.${quote(t.id)} AS ${quote('id')}`];
-  const add = (column: string | undefined, alias: string) => {
-    if (column) columns.push(`t.${quote(column)} AS ${quote(alias)}`);
+  const columns: string[] = [`t.${quote(t.id)} AS ${alias('id')}`];
+  const add = (column: string | undefined, name: string) => {
+    if (column) columns.push(`t.${quote(column)} AS ${alias(name)}`);
   };
   add(t.fullName, 'name');
   add(t.firstName, 'first_name');
   add(t.lastName, 'last_name');
-  if (t.companyJoin) columns.push(`co.${quote(t.companyJoin.name)} AS ${quote('company')}`);
-  else add(t.company, 'company');
+  if (t.companyJoin) {
+    columns.push(`co.${quote(t.companyJoin.name)} AS ${alias('company')}`);
+    // The company's id, for a companyUrl such as https://crm.example/companies/{company_id}.
+    add(t.companyJoin.on, 'company_id');
+  } else add(t.company, 'company');
   // Aliases named like numbers, so that the column roles read them as numbers, the first as the main one.
   for (const [index, column] of t.phones.entries()) add(column, index === 0 ? 'phone' : `phone_${index + 1}`);
   add(t.contactUri, 'contact_uri');
@@ -114,7 +117,7 @@ function listingOf(config: SqlSourceConfig, quote: (name: string) => string): st
   add(t.deleted, 'deleted');
   if (config.search?.column) add(config.search.column, 'search_key');
   for (const [label, column] of Object.entries(t.custom))
-    columns.push(`t.${quote(column)} AS ${quote(label)}`);
+    columns.push(`t.${quote(column)} AS ${alias(label)}`);
   const join = t.companyJoin
     ? ` LEFT JOIN ${quote(t.companyJoin.table)} co ON co.${quote(t.companyJoin.id)} = t.${quote(t.companyJoin.on)}`
     : '';
@@ -152,7 +155,7 @@ export function createSqlSource(config: SqlSourceConfig, deps: SourceDeps): Sour
     statementTimeoutMs: Math.max(config.timeoutMs * 2, 30_000),
   });
   const q = client.quote;
-  const listing = listingOf(config, q);
+  const listing = listingOf(config, client);
   const preset = config.preset ? presetOf(config.preset as PresetName) : undefined;
   const base = config.baseUrl?.replace(/\/+$/, '');
   const contactUrl = config.contactUrl ?? (preset && base + preset.contactPath);
@@ -183,6 +186,11 @@ export function createSqlSource(config: SqlSourceConfig, deps: SourceDeps): Sour
   }
 
   const hasDeleted = mode === 'preset' || Boolean(config.table?.deleted);
+  // Rows whose soft-delete flag is not set. PostgreSQL compares a boolean with 0 not at all
+  // ("operator does not exist"): there the flag, boolean or a number, is read as an integer.
+  const deletedFlag =
+    config.driver === 'postgres' ? `CAST(q.${q('deleted')} AS INTEGER)` : `q.${q('deleted')}`;
+  const notDeleted = `(q.${q('deleted')} IS NULL OR ${deletedFlag} = 0)`;
   const hasUpdated = mode === 'preset' || Boolean(config.table?.updatedAt) || mode === 'query';
   let closed = false;
 
@@ -193,8 +201,7 @@ export function createSqlSource(config: SqlSourceConfig, deps: SourceDeps): Sour
       // A full listing leaves deleted rows out; a listing of changes keeps them, so they get removed.
       const where: string[] = [];
       if (since !== undefined && hasUpdated) where.push(`q.${q('updated_at')} > :since`);
-      if (since === undefined && hasDeleted)
-        where.push(`(q.${q('deleted')} IS NULL OR q.${q('deleted')} = 0)`);
+      if (since === undefined && hasDeleted) where.push(notDeleted);
       const sql = `SELECT * FROM (${listing}) q${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''}`;
       const values = since === undefined ? {} : { since: sqlTime(config.driver, since) };
       for await (const rows of client.stream(sql, values, signal, config.batchSize))
@@ -214,12 +221,15 @@ export function createSqlSource(config: SqlSourceConfig, deps: SourceDeps): Sour
         digits: query.forms.digits,
         national: query.forms.national,
         international: query.forms.international,
-        limit: query.limit * 4,
+        // The most results the caller uses (see SearchQuery), also for a query of your own: the core
+        // drops what does not have the number exactly, but does not cut what is left to the limit.
+        // A search query that may return near misses should order the likeliest rows first.
+        limit: query.limit,
       };
       const sql =
         search.query ??
         `SELECT * FROM (${listing}) q WHERE q.${q('search_key')} = :${search.form}${
-          hasDeleted ? ` AND (q.${q('deleted')} IS NULL OR q.${q('deleted')} = 0)` : ''
+          hasDeleted ? ` AND ${notDeleted}` : ''
         } LIMIT :limit`;
       return (await client.query(sql, values, signal)).map(toContact);
     };

@@ -44,8 +44,9 @@ function openDatabase(file: string): Database.Database {
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   db.pragma('busy_timeout = 5000');
-  // Lookups read random pages of the key index: keep a good part of it in memory.
-  db.pragma('cache_size = -32768');
+  // Lookups read random pages of the key index and the contacts: keep the pages used in memory
+  // (filled as they are read, so memory follows use, up to 128 MiB).
+  db.pragma('cache_size = -131072');
   return db;
 }
 
