@@ -104,6 +104,9 @@ export function connectPostgres(options: ConnectOptions): SqlClient {
   });
   // An idle client that loses its server must not take the process down.
   pool.on('error', () => {});
+  // Nor one in use: pg emits the error on the client as well as failing its query, and an
+  // 'error' event without a listener would be thrown. The query's own failure reports it.
+  pool.on('connect', (client) => client.on('error', () => {}));
   let closed: Promise<void> | undefined;
   return {
     ...quoting('"'),
@@ -215,20 +218,29 @@ export function connectMysql(options: ConnectOptions): SqlClient {
 }
 
 export function connectSqlite(options: ConnectOptions): SqlClient {
-  if (!options.file) throw new Error('sqlite needs a file');
-  const db = new Database(options.file, { readonly: true, fileMustExist: true });
-  db.pragma(`busy_timeout = ${Math.min(options.statementTimeoutMs, 5000)}`);
+  const file = options.file;
+  if (!file) throw new Error('sqlite needs a file');
+  // Opened on first use, like the network drivers' pools: a file missing at start is a failed sync
+  // or lookup, reported as such, not a service that cannot start.
+  let db: Database.Database | undefined;
+  const open = () => {
+    if (!db?.open) {
+      db = new Database(file, { readonly: true, fileMustExist: true });
+      db.pragma(`busy_timeout = ${Math.min(options.statementTimeoutMs, 5000)}`);
+    }
+    return db;
+  };
   return {
     ...quoting('"'),
     async query(sql, values, signal) {
       if (signal.aborted) throw aborted(signal);
       const { text, params } = bindNamed(sql, values, 'question');
-      return db.prepare(text).all(...params) as Row[];
+      return open().prepare(text).all(...params) as Row[];
     },
     async *stream(sql, values, signal, size) {
       const { text, params } = bindNamed(sql, values, 'question');
       let batch: Row[] = [];
-      for (const row of db.prepare(text).iterate(...params) as Iterable<Row>) {
+      for (const row of open().prepare(text).iterate(...params) as Iterable<Row>) {
         if (signal.aborted) throw aborted(signal);
         batch.push(row);
         if (batch.length >= size) {
@@ -241,7 +253,7 @@ export function connectSqlite(options: ConnectOptions): SqlClient {
       if (batch.length > 0) yield batch;
     },
     async close() {
-      if (db.open) db.close();
+      if (db?.open) db.close();
     },
   };
 }
