@@ -44,7 +44,10 @@ const sourceCommon = z.object({
     .prefault({}),
 });
 
-const sourceSchemas = Object.values(sourceTypes).map((type) => sourceCommon.extend(type.schema.shape));
+// Strict: a misspelt setting is reported, not silently ignored.
+const sourceSchemas = Object.values(sourceTypes).map((type) =>
+  sourceCommon.extend(type.schema.shape).strict(),
+);
 const source = z.discriminatedUnion('type', sourceSchemas as unknown as [(typeof sourceSchemas)[number]]);
 
 const credentials = z

@@ -115,3 +115,11 @@ describe('configuration', () => {
     expect(() => loadConfig({ env: { CALLCARD_MAX_RESULTS: 'lots' } })).toThrow(/maxResults: /);
   });
 });
+
+describe('source settings', () => {
+  it('reports a misspelt setting of a source by its path', () => {
+    expect(() =>
+      loadConfig({ env: {}, overrides: { sources: [{ type: 'embedded', crmname: 'x' } as never] } }),
+    ).toThrow(/sources\.0: Unrecognized key: "crmname"/);
+  });
+});
