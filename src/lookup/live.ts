@@ -1,7 +1,7 @@
 import type { CountryCode } from 'libphonenumber-js';
 import { LRUCache } from 'lru-cache';
-import type { RawContact } from '../contacts/raw-contact.js';
-import { isRegion, type MatchKey, storedKeys } from '../phone/index.js';
+import { buildContact, type RawContact } from '../contacts/raw-contact.js';
+import type { MatchKey } from '../phone/index.js';
 import type { CallOptions, SearchQuery, Source } from '../sources/types.js';
 import type { ContactMatch } from '../store/types.js';
 
@@ -32,29 +32,23 @@ export function recheck(contacts: readonly RawContact[], key: MatchKey, region: 
   const matches: ContactMatch[] = [];
   const dropped: { id: string; reason: string }[] = [];
   for (const contact of contacts) {
-    const id = contact.id ?? '';
-    if (!id) {
+    // Read like any contact written to the index: numbers parsed in the contact's country.
+    const record = buildContact(contact, region);
+    if (typeof record === 'string') {
+      dropped.push({ id: contact.id || '(none)', reason: record });
+      continue;
+    }
+    if (!contact.id) {
       dropped.push({ id: '(none)', reason: 'no id' });
       continue;
     }
-    const country = contact.country?.toUpperCase();
-    const contactRegion = country && isRegion(country) ? country : region;
-    const keys = contact.phones.flatMap((phone) => storedKeys(phone.value, contactRegion));
-    const position = keys.indexOf(key);
+    const position = record.phones.findIndex((phone) => phone.key === key);
     if (position < 0) {
-      dropped.push({ id, reason: `no number equal to ${key}` });
+      dropped.push({ id: record.id, reason: `no number equal to ${key}` });
       continue;
     }
-    matches.push({
-      id,
-      primary: position === 0,
-      ...(contact.name && { name: contact.name }),
-      ...(contact.company && { company: contact.company }),
-      ...(contact.contactUri && { contactUri: contact.contactUri }),
-      ...(contact.companyUri && { companyUri: contact.companyUri }),
-      ...(Object.keys(contact.customData).length > 0 && { customData: contact.customData }),
-      ...(contact.updatedAt !== undefined && { updatedAt: contact.updatedAt }),
-    });
+    const { phones: _, ...fields } = record;
+    matches.push({ ...fields, primary: position === 0 });
   }
   return dropped.length > 0 ? { matches, dropped } : { matches };
 }
