@@ -34,7 +34,7 @@ const sourceCommon = z.object({
       fullIntervalMs: z.coerce.number().int().min(1000).default(86_400_000),
     })
     .prefault({}),
-  /** Live: answers reused for a while, bounded in size. */
+  /** Live: answers reused for a while, bounded in size; a TTL of 0 turns that kind of answer's caching off. */
   cache: z
     .object({
       ttlMs: z.coerce.number().int().min(0).default(300_000),

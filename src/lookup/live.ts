@@ -62,7 +62,9 @@ export function createLiveFinder(source: Source, region: CountryCode, cache: Liv
     const known = answers.get(query.key);
     if (known) return { matches: known, cached: true };
     const found = recheck(await search.call(source, query, options), query.key, region);
-    answers.set(query.key, found.matches, { ttl: found.matches.length > 0 ? cache.ttlMs : cache.missTtlMs });
+    const ttl = found.matches.length > 0 ? cache.ttlMs : cache.missTtlMs;
+    // A TTL of 0 means "do not keep" (the cache library would read it as "keep forever").
+    if (ttl > 0) answers.set(query.key, found.matches, { ttl });
     return found;
   };
 }

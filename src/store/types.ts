@@ -33,7 +33,10 @@ export interface ImportSession {
   write(records: readonly ContactRecord[]): Promise<void>;
   /** Removes contacts by id; answers how many there were. */
   remove(ids: readonly string[]): Promise<number>;
-  /** Makes the import visible at once; with `replace`, rows not written in this session are gone. */
+  /**
+   * Makes the import visible at once; with `replace`, rows not written in this session are gone.
+   * Answers how many contact records were written (one written twice counts twice).
+   */
   commit(): Promise<{ readonly contacts: number }>;
   /** Leaves the store as it was before the session. */
   abort(): Promise<void>;

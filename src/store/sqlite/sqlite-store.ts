@@ -150,7 +150,8 @@ function createContactStore(db: Database.Database): ContactStore {
       db.exec('BEGIN IMMEDIATE');
       const id = idOf(source, true)!;
       if (replace) for (const statement of deleteSource) statement.run(id);
-      const written = new Set<string>();
+      // Counted, not collected: an import of millions of rows keeps no list of them in memory.
+      let written = 0;
       const finish = (sql: 'COMMIT' | 'ROLLBACK') => {
         if (!importing) return;
         importing = false;
@@ -166,7 +167,7 @@ function createContactStore(db: Database.Database): ContactStore {
         async write(records) {
           for (const record of records) {
             writeContact(id, record);
-            written.add(record.id);
+            written++;
           }
         },
         async remove(contactIds) {
@@ -178,7 +179,6 @@ function createContactStore(db: Database.Database): ContactStore {
               deleteKey.run(phone.key, id, previous.seq);
             }
             deleteContact.run(previous.seq);
-            written.delete(contactId);
             removed++;
           }
           return removed;
@@ -186,7 +186,7 @@ function createContactStore(db: Database.Database): ContactStore {
         async commit() {
           finish('COMMIT');
           db.pragma('wal_checkpoint(PASSIVE)');
-          return { contacts: written.size };
+          return { contacts: written };
         },
         async abort() {
           finish('ROLLBACK');
