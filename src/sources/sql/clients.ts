@@ -117,13 +117,17 @@ export function connectPostgres(options: ConnectOptions): SqlClient {
       try {
         const result = await abortable(signal, client.query(text, params), () => {
           broken = true;
+          // Dropping the connection does not stop the statement: PostgreSQL notices a client has
+          // gone only when it next writes to it, so a slow query would run on to its timeout.
+          const pid = (client as unknown as { processID?: number }).processID;
+          if (pid) pool.query('SELECT pg_cancel_backend($1)', [pid]).catch(() => {});
         });
         return result.rows as Row[];
       } catch (error) {
         broken = true;
         throw error;
       } finally {
-        // A client whose query was cut off is dropped, which also ends the query on the server.
+        // A client whose query was cut off or failed is dropped, not reused.
         client.release(broken);
       }
     },
@@ -131,8 +135,17 @@ export function connectPostgres(options: ConnectOptions): SqlClient {
       const { text, params } = bindNamed(sql, values, 'dollar');
       const client = await acquire(signal, pool.connect(), (late) => late.release());
       const rows = client.query(new QueryStream(text, params, { batchSize: size }));
-      const stop = () => rows.destroy(aborted(signal));
+      // Ends the reading with an error. Not through rows.destroy(): pg-query-stream reports that
+      // only once the server has confirmed closing the cursor, which a lost or hung connection
+      // never does, and the listing (with every sync queued behind it) would wait for ever.
+      const fail = (error: Error) => {
+        if (rows.listenerCount('error') > 0) rows.emit('error', error);
+        else rows.destroy(error);
+      };
+      const stop = () => fail(aborted(signal));
+      const lost = (error?: Error) => fail(error ?? new Error('the connection to the database was closed'));
       signal.addEventListener('abort', stop, { once: true });
+      client.on('error', lost).on('end', lost);
       let failed = false;
       try {
         yield* batches(rows as AsyncIterable<Row>, size);
@@ -141,6 +154,7 @@ export function connectPostgres(options: ConnectOptions): SqlClient {
         throw error;
       } finally {
         signal.removeEventListener('abort', stop);
+        client.off('error', lost).off('end', lost);
         client.release(failed || signal.aborted);
       }
     },
@@ -183,6 +197,9 @@ export function connectMysql(options: ConnectOptions): SqlClient {
         );
         return await abortable(signal, work, () => {
           broken = true;
+          // Dropping the connection does not stop the statement: the server goes on until it
+          // next writes to the client, or until its timeout. Stop it from another connection.
+          pool.query(`KILL QUERY ${Number(connection.threadId)}`, () => {});
         });
       } catch (error) {
         broken = true;
@@ -197,7 +214,12 @@ export function connectMysql(options: ConnectOptions): SqlClient {
       const connection = await acquire(signal, getConnection(), (late) => late.release());
       const rows = connection.query(text, params).stream({ highWaterMark: size });
       const stop = () => rows.destroy(aborted(signal));
+      // mysql2 tells a lost connection to the connection, not to a streaming query on it: without
+      // this the listing (with every sync queued behind it) would wait for ever.
+      const lost = (error?: Error) =>
+        rows.destroy(error ?? new Error('the connection to the database was closed'));
       signal.addEventListener('abort', stop, { once: true });
+      connection.on('error', lost).on('end', lost);
       let failed = false;
       try {
         yield* batches(rows as AsyncIterable<Row>, size);
@@ -206,6 +228,7 @@ export function connectMysql(options: ConnectOptions): SqlClient {
         throw error;
       } finally {
         signal.removeEventListener('abort', stop);
+        connection.off('error', lost).off('end', lost);
         if (failed || signal.aborted) connection.destroy();
         else connection.release();
       }
@@ -235,12 +258,16 @@ export function connectSqlite(options: ConnectOptions): SqlClient {
     async query(sql, values, signal) {
       if (signal.aborted) throw aborted(signal);
       const { text, params } = bindNamed(sql, values, 'question');
-      return open().prepare(text).all(...params) as Row[];
+      return open()
+        .prepare(text)
+        .all(...params) as Row[];
     },
     async *stream(sql, values, signal, size) {
       const { text, params } = bindNamed(sql, values, 'question');
       let batch: Row[] = [];
-      for (const row of open().prepare(text).iterate(...params) as Iterable<Row>) {
+      for (const row of open()
+        .prepare(text)
+        .iterate(...params) as Iterable<Row>) {
         if (signal.aborted) throw aborted(signal);
         batch.push(row);
         if (batch.length >= size) {
