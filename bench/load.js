@@ -90,6 +90,9 @@ process.stdout.write(
     timeouts: result.timeouts,
     bytesRead: result.throughput.total,
     distinctBodiesSent: Math.min(bodies.length, next - sent),
+    // Requests started in all, warm-up included (what a server-side counter, e.g. a cache, has seen).
+    requestsStarted: next,
+    warmupRequestsStarted: sent,
     loaderCpuPercent: round(((cpu.user + cpu.system) / 1e6 / elapsed) * 100, 1),
   })}\n`,
 );

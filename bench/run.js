@@ -8,13 +8,29 @@
 //    separate process (bench/load.js, autocannon): 50% hits / 50% misses, 32 connections, 3 s warm-up,
 //    15 s measured. Server RSS from /proc at the end. Once with log level warn, once with info (to /dev/null).
 // 4. Loads a bare node:http server (bench/bare.js) answering a real hit's body the same way: the ratio.
-// 5. Prints a summary with the targets and writes bench/.work/results.json.
+// 5. Sources beside the embedded store (PostgreSQL at 127.0.0.1:5432, trust auth; skipped if unreachable):
+//    a. live SQL: the same contacts in a PostgreSQL table with an indexed phone_e164 column (computed with
+//       callcard's own dist/phone storedKeys); callcard serves a config whose only source is
+//       `{type: sql, mode: live, search: {column: phone_e164}}`, loaded like the embedded run (hits: numbers
+//       that are a contact's main number). Once with the default live cache, once with the cache
+//       effectively off (1 ms TTLs, 1 entry: see liveCacheOff), counting the index scans PostgreSQL did.
+//       Plus a check of what `cache: {ttlMs: 0}` does (lru-cache reads a TTL of 0 as "never expires").
+//    b. a slow source beside the healthy embedded store: a local HTTP API that sleeps 10 s (rest source),
+//       or, when dist has no rest source, a PostgreSQL live source whose search runs pg_sleep(10);
+//       lookup.deadlineMs 500, the slow source's timeoutMs 400; sequential and concurrent lookups.
+//    c. a full mirror sync of the table (`callcard sync <name> --full --config ...`): rows/s, peak RSS.
+//    The table is dropped at the end (also on signals and the run limit, with psql), data dirs removed.
+// 6. Prints a summary with the targets and writes bench/.work/results.json.
 //
 // The machine has 2 cores: the load generator and the server share them, as do the bare baseline and its
 // loader, so the ratio compares like with like. Only 127.0.0.1 is contacted. Children are killed on exit.
 //
-// Options (environment): BENCH_CONTACTS (default 1000000), BENCH_DURATION (15), BENCH_WARMUP (3),
-// BENCH_CONNECTIONS (32), BENCH_REUSE_CSV=1 (keep an existing CSV of the same size and seed).
+// Options (environment): BENCH_CONTACTS (default 1000000; everything else scales with it), BENCH_DURATION
+// (15), BENCH_WARMUP (3), BENCH_CONNECTIONS (32), BENCH_REUSE_CSV=1 (keep an existing CSV of the same size
+// and seed), BENCH_SOURCES=0 (skip step 5), BENCH_PG_URL (postgres://postgres@127.0.0.1:5432/test),
+// BENCH_SLOW_SOURCE (auto|rest|sql), BENCH_SLOW_LOOKUPS (200), BENCH_SLOW_CONCURRENCY (16),
+// BENCH_DIST (the callcard build to run, default dist/), BENCH_QUIET_WAIT (60: seconds to wait, at most,
+// for a quiet machine before each measured load).
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
@@ -33,17 +49,23 @@ import { connect } from 'node:net';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import * as pgBench from './pg.js';
+import { startSlowServer } from './slow.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const WORK = join(ROOT, 'bench', '.work');
 const DATA = join(WORK, 'data');
 const CSV = join(WORK, 'contacts.csv');
 const CSV_META = join(WORK, 'contacts.meta.json');
-const CLI = join(ROOT, 'dist', 'cli', 'index.js');
+const DIST = process.env['BENCH_DIST'] ? resolve(process.env['BENCH_DIST']) : join(ROOT, 'dist');
+const CLI = join(DIST, 'cli', 'index.js');
+const DATA_LIVE = join(WORK, 'data-live');
+const DATA_MIRROR = join(WORK, 'data-mirror');
 const NODE = process.execPath;
 const HOST = '127.0.0.1';
 const CALLCARD_PORT = 18181;
 const BARE_PORT = 18182;
+const SLOW_PORT = 18183;
 
 const CONTACTS = Number(process.env['BENCH_CONTACTS'] ?? 1_000_000);
 const HITS = Math.min(10_000, Math.floor(CONTACTS / 10));
@@ -52,9 +74,19 @@ const DURATION = Number(process.env['BENCH_DURATION'] ?? 15);
 const WARMUP = Number(process.env['BENCH_WARMUP'] ?? 3);
 const CONNECTIONS = Number(process.env['BENCH_CONNECTIONS'] ?? 32);
 const SEED = 20_240_501;
+const SOURCES = process.env['BENCH_SOURCES'] !== '0';
+const PG_URL = process.env['BENCH_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
+const SLOW_SOURCE = process.env['BENCH_SLOW_SOURCE'] ?? 'auto';
+const SLOW_LOOKUPS = Number(process.env['BENCH_SLOW_LOOKUPS'] ?? 200);
+const SLOW_CONCURRENCY = Number(process.env['BENCH_SLOW_CONCURRENCY'] ?? 16);
+const SLOW_DELAY_MS = 10_000;
+const SLOW_DEADLINE_MS = 500;
+const SLOW_TIMEOUT_MS = 400;
+/** Latency allowed above lookup.deadlineMs for the slow-source test (HTTP, JSON, scheduling). */
+const SLOW_MARGIN_MS = 100;
 const TOKEN = randomBytes(24).toString('hex');
 /** The whole run is cut off after this long, whatever it is doing. */
-const RUN_LIMIT_MS = 30 * 60_000;
+const RUN_LIMIT_MS = 45 * 60_000;
 
 const TARGETS = {
   ratio: 0.6,
@@ -111,17 +143,30 @@ function killAll() {
   for (const child of children) signalGroup(child, 'SIGKILL');
 }
 
+/** Set while the PostgreSQL table exists: dropped synchronously (psql) on the ways out without await. */
+let tableToDrop = null;
+function emergencyCleanup() {
+  killAll();
+  if (tableToDrop) {
+    const dropped = pgBench.dropTableSync(tableToDrop);
+    process.stderr.write(
+      `bench: ${dropped ? 'dropped' : 'could not drop'} PostgreSQL table ${pgBench.TABLE}\n`,
+    );
+    tableToDrop = null;
+  }
+}
+
 process.on('exit', killAll);
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
   process.once(signal, () => {
     process.stderr.write(`\nbench: ${signal}, stopping children\n`);
-    killAll();
+    emergencyCleanup();
     process.exit(130);
   });
 }
 setTimeout(() => {
   process.stderr.write(`bench: run limit of ${RUN_LIMIT_MS / 60_000} min reached, giving up\n`);
-  killAll();
+  emergencyCleanup();
   process.exit(3);
 }, RUN_LIMIT_MS).unref();
 
@@ -566,11 +611,16 @@ function procStatus(pid) {
 // ---------------------------------------------------------------------------------------------------
 // 3–4. Servers and load.
 
-async function startCallcard(logLevel, logTo) {
+/**
+ * Starts `callcard serve`. Options: `config` (a YAML file, passed as --config), `dataDir` (DATA).
+ * With logTo 'pipe', the log lines (JSON) are counted: `sourceFailures` of the returned object counts
+ * the "source failed" warnings by status, with a few samples.
+ */
+async function startCallcard(logLevel, logTo, options = {}) {
   if (await portInUse(CALLCARD_PORT)) throw new Error(`port ${CALLCARD_PORT} is already in use`);
   const env = {
     ...process.env,
-    CALLCARD_DATA_DIR: DATA,
+    CALLCARD_DATA_DIR: options.dataDir ?? DATA,
     CALLCARD_TOKEN: TOKEN,
     CALLCARD_LOG_LEVEL: logLevel,
   };
@@ -585,16 +635,44 @@ async function startCallcard(logLevel, logTo) {
   const child = start(
     `callcard (${logLevel})`,
     NODE,
-    [CLI, 'serve', '--port', String(CALLCARD_PORT), '--host', HOST],
+    [
+      CLI,
+      'serve',
+      '--port',
+      String(CALLCARD_PORT),
+      '--host',
+      HOST,
+      ...(options.config ? ['--config', options.config] : []),
+    ],
     { env, stdio: ['ignore', logTo, 'pipe'] },
   );
   let stderr = '';
   child.stderr.on('data', (data) => {
     if (stderr.length < 20_000) stderr += data;
   });
+  const sourceFailures = { total: 0, byStatus: {}, samples: [] };
+  if (logTo === 'pipe') {
+    let partial = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (data) => {
+      const lines = (partial + data).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) {
+        if (!line.includes('"source failed"')) continue;
+        sourceFailures.total++;
+        try {
+          const entry = JSON.parse(line);
+          sourceFailures.byStatus[entry.status] = (sourceFailures.byStatus[entry.status] ?? 0) + 1;
+          if (sourceFailures.samples.length < 3) sourceFailures.samples.push(`${entry.status}: ${entry.err}`);
+        } catch {
+          // a line cut by the pipe: counted, not classified
+        }
+      }
+    });
+  }
   try {
     const startupMs = await waitHealthy(child, CALLCARD_PORT);
-    return { child, startupMs, idle: procStatus(child.pid) };
+    return { child, startupMs, idle: procStatus(child.pid), sourceFailures };
   } catch (error) {
     await stop(child);
     throw new Error(`${error.message}\n${stderr}`);
@@ -724,7 +802,7 @@ function processTicks(pid) {
  * QUIET_WAIT_MS, for a second in which the machine is less than QUIET_BUSY_PERCENT busy; returns
  * what it saw, so that the summary can tell a noisy run.
  */
-const QUIET_WAIT_MS = 60_000;
+const QUIET_WAIT_MS = Number(process.env['BENCH_QUIET_WAIT'] ?? 60) * 1000;
 const QUIET_BUSY_PERCENT = 15;
 
 async function waitForQuiet(label) {
@@ -827,9 +905,665 @@ async function runLoad(port, bodiesFile, label, serverPid) {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// 5. Summary.
+// 5. Sources beside the embedded store: live SQL, a slow source, a mirror sync (PostgreSQL, 127.0.0.1).
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const round = (value, digits = 2) =>
+  value === null || value === undefined ? null : Math.round(value * 10 ** digits) / 10 ** digits;
+
+/** The table as a callcard sql source maps it; `country` is read as the row's region (its column role). */
+const TABLE_MAPPING = {
+  name: pgBench.TABLE,
+  id: 'id',
+  firstName: 'first_name',
+  lastName: 'last_name',
+  company: 'company',
+  phones: ['phone', 'mobile'],
+  updatedAt: 'updated_at',
+  custom: { email: 'email', country: 'country' },
+};
+
+/**
+ * The live cache "effectively off". Not `{ttlMs: 0, missTtlMs: 0}`: the schema accepts 0, but the cache
+ * (lru-cache) reads a TTL of 0 as "never expires" (checkTtlZero shows it). 1 ms TTLs and a single entry
+ * leave a repeat no chance with thousands of numbers cycling.
+ */
+const LIVE_CACHE_OFF = { ttlMs: 1, missTtlMs: 1, maxEntries: 1 };
+const LIVE_CACHE_DEFAULT = { ttlMs: 300_000, missTtlMs: 30_000, maxEntries: 10_000 };
+
+/** Writes a config file (JSON, which is YAML) into the work dir. */
+async function writeConfig(name, config) {
+  const file = join(WORK, `${name}.yaml`);
+  await writeFile(file, `${JSON.stringify(config, null, 2)}\n`);
+  return file;
+}
+
+function freshDir(dir) {
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+}
+
+function cliEnv(dataDir) {
+  const env = { ...process.env, CALLCARD_DATA_DIR: dataDir, CALLCARD_LOG_LEVEL: 'warn' };
+  for (const name of ['CALLCARD_CONFIG', 'CALLCARD_TOKEN', 'CALLCARD_TOKEN_FILE']) delete env[name];
+  return env;
+}
+
+/** Runs a CLI command to its end (under /usr/bin/time -v when there is one): output, wall time, peak RSS. */
+async function runCli(label, args, env, limitMs) {
+  const timeFile = join(WORK, `${label}.time.txt`);
+  rmSync(timeFile, { force: true });
+  const useTime = existsSync('/usr/bin/time');
+  let stdout = '';
+  let stderr = '';
+  const started = performance.now();
+  const child = useTime
+    ? start(label, '/usr/bin/time', ['-v', '-o', timeFile, NODE, ...args], { env })
+    : start(label, NODE, args, { env });
+  child.stdout.on('data', (data) => {
+    if (stdout.length < 1_000_000) stdout += data;
+  });
+  child.stderr.on('data', (data) => {
+    if (stderr.length < 100_000) stderr += data;
+  });
+  const { code, signal } = await withTimeout(child.exited, limitMs, label).catch(async (error) => {
+    await stop(child);
+    throw error;
+  });
+  const wallSeconds = (performance.now() - started) / 1000;
+  let peakRssMb = null;
+  if (useTime && existsSync(timeFile)) {
+    const kb = /Maximum resident set size \(kbytes\): (\d+)/.exec(readFileSync(timeFile, 'utf8'));
+    if (kb) peakRssMb = Math.round(Number(kb[1]) / 1024);
+  }
+  return {
+    code: code ?? signal,
+    stdout,
+    stderr,
+    wallSeconds,
+    peakRssMb,
+    peakRssFrom: useTime ? '/usr/bin/time -v' : null,
+  };
+}
+
+/** Runs one part; its failure is recorded in the results and the rest of the run goes on. */
+async function section(name, work) {
+  try {
+    return await work();
+  } catch (error) {
+    log(`${name} failed: ${error instanceof Error ? error.message : String(error)}`);
+    return { error: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+function shuffled(length, seed) {
+  const order = Array.from({ length }, (_, i) => i);
+  const random = prng(seed);
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  return order;
+}
+
+/** a. callcard with one live SQL source, loaded like the embedded run: with the default cache, and without. */
+async function runLiveSql(pg, hits, misses) {
+  // Live search reads phone_e164, the main number only: hits looked up by a mobile number are left out.
+  const sqlHits = hits.filter((hit) => hit.by === 'phone');
+  const inTable = await pgBench.countE164(
+    pg,
+    sqlHits.map((hit) => `+${hit.number}`),
+  );
+  if (inTable !== sqlHits.length)
+    throw new Error(`only ${inTable} of ${sqlHits.length} hit numbers are in phone_e164`);
+  const order = shuffled(sqlHits.length, SEED + 2);
+  const bodies = [];
+  for (let i = 0; i < order.length; i++) {
+    bodies.push(lookupBody(sqlHits[order[i]].number), lookupBody(misses[i % misses.length]));
+  }
+  const bodiesFile = join(WORK, 'bodies-sql.json');
+  await writeFile(bodiesFile, JSON.stringify(bodies));
+  const distinctNumbers = new Set(bodies).size;
+  const source = (cache) => ({
+    type: 'sql',
+    name: 'crm',
+    driver: 'postgres',
+    mode: 'live',
+    url: pgBench.pgUrl(PG_URL, 'callcard-bench-live'),
+    table: TABLE_MAPPING,
+    search: { column: 'phone_e164' },
+    ...(cache && { cache }),
+  });
+  const result = { hits: sqlHits.length, hitsInTable: inTable, distinctNumbers, runs: {} };
+  for (const [label, cache] of [
+    ['cacheDefault', undefined],
+    ['cacheOff', LIVE_CACHE_OFF],
+  ]) {
+    freshDir(DATA_LIVE);
+    const config = await writeConfig(`live-sql-${label}`, { sources: [source(cache)] });
+    const before = await pgBench.indexScans(pg);
+    log(`starting callcard with a live SQL source (${label})`);
+    const server = await startCallcard('warn', 'pipe', { config, dataDir: DATA_LIVE });
+    let run;
+    try {
+      const check = await checkCorrectness(sqlHits, misses);
+      if (check.failures > 0)
+        log(`live SQL check: ${check.failures} failures, e.g.:\n  ${check.problems.join('\n  ')}`);
+      const { typicalHitBody, ...checkResult } = check;
+      const load = await runLoad(CALLCARD_PORT, bodiesFile, `live-sql-${label}`, server.child.pid);
+      run = {
+        cache: cache ?? LIVE_CACHE_DEFAULT,
+        startupMs: server.startupMs,
+        idle: server.idle,
+        end: procStatus(server.child.pid),
+        check: {
+          ...checkResult,
+          typicalHitBodyBytes: typicalHitBody ? Buffer.byteLength(typicalHitBody) : null,
+        },
+        load,
+      };
+    } finally {
+      await stop(server.child);
+    }
+    // Backends report their index scans when they end (callcard's pool closed on stop).
+    await sleep(1500);
+    const after = await pgBench.indexScans(pg);
+    const lookups = run.check.checkedHits + run.check.checkedMisses + (run.load.requestsStarted ?? 0);
+    run.lookupsSent = lookups;
+    run.dbQueries = before !== null && after !== null ? after - before : null;
+    run.dbQueriesPerLookup = run.dbQueries !== null ? round(run.dbQueries / lookups, 3) : null;
+    run.timesEachNumberAsked = round((run.load.requestsStarted ?? 0) / distinctNumbers, 1);
+    run.sourceFailures = server.sourceFailures;
+    log(
+      `live SQL (${label}): ${run.load.requestsPerSecond} req/s, p99 ${run.load.latencyMs.p99} ms, ` +
+        `${run.dbQueriesPerLookup} DB queries per lookup, ${run.sourceFailures.total} source failures`,
+    );
+    result.runs[label] = run;
+  }
+  result.ttlZero = await section('ttlMs: 0 check', () => checkTtlZero(pg, sqlHits, misses, source));
+  return result;
+}
+
+/** What `cache: {ttlMs: 0, missTtlMs: 0}` does: the same numbers twice, 2 s apart, DB queries counted. */
+async function checkTtlZero(pg, sqlHits, misses, source) {
+  const numbers = [...sqlHits.slice(0, 50).map((hit) => hit.number), ...misses.slice(0, 50)];
+  freshDir(DATA_LIVE);
+  const config = await writeConfig('live-sql-ttl0', {
+    sources: [source({ ttlMs: 0, missTtlMs: 0 })],
+  });
+  const before = await pgBench.indexScans(pg);
+  const server = await startCallcard('warn', 'pipe', { config, dataDir: DATA_LIVE });
+  let bad = 0;
+  const pauseMs = 2000;
+  try {
+    for (let pass = 0; pass < 2; pass++) {
+      if (pass > 0) await sleep(pauseMs);
+      for (const number of numbers) {
+        const { status } = await httpCall(CALLCARD_PORT, 'POST', '/Lookup', lookupBody(number), {
+          'X-Execution-Token': TOKEN,
+        });
+        if (status !== 200) bad++;
+      }
+    }
+  } finally {
+    await stop(server.child);
+  }
+  await sleep(1500);
+  const after = await pgBench.indexScans(pg);
+  const dbQueries = before !== null && after !== null ? after - before : null;
+  return {
+    schemaAccepts: true,
+    numbers: numbers.length,
+    lookups: 2 * numbers.length,
+    pauseMs,
+    non200: bad,
+    dbQueries,
+    // One query per number: the second pass, well after both TTLs of 0 ms, came from the cache.
+    zeroMeansForever: dbQueries === numbers.length,
+  };
+}
+
+function restAvailable() {
+  try {
+    return readFileSync(join(DIST, 'sources', 'registry.js'), 'utf8').includes('createRestSource');
+  } catch {
+    return false;
+  }
+}
+
+/** b. A source that answers in 10 s beside the healthy embedded store, under a 500 ms deadline. */
+async function runSlowSource(pg, hits, misses) {
+  const variant = SLOW_SOURCE === 'auto' ? (restAvailable() ? 'rest' : 'sql') : SLOW_SOURCE;
+  if (variant === 'rest' && !restAvailable()) throw new Error(`${DIST} has no rest source`);
+  if (variant === 'sql' && !pg) throw new Error('PostgreSQL is not reachable');
+  if (variant !== 'rest' && variant !== 'sql')
+    throw new Error(`BENCH_SLOW_SOURCE=${variant}: rest, sql or auto`);
+  const slowApp = 'callcard-bench-slow';
+  const slowSource =
+    variant === 'rest'
+      ? {
+          type: 'rest',
+          name: 'slow',
+          mode: 'live',
+          timeoutMs: SLOW_TIMEOUT_MS,
+          baseUrl: `http://${HOST}:${SLOW_PORT}`,
+          search: { request: { url: '/contacts/search', query: { number: '{e164}' } } },
+          fields: { id: 'id', name: 'name', phones: ['phone'] },
+        }
+      : {
+          type: 'sql',
+          name: 'slow',
+          driver: 'postgres',
+          mode: 'live',
+          timeoutMs: SLOW_TIMEOUT_MS,
+          url: pgBench.pgUrl(PG_URL, slowApp),
+          query: `SELECT id, first_name, last_name, phone FROM ${pgBench.TABLE}`,
+          search: {
+            query:
+              "SELECT CAST(:e164 AS text) AS id, 'Slow Source Contact' AS name, CAST(:e164 AS text) AS phone " +
+              'FROM pg_sleep(10) LIMIT :limit',
+          },
+        };
+  const config = await writeConfig('slow-source', {
+    lookup: { deadlineMs: SLOW_DEADLINE_MS },
+    sources: [{ type: 'embedded', name: 'contacts' }, slowSource],
+  });
+  // Hits spread over the list (every kind of number), misses between them.
+  const sample = [];
+  const step = Math.max(1, Math.floor(hits.length / Math.ceil(SLOW_LOOKUPS / 2)));
+  for (let i = 0; sample.length < SLOW_LOOKUPS; i++) {
+    sample.push({ number: hits[(i * step) % hits.length].number, hit: hits[(i * step) % hits.length] });
+    if (sample.length < SLOW_LOOKUPS) sample.push({ number: misses[i % misses.length] });
+  }
+  if (await portInUse(SLOW_PORT)) throw new Error(`port ${SLOW_PORT} is already in use`);
+  const slowServer = variant === 'rest' ? await startSlowServer(SLOW_PORT, SLOW_DELAY_MS) : null;
+  const result = {
+    variant,
+    slowSource:
+      variant === 'rest'
+        ? 'rest source, local HTTP API sleeping 10 s'
+        : 'sql source, search query FROM pg_sleep(10)',
+    deadlineMs: SLOW_DEADLINE_MS,
+    slowTimeoutMs: SLOW_TIMEOUT_MS,
+    marginMs: SLOW_MARGIN_MS,
+  };
+  let server;
+  try {
+    log(
+      `starting callcard with the embedded store and a slow ${variant} source (deadline ${SLOW_DEADLINE_MS} ms)`,
+    );
+    server = await startCallcard('warn', 'pipe', { config, dataDir: DATA });
+    result.sequential = await slowLookups(sample, 1);
+    result.concurrent = await slowLookups(sample, SLOW_CONCURRENCY);
+    result.sourceFailures = server.sourceFailures;
+  } finally {
+    if (server) await stop(server.child);
+    if (slowServer) {
+      result.slowServer = { ...slowServer.stats };
+      await slowServer.close();
+    }
+    if (variant === 'sql' && pg) {
+      result.leftOverBackendsTerminated = await pgBench.terminateBackends(pg, slowApp).catch(() => null);
+    }
+  }
+  const runs = [result.sequential, result.concurrent];
+  result.pass = {
+    allStatus200: runs.every((r) => r.non200 === 0 && r.errors === 0),
+    maxBelowDeadline: runs.every((r) => r.latencyMs.max < SLOW_DEADLINE_MS + SLOW_MARGIN_MS),
+    healthyHits: runs.every((r) => r.hitsWithHealthyContact === r.hits && r.missesEmpty === r.misses),
+    noSlowContact: runs.every((r) => r.slowContactsSeen === 0),
+  };
+  log(
+    `slow source: max ${result.sequential.latencyMs.max} ms sequential, ${result.concurrent.latencyMs.max} ms ` +
+      `with ${SLOW_CONCURRENCY} concurrent; pass ${JSON.stringify(result.pass)}`,
+  );
+  return result;
+}
+
+async function slowLookups(sample, concurrency) {
+  const times = [];
+  const problems = [];
+  const counts = {
+    non200: 0,
+    errors: 0,
+    hits: 0,
+    hitsWithHealthyContact: 0,
+    misses: 0,
+    missesEmpty: 0,
+    slowContactsSeen: 0,
+  };
+  let next = 0;
+  const started = performance.now();
+  const worker = async () => {
+    while (next < sample.length) {
+      const item = sample[next++];
+      const t0 = performance.now();
+      let answer;
+      try {
+        answer = await httpCall(
+          CALLCARD_PORT,
+          'POST',
+          '/Lookup',
+          lookupBody(item.number),
+          { 'X-Execution-Token': TOKEN },
+          5000,
+        );
+      } catch (error) {
+        counts.errors++;
+        if (problems.length < 5) problems.push(`${item.number}: ${error.message}`);
+        continue;
+      }
+      times.push(performance.now() - t0);
+      if (answer.status !== 200) {
+        counts.non200++;
+        if (problems.length < 5) problems.push(`${item.number}: status ${answer.status}`);
+        continue;
+      }
+      let contacts = [];
+      try {
+        contacts = JSON.parse(answer.body);
+      } catch {
+        // counted below as a wrong answer
+      }
+      if (
+        Array.isArray(contacts) &&
+        contacts.some((c) => String(c.id).startsWith('slow-') || c.name === 'Slow Source Contact')
+      )
+        counts.slowContactsSeen++;
+      if (item.hit) {
+        counts.hits++;
+        if (Array.isArray(contacts) && contacts[0]?.id === item.hit.id && contacts[0]?.name === item.hit.name)
+          counts.hitsWithHealthyContact++;
+        else if (problems.length < 5) problems.push(`hit ${item.number}: ${answer.body.slice(0, 200)}`);
+      } else {
+        counts.misses++;
+        if (answer.body === '[]') counts.missesEmpty++;
+        else if (problems.length < 5) problems.push(`miss ${item.number}: ${answer.body.slice(0, 200)}`);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  const sorted = [...times].sort((a, b) => a - b);
+  const at = (p) =>
+    sorted.length > 0 ? round(sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]) : null;
+  return {
+    lookups: sample.length,
+    concurrency,
+    ...counts,
+    latencyMs: {
+      min: round(sorted[0] ?? null),
+      p50: at(0.5),
+      p99: at(0.99),
+      max: round(sorted.at(-1) ?? null),
+    },
+    wallSeconds: round((performance.now() - started) / 1000),
+    problems,
+  };
+}
+
+/** c. `callcard sync <name> --full` of the whole table into a fresh index. */
+async function runMirrorSync(hits) {
+  freshDir(DATA_MIRROR);
+  const name = 'crm-mirror';
+  const config = await writeConfig('mirror-sql', {
+    sources: [
+      {
+        type: 'sql',
+        name,
+        driver: 'postgres',
+        mode: 'mirror',
+        url: pgBench.pgUrl(PG_URL, 'callcard-bench-mirror'),
+        table: TABLE_MAPPING,
+      },
+    ],
+  });
+  log(`callcard sync ${name} --full (PostgreSQL table into a fresh index)`);
+  const run = await runCli(
+    'sync',
+    [CLI, 'sync', name, '--full', '--config', config],
+    cliEnv(DATA_MIRROR),
+    20 * 60_000,
+  );
+  if (run.code !== 0)
+    throw new Error(`sync failed (${run.code}):\n${run.stdout}\n${run.stderr.slice(-4000)}`);
+  const line = run.stdout.trim().split('\n').at(-1) ?? '';
+  const m = /(\d+) read, (\d+) written, (\d+) removed, (\d+) skipped, ([\d.]+) s \((\d+) rows\/s\)/.exec(
+    line,
+  );
+  // The mirror answers like the embedded store: a main number and a mobile number.
+  const checks = [];
+  for (const hit of [hits.find((h) => h.by === 'phone'), hits.find((h) => h.by === 'mobile')].filter(
+    Boolean,
+  )) {
+    const lookup = await runCli(
+      'lookup',
+      [CLI, 'lookup', hit.number, '--config', config],
+      cliEnv(DATA_MIRROR),
+      60_000,
+    );
+    let ok = false;
+    try {
+      const answer = JSON.parse(lookup.stdout);
+      ok = answer[0]?.id === hit.id && answer[0]?.name === hit.name;
+    } catch {
+      ok = false;
+    }
+    checks.push({ number: hit.number, by: hit.by, ok });
+  }
+  const dbBytes = readdirSync(DATA_MIRROR)
+    .filter((f) => f.startsWith('contacts.db'))
+    .reduce((sum, f) => sum + statSync(join(DATA_MIRROR, f)).size, 0);
+  return {
+    source: `${name} (sql, driver postgres, table ${pgBench.TABLE}, mode mirror)`,
+    cliLine: line,
+    read: m ? Number(m[1]) : null,
+    written: m ? Number(m[2]) : null,
+    skipped: m ? Number(m[4]) : null,
+    cliSeconds: m ? Number(m[5]) : null,
+    cliRowsPerSecond: m ? Number(m[6]) : null,
+    wallSeconds: round(run.wallSeconds),
+    rowsPerSecond: m ? Math.round(Number(m[1]) / run.wallSeconds) : null,
+    peakRssMb: run.peakRssMb,
+    peakRssFrom: run.peakRssFrom,
+    dbMb: Math.round(dbBytes / 2 ** 20),
+    lookupChecks: checks,
+  };
+}
+
+async function runSourceBenchmarks(hits, misses) {
+  const out = { pgUrl: PG_URL };
+  let pg = null;
+  try {
+    pgBench.assertLocal(PG_URL);
+    pg = await withTimeout(pgBench.connect(PG_URL), 15_000, 'PostgreSQL connect');
+  } catch (error) {
+    out.pgError = error instanceof Error ? error.message : String(error);
+    log(`PostgreSQL not usable (${out.pgError}): live SQL and mirror sync skipped`);
+  }
+  try {
+    if (pg) {
+      tableToDrop = PG_URL;
+      log(`loading ${CONTACTS.toLocaleString('en-US')} contacts into PostgreSQL table ${pgBench.TABLE}`);
+      out.table = await section('PostgreSQL load', () =>
+        withTimeout(
+          pgBench.loadTable(pg, { csvFile: CSV, distDir: DIST, log }),
+          20 * 60_000,
+          'PostgreSQL load',
+        ),
+      );
+      if (!out.table.error)
+        log(
+          `PostgreSQL: ${out.table.rows} rows in ${out.table.loadSeconds} s, index ${out.table.indexSeconds} s`,
+        );
+    }
+    const tableReady = pg && out.table && !out.table.error;
+    const why = pg ? 'the PostgreSQL table could not be loaded' : 'PostgreSQL not reachable';
+    out.liveSql = tableReady
+      ? await section('live SQL', () => runLiveSql(pg, hits, misses))
+      : { skipped: why };
+    out.slowSource = await section('slow source', () => runSlowSource(pg, hits, misses));
+    out.mirrorSync = tableReady ? await section('mirror sync', () => runMirrorSync(hits)) : { skipped: why };
+  } finally {
+    if (pg) {
+      try {
+        await pgBench.terminateBackends(pg, 'callcard-bench-slow');
+        await pgBench.dropTable(pg);
+        tableToDrop = null;
+        log(`dropped PostgreSQL table ${pgBench.TABLE}`);
+      } catch (error) {
+        log(`could not drop ${pgBench.TABLE}: ${error.message}`);
+      }
+      await pg.end().catch(() => {});
+    }
+    if (tableToDrop && pgBench.dropTableSync(tableToDrop)) tableToDrop = null;
+    rmSync(DATA_LIVE, { recursive: true, force: true });
+    rmSync(DATA_MIRROR, { recursive: true, force: true });
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// 6. Summary.
 
 const mark = (ok) => (ok === null ? ' n/a' : ok ? 'PASS' : 'FAIL');
+
+/** Summary rows of step 5 (live SQL, slow source, mirror sync). */
+function sourceRows(results, row, ms, rps, cpu, perRequest) {
+  const sources = results.sources;
+  if (!sources) return;
+  if (sources.skipped) {
+    row('sources beside the embedded store', `skipped (${sources.skipped})`);
+    return;
+  }
+  const failed = (part) =>
+    part?.error ? `failed: ${part.error.slice(0, 160)}` : `skipped (${part?.skipped})`;
+  const table = sources.table;
+  if (table && !table.error) {
+    row(
+      'PostgreSQL table load (not callcard)',
+      `${table.rows.toLocaleString('en-US')} rows in ${table.loadSeconds} s (${table.rowsPerSecond.toLocaleString('en-US')} rows/s, ` +
+        `E.164 keys ${table.e164Seconds} s), index ${table.indexSeconds} s, ${table.tableMb} MB`,
+    );
+  } else if (table?.error) row('PostgreSQL table load', failed(table));
+
+  const live = sources.liveSql;
+  if (live?.runs) {
+    const cacheText = (cache) => `ttl ${cache.ttlMs}/${cache.missTtlMs} ms, ${cache.maxEntries} entries`;
+    for (const [label, title] of [
+      ['cacheOff', 'live SQL, cache off'],
+      ['cacheDefault', 'live SQL, default cache'],
+    ]) {
+      const run = live.runs[label];
+      if (!run) continue;
+      row(
+        `${title}: req/s (ratio to embedded)`,
+        `${rps(run.load.requestsPerSecond)} (${run.ratioToEmbedded?.toFixed(3)})`,
+      );
+      row(`${title}: p50 / p99`, `${ms(run.load.latencyMs.p50)} / ${ms(run.load.latencyMs.p99)}`);
+      row(
+        `${title}: DB queries per lookup`,
+        `${run.dbQueriesPerLookup ?? 'n/a'} (${run.dbQueries?.toLocaleString('en-US')} index scans / ` +
+          `${run.lookupsSent.toLocaleString('en-US')} lookups; each of ${live.distinctNumbers.toLocaleString('en-US')} ` +
+          `numbers asked ~${run.timesEachNumberAsked}x; ${cacheText(run.cache)})`,
+      );
+      row(
+        `${title}: check, failures in load`,
+        `${run.check.checkedHits} hits + ${run.check.checkedMisses} misses checked, ${run.check.failures} failures; ` +
+          `${run.sourceFailures.total} source timeouts/errors, ${run.load.non2xx} non-2xx, ${run.load.errors} errors`,
+        '0',
+        run.check.failures === 0 && run.sourceFailures.total === 0 && run.load.non2xx + run.load.errors === 0,
+      );
+      row(
+        `${title}: server CPU/request, CPU`,
+        `${perRequest(run.load)}; ${cpu(run.load)} (other: PostgreSQL)`,
+      );
+    }
+    const zero = live.ttlZero;
+    if (zero && !zero.error) {
+      row(
+        'live cache {ttlMs: 0, missTtlMs: 0}',
+        `accepted; ${zero.lookups} lookups of ${zero.numbers} numbers, ${zero.pauseMs / 1000} s apart: ${zero.dbQueries} DB queries` +
+          (zero.zeroMeansForever ? ' -> 0 means "cached forever", not "off"' : ''),
+      );
+    } else if (zero?.error) row('live cache {ttlMs: 0}', failed(zero));
+  } else row('live SQL source', failed(live));
+
+  const slow = sources.slowSource;
+  if (slow?.pass) {
+    for (const run of [slow.sequential, slow.concurrent]) {
+      const title = `slow ${slow.variant} source + embedded, ${run.concurrency === 1 ? 'sequential' : `${run.concurrency} concurrent`}`;
+      row(
+        `${title}: status`,
+        `${run.lookups} lookups: ${run.lookups - run.non200 - run.errors} x 200, ${run.non200} other, ${run.errors} errors`,
+        'all 200',
+        run.non200 + run.errors === 0,
+      );
+      row(
+        `${title}: latency min/p50/max`,
+        `${ms(run.latencyMs.min)} / ${ms(run.latencyMs.p50)} / ${ms(run.latencyMs.max)}`,
+        `max < ${slow.deadlineMs + slow.marginMs} ms`,
+        run.latencyMs.max < slow.deadlineMs + slow.marginMs,
+      );
+      row(
+        `${title}: healthy answers`,
+        `${run.hitsWithHealthyContact}/${run.hits} hits with the embedded contact, ${run.missesEmpty}/${run.misses} misses [], ` +
+          `${run.slowContactsSeen} slow cards`,
+        'all',
+        run.hitsWithHealthyContact === run.hits &&
+          run.missesEmpty === run.misses &&
+          run.slowContactsSeen === 0,
+      );
+    }
+    if (slow.slowServer) {
+      row(
+        'slow source: requests it got',
+        `${slow.slowServer.requests} (${slow.slowServer.closedBeforeAnswer} cut off by callcard, ${slow.slowServer.answered} answered)`,
+      );
+    }
+  } else row('slow source beside embedded', failed(slow));
+
+  const mirror = sources.mirrorSync;
+  if (mirror?.cliLine) {
+    row(
+      'mirror sync --full (PostgreSQL -> index)',
+      `${mirror.rowsPerSecond?.toLocaleString('en-US')} rows/s wall (${mirror.wallSeconds} s); CLI: ${mirror.cliRowsPerSecond?.toLocaleString('en-US')} rows/s`,
+    );
+    row(
+      'mirror sync rows, lookups after',
+      `${mirror.read?.toLocaleString('en-US')} read, ${mirror.written?.toLocaleString('en-US')} written, ${mirror.skipped} skipped; ` +
+        mirror.lookupChecks.map((check) => `${check.by} ${check.ok ? 'ok' : 'WRONG'}`).join(', '),
+      'all written',
+      mirror.written === results.config.CONTACTS && mirror.lookupChecks.every((check) => check.ok),
+    );
+    row(
+      'mirror sync peak RSS',
+      `${mirror.peakRssMb} MB (${mirror.peakRssFrom ?? 'n/a'}), index ${mirror.dbMb} MB`,
+    );
+  } else row('mirror sync', failed(mirror));
+}
+
+/** Lines above the table that say how step 5 was run. */
+function sourceNotes(results) {
+  const sources = results.sources;
+  if (!sources || sources.skipped) return [];
+  const notes = [];
+  const live = sources.liveSql;
+  if (live?.runs) {
+    notes.push(
+      `live SQL: callcard with one source {type: sql, driver: postgres, mode: live, search: {column: phone_e164}}; ` +
+        `${live.hits.toLocaleString('en-US')} hits (main numbers only) / as many misses, same load as the embedded run; ` +
+        'ratio against the embedded (log warn) req/s of this run',
+    );
+  }
+  const slow = sources.slowSource;
+  if (slow?.pass) {
+    notes.push(
+      `slow source: ${slow.slowSource}, timeoutMs ${slow.slowTimeoutMs}, beside the embedded store; lookup.deadlineMs ${slow.deadlineMs}`,
+    );
+  }
+  if (sources.mirrorSync?.cliLine) notes.push(`mirror sync CLI said: ${sources.mirrorSync.cliLine}`);
+  return notes;
+}
 
 function summarize(results) {
   const { csv, importRun, callcard, callcardInfo, bare } = results;
@@ -918,6 +1652,7 @@ function summarize(results) {
   row('CPU during callcard run (of 200%)', cpu(callcard.load));
   row('CPU during bare run (of 200%)', cpu(bare.load));
   row('CPU during callcard info run', cpu(callcardInfo.load));
+  sourceRows(results, row, ms, rps, cpu, perRequest);
 
   const widths = [0, 1, 2].map((c) =>
     Math.max(...rows.map((r) => r[c].length), ['metric', 'value', 'target'][c].length),
@@ -929,6 +1664,7 @@ function summarize(results) {
     `callcard bench: ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), ${Math.round(totalmem() / 2 ** 30)} GB, node ${process.version}`,
     `callcard ${results.source.commit ?? '?'}${results.source.uncommittedSrc.length > 0 ? ` + uncommitted changes in ${results.source.uncommittedSrc.join(', ')}` : ''}`,
     `load: POST /Lookup, 50% hits / 50% misses, ${CONNECTIONS} connections, ${WARMUP} s warm-up + ${DURATION} s, loader in its own process (shares the 2 cores with the server)`,
+    ...sourceNotes(results),
     '',
     line(['metric', 'value', 'target', '']),
     line(widths.map((w) => '-'.repeat(w)).concat('----')),
@@ -983,7 +1719,20 @@ async function main() {
       node: process.version,
       loadavgAtStart: loadavg(),
     },
-    config: { CONTACTS, HITS, MISSES, CONNECTIONS, WARMUP, DURATION },
+    config: {
+      CONTACTS,
+      HITS,
+      MISSES,
+      CONNECTIONS,
+      WARMUP,
+      DURATION,
+      dist: DIST,
+      sources: SOURCES,
+      pgUrl: PG_URL,
+      slowSource: SLOW_SOURCE,
+      slowLookups: SLOW_LOOKUPS,
+      slowConcurrency: SLOW_CONCURRENCY,
+    },
     targets: TARGETS,
   };
 
@@ -1065,6 +1814,15 @@ async function main() {
     }
   }
 
+  // Sources beside the embedded store (PostgreSQL live and mirror, a slow source).
+  results.sources = SOURCES ? await runSourceBenchmarks(hits, misses) : { skipped: 'BENCH_SOURCES=0' };
+  const liveRuns = results.sources.liveSql?.runs;
+  if (liveRuns) {
+    for (const run of Object.values(liveRuns)) {
+      run.ratioToEmbedded = round(run.load.requestsPerSecond / results.callcard.load.requestsPerSecond, 3);
+    }
+  }
+
   results.ratio = results.callcard.load.requestsPerSecond / results.bare.load.requestsPerSecond;
   results.infoLogCost =
     1 - results.callcardInfo.load.requestsPerSecond / results.callcard.load.requestsPerSecond;
@@ -1081,6 +1839,23 @@ async function main() {
     correctness: results.check.failures === 0,
     no_non2xx: results.callcard.load.non2xx === 0 && results.callcard.load.errors === 0,
   };
+  if (liveRuns) {
+    results.pass.liveSqlCorrectness = Object.values(liveRuns).every((run) => run.check.failures === 0);
+    results.pass.liveSqlNoSourceFailures = Object.values(liveRuns).every(
+      (run) => run.sourceFailures.total === 0 && run.load.non2xx === 0 && run.load.errors === 0,
+    );
+  }
+  const slow = results.sources.slowSource;
+  if (slow?.pass) {
+    results.pass.slowSourceAllStatus200 = slow.pass.allStatus200;
+    results.pass.slowSourceWithinDeadline = slow.pass.maxBelowDeadline;
+    results.pass.slowSourceHealthyHits = slow.pass.healthyHits && slow.pass.noSlowContact;
+  }
+  const mirror = results.sources.mirrorSync;
+  if (mirror?.lookupChecks) {
+    results.pass.mirrorSyncComplete =
+      mirror.written === CONTACTS && mirror.lookupChecks.every((check) => check.ok);
+  }
   results.summary = summarize(results);
   results.finishedAt = new Date().toISOString();
   await writeFile(join(WORK, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
@@ -1092,6 +1867,6 @@ try {
   await main();
 } catch (error) {
   process.stderr.write(`bench failed: ${error instanceof Error ? error.stack : String(error)}\n`);
-  killAll();
+  emergencyCleanup();
   process.exitCode = 1;
 }
