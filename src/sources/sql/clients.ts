@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import mysql from 'mysql2';
 import pg from 'pg';
@@ -244,43 +245,75 @@ export function connectSqlite(options: ConnectOptions): SqlClient {
   const file = options.file;
   if (!file) throw new Error('sqlite needs a file');
   // Opened on first use, like the network drivers' pools: a file missing at start is a failed sync
-  // or lookup, reported as such, not a service that cannot start.
-  let db: Database.Database | undefined;
-  const open = () => {
-    if (!db?.open) {
-      db = new Database(file, { readonly: true, fileMustExist: true });
-      db.pragma(`busy_timeout = ${Math.min(options.statementTimeoutMs, 5000)}`);
+  // or lookup, reported as such, not a service that cannot start. And opened again when the name
+  // points to another file: an export written aside and renamed over the old one, or a file
+  // removed. A handle kept open would go on reading the old file for ever, however it changed.
+  interface Handle {
+    readonly db: Database.Database;
+    readonly dev: number;
+    readonly ino: number;
+    users: number;
+    retired: boolean;
+  }
+  let current: Handle | undefined;
+  const retire = (handle: Handle) => {
+    handle.retired = true;
+    // A listing still reading the old file finishes on it.
+    if (handle.users === 0 && handle.db.open) handle.db.close();
+  };
+  const take = (): Handle => {
+    const { dev, ino } = statSync(file);
+    if (current && (current.dev !== dev || current.ino !== ino || !current.db.open)) {
+      retire(current);
+      current = undefined;
     }
-    return db;
+    if (!current) {
+      const db = new Database(file, { readonly: true, fileMustExist: true });
+      db.pragma(`busy_timeout = ${Math.min(options.statementTimeoutMs, 5000)}`);
+      current = { db, dev, ino, users: 0, retired: false };
+    }
+    current.users++;
+    return current;
+  };
+  const giveBack = (handle: Handle) => {
+    handle.users--;
+    if (handle.retired) retire(handle);
   };
   return {
     ...quoting('"'),
     async query(sql, values, signal) {
       if (signal.aborted) throw aborted(signal);
       const { text, params } = bindNamed(sql, values, 'question');
-      return open()
-        .prepare(text)
-        .all(...params) as Row[];
+      const handle = take();
+      try {
+        return handle.db.prepare(text).all(...params) as Row[];
+      } finally {
+        giveBack(handle);
+      }
     },
     async *stream(sql, values, signal, size) {
       const { text, params } = bindNamed(sql, values, 'question');
-      let batch: Row[] = [];
-      for (const row of open()
-        .prepare(text)
-        .iterate(...params) as Iterable<Row>) {
-        if (signal.aborted) throw aborted(signal);
-        batch.push(row);
-        if (batch.length >= size) {
-          yield batch;
-          batch = [];
-          // Reading a local file is synchronous: let requests in between batches.
-          await new Promise((resolve) => setImmediate(resolve));
+      const handle = take();
+      try {
+        let batch: Row[] = [];
+        for (const row of handle.db.prepare(text).iterate(...params) as Iterable<Row>) {
+          if (signal.aborted) throw aborted(signal);
+          batch.push(row);
+          if (batch.length >= size) {
+            yield batch;
+            batch = [];
+            // Reading a local file is synchronous: let requests in between batches.
+            await new Promise((resolve) => setImmediate(resolve));
+          }
         }
+        if (batch.length > 0) yield batch;
+      } finally {
+        giveBack(handle);
       }
-      if (batch.length > 0) yield batch;
     },
     async close() {
-      if (db?.open) db.close();
+      if (current) retire(current);
+      current = undefined;
     },
   };
 }

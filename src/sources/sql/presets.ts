@@ -35,7 +35,8 @@ export const presets = {
     companyPath: '/index.php?module=Accounts&action=DetailView&record={company_id}',
   },
   // vtiger 7/8: vtiger_contactdetails with vtiger_contactsubdetails, the shared vtiger_crmentity
-  // (deleted flag, modified time) and vtiger_account.
+  // (deleted flag, modified time) and vtiger_account, whose own crmentity row says whether the
+  // account was deleted (vtiger keeps the account row itself).
   vtiger: {
     query: `
       SELECT cd.contactid AS id, cd.firstname AS first_name, cd.lastname AS last_name,
@@ -47,12 +48,16 @@ export const presets = {
         FROM vtiger_contactdetails cd
         JOIN vtiger_crmentity e ON e.crmid = cd.contactid
         LEFT JOIN vtiger_contactsubdetails csd ON csd.contactsubscriptionid = cd.contactid
-        LEFT JOIN vtiger_account a ON a.accountid = cd.accountid`,
+        LEFT JOIN (vtiger_account a
+                   JOIN vtiger_crmentity ae ON ae.crmid = a.accountid AND ae.deleted = 0)
+               ON a.accountid = cd.accountid`,
     contactPath: '/index.php?module=Contacts&view=Detail&record={id}',
     companyPath: '/index.php?module=Accounts&view=Detail&record={company_id}',
   },
   // EspoCRM: numbers and addresses are rows of their own (phone_number, email_address), linked to
   // contacts through entity_phone_number / entity_email_address; the primary number comes first.
+  // A contact's title is not a column of `contact`: EspoCRM shows the role of its link to its
+  // primary account (account_contact, one row per account and contact).
   espocrm: {
     query: `
       SELECT c.id AS id, c.first_name AS first_name, c.last_name AS last_name,
@@ -65,10 +70,12 @@ export const presets = {
                 JOIN email_address ea ON ea.id = eea.email_address_id AND ea.deleted = 0
                WHERE eea.entity_id = c.id AND eea.entity_type = 'Contact' AND eea.deleted = 0
                ORDER BY eea.\`primary\` DESC LIMIT 1) AS "E-mail",
-             c.title AS "Title",
+             ac.role AS "Title",
              c.modified_at AS updated_at, c.deleted AS deleted
         FROM contact c
-        LEFT JOIN account a ON a.id = c.account_id AND a.deleted = 0`,
+        LEFT JOIN account a ON a.id = c.account_id AND a.deleted = 0
+        LEFT JOIN account_contact ac
+               ON ac.contact_id = c.id AND ac.account_id = c.account_id AND ac.deleted = 0`,
     contactPath: '/#Contact/view/{id}',
     companyPath: '/#Account/view/{company_id}',
   },
