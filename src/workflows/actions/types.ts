@@ -1,0 +1,32 @@
+import type { DeliveryResult } from '../outbox/types.js';
+
+export interface ActionContext {
+  /** Aborted when the attempt's time is up or the service stops. */
+  readonly signal: AbortSignal;
+  /** The delivery's id: stable across attempts, sent to targets as an idempotency key. */
+  readonly deliveryId: string;
+  /** 1 for the first attempt. */
+  readonly attempt: number;
+}
+
+/** Something a workflow does for a call in a target system (journal, database, HTTP API). */
+export interface Action {
+  readonly type: string;
+  run(payload: Readonly<Record<string, unknown>>, context: ActionContext): Promise<DeliveryResult>;
+  close?(): Promise<void>;
+}
+
+/** A failed attempt, with what the target said about trying again. */
+export class DeliveryError extends Error {
+  /** The target asked to wait (HTTP Retry-After). */
+  readonly retryAfterMs?: number;
+  /** Trying again cannot help (a 4xx other than 408/429): the delivery goes dead at once. */
+  readonly permanent: boolean;
+
+  constructor(message: string, options: { retryAfterMs?: number; permanent?: boolean; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'DeliveryError';
+    if (options.retryAfterMs !== undefined) this.retryAfterMs = options.retryAfterMs;
+    this.permanent = options.permanent ?? false;
+  }
+}

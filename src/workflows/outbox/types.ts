@@ -1,0 +1,72 @@
+/**
+ * The durable outbox: every action a workflow runs for a call is a delivery, written before the
+ * target is touched. Its id is derived from the workflow, the call and the action, so the same
+ * call sent again (or concurrently) finds the delivery already claimed instead of making another.
+ */
+
+export type DeliveryStatus = 'pending' | 'running' | 'done' | 'dead';
+
+export interface NewDelivery {
+  /** `${workflow}:${callId}:${action}`: the same call's same action is one delivery, ever. */
+  readonly id: string;
+  readonly workflow: string;
+  readonly callId: string;
+  /** Index of the action in the workflow's list. */
+  readonly action: number;
+  readonly actionType: string;
+  /** Deliveries with the same key are made in the order they were enqueued (one contact's calls). */
+  readonly orderKey: string;
+  /** What the action needs: the call's inputs and the matched contact, as JSON. */
+  readonly payload: Readonly<Record<string, unknown>>;
+  readonly maxAttempts: number;
+}
+
+export interface Delivery extends NewDelivery {
+  readonly status: DeliveryStatus;
+  readonly attempts: number;
+  /** Epoch ms before which it is not tried (again). */
+  readonly nextAt: number;
+  /** The worker holding it while running, and until when (a crashed worker's lease runs out). */
+  readonly lockedBy?: string;
+  readonly lockedUntil?: number;
+  readonly lastError?: string;
+  /** What the target answered: its record's id and URL. */
+  readonly resultId?: string;
+  readonly resultUrl?: string;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+}
+
+export interface DeliveryResult {
+  readonly id?: string;
+  readonly url?: string;
+}
+
+export interface OutboxFilter {
+  readonly status?: DeliveryStatus | readonly DeliveryStatus[];
+  readonly workflow?: string;
+  readonly limit?: number;
+}
+
+export interface OutboxStore {
+  /** Adds the deliveries that do not exist yet, in one transaction; answers all of them as stored. */
+  enqueue(items: readonly NewDelivery[], now: number): Promise<Delivery[]>;
+  /**
+   * Leases up to `limit` due deliveries to `worker` until `now + leaseMs`: pending ones whose time
+   * has come, and running ones whose lease ran out (their worker died). Never one whose order key
+   * has an earlier delivery not yet done or dead.
+   */
+  claim(worker: string, now: number, leaseMs: number, limit: number): Promise<Delivery[]>;
+  /** Marks a leased delivery done with the target's answer. False if the lease was lost. */
+  complete(id: string, worker: string, result: DeliveryResult, now: number): Promise<boolean>;
+  /** Records a failed attempt: tried again at `retryAt`, or dead when undefined. */
+  fail(id: string, worker: string, error: string, retryAt: number | undefined, now: number): Promise<boolean>;
+  get(id: string): Promise<Delivery | undefined>;
+  forCall(workflow: string, callId: string): Promise<Delivery[]>;
+  list(filter: OutboxFilter): Promise<Delivery[]>;
+  counts(): Promise<Readonly<Record<DeliveryStatus, number>>>;
+  /** A dead (or pending) delivery is tried again at once, with its attempts reset. */
+  retry(id: string, now: number): Promise<boolean>;
+  /** Removes a delivery that is not running. */
+  drop(id: string): Promise<boolean>;
+}
