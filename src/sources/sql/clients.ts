@@ -28,7 +28,7 @@ export interface ConnectOptions {
   readonly url?: string;
   readonly file?: string;
   readonly password?: string;
-  /** Longest a statement may run on the server. */
+  /** SQLite: longest wait for a lock held by a writer. */
   readonly statementTimeoutMs: number;
 }
 
@@ -101,7 +101,8 @@ export function connectPostgres(options: ConnectOptions): SqlClient {
     max: 4,
     idleTimeoutMillis: 30_000,
     connectionTimeoutMillis: 5_000,
-    statement_timeout: options.statementTimeoutMs,
+    // No statement_timeout: a mirror's listing of millions of rows may rightly take minutes. Live
+    // searches are bounded by the lookup, which cancels them on the server when their time is up.
   });
   // An idle client that loses its server must not take the process down.
   pool.on('error', () => {});
@@ -176,11 +177,8 @@ export function connectMysql(options: ConnectOptions): SqlClient {
     supportBigNumbers: true,
     bigNumberStrings: true,
   });
-  pool.on('connection', (connection) => {
-    // MariaDB and MySQL name the statement timeout differently; a server without either still works.
-    connection.query(`SET SESSION max_statement_time = ${options.statementTimeoutMs / 1000}`, () => {});
-    connection.query(`SET SESSION max_execution_time = ${options.statementTimeoutMs}`, () => {});
-  });
+  // No session statement timeout, for the same reason as PostgreSQL's: listings may be long, live
+  // searches are cancelled on the server (KILL QUERY) when the lookup gives up on them.
   const getConnection = () =>
     new Promise<mysql.PoolConnection>((resolve, reject) =>
       pool.getConnection((error, connection) => (error ? reject(error) : resolve(connection))),
