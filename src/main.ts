@@ -12,8 +12,11 @@ import type { Source } from './sources/types.js';
 import { openSqliteStore } from './store/sqlite/sqlite-store.js';
 import type { Store } from './store/types.js';
 import { createSyncEngine, type MirrorEntry, type SyncEngine } from './sync/engine.js';
-import { createCallFlow } from './workflows/callflow.js';
+import { createWebhookAction } from './workflows/actions/webhook.js';
+import type { ActionConfig } from './workflows/config.js';
+import { createOutboxWorker, type OutboxWorker } from './workflows/outbox/worker.js';
 import { createWorkflowRegistry, type Workflows } from './workflows/registry.js';
+import { type ConfiguredAction, createWorkflow, otherParty } from './workflows/workflow.js';
 
 /** Everything but HTTP: what the CLI commands use. */
 export interface Core {
@@ -25,6 +28,8 @@ export interface Core {
   readonly sync: SyncEngine;
   readonly lookup: Lookup;
   readonly workflows: Workflows;
+  /** Delivers the workflows' actions from the outbox. */
+  readonly delivery: OutboxWorker;
   readonly logger: Logger;
   close(): Promise<void>;
 }
@@ -43,6 +48,15 @@ export interface CoreOptions {
   readonly startSync?: boolean;
   /** Worker threads that parse numbers during a sync. */
   readonly workers?: number;
+  /** Deliver workflow actions from the outbox (serve does; commands that only read do not). */
+  readonly startDelivery?: boolean;
+}
+
+function createAction(config: ActionConfig, baseDir: string): ConfiguredAction {
+  switch (config.type) {
+    case 'webhook':
+      return { action: createWebhookAction(config, { baseDir }), maxAttempts: config.maxAttempts };
+  }
 }
 
 export function createLogger(config: Readonly<Config>): Logger {
@@ -70,8 +84,57 @@ export async function openCore(config: Readonly<Config>, options: CoreOptions = 
   const logger = options.logger ?? createLogger(config);
   const secret = Buffer.from(ensureSecretFile(config.dataDir, 'secret', newKey).value, 'base64url');
   const store = openSqliteStore(config.dataDir);
-  const workflows = createWorkflowRegistry([createCallFlow({ journal: store.calls, secret })]);
   const baseDir = config.baseDir ?? process.cwd();
+
+  // Workflows by name: CallFlow always (the journal), then those configured; names match in any case.
+  const settings = new Map<
+    string,
+    { name: string; sources?: readonly string[]; actions: ConfiguredAction[] }
+  >();
+  settings.set('callflow', { name: 'CallFlow', actions: [] });
+  for (const [name, workflow] of Object.entries(config.workflows)) {
+    const key = name.toLowerCase();
+    settings.set(key, {
+      name: settings.get(key)?.name ?? name,
+      ...(workflow.sources && { sources: workflow.sources }),
+      actions: workflow.actions.map((action) => createAction(action, baseDir)),
+    });
+  }
+  const delivery = createOutboxWorker({
+    store: store.outbox,
+    actionFor: (item) => settings.get(item.workflow.toLowerCase())?.actions[item.action]?.action,
+    logger: logger.child({ part: 'outbox' }),
+    leaseMs: 120_000,
+    pollMs: 1000,
+    concurrency: config.delivery.concurrency,
+    backoff: { baseMs: config.delivery.backoffBaseMs, maxMs: config.delivery.backoffMaxMs, factor: 2 },
+    attemptTimeoutMs: 60_000,
+  });
+  // The contact a call was with, for the actions' payload: found as a lookup finds it.
+  let lookup: Lookup | undefined;
+  const findContact = async (call: Parameters<typeof otherParty>[0]) => {
+    const number = otherParty(call);
+    if (!number || !lookup) return undefined;
+    const { hits } = await lookup(number);
+    const hit = call.contactCrmId ? hits.find((h) => h.match.id === call.contactCrmId) : hits[0];
+    if (!hit) return undefined;
+    const { primary: _, ...contact } = hit.match;
+    return { ...contact, source: hit.from.name, crmName: hit.from.crmName };
+  };
+  const workflows = createWorkflowRegistry(
+    [...settings.values()].map((workflow) =>
+      createWorkflow({
+        ...workflow,
+        journal: store.calls,
+        secret,
+        outbox: store.outbox,
+        runner: delivery,
+        answerBudgetMs: config.delivery.answerBudgetMs,
+        findContact,
+      }),
+    ),
+  );
+
   const mirrors = new Map<string, MirrorEntry>();
   const opened: Source[] = [];
   const sources: ConfiguredSource[] = [];
@@ -112,13 +175,15 @@ export async function openCore(config: Readonly<Config>, options: CoreOptions = 
     workers: options.workers ?? 0,
   });
   if (options.startSync) sync.start([...mirrors.values()]);
-  const lookup = createLookup({
+  if (options.startDelivery) delivery.start();
+  const lookupCore = createLookup({
     sources,
     region: config.region,
     maxResults: config.maxResults,
     deadlineMs: config.lookup.deadlineMs,
     logger,
   });
+  lookup = lookupCore;
   let closing: Promise<void> | undefined;
   return {
     config,
@@ -126,11 +191,13 @@ export async function openCore(config: Readonly<Config>, options: CoreOptions = 
     sources,
     mirrors,
     sync,
-    lookup,
+    lookup: lookupCore,
     workflows,
+    delivery,
     logger,
     close() {
       closing ??= (async () => {
+        await delivery.stop();
         await sync.stop();
         await Promise.allSettled(opened.map((source) => source.close?.()));
         await store.close();
@@ -167,6 +234,7 @@ export async function createService(config: Readonly<Config>, options: CoreOptio
     lookup: core.lookup,
     workflows: core.workflows,
     journal: core.store.calls,
+    outbox: core.store.outbox,
     credentials: auth.credentials,
     logger: core.logger,
   });

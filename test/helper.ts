@@ -5,7 +5,7 @@ import pino from 'pino';
 import { loadConfig } from '../src/config/load.js';
 import type { ConfigInput } from '../src/config/schema.js';
 import { importFiles } from '../src/import/importer.js';
-import { createService, type Service } from '../src/main.js';
+import { type CoreOptions, createService, type Service } from '../src/main.js';
 
 export const TOKEN = 'test-token-0123456789abcdef';
 export const AUTH = { 'x-execution-token': TOKEN } as const;
@@ -23,14 +23,18 @@ export function tempDir(prefix = 'callcard-'): { path: string; remove(): void } 
 }
 
 /** The whole service on a fresh data directory, ready for `app.inject()`. */
-export async function build(config: ConfigInput = {}, logLines?: string[]): Promise<TestService> {
+export async function build(
+  config: ConfigInput = {},
+  logLines?: string[],
+  options: Omit<CoreOptions, 'logger'> = {},
+): Promise<TestService> {
   const dir = tempDir();
   const loaded = loadConfig({
     env: {},
     overrides: { dataDir: dir.path, auth: { tokens: [TOKEN] }, log: { level: 'info' }, ...config },
   });
   const logger = pino({ level: loaded.log.level }, { write: (line: string) => void logLines?.push(line) });
-  const service = await createService(loaded, { logger });
+  const service = await createService(loaded, { ...options, logger });
   let n = 0;
   return {
     ...service,

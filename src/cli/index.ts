@@ -1,7 +1,16 @@
 #!/usr/bin/env node
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError } from '../config/load.js';
+import {
+  callsCommand,
+  exitOnUsageError,
+  fromDate,
+  positiveInteger,
+  purgeCallsCommand,
+  toDate,
+} from './calls.js';
 import { importCommand } from './import.js';
+import { DELIVERY_STATUSES, dropDeliveryCommand, outboxCommand, retryDeliveryCommand } from './outbox.js';
 import { serveCommand } from './serve.js';
 import { lookupCommand, sourcesCommand, syncCommand } from './sources.js';
 
@@ -50,6 +59,52 @@ program
   .argument('<number>', 'the number, e.g. 41215522000')
   .option('--explain', 'show what each source was asked, what it returned, what was dropped and why', false)
   .action((number: string, options) => lookupCommand(number, { ...program.opts(), ...options }));
+
+const calls = program
+  .command('calls')
+  .description('list the call journal, newest first; phone numbers masked unless --show-numbers')
+  .exitOverride(exitOnUsageError)
+  .option('--from <date>', 'calls that started then or later (2026-11-26, 2026-11-26T14:30, ...Z)', fromDate)
+  .option('--to <date>', 'calls that started then or earlier; a date alone includes the whole day', toDate)
+  .addOption(
+    new Option('--direction <direction>', 'incoming or outgoing calls only').choices([
+      'incoming',
+      'outgoing',
+    ]),
+  )
+  .option('--contact <id>', 'calls with this CRM contact id (contactCrmId)')
+  .option('--number <number>', 'calls from or to this number, in any form (41215522000, 021 552 20 00)')
+  .addOption(new Option('--status <status>', 'answered or missed calls only').choices(['answered', 'missed']))
+  .option('--limit <n>', 'at most this many calls (default 50; with --csv, all)', positiveInteger)
+  .option('--show-numbers', 'show phone numbers in full, as the CONNECTOR sent them', false)
+  .option('--csv', 'write CSV (RFC 4180, header row, ISO times) instead of a table', false)
+  .action((options, command: Command) => callsCommand({ ...program.opts(), ...options }, command));
+
+calls
+  .command('purge')
+  .description('remove calls older than journal.retentionDays now')
+  .option('--days <n>', 'remove calls older than this many days instead', positiveInteger)
+  .action((options, command: Command) => purgeCallsCommand({ ...program.opts(), ...options }, command));
+
+const outbox = program
+  .command('outbox')
+  .description("list the workflows' deliveries (never their payloads), in queue order")
+  .exitOverride(exitOnUsageError)
+  .addOption(new Option('--status <status>', 'deliveries with this status only').choices(DELIVERY_STATUSES))
+  .option('--limit <n>', 'at most this many deliveries (default 50)', positiveInteger)
+  .action((options) => outboxCommand({ ...program.opts(), ...options }));
+
+outbox
+  .command('retry')
+  .description('try a dead or pending delivery again at once, its attempts reset')
+  .argument('<id>', 'the delivery id, as listed')
+  .action((id: string) => retryDeliveryCommand(id, program.opts()));
+
+outbox
+  .command('drop')
+  .description('remove a delivery that is not running')
+  .argument('<id>', 'the delivery id, as listed')
+  .action((id: string) => dropDeliveryCommand(id, program.opts()));
 
 try {
   await program.parseAsync();

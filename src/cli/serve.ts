@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { loadConfig } from '../config/load.js';
 import { createService } from '../main.js';
+import { startRetention } from '../workflows/retention.js';
 
 export interface ServeOptions {
   readonly config?: string;
@@ -15,6 +16,7 @@ export async function serveCommand(options: ServeOptions): Promise<void> {
   });
   const service = await createService(config, {
     startSync: true,
+    startDelivery: true,
     workers: Math.min(2, availableParallelism()),
   });
   const address = await service.app.listen({ port: config.port, host: config.host });
@@ -51,11 +53,14 @@ export async function serveCommand(options: ServeOptions): Promise<void> {
   );
   process.stderr.write(`${lines.join('\n')}\n`);
 
+  const retention = startRetention(service.store.calls, config.journal.retentionDays, service.logger);
+
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     service.logger.info({ signal }, 'stopping');
+    await retention.stop();
     await service.close();
     process.exit(0);
   };

@@ -1,8 +1,8 @@
 import { availableParallelism } from 'node:os';
-import pino from 'pino';
 import { loadConfig } from '../config/load.js';
 import { toWireContact } from '../connector/wire.js';
 import { openCore } from '../main.js';
+import { quietLogger, table } from './format.js';
 
 interface CommonOptions {
   readonly config?: string;
@@ -20,22 +20,10 @@ function age(ms: number | undefined, now: number): string {
   return `${Math.round(seconds / 86_400)} days ago`;
 }
 
-function table(rows: readonly (readonly string[])[]): string {
-  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
-  return rows
-    .map((row) =>
-      row
-        .map((cell, i) => cell.padEnd(widths[i]!))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
-}
-
 /** `callcard sources`: each source with its mode, contacts in the index, and how its syncs went. */
 export async function sourcesCommand(options: CommonOptions): Promise<void> {
   const config = load(options);
-  const core = await openCore(config, { logger: silent(config) });
+  const core = await openCore(config, { logger: quietLogger(config) });
   try {
     const now = Date.now();
     const rows: string[][] = [
@@ -71,7 +59,7 @@ export async function syncCommand(
 ): Promise<void> {
   const config = load(options);
   const core = await openCore(config, {
-    logger: silent(config),
+    logger: quietLogger(config),
     workers: Math.min(2, availableParallelism()),
   });
   try {
@@ -109,7 +97,7 @@ export async function lookupCommand(
   options: CommonOptions & { explain: boolean },
 ): Promise<void> {
   const config = load(options);
-  const core = await openCore(config, { logger: silent(config) });
+  const core = await openCore(config, { logger: quietLogger(config) });
   try {
     const result = await core.lookup(number);
     const publicUrl = config.publicUrl ?? `http://localhost:${config.port}`;
@@ -133,10 +121,4 @@ export async function lookupCommand(
   } finally {
     await core.close();
   }
-}
-
-// Commands print their own results: the service log goes to stderr, warnings and worse only.
-function silent(config: { log: { level: string } }) {
-  const level = config.log.level === 'debug' || config.log.level === 'trace' ? config.log.level : 'warn';
-  return pino({ level }, pino.destination(2));
 }

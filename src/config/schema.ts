@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { isRegion } from '../phone/index.js';
 import { sourceTypes } from '../sources/registry.js';
+import { deliverySchema, workflowsSchema } from '../workflows/config.js';
 
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
@@ -90,6 +91,15 @@ export const configSchema = z
       .array(source)
       .min(1)
       .prefault([{ type: 'embedded' }]),
+    /** Workflows by name; CallFlow is always there (journal), its settings add actions. */
+    workflows: workflowsSchema,
+    delivery: deliverySchema,
+    journal: z
+      .object({
+        /** Calls older than this many days are removed from the journal, daily; null keeps them for ever. */
+        retentionDays: z.coerce.number().int().min(1).max(36_500).nullable().default(365),
+      })
+      .prefault({}),
     log: z
       .object({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -107,6 +117,18 @@ export const configSchema = z
     })),
   }))
   .superRefine((config, ctx) => {
+    const names = new Set(config.sources.map((entry) => entry.name));
+    for (const [workflow, settings] of Object.entries(config.workflows)) {
+      settings.sources?.forEach((name, index) => {
+        if (!names.has(name)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['workflows', workflow, 'sources', index],
+            message: `no source named "${name}"`,
+          });
+        }
+      });
+    }
     const seen = new Set<string>();
     config.sources.forEach((entry, index) => {
       if (seen.has(entry.name)) {

@@ -12,6 +12,7 @@ import { CallcardError } from '../errors.js';
 import type { Lookup } from '../lookup/lookup.js';
 import { maskNumber } from '../phone/index.js';
 import type { CallJournal } from '../store/types.js';
+import type { OutboxStore } from '../workflows/outbox/types.js';
 import type { Workflows } from '../workflows/registry.js';
 import type { Credential } from './auth.js';
 import { registerErrorHandling } from './errors.js';
@@ -24,6 +25,8 @@ export interface AppOptions {
   readonly lookup: Lookup;
   readonly workflows: Workflows;
   readonly journal: CallJournal;
+  /** Where workflow deliveries stand, for the call pages. */
+  readonly outbox?: OutboxStore;
   readonly credentials: readonly Credential[];
   readonly logger: Logger;
 }
@@ -75,7 +78,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   const prefix = config.basePath === '/' ? '' : config.basePath;
   await app.register(serviceRoutes, { basePath: config.basePath });
-  await app.register(pageRoutes, { prefix, journal: options.journal });
+  await app.register(pageRoutes, {
+    prefix,
+    journal: options.journal,
+    ...(options.outbox && { outbox: options.outbox }),
+  });
   await app.register(connectorRoutes, {
     prefix,
     config,

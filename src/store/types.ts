@@ -1,4 +1,6 @@
+import type { CountryCode } from 'libphonenumber-js/max';
 import type { MatchKey } from '../phone/index.js';
+import type { OutboxStore } from '../workflows/outbox/types.js';
 
 /** A number of a contact, with its canonical key computed once when written. */
 export interface PhoneEntry {
@@ -100,14 +102,50 @@ export interface CallRecord {
 
 export type NewCallRecord = Omit<CallRecord, 'receivedCount' | 'createdAt' | 'updatedAt'>;
 
+/**
+ * Which calls to list. Times are the call's start (`startedTime`; the time it was first recorded
+ * when the CONNECTOR sent none).
+ */
+export interface CallQuery {
+  /** Calls that started at or after this. */
+  readonly from?: Date;
+  /** Calls that started before this. */
+  readonly to?: Date;
+  readonly direction?: CallDirection;
+  readonly status?: CallRecord['status'];
+  readonly contactCrmId?: string;
+  /**
+   * Calls whose originator or destination number, read as the telephone system sends numbers
+   * (`incomingKey` in `region`), has this key.
+   */
+  readonly number?: { readonly key: MatchKey; readonly region: CountryCode };
+  /** Most calls answered in one page. */
+  readonly limit: number;
+  /** Continues a listing: the `next` of the previous page. */
+  readonly after?: string;
+}
+
+export interface CallPage {
+  /** Newest first. */
+  readonly calls: CallRecord[];
+  /** Present when more calls match: pass it as `after` for the next page. */
+  readonly next?: string;
+}
+
 export interface CallJournal {
   /** Records a call once per id: a repeat updates the record and counts the delivery. */
   record(call: NewCallRecord): Promise<{ readonly record: CallRecord; readonly created: boolean }>;
   get(id: string): Promise<CallRecord | undefined>;
+  /** Calls matching the query, newest first, one page at a time. */
+  list(query: CallQuery): Promise<CallPage>;
+  /** Removes the calls that started before `olderThan`; answers how many there were. */
+  purge(olderThan: Date): Promise<number>;
 }
 
 export interface Store {
   readonly contacts: ContactStore;
   readonly calls: CallJournal;
+  /** The workflows' deliveries, kept beside the call journal they follow. */
+  readonly outbox: OutboxStore;
   close(): Promise<void>;
 }

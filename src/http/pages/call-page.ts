@@ -1,4 +1,5 @@
 import type { CallRecord } from '../../store/types.js';
+import type { Delivery } from '../../workflows/outbox/types.js';
 
 const escapeHtml = (value: string) => value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
@@ -18,8 +19,15 @@ const LABELS: readonly (readonly [keyof CallRecord, string])[] = [
   ['userCrmId', 'User id'],
 ];
 
-/** A readable page for one call record of the journal. */
-export function renderCallPage(record: CallRecord): string {
+const STATUS: Readonly<Record<Delivery['status'], string>> = {
+  pending: 'waiting to be delivered',
+  running: 'being delivered',
+  done: 'delivered',
+  dead: 'not delivered (given up; an operator can retry it)',
+};
+
+/** A readable page for one call record of the journal, with where its deliveries stand. */
+export function renderCallPage(record: CallRecord, deliveries: readonly Delivery[] = []): string {
   const known = new Set<string>(LABELS.map(([field]) => field));
   const rows = LABELS.filter(([field]) => record[field] !== undefined).map(
     ([field, label]) => [label, String(record[field])] as const,
@@ -30,11 +38,19 @@ export function renderCallPage(record: CallRecord): string {
   const table = [...rows, ...extra]
     .map(([label, value]) => `<tr><th>${escapeHtml(label)}</th><td>${escapeHtml(value)}</td></tr>`)
     .join('\n');
+  const delivering = deliveries.some((d) => d.status === 'pending' || d.status === 'running');
+  const statusRows = deliveries
+    .map(
+      (d) =>
+        `<tr><th>${escapeHtml(d.actionType)}</th><td>${escapeHtml(STATUS[d.status])}` +
+        `${d.status !== 'done' && d.attempts > 0 ? ` · ${d.attempts} attempt(s)` : ''}</td></tr>`,
+    )
+    .join('\n');
   const title =
     `${record.direction === 'outgoing' ? 'Outgoing' : record.direction === 'incoming' ? 'Incoming' : ''} call`.trim();
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="robots" content="noindex">
-<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="viewport" content="width=device-width, initial-scale=1">${delivering ? '\n<meta http-equiv="refresh" content="5">' : ''}
 <title>${escapeHtml(title)} · callcard</title>
 <style>
 body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:40rem;color:#1d2b24;padding:0 1rem}
@@ -46,7 +62,7 @@ th{width:11rem;color:#4b5d55;font-weight:600}footer{margin-top:1.5rem;color:#6b7
 <table>
 ${table}
 </table>
-<footer>${escapeHtml(record.workflow)} · recorded ${escapeHtml(record.createdAt)} · received ${record.receivedCount}×</footer>
+${statusRows ? `<h2>Delivery</h2>\n<table>\n${statusRows}\n</table>\n` : ''}<footer>${escapeHtml(record.workflow)} · recorded ${escapeHtml(record.createdAt)} · received ${record.receivedCount}×</footer>
 </body></html>
 `;
 }

@@ -1,19 +1,29 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { CallJournal } from '../../store/types.js';
-import { CALL_PAGE_PATH } from '../../workflows/callflow.js';
+import type { OutboxStore } from '../../workflows/outbox/types.js';
+import { CALL_PAGE_PATH } from '../../workflows/workflow.js';
 import { errorBody } from '../errors.js';
 import { renderCallPage } from '../pages/call-page.js';
+
+export interface PageRoutesOptions {
+  readonly journal: CallJournal;
+  readonly outbox?: OutboxStore;
+}
 
 /**
  * Pages the CONNECTOR opens in the user's browser from a workflow answer's url. A browser sends no
  * token header: a record's address is its secret (a keyed id that cannot be derived from the call).
+ * Once a workflow's action has created a record in the CRM, the page leads there.
  */
-export const pageRoutes: FastifyPluginAsync<{ journal: CallJournal }> = async (app, { journal }) => {
+export const pageRoutes: FastifyPluginAsync<PageRoutesOptions> = async (app, { journal, outbox }) => {
   app.get<{ Params: { id: string } }>(`${CALL_PAGE_PATH}:id`, async (request, reply) => {
     const record = /^[\w-]{22}$/.test(request.params.id) ? await journal.get(request.params.id) : undefined;
     reply.header('cache-control', 'no-store').header('referrer-policy', 'no-referrer');
     reply.header('x-robots-tag', 'noindex');
     if (!record) return reply.code(404).send(errorBody('NOT_FOUND', 'no call record at this address'));
-    return reply.type('text/html; charset=utf-8').send(renderCallPage(record));
+    const deliveries = outbox ? await outbox.forCall(record.workflow, record.id) : [];
+    const created = deliveries.find((delivery) => delivery.status === 'done' && delivery.resultUrl);
+    if (created?.resultUrl) return reply.redirect(created.resultUrl, 302);
+    return reply.type('text/html; charset=utf-8').send(renderCallPage(record, deliveries));
   });
 };

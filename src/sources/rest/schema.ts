@@ -104,7 +104,7 @@ function oneSecret(key: string) {
   };
 }
 
-const authSchema = z
+export const authSchema = z
   .discriminatedUnion(
     'type',
     [

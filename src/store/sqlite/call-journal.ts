@@ -1,5 +1,8 @@
 import type Database from 'better-sqlite3';
-import type { CallJournal, CallRecord, NewCallRecord } from '../types.js';
+import type { CountryCode } from 'libphonenumber-js/max';
+import { parseIsoTime } from '../../connector/wire.js';
+import { cleanNumber, incomingKey } from '../../phone/index.js';
+import type { CallJournal, CallQuery, CallRecord, NewCallRecord } from '../types.js';
 
 interface CallRow {
   id: string;
@@ -21,6 +24,7 @@ interface CallRow {
   received_count: number;
   created_at: string;
   updated_at: string;
+  started_at: number | null;
 }
 
 const CALL_FIELDS = [
@@ -44,21 +48,31 @@ export function createCallJournal(db: Database.Database): CallJournal {
   const columns = CALL_FIELDS.map(([, column]) => column);
   const merged = columns.filter((column) => column !== 'status');
   // A repeat keeps what was known and takes every value the new delivery brings.
+  // started_at: the start time when this delivery brings one (the last "?"), else what is known.
   const upsert = db.prepare<unknown[], CallRow>(`
-    INSERT INTO calls (id, workflow, ${columns.join(', ')}, inputs, received_count, created_at, updated_at)
-    VALUES (?, ?, ${columns.map(() => '?').join(', ')}, ?, 1, ?, ?)
+    INSERT INTO calls (id, workflow, ${columns.join(', ')}, inputs, received_count, created_at, updated_at,
+      started_at)
+    VALUES (?, ?, ${columns.map(() => '?').join(', ')}, ?, 1, ?, ?, ?)
     ON CONFLICT (id) DO UPDATE SET
       ${merged.map((c) => `${c} = COALESCE(excluded.${c}, ${c})`).join(',\n      ')},
       status = CASE WHEN COALESCE(excluded.answered_time, answered_time) IS NULL THEN 'missed' ELSE 'answered' END,
       inputs = json_patch(inputs, excluded.inputs),
       received_count = received_count + 1,
-      updated_at = excluded.updated_at
+      updated_at = excluded.updated_at,
+      started_at = COALESCE(?, started_at)
     RETURNING *`);
   const byId = db.prepare<[string], CallRow>('SELECT * FROM calls WHERE id = ?');
+  const purgeBatch = db.prepare<[number, number]>(
+    'DELETE FROM calls WHERE rowid IN (SELECT rowid FROM calls WHERE started_at < ? LIMIT ?)',
+  );
+  db.function('callcard_same_number', { deterministic: true }, sameNumber);
+  // One statement per combination of filters used, prepared once.
+  const listings = new Map<string, Database.Statement<unknown[], CallRow>>();
 
   return {
     async record(call) {
       const now = new Date().toISOString();
+      const started = call.startedTime === undefined ? undefined : parseIsoTime(call.startedTime);
       const row = upsert.get(
         call.id,
         call.workflow,
@@ -66,6 +80,8 @@ export function createCallJournal(db: Database.Database): CallJournal {
         JSON.stringify(call.inputs),
         now,
         now,
+        started ?? Date.parse(now),
+        started ?? null,
       )!;
       return { record: toCall(row), created: row.received_count === 1 };
     },
@@ -73,7 +89,107 @@ export function createCallJournal(db: Database.Database): CallJournal {
       const row = byId.get(id);
       return row && toCall(row);
     },
+    async list(query) {
+      const { sql, params } = listing(query);
+      let statement = listings.get(sql);
+      if (!statement) {
+        statement = db.prepare<unknown[], CallRow>(sql);
+        listings.set(sql, statement);
+      }
+      // One more than asked: it tells whether there is a next page.
+      const rows = statement.all(...params, query.limit + 1);
+      const page = rows.slice(0, query.limit);
+      const last = page.at(-1);
+      return {
+        calls: page.map(toCall),
+        ...(rows.length > query.limit && last && { next: `${last.started_at}.${last.id}` }),
+      };
+    },
+    async purge(olderThan) {
+      const before = olderThan.getTime();
+      if (Number.isNaN(before)) throw new TypeError('purge: invalid date');
+      // In batches, letting other work run in between: a first purge of years of calls must not hold
+      // the event loop (and the lookups) for seconds.
+      let removed = 0;
+      for (;;) {
+        const { changes } = purgeBatch.run(before, PURGE_BATCH);
+        removed += changes;
+        if (changes < PURGE_BATCH) return removed;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    },
   };
+}
+
+const PURGE_BATCH = 2000;
+
+/** Epoch ms of a call's time: its start as sent, or when it was first recorded. */
+export function callTime(startedTime: string | null | undefined, createdAt: string): number {
+  return (startedTime ? parseIsoTime(startedTime) : undefined) ?? Date.parse(createdAt);
+}
+
+/** The SELECT for a query; its parameters, the LIMIT's excepted. */
+function listing(query: CallQuery): { sql: string; params: unknown[] } {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  const time = (date: Date, name: string) => {
+    const ms = date.getTime();
+    if (Number.isNaN(ms)) throw new TypeError(`list: invalid "${name}" date`);
+    return ms;
+  };
+  if (query.from) {
+    where.push('started_at >= ?');
+    params.push(time(query.from, 'from'));
+  }
+  if (query.to) {
+    where.push('started_at < ?');
+    params.push(time(query.to, 'to'));
+  }
+  if (query.direction) {
+    where.push('direction = ?');
+    params.push(query.direction);
+  }
+  if (query.status) {
+    where.push('status = ?');
+    params.push(query.status);
+  }
+  if (query.contactCrmId !== undefined) {
+    where.push('contact_crm_id = ?');
+    params.push(query.contactCrmId);
+  }
+  if (query.number) {
+    const { key, region } = query.number;
+    const suffix = key.replace(/^[+#]/, '').slice(-NUMBER_SUFFIX);
+    where.push(
+      '(callcard_same_number(originator_number, ?, ?, ?) OR callcard_same_number(destination_number, ?, ?, ?))',
+    );
+    params.push(key, suffix, region, key, suffix, region);
+  }
+  if (query.after !== undefined) {
+    const cursor = /^(-?\d+)\.(.+)$/s.exec(query.after);
+    if (!cursor) throw new TypeError('list: invalid "after" cursor');
+    where.push('(started_at, id) < (?, ?)');
+    params.push(Number(cursor[1]), cursor[2]);
+  }
+  const sql =
+    `SELECT * FROM calls${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''}` +
+    ' ORDER BY started_at DESC, id DESC LIMIT ?';
+  return { sql, params };
+}
+
+/**
+ * Trailing digits compared before a number is parsed. Whatever form a number takes (international,
+ * "00", national with trunk prefix, "(0)"), the last digits of its E.164 key stay its last digits:
+ * only what is before them changes. So a stored number whose digits do not end with them cannot have
+ * the key, and most rows are passed over without parsing.
+ */
+const NUMBER_SUFFIX = 7;
+
+/** SQL function: 1 when `raw`, read as the telephone system sends numbers, has `key`. */
+function sameNumber(raw: unknown, key: unknown, suffix: unknown, region: unknown): number {
+  if (typeof raw !== 'string' || typeof key !== 'string' || typeof suffix !== 'string') return 0;
+  if (!cleanNumber(raw).digits.endsWith(suffix)) return 0;
+  return incomingKey(raw, region as CountryCode) === key ? 1 : 0;
 }
 
 function toCall(row: CallRow): CallRecord {

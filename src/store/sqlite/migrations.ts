@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { callTime } from './call-journal.js';
 
 /**
  * Schema versions, applied in order and recorded in `PRAGMA user_version`.
@@ -78,4 +79,56 @@ export const callMigrations: readonly Migration[] = [
       );
       CREATE INDEX calls_by_started ON calls (started_time);
     `),
+  // The outbox: one row per delivery, `seq` giving the enqueue order. A running row's next_at is its
+  // lease's end, so one index finds both due pending rows and running rows whose worker died.
+  // `held` marks an unfinished delivery behind an earlier unfinished one of its order key: the ready
+  // index holds only the unfinished rows not held, so a claim reads just what may run, however long
+  // the queue behind a failing target. The open-by-order index finds a key's next one.
+  (db) =>
+    db.exec(`
+      CREATE TABLE deliveries (
+        seq INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        workflow TEXT NOT NULL,
+        call_id TEXT NOT NULL,
+        action INTEGER NOT NULL,
+        action_type TEXT NOT NULL,
+        order_key TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('pending', 'running', 'done', 'dead')),
+        attempts INTEGER NOT NULL,
+        max_attempts INTEGER NOT NULL,
+        next_at INTEGER NOT NULL,
+        held INTEGER NOT NULL,
+        locked_by TEXT,
+        locked_until INTEGER,
+        last_error TEXT,
+        result_id TEXT,
+        result_url TEXT,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+      CREATE INDEX deliveries_due ON deliveries (status, next_at);
+      CREATE INDEX deliveries_ready ON deliveries (next_at, seq)
+        WHERE status IN ('pending', 'running') AND held = 0;
+      CREATE INDEX deliveries_open_by_order ON deliveries (order_key, seq)
+        WHERE status IN ('pending', 'running');
+      CREATE INDEX deliveries_by_call ON deliveries (workflow, call_id);
+    `),
+  // The call's time as epoch ms (its startedTime, else when it was first recorded), whatever zone or
+  // form the CONNECTOR wrote the time in: listings sort on it, date filters and retention compare it.
+  (db) => {
+    db.exec('ALTER TABLE calls ADD COLUMN started_at INTEGER');
+    const rows = db
+      .prepare<[], { id: string; started_time: string | null; created_at: string }>(
+        'SELECT id, started_time, created_at FROM calls',
+      )
+      .all();
+    const update = db.prepare('UPDATE calls SET started_at = ? WHERE id = ?');
+    for (const row of rows) update.run(callTime(row.started_time, row.created_at), row.id);
+    db.exec(`
+      CREATE INDEX calls_by_time ON calls (started_at, id);
+      CREATE INDEX calls_by_contact ON calls (contact_crm_id, started_at);
+    `);
+  },
 ];

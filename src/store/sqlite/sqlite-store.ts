@@ -13,6 +13,7 @@ import type {
 } from '../types.js';
 import { createCallJournal } from './call-journal.js';
 import { callMigrations, contactMigrations, migrate } from './migrations.js';
+import { createOutboxStore } from './outbox-store.js';
 
 /**
  * The embedded store: two SQLite files in the data directory. Contacts and the call journal live in
@@ -28,6 +29,7 @@ export function openSqliteStore(dataDir: string): Store {
   return {
     contacts: createContactStore(contactsDb),
     calls: createCallJournal(callsDb),
+    outbox: createOutboxStore(callsDb),
     async close() {
       if (closed) return;
       closed = true;

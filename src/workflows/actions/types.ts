@@ -23,7 +23,10 @@ export class DeliveryError extends Error {
   /** Trying again cannot help (a 4xx other than 408/429): the delivery goes dead at once. */
   readonly permanent: boolean;
 
-  constructor(message: string, options: { retryAfterMs?: number; permanent?: boolean; cause?: unknown } = {}) {
+  constructor(
+    message: string,
+    options: { retryAfterMs?: number; permanent?: boolean; cause?: unknown } = {},
+  ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'DeliveryError';
     if (options.retryAfterMs !== undefined) this.retryAfterMs = options.retryAfterMs;

@@ -1,0 +1,299 @@
+import { once } from 'node:events';
+import type { Command, CommanderError } from 'commander';
+import { InvalidArgumentError } from 'commander';
+import type { CountryCode } from 'libphonenumber-js/max';
+import { loadConfig } from '../config/load.js';
+import { parseIsoTime } from '../connector/wire.js';
+import { openCore } from '../main.js';
+import { incomingKey, maskNumber } from '../phone/index.js';
+import type { CallDirection, CallQuery, CallRecord } from '../store/types.js';
+import { quietLogger, table } from './format.js';
+
+export interface CommonOptions {
+  readonly config?: string;
+}
+
+export const loadFor = (options: CommonOptions) =>
+  loadConfig(options.config !== undefined ? { file: options.config } : {});
+
+// ---------------------------------------------------------------------------------------------
+// Shared by the journal and outbox commands.
+
+/**
+ * Commander errors (an unknown flag, a bad value, a missing argument) end the command with exit
+ * code 2, as usage errors do; help still exits 0. Set on a command before its subcommands are added.
+ */
+export function exitOnUsageError(error: CommanderError): never {
+  process.exit(error.exitCode === 0 ? 0 : 2);
+}
+
+/** A usage error found after parsing (e.g. a number that is none): exit code 2. */
+export function usageError(command: Command, message: string): never {
+  return command.error(`error: ${message}`, { exitCode: 2, code: 'callcard.usage' });
+}
+
+export function positiveInteger(value: string): number {
+  const parsed = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(parsed) || parsed < 1) {
+    throw new InvalidArgumentError('must be a whole number of at least 1');
+  }
+  return parsed;
+}
+
+/** ISO time to the second (truncated), in UTC. */
+export function isoTime(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading the flags.
+
+const DATE_ONLY = /^(\d{4})-(\d{2})-(\d{2})$/;
+const DATE_HELP = 'must be a date (2026-11-26) or an ISO date-time (2026-11-26T14:30, 2026-11-26T13:30:00Z)';
+
+/**
+ * A date from the command line, as the range it stands for: a date alone is that whole day, in
+ * the local time zone; a date-time without a zone is local too; one with "Z" or an offset is exact.
+ */
+export function parseDateRange(value: string): { readonly start: number; readonly end: number } {
+  const text = value.trim();
+  const day = DATE_ONLY.exec(text);
+  if (day) {
+    const [year, month, date] = [Number(day[1]), Number(day[2]) - 1, Number(day[3])];
+    const start = new Date(year, month, date);
+    if (start.getFullYear() !== year || start.getMonth() !== month || start.getDate() !== date) {
+      throw new InvalidArgumentError(DATE_HELP);
+    }
+    return { start: start.getTime(), end: new Date(year, month, date + 1).getTime() };
+  }
+  const ms = text.length > 10 ? parseIsoTime(text) : undefined;
+  if (ms === undefined) throw new InvalidArgumentError(DATE_HELP);
+  return { start: ms, end: ms + 1 };
+}
+
+/** `--from`: calls that started then or later. */
+export const fromDate = (value: string): Date => new Date(parseDateRange(value).start);
+/** `--to`: calls that started then or earlier; a date alone includes that whole day. */
+export const toDate = (value: string): Date => new Date(parseDateRange(value).end);
+
+// ---------------------------------------------------------------------------------------------
+// Showing calls.
+
+/**
+ * A number as listed: masked (country and area code and the last two digits readable,
+ * "+41 21 *** ** 00") unless `show`; then as the CONNECTOR sent it. A withheld number
+ * ("anonymous") has no digits to hide and is shown as it is.
+ */
+export function displayNumber(raw: string | undefined, region: CountryCode, show: boolean): string {
+  if (raw === undefined) return '';
+  if (show) return raw;
+  return maskNumber(incomingKey(raw, region) ?? raw);
+}
+
+/** The call's time: its start, or when it was first recorded if the CONNECTOR sent none. */
+export function callTimeOf(call: CallRecord): number {
+  return (call.startedTime ? parseIsoTime(call.startedTime) : undefined) ?? Date.parse(call.createdAt);
+}
+
+/** A time the CONNECTOR sent, as ISO UTC; kept as sent if it cannot be read. */
+function isoOf(value: string | undefined): string {
+  if (value === undefined) return '';
+  const ms = parseIsoTime(value);
+  return ms === undefined ? value : new Date(ms).toISOString();
+}
+
+function duration(seconds: number | undefined): string {
+  if (seconds === undefined) return '-';
+  const h = Math.floor(seconds / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  const s = String(seconds % 60).padStart(2, '0');
+  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${s}` : `${m}:${s}`;
+}
+
+export interface ShowOptions {
+  readonly region: CountryCode;
+  readonly showNumbers: boolean;
+}
+
+export const TABLE_HEADER = ['TIME', 'DIRECTION', 'STATUS', 'FROM', 'TO', 'CONTACT', 'DURATION', 'ID'];
+
+export function tableRow(call: CallRecord, { region, showNumbers }: ShowOptions): string[] {
+  const party = (number: string | undefined, name: string | undefined) => {
+    const shown = displayNumber(number, region, showNumbers);
+    return name ? (shown ? `${shown} (${name})` : name) : shown || '-';
+  };
+  return [
+    isoTime(callTimeOf(call)),
+    call.direction ?? '-',
+    call.status,
+    party(call.originatorNumber, call.originatorName),
+    party(call.destinationNumber, call.destinationName),
+    call.contactCrmId ?? '-',
+    duration(call.durationSeconds),
+    call.id,
+  ];
+}
+
+export const CSV_HEADER = [
+  'id',
+  'workflow',
+  'time',
+  'direction',
+  'status',
+  'originatorNumber',
+  'originatorName',
+  'destinationNumber',
+  'destinationName',
+  'contactCrmId',
+  'userCrmId',
+  'startedTime',
+  'answeredTime',
+  'endedTime',
+  'declinedTime',
+  'durationSeconds',
+  'receivedCount',
+  'createdAt',
+  'updatedAt',
+];
+
+export function csvRow(call: CallRecord, { region, showNumbers }: ShowOptions): string[] {
+  return [
+    call.id,
+    call.workflow,
+    new Date(callTimeOf(call)).toISOString(),
+    call.direction ?? '',
+    call.status,
+    displayNumber(call.originatorNumber, region, showNumbers),
+    call.originatorName ?? '',
+    displayNumber(call.destinationNumber, region, showNumbers),
+    call.destinationName ?? '',
+    call.contactCrmId ?? '',
+    call.userCrmId ?? '',
+    isoOf(call.startedTime),
+    isoOf(call.answeredTime),
+    isoOf(call.endedTime),
+    isoOf(call.declinedTime),
+    call.durationSeconds === undefined ? '' : String(call.durationSeconds),
+    String(call.receivedCount),
+    call.createdAt,
+    call.updatedAt,
+  ];
+}
+
+/**
+ * One CSV record (RFC 4180), CRLF included: a field with a comma, a double quote, CR or LF is
+ * quoted, its quotes doubled. Other fields go as they are.
+ */
+export function csvLine(fields: readonly string[]): string {
+  return `${fields.map((field) => (/[",\r\n]/.test(field) ? `"${field.replaceAll('"', '""')}"` : field)).join(',')}\r\n`;
+}
+
+async function write(text: string): Promise<void> {
+  if (!process.stdout.write(text)) await once(process.stdout, 'drain');
+}
+
+// ---------------------------------------------------------------------------------------------
+// The commands.
+
+export interface CallsOptions extends CommonOptions {
+  readonly from?: Date;
+  readonly to?: Date;
+  readonly direction?: CallDirection;
+  readonly contact?: string;
+  readonly number?: string;
+  readonly status?: 'answered' | 'missed';
+  readonly limit?: number;
+  readonly showNumbers?: boolean;
+  readonly csv?: boolean;
+}
+
+/** Calls listed when --limit is not given (a CSV export has no default limit). */
+export const DEFAULT_CALLS = 50;
+/** Calls read per page while exporting. */
+const PAGE = 1000;
+
+/** `callcard calls`: the journal, newest first, numbers masked unless --show-numbers. */
+export async function callsCommand(options: CallsOptions, command: Command): Promise<void> {
+  const config = loadFor(options);
+  if (options.from && options.to && options.from.getTime() >= options.to.getTime()) {
+    usageError(command, '--from must be before --to');
+  }
+  let number: CallQuery['number'];
+  if (options.number !== undefined) {
+    const key = incomingKey(options.number, config.region);
+    if (!key) usageError(command, `--number "${options.number}" is not a phone number`);
+    number = { key, region: config.region };
+  }
+  const filter = {
+    ...(options.from && { from: options.from }),
+    ...(options.to && { to: options.to }),
+    ...(options.direction && { direction: options.direction }),
+    ...(options.status && { status: options.status }),
+    ...(options.contact !== undefined && { contactCrmId: options.contact }),
+    ...(number && { number }),
+  };
+  const show: ShowOptions = { region: config.region, showNumbers: options.showNumbers ?? false };
+  const core = await openCore(config, { logger: quietLogger(config) });
+  try {
+    const journal = core.store.calls;
+    if (options.csv) {
+      let left = options.limit ?? Number.POSITIVE_INFINITY;
+      let after: string | undefined;
+      await write(csvLine(CSV_HEADER));
+      while (left > 0) {
+        const page = await journal.list({
+          ...filter,
+          limit: Math.min(PAGE, left),
+          ...(after !== undefined && { after }),
+        });
+        if (page.calls.length > 0)
+          await write(page.calls.map((call) => csvLine(csvRow(call, show))).join(''));
+        left -= page.calls.length;
+        if (page.next === undefined) break;
+        after = page.next;
+      }
+      return;
+    }
+    const limit = options.limit ?? DEFAULT_CALLS;
+    const page = await journal.list({ ...filter, limit });
+    if (page.calls.length === 0) {
+      process.stdout.write('no calls\n');
+      return;
+    }
+    const rows = [TABLE_HEADER, ...page.calls.map((call) => tableRow(call, show))];
+    process.stdout.write(`${table(rows)}\n`);
+    if (page.next !== undefined) {
+      process.stderr.write(`(the newest ${limit} shown; more match: use --limit, --from or --to)\n`);
+    }
+  } finally {
+    await core.close();
+  }
+}
+
+const DAY_MS = 86_400_000;
+
+/** `callcard calls purge`: removes calls older than journal.retentionDays (or --days) now. */
+export async function purgeCallsCommand(
+  options: CommonOptions & { readonly days?: number },
+  command: Command,
+): Promise<void> {
+  const config = loadFor(options);
+  const days = options.days ?? config.journal.retentionDays;
+  if (days === null) {
+    usageError(
+      command,
+      'journal.retentionDays is null (calls are kept for ever): give --days N to remove old calls',
+    );
+  }
+  const core = await openCore(config, { logger: quietLogger(config) });
+  try {
+    const olderThan = new Date(Date.now() - days * DAY_MS);
+    const removed = await core.store.calls.purge(olderThan);
+    process.stdout.write(
+      `removed ${removed} ${removed === 1 ? 'call' : 'calls'} that started before ${isoTime(olderThan.getTime())} ` +
+        `(older than ${days} ${days === 1 ? 'day' : 'days'})\n`,
+    );
+  } finally {
+    await core.close();
+  }
+}

@@ -1,0 +1,27 @@
+import pino from 'pino';
+
+// What the commands share to print: tables and a log that stays out of their output.
+
+/** Control characters (new lines, terminal escapes) never reach the terminal from stored text. */
+function printable(text: string): string {
+  return text.replace(/\p{Cc}+/gu, ' ');
+}
+
+export function table(rows: readonly (readonly string[])[]): string {
+  const cells = rows.map((row) => row.map(printable));
+  const widths = cells[0]!.map((_, column) => Math.max(...cells.map((row) => row[column]!.length)));
+  return cells
+    .map((row) =>
+      row
+        .map((cell, i) => cell.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
+}
+
+/** Commands print their own results: the service log goes to stderr, warnings and worse only. */
+export function quietLogger(config: { log: { level: string } }) {
+  const level = config.log.level === 'debug' || config.log.level === 'trace' ? config.log.level : 'warn';
+  return pino({ level }, pino.destination(2));
+}

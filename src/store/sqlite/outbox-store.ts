@@ -1,0 +1,259 @@
+import type Database from 'better-sqlite3';
+import type {
+  Delivery,
+  DeliveryResult,
+  DeliveryStatus,
+  NewDelivery,
+  OutboxFilter,
+  OutboxStore,
+} from '../../workflows/outbox/types.js';
+
+interface DeliveryRow {
+  seq: number;
+  id: string;
+  workflow: string;
+  call_id: string;
+  action: number;
+  action_type: string;
+  order_key: string;
+  payload: string;
+  status: DeliveryStatus;
+  attempts: number;
+  max_attempts: number;
+  next_at: number;
+  held: number;
+  locked_by: string | null;
+  locked_until: number | null;
+  last_error: string | null;
+  result_id: string | null;
+  result_url: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+const STATUSES: readonly DeliveryStatus[] = ['pending', 'running', 'done', 'dead'];
+
+/** Rows answered by `list` when the filter sets no limit, and at most. */
+const DEFAULT_LIMIT = 100;
+const MAX_LIMIT = 10_000;
+
+const OPEN = "status IN ('pending', 'running')";
+
+/**
+ * The outbox in the calls database. Every change is one statement or one IMMEDIATE transaction, so
+ * that several processes on the same file (the server and a CLI command) never lease the same
+ * delivery twice: SQLite lets one writer in at a time and the busy timeout makes the others wait.
+ *
+ * Order: only the head of an order key, its earliest unfinished (pending or running) delivery, may
+ * run; so a key's deliveries reach the target one after the other, in enqueue order, and a failing
+ * one holds up those behind it, never those of other keys. The claim checks this itself (NOT
+ * EXISTS an earlier unfinished one); `held` marks the others in advance so that the claim's index
+ * holds only heads: with 10,000 deliveries queued behind a target that is down, a claim still reads
+ * only the few that may run. Every change to the unfinished set keeps `held` true: a new delivery is
+ * held when its key has an unfinished one; when one finishes, its key's new head is released.
+ *
+ * A running row's `next_at` is the end of its lease: the ready index then finds, in one range, the
+ * pending heads whose time has come and the running ones whose worker died.
+ */
+export function createOutboxStore(db: Database.Database): OutboxStore {
+  const insert = db.prepare(`
+    INSERT OR IGNORE INTO deliveries (id, workflow, call_id, action, action_type, order_key, payload, status,
+      attempts, max_attempts, next_at, held, created_at, updated_at)
+    VALUES (@id, @workflow, @callId, @action, @actionType, @orderKey, @payload, 'pending', 0, @maxAttempts, @now,
+      EXISTS (SELECT 1 FROM deliveries WHERE order_key = @orderKey AND ${OPEN}), @now, @now)`);
+  const byId = db.prepare<[string], DeliveryRow>('SELECT * FROM deliveries WHERE id = ?');
+  const byCall = db.prepare<[string, string], DeliveryRow>(
+    'SELECT * FROM deliveries WHERE workflow = ? AND call_id = ? ORDER BY action, seq',
+  );
+  const dueHeads = db.prepare<{ now: number; limit: number }, DeliveryRow>(`
+    SELECT * FROM deliveries AS d INDEXED BY deliveries_ready
+    WHERE d.${OPEN} AND d.held = 0 AND d.next_at <= @now
+      AND NOT EXISTS (
+        SELECT 1 FROM deliveries AS e WHERE e.order_key = d.order_key AND e.seq < d.seq AND e.${OPEN}
+      )
+    ORDER BY d.next_at, d.seq
+    LIMIT @limit`);
+  // After a delivery of the key finished (or was dropped): its earliest unfinished one may run.
+  const releaseHead = db.prepare<{ key: string }>(`
+    UPDATE deliveries SET held = 0
+    WHERE seq = (SELECT MIN(seq) FROM deliveries WHERE order_key = @key AND ${OPEN}) AND held = 1`);
+  // After a finished one was brought back: all but the key's earliest unfinished one wait.
+  const reorder = db.prepare<{ key: string }>(`
+    UPDATE deliveries
+    SET held = seq <> (SELECT MIN(seq) FROM deliveries WHERE order_key = @key AND ${OPEN})
+    WHERE order_key = @key AND ${OPEN}`);
+  const lease = db.prepare<{ seq: number; worker: string; until: number; now: number }, DeliveryRow>(`
+    UPDATE deliveries SET status = 'running', attempts = attempts + 1, locked_by = @worker,
+      locked_until = @until, next_at = @until, updated_at = @now
+    WHERE seq = @seq
+    RETURNING *`);
+  const expire = db.prepare<{ seq: number; now: number }>(`
+    UPDATE deliveries SET status = 'dead', locked_by = NULL, locked_until = NULL, next_at = @now,
+      last_error = 'lease ran out during the last attempt (the worker stopped)', updated_at = @now
+    WHERE seq = @seq`);
+  const complete = db.prepare<Record<string, unknown>, { order_key: string }>(`
+    UPDATE deliveries SET status = 'done', locked_by = NULL, locked_until = NULL, result_id = @resultId,
+      result_url = @resultUrl, updated_at = @now
+    WHERE id = @id AND status = 'running' AND locked_by = @worker
+    RETURNING order_key`);
+  const fail = db.prepare<Record<string, unknown>, { order_key: string; status: DeliveryStatus }>(`
+    UPDATE deliveries SET status = CASE WHEN @retryAt IS NULL THEN 'dead' ELSE 'pending' END,
+      next_at = COALESCE(@retryAt, @now), locked_by = NULL, locked_until = NULL, last_error = @error,
+      updated_at = @now
+    WHERE id = @id AND status = 'running' AND locked_by = @worker
+    RETURNING order_key, status`);
+  const retry = db.prepare<{ id: string; now: number }, { order_key: string }>(`
+    UPDATE deliveries SET status = 'pending', attempts = 0, next_at = @now, updated_at = @now
+    WHERE id = @id AND status IN ('pending', 'dead')
+    RETURNING order_key`);
+  const drop = db.prepare<[string], { order_key: string }>(
+    "DELETE FROM deliveries WHERE id = ? AND status <> 'running' RETURNING order_key",
+  );
+  const counts = db.prepare<[], { status: DeliveryStatus; n: number }>(
+    'SELECT status, COUNT(*) AS n FROM deliveries GROUP BY status',
+  );
+
+  const enqueueAll = db.transaction((items: readonly NewDelivery[], now: number) => {
+    for (const item of items) {
+      insert.run({
+        id: item.id,
+        workflow: item.workflow,
+        callId: item.callId,
+        action: item.action,
+        actionType: item.actionType,
+        orderKey: item.orderKey,
+        payload: JSON.stringify(item.payload),
+        maxAttempts: Math.max(1, Math.floor(item.maxAttempts)),
+        now,
+      });
+    }
+    // Read back inside the transaction: what is answered is what the first writer stored.
+    return items.map((item) => toDelivery(byId.get(item.id)!));
+  });
+
+  const claimDue = db.transaction((worker: string, now: number, leaseMs: number, limit: number) => {
+    const leased: Delivery[] = [];
+    for (const row of dueHeads.all({ now, limit })) {
+      if (row.status === 'running' && row.attempts >= row.max_attempts) {
+        // Its worker died during the last attempt allowed: no attempt is left to give it.
+        expire.run({ seq: row.seq, now });
+        releaseHead.run({ key: row.order_key });
+        continue;
+      }
+      leased.push(toDelivery(lease.get({ seq: row.seq, worker, until: now + leaseMs, now })!));
+    }
+    return leased;
+  });
+
+  // A finished or dropped delivery may have been its key's head: the next one may then run.
+  const completeOne = db.transaction((params: Record<string, unknown>) => {
+    const row = complete.get(params);
+    if (row) releaseHead.run({ key: row.order_key });
+    return row !== undefined;
+  });
+  const failOne = db.transaction((params: Record<string, unknown>) => {
+    const row = fail.get(params);
+    if (row?.status === 'dead') releaseHead.run({ key: row.order_key });
+    return row !== undefined;
+  });
+  const dropOne = db.transaction((id: string) => {
+    const row = drop.get(id);
+    if (row) releaseHead.run({ key: row.order_key });
+    return row !== undefined;
+  });
+  // One brought back may come before unfinished ones of its key: they wait for it again.
+  const retryOne = db.transaction((params: { id: string; now: number }) => {
+    const row = retry.get(params);
+    if (row) reorder.run({ key: row.order_key });
+    return row !== undefined;
+  });
+
+  return {
+    async enqueue(items, now) {
+      if (items.length === 0) return [];
+      return enqueueAll.immediate(items, now);
+    },
+    async claim(worker, now, leaseMs, limit) {
+      if (limit <= 0) return [];
+      return claimDue.immediate(worker, now, leaseMs, limit);
+    },
+    async complete(id, worker, result: DeliveryResult, now) {
+      return completeOne.immediate({
+        id,
+        worker,
+        resultId: result.id ?? null,
+        resultUrl: result.url ?? null,
+        now,
+      });
+    },
+    async fail(id, worker, error, retryAt, now) {
+      return failOne.immediate({ id, worker, error, retryAt: retryAt ?? null, now });
+    },
+    async get(id) {
+      const row = byId.get(id);
+      return row && toDelivery(row);
+    },
+    async forCall(workflow, callId) {
+      return byCall.all(workflow, callId).map(toDelivery);
+    },
+    async list(filter: OutboxFilter) {
+      const where: string[] = [];
+      const params: unknown[] = [];
+      if (filter.status !== undefined) {
+        const statuses: readonly DeliveryStatus[] =
+          typeof filter.status === 'string' ? [filter.status] : filter.status;
+        if (statuses.length === 0) return [];
+        where.push(`status IN (${statuses.map(() => '?').join(', ')})`);
+        params.push(...statuses);
+      }
+      if (filter.workflow !== undefined) {
+        where.push('workflow = ?');
+        params.push(filter.workflow);
+      }
+      const limit = Math.min(MAX_LIMIT, Math.max(1, Math.floor(filter.limit ?? DEFAULT_LIMIT)));
+      const sql = `SELECT * FROM deliveries${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''}
+        ORDER BY seq LIMIT ${limit}`;
+      return db
+        .prepare<unknown[], DeliveryRow>(sql)
+        .all(...params)
+        .map(toDelivery);
+    },
+    async counts() {
+      const result = Object.fromEntries(STATUSES.map((status) => [status, 0])) as Record<
+        DeliveryStatus,
+        number
+      >;
+      for (const row of counts.all()) result[row.status] = row.n;
+      return result;
+    },
+    async retry(id, now) {
+      return retryOne.immediate({ id, now });
+    },
+    async drop(id) {
+      return dropOne.immediate(id);
+    },
+  };
+}
+
+function toDelivery(row: DeliveryRow): Delivery {
+  return {
+    id: row.id,
+    workflow: row.workflow,
+    callId: row.call_id,
+    action: row.action,
+    actionType: row.action_type,
+    orderKey: row.order_key,
+    payload: JSON.parse(row.payload) as Record<string, unknown>,
+    maxAttempts: row.max_attempts,
+    status: row.status,
+    attempts: row.attempts,
+    nextAt: row.next_at,
+    ...(row.locked_by !== null && { lockedBy: row.locked_by }),
+    ...(row.locked_until !== null && { lockedUntil: row.locked_until }),
+    ...(row.last_error !== null && { lastError: row.last_error }),
+    ...(row.result_id !== null && { resultId: row.result_id }),
+    ...(row.result_url !== null && { resultUrl: row.result_url }),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}

@@ -1,0 +1,110 @@
+import { type CallInputs, parseIsoTime } from '../connector/wire.js';
+import type { CallJournal, NewCallRecord } from '../store/types.js';
+import type { Action } from './actions/types.js';
+import { callId } from './call-identity.js';
+import type { Delivery, NewDelivery, OutboxStore } from './outbox/types.js';
+import type { Workflow } from './registry.js';
+
+/** Path of a call record's page, under the base path. */
+export const CALL_PAGE_PATH = '/calls/';
+
+/** What runs the outbox: woken after new deliveries, and asked to wait a short while for one. */
+export interface DeliveryRunner {
+  kick(): void;
+  waitFor(id: string, ms: number): Promise<Delivery | undefined>;
+}
+
+export interface ConfiguredAction {
+  readonly action: Action;
+  readonly maxAttempts: number;
+}
+
+export interface WorkflowOptions {
+  readonly name: string;
+  readonly journal: CallJournal;
+  readonly secret: Buffer;
+  /** Sources whose contacts offer the workflow; all when absent. */
+  readonly sources?: readonly string[];
+  readonly actions?: readonly ConfiguredAction[];
+  readonly outbox?: OutboxStore;
+  readonly runner?: DeliveryRunner;
+  /** How long the answer may wait for the first action's target to confirm. */
+  readonly answerBudgetMs?: number;
+  /** The contact the call was with, as the lookup finds it, for the actions' payload. */
+  readonly findContact?: (call: CallInputs) => Promise<Record<string, unknown> | undefined>;
+}
+
+/**
+ * A workflow the CONNECTOR can post a call to. The call is recorded once in the journal (a repeat
+ * of the same call completes the same record); each action becomes a delivery in the durable
+ * outbox, claimed under an id derived from the call before any target is touched, so a repeat or
+ * a concurrent post never makes a second one. The answer's id is callcard's id of the call, the
+ * same for every repeat; its url is the record the first action created when the target confirms
+ * within the budget, else callcard's page of the call, which leads there once it exists.
+ */
+export function createWorkflow(options: WorkflowOptions): Workflow {
+  const { name, journal, secret, actions = [], outbox, runner } = options;
+  if (actions.length > 0 && (!outbox || !runner))
+    throw new Error(`workflow ${name}: actions need the outbox`);
+  return {
+    name,
+    appliesTo: (source) => options.sources === undefined || options.sources.includes(source),
+    async run(call, context) {
+      const id = callId(secret, name, call);
+      const record = toRecord(id, name, call);
+      await journal.record(record);
+      const page = { id, url: `${context.baseUrl}${CALL_PAGE_PATH}${id}` };
+      if (actions.length === 0) return page;
+
+      const contact = await options.findContact?.(call).catch(() => undefined);
+      const { inputs, ...fields } = record;
+      const payload = {
+        workflow: name,
+        callId: id,
+        call: { ...inputs, ...fields },
+        contact: contact ?? null,
+      };
+      const orderKey = call.contactCrmId ?? otherParty(call) ?? id;
+      const deliveries: NewDelivery[] = actions.map(({ action, maxAttempts }, index) => ({
+        id: `${name}:${id}:${index}`,
+        workflow: name,
+        callId: id,
+        action: index,
+        actionType: action.type,
+        orderKey: `${name}:${orderKey}`,
+        payload,
+        maxAttempts,
+      }));
+      await outbox!.enqueue(deliveries, Date.now());
+      runner!.kick();
+      const budget = options.answerBudgetMs ?? 0;
+      const first = budget > 0 ? await runner!.waitFor(deliveries[0]!.id, budget) : undefined;
+      return first?.status === 'done' && first.resultUrl ? { id, url: first.resultUrl } : page;
+    },
+  };
+}
+
+/** The number of the party on the other end: the caller of an incoming call, the callee of an outgoing one. */
+export function otherParty(call: CallInputs): string | undefined {
+  const number = call.direction === 'outgoing' ? call.destinationNumber : call.originatorNumber;
+  const digits = number?.replace(/\D/g, '');
+  return digits || undefined;
+}
+
+export function toRecord(id: string, workflow: string, call: CallInputs): NewCallRecord {
+  const answered = call.answeredTime === undefined ? undefined : parseIsoTime(call.answeredTime);
+  const ended = call.endedTime === undefined ? undefined : parseIsoTime(call.endedTime);
+  const durationSeconds =
+    answered !== undefined && ended !== undefined && ended >= answered
+      ? Math.round((ended - answered) / 1000)
+      : undefined;
+  const { all, ...fields } = call;
+  return {
+    ...fields,
+    id,
+    workflow,
+    status: call.answeredTime ? 'answered' : 'missed',
+    ...(durationSeconds !== undefined && { durationSeconds }),
+    inputs: all,
+  };
+}

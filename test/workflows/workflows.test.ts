@@ -1,0 +1,226 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { AUTH, build, type TestService } from '../helper.js';
+
+/** A CRM's or an automation tool's webhook endpoint, scripted per test. */
+interface Received {
+  key: string | undefined;
+  body: Record<string, unknown>;
+}
+
+function target() {
+  const received: Received[] = [];
+  let reply: (
+    request: Received,
+    n: number,
+  ) => { status: number; body?: unknown; headers?: Record<string, string>; delayMs?: number } = () => ({
+    status: 200,
+    body: {},
+  });
+  const server: Server = createServer(async (request: IncomingMessage, response) => {
+    let text = '';
+    for await (const chunk of request) text += chunk;
+    const entry = { key: request.headers['idempotency-key'] as string | undefined, body: JSON.parse(text) };
+    received.push(entry);
+    const answer = reply(entry, received.length);
+    if (answer.delayMs) await new Promise((resolve) => setTimeout(resolve, answer.delayMs));
+    response.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers });
+    response.end(answer.body === undefined ? '' : JSON.stringify(answer.body));
+  });
+  return {
+    received,
+    set(next: typeof reply) {
+      reply = next;
+    },
+    async start() {
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      return `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+    },
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+const CALL = {
+  contactCrmId: 'c1',
+  userCrmId: 'u7',
+  originatorNumber: '41215522000',
+  destinationNumber: '41445556677',
+  direction: 'incoming',
+  startedTime: '2026-11-26T10:00:00Z',
+  answeredTime: '2026-11-26T10:00:05Z',
+  endedTime: '2026-11-26T10:02:05Z',
+  queue: 'Support',
+};
+
+async function until(check: () => boolean | Promise<boolean>, ms = 10_000) {
+  const end = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+describe('workflows with a webhook action', () => {
+  let hook: ReturnType<typeof target>;
+  let service: TestService;
+  const post = (name: string, inputs: unknown) =>
+    service.app.inject({ method: 'POST', url: `/${name}`, headers: AUTH, payload: { inputs } as object });
+
+  async function start(extra: Record<string, unknown> = {}, budgetMs = 1500) {
+    const url = await hook.start();
+    service = await build(
+      {
+        workflows: {
+          CallFlow: {
+            actions: [
+              { type: 'webhook', url, response: { id: 'record.id', url: 'record.url' }, maxAttempts: 3 },
+            ],
+          },
+          ...extra,
+        },
+        delivery: { answerBudgetMs: budgetMs, backoffBaseMs: 100, backoffMaxMs: 1000 },
+      },
+      undefined,
+      { startDelivery: true },
+    );
+    await service.importCsv('id,name,company,phone\nc1,Alexa Holiday,White Cross Co,021 552 20 00\n');
+  }
+
+  beforeEach(() => {
+    hook = target();
+  });
+  afterEach(async () => {
+    await service?.close();
+    await hook.close();
+  });
+
+  it("delivers the call with the matched contact; the answer's url is the record the target made", async () => {
+    hook.set(() => ({ status: 201, body: { record: { id: 'T-1', url: 'https://crm.example/calls/T-1' } } }));
+    await start();
+    const response = await post('CallFlow', CALL);
+    expect(response.statusCode).toBe(200);
+    const answer = response.json();
+    expect(answer.url).toBe('https://crm.example/calls/T-1');
+    expect(answer.id).toMatch(/^[\w-]{22}$/);
+    expect(hook.received).toHaveLength(1);
+    const [sent] = hook.received;
+    expect(sent?.key).toBe(`CallFlow:${answer.id}:0`);
+    expect(sent?.body).toMatchObject({
+      workflow: 'CallFlow',
+      callId: answer.id,
+      call: {
+        contactCrmId: 'c1',
+        direction: 'incoming',
+        status: 'answered',
+        durationSeconds: 120,
+        queue: 'Support',
+      },
+      contact: { id: 'c1', name: 'Alexa Holiday', company: 'White Cross Co', source: 'contacts' },
+    });
+  });
+
+  it('the same call sent again, or concurrently, is delivered once and answered with the same id', async () => {
+    hook.set(() => ({ status: 200, body: { record: { id: 'T-2', url: 'https://crm.example/calls/T-2' } } }));
+    await start();
+    const answers = await Promise.all([
+      post('CallFlow', CALL),
+      post('CallFlow', CALL),
+      post('CallFlow', CALL),
+    ]);
+    const again = await post('CallFlow', { ...CALL, originatorNumber: '+41 21 552 20 00' });
+    const ids = new Set([...answers, again].map((a) => a.json().id));
+    expect(ids.size).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(hook.received).toHaveLength(1);
+  });
+
+  it('answers at once with its own page when the target is slow; the page then leads to the record', async () => {
+    hook.set(() => ({
+      status: 200,
+      body: { record: { url: 'https://crm.example/calls/T-3' } },
+      delayMs: 600,
+    }));
+    await start({}, 100);
+    const answer = (await post('CallFlow', CALL)).json();
+    expect(answer.url).toMatch(/\/calls\/[\w-]{22}$/);
+    const path = new URL(answer.url).pathname;
+    const pending = await service.app.inject({ method: 'GET', url: path });
+    expect(pending.statusCode).toBe(200);
+    expect(pending.body).toMatch(/being delivered|waiting to be delivered/);
+    await until(async () => (await service.app.inject({ method: 'GET', url: path })).statusCode === 302);
+    const done = await service.app.inject({ method: 'GET', url: path });
+    expect(done.headers.location).toBe('https://crm.example/calls/T-3');
+  });
+
+  it('retries a target that fails, honours Retry-After, and delivers once it answers', async () => {
+    const times: number[] = [];
+    hook.set((_request, n) => {
+      times.push(Date.now());
+      if (n === 1) return { status: 503 };
+      if (n === 2) return { status: 429, headers: { 'retry-after': '1' } };
+      return { status: 200, body: { record: { id: 'T-4' } } };
+    });
+    await start({}, 0);
+    await post('CallFlow', CALL);
+    await until(() => hook.received.length >= 3);
+    expect(new Set(hook.received.map((r) => r.key)).size).toBe(1);
+    // The third attempt waited for the target's Retry-After of one second.
+    expect(times[2]! - times[1]!).toBeGreaterThanOrEqual(950);
+    await until(async () => (await service.store.outbox.counts()).done === 1);
+  });
+
+  it('gives up on a target that refuses the call (4xx), and says so on the page', async () => {
+    hook.set(() => ({ status: 400 }));
+    await start({}, 0);
+    const answer = (await post('CallFlow', CALL)).json();
+    await until(async () => (await service.store.outbox.counts()).dead === 1);
+    expect(hook.received).toHaveLength(1);
+    const page = await service.app.inject({ method: 'GET', url: new URL(answer.url).pathname });
+    expect(page.body).toContain('not delivered');
+  });
+
+  it('records a call without a contact, and sends it with contact null; future fields are passed on', async () => {
+    hook.set(() => ({ status: 200, body: {} }));
+    await start({}, 0);
+    const answer = (
+      await post('CallFlow', {
+        ...CALL,
+        contactCrmId: '',
+        originatorNumber: '41790000000',
+        newField: { a: 1 },
+      })
+    ).json();
+    await until(() => hook.received.length === 1);
+    expect(hook.received[0]?.body).toMatchObject({ contact: null, call: { newField: { a: 1 } } });
+    expect(await service.store.calls.get(answer.id)).toMatchObject({ originatorNumber: '41790000000' });
+  });
+
+  it('offers a workflow only on the cards of the sources it is limited to', async () => {
+    service = await build({
+      sources: [{ type: 'embedded' }, { type: 'embedded', name: 'other' }],
+      workflows: { CreateTicket: { sources: ['other'] } },
+    });
+    await service.importCsv('id,name,phone\nc1,Alexa,021 552 20 00\n');
+    await service.importCsv('id,name,phone\nx1,Xaver,021 552 20 00\n', { source: 'other' });
+    const cards = (
+      await service.app.inject({
+        method: 'POST',
+        url: '/Lookup',
+        headers: AUTH,
+        payload: { inputs: { phoneNumber: '41215522000' } },
+      })
+    ).json();
+    expect(cards.map((c: { id: string; crmActions: string[] }) => [c.id, c.crmActions])).toEqual([
+      ['c1', ['CallFlow']],
+      ['x1', ['CallFlow', 'CreateTicket']],
+    ]);
+    expect((await post('createticket', CALL)).statusCode).toBe(200);
+  });
+
+  it('refuses a workflow limited to a source that does not exist', async () => {
+    await expect(build({ workflows: { Callback: { sources: ['nope'] } } })).rejects.toThrow(
+      /workflows\.Callback\.sources\.0: no source named "nope"/,
+    );
+  });
+});
