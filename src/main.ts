@@ -12,8 +12,7 @@ import type { Source } from './sources/types.js';
 import { openSqliteStore } from './store/sqlite/sqlite-store.js';
 import type { Store } from './store/types.js';
 import { createSyncEngine, type MirrorEntry, type SyncEngine } from './sync/engine.js';
-import { createWebhookAction } from './workflows/actions/webhook.js';
-import type { ActionConfig } from './workflows/config.js';
+import { createAction } from './workflows/actions/registry.js';
 import { createOutboxWorker, type OutboxWorker } from './workflows/outbox/worker.js';
 import { createWorkflowRegistry, type Workflows } from './workflows/registry.js';
 import { type ConfiguredAction, createWorkflow, otherParty } from './workflows/workflow.js';
@@ -50,13 +49,6 @@ export interface CoreOptions {
   readonly workers?: number;
   /** Deliver workflow actions from the outbox (serve does; commands that only read do not). */
   readonly startDelivery?: boolean;
-}
-
-function createAction(config: ActionConfig, baseDir: string): ConfiguredAction {
-  switch (config.type) {
-    case 'webhook':
-      return { action: createWebhookAction(config, { baseDir }), maxAttempts: config.maxAttempts };
-  }
 }
 
 export function createLogger(config: Readonly<Config>): Logger {
@@ -97,7 +89,7 @@ export async function openCore(config: Readonly<Config>, options: CoreOptions = 
     settings.set(key, {
       name: settings.get(key)?.name ?? name,
       ...(workflow.sources && { sources: workflow.sources }),
-      actions: workflow.actions.map((action) => createAction(action, baseDir)),
+      actions: workflow.actions.map((action) => createAction(action, { baseDir })),
     });
   }
   const delivery = createOutboxWorker({

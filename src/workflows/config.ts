@@ -1,29 +1,11 @@
 import { z } from 'zod';
-import { authSchema } from '../sources/rest/schema.js';
+import { actionTypes } from './actions/registry.js';
 
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-
-const retries = {
-  /** Attempts before the delivery is dead (visible in `callcard outbox`, and retried from there). */
-  maxAttempts: z.coerce.number().int().min(1).max(1000).default(12),
-};
-
-/** POSTs the whole call and the matched contact as JSON, e.g. to an automation tool. */
-export const webhookActionSchema = z
-  .object({
-    type: z.literal('webhook'),
-    url: z.url({ protocol: /^https?$/ }),
-    headers: z.record(z.string().regex(HEADER_NAME, 'must be an HTTP header name'), z.string()).default({}),
-    auth: authSchema,
-    /** Where the target's answer says the id and the URL of the record it created (dotted paths). */
-    response: z.object({ id: z.string().optional(), url: z.string().optional() }).strict().default({}),
-    timeoutMs: z.coerce.number().int().min(100).max(120_000).default(10_000),
-    ...retries,
-  })
-  .strict();
-
-export const actionSchema = z.discriminatedUnion('type', [webhookActionSchema]);
-export type ActionConfig = z.output<typeof actionSchema>;
+const actionSchemas = Object.values(actionTypes).map((type) => type.schema);
+export const actionSchema = z.discriminatedUnion(
+  'type',
+  actionSchemas as unknown as [(typeof actionSchemas)[number]],
+);
 
 export const workflowSchema = z
   .object({

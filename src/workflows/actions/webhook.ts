@@ -1,10 +1,33 @@
+import { z } from 'zod';
 import { createAuth } from '../../sources/rest/auth.js';
 import { httpStatus } from '../../sources/rest/http.js';
 import { first, parsePath } from '../../sources/rest/path.js';
-import type { ActionConfig } from '../config.js';
+import { authSchema } from '../../sources/rest/schema.js';
 import { type Action, DeliveryError } from './types.js';
 
-type WebhookConfig = Extract<ActionConfig, { type: 'webhook' }>;
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/** Settings every action has: how often a delivery is tried before it is dead. */
+export const retrySettings = {
+  /** Attempts before the delivery is dead (visible in `callcard outbox`, and retried from there). */
+  maxAttempts: z.coerce.number().int().min(1).max(1000).default(12),
+};
+
+/** POSTs the whole call and the matched contact as JSON, e.g. to an automation tool. */
+export const webhookActionSchema = z
+  .object({
+    type: z.literal('webhook'),
+    url: z.url({ protocol: /^https?$/ }),
+    headers: z.record(z.string().regex(HEADER_NAME, 'must be an HTTP header name'), z.string()).default({}),
+    auth: authSchema,
+    /** Where the target's answer says the id and the URL of the record it created (dotted paths). */
+    response: z.object({ id: z.string().optional(), url: z.string().optional() }).strict().default({}),
+    timeoutMs: z.coerce.number().int().min(100).max(120_000).default(10_000),
+    ...retrySettings,
+  })
+  .strict();
+
+type WebhookConfig = z.output<typeof webhookActionSchema>;
 
 /** Longest wait a target may ask for with Retry-After; beyond it, the outbox's own backoff rules. */
 const MAX_RETRY_AFTER_MS = 6 * 3600_000;
