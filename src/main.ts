@@ -190,6 +190,11 @@ export async function openCore(config: Readonly<Config>, options: CoreOptions = 
     close() {
       closing ??= (async () => {
         await delivery.stop();
+        await Promise.allSettled(
+          [...settings.values()].flatMap((workflow) =>
+            workflow.actions.map(({ action }) => action.close?.()),
+          ),
+        );
         await sync.stop();
         await Promise.allSettled(opened.map((source) => source.close?.()));
         await store.close();

@@ -64,7 +64,7 @@ function firstScalar(record: unknown, paths: readonly Path[]): Scalar | undefine
 }
 
 /** A link field: a path, or a template whose `{path}`s are read in the record (`{id}`: the contact's id). */
-function link(
+export function link(
   config: string | undefined,
 ): ((record: unknown, id: unknown) => string | undefined) | undefined {
   if (config === undefined) return undefined;

@@ -23,7 +23,7 @@ type Body =
   | { readonly kind: 'text'; readonly template: Template }
   | { readonly kind: 'tree'; readonly tree: unknown };
 
-interface CompiledRequest {
+export interface CompiledRequest {
   readonly method: string;
   readonly url: Template;
   readonly query: readonly (readonly [string, Template])[];
@@ -51,7 +51,7 @@ function compileTree(value: unknown, names: Set<string>): unknown {
   return value;
 }
 
-const isTemplate = (value: unknown): value is Template =>
+export const isTemplate = (value: unknown): value is Template =>
   typeof value === 'object' && value !== null && 'parts' in value && 'names' in value && 'source' in value;
 
 function renderTree(value: unknown, vars: Vars): unknown {
@@ -69,7 +69,7 @@ function renderTree(value: unknown, vars: Vars): unknown {
   return value;
 }
 
-function compileRequest(
+export function compileRequest(
   config: RequestConfig,
   setting: string,
   baseUrl: string | undefined,
@@ -95,7 +95,7 @@ function compileRequest(
   return { method: config.method, url, query, headers, body, names, label };
 }
 
-function joinUrl(baseUrl: string | undefined, text: string): string {
+export function joinUrl(baseUrl: string | undefined, text: string): string {
   if (ABSOLUTE.test(text) || !baseUrl) return text;
   return `${baseUrl.replace(/\/+$/, '')}/${text.replace(/^\/+/, '')}`;
 }

@@ -11,11 +11,11 @@ const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 /** The source only reads: GET, or POST for APIs that take their query in a body. */
 const METHODS = ['GET', 'POST'] as const;
 
-const headerName = z.string().regex(HEADER_NAME, 'must be an HTTP header name');
-const noLineBreak = (value: string) => !/[\r\n\0]/.test(value);
+export const headerName = z.string().regex(HEADER_NAME, 'must be an HTTP header name');
+export const noLineBreak = (value: string) => !/[\r\n\0]/.test(value);
 
 /** A path into a response or a record, checked here, compiled when the source is created. */
-const path = z
+export const path = z
   .string({
     error: (issue) => (issue.input === undefined ? 'is required' : 'must be a path such as properties.phone'),
   })
@@ -192,7 +192,7 @@ const paginationSchema = z
 
 export type PaginationConfig = z.output<typeof paginationSchema>;
 
-const uriTemplate = z.string().superRefine((value, ctx) => {
+export const uriTemplate = z.string().superRefine((value, ctx) => {
   for (const name of parseTemplate(value).names) {
     try {
       parsePath(name);

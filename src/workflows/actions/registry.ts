@@ -1,4 +1,6 @@
 import type { z } from 'zod';
+import { createRestAction, restActionSchema } from './rest.js';
+import { createSqlAction, sqlActionSchema } from './sql.js';
 import type { Action } from './types.js';
 import { createWebhookAction, webhookActionSchema } from './webhook.js';
 
@@ -19,6 +21,8 @@ function actionType<S extends z.ZodObject>(type: ActionType<S>): ActionType<S> {
 /** Workflow actions by `type`. Adding one: a file under actions/, then one line here. */
 export const actionTypes = {
   webhook: actionType({ schema: webhookActionSchema, create: createWebhookAction }),
+  rest: actionType({ schema: restActionSchema, create: createRestAction }),
+  sql: actionType({ schema: sqlActionSchema, create: createSqlAction }),
 } as const;
 
 export type ActionConfig = z.output<(typeof actionTypes)[keyof typeof actionTypes]['schema']>;

@@ -1,4 +1,11 @@
+import { z } from 'zod';
 import type { DeliveryResult } from '../outbox/types.js';
+
+/** Settings every action has: how often a delivery is tried before it is dead. */
+export const retrySettings = {
+  /** Attempts before the delivery is dead (visible in `callcard outbox`, and retried from there). */
+  maxAttempts: z.coerce.number().int().min(1).max(1000).default(12),
+};
 
 export interface ActionContext {
   /** Aborted when the attempt's time is up or the service stops. */

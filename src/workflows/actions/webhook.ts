@@ -1,17 +1,10 @@
 import { z } from 'zod';
 import { createAuth } from '../../sources/rest/auth.js';
-import { httpStatus } from '../../sources/rest/http.js';
-import { first, parsePath } from '../../sources/rest/path.js';
 import { authSchema } from '../../sources/rest/schema.js';
-import { type Action, DeliveryError } from './types.js';
+import { readJson, refusedBy, resultMapper, unreachable } from './http-answer.js';
+import { type Action, retrySettings } from './types.js';
 
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-
-/** Settings every action has: how often a delivery is tried before it is dead. */
-export const retrySettings = {
-  /** Attempts before the delivery is dead (visible in `callcard outbox`, and retried from there). */
-  maxAttempts: z.coerce.number().int().min(1).max(1000).default(12),
-};
 
 /** POSTs the whole call and the matched contact as JSON, e.g. to an automation tool. */
 export const webhookActionSchema = z
@@ -29,17 +22,6 @@ export const webhookActionSchema = z
 
 type WebhookConfig = z.output<typeof webhookActionSchema>;
 
-/** Longest wait a target may ask for with Retry-After; beyond it, the outbox's own backoff rules. */
-const MAX_RETRY_AFTER_MS = 6 * 3600_000;
-
-/** Seconds or an HTTP date, as RFC 9110 allows. */
-export function retryAfterMs(header: string | null, now = Date.now()): number | undefined {
-  if (!header) return undefined;
-  const seconds = Number(header);
-  const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(header) - now;
-  return Number.isFinite(ms) && ms >= 0 ? Math.min(ms, MAX_RETRY_AFTER_MS) : undefined;
-}
-
 /**
  * POSTs the call (all its fields, the matched contact) as JSON. The delivery id goes in the
  * `Idempotency-Key` header: a target that keeps it makes a retried delivery one record.
@@ -50,8 +32,7 @@ export function createWebhookAction(config: WebhookConfig, context: { baseDir: s
     { baseDir: context.baseDir, env: process.env },
     { timeoutMs: config.timeoutMs },
   );
-  const idPath = config.response.id ? parsePath(config.response.id) : undefined;
-  const urlPath = config.response.url ? parsePath(config.response.url) : undefined;
+  const mapResult = resultMapper(config.response);
   const target = new URL(config.url);
   const where = `webhook ${target.host}`;
 
@@ -75,33 +56,18 @@ export function createWebhookAction(config: WebhookConfig, context: { baseDir: s
           redirect: 'error',
         });
       } catch (error) {
-        const reason = timeout.aborted ? `no answer within ${config.timeoutMs} ms` : (error as Error).message;
-        throw new DeliveryError(`${where}: ${reason}`);
+        throw unreachable(where, error, {
+          timedOut: timeout.aborted,
+          timeoutMs: config.timeoutMs,
+          cancelled: signal.aborted,
+        });
       }
       if (!response.ok) {
         await response.body?.cancel();
-        const status = response.status;
-        const retryable = status === 408 || status === 429 || status >= 500;
-        if (status === 401) auth.rejected({});
-        const wait = retryAfterMs(response.headers.get('retry-after'));
-        throw new DeliveryError(`${where}: ${httpStatus(status)}`, {
-          permanent: !retryable && status !== 401,
-          ...(wait !== undefined && { retryAfterMs: wait }),
-        });
+        if (response.status === 401) auth.rejected({});
+        throw refusedBy(where, response);
       }
-      const text = await response.text();
-      let body: unknown;
-      try {
-        body = text ? JSON.parse(text) : undefined;
-      } catch {
-        body = undefined;
-      }
-      const id = idPath && body !== undefined ? first(body, idPath) : undefined;
-      const url = urlPath && body !== undefined ? first(body, urlPath) : undefined;
-      return {
-        ...(id !== undefined && id !== null && { id: String(id) }),
-        ...(typeof url === 'string' && /^https?:\/\//.test(url) && { url }),
-      };
+      return mapResult(await readJson(response));
     },
   };
 }

@@ -1,0 +1,85 @@
+/**
+ * How the sql action logs a call in a CRM whose schema callcard knows. Every row's key is derived
+ * from the delivery id, and every insert leaves an existing row alone: a delivery retried after a
+ * crash (between the statements, or after the commit but before the outbox heard of it) writes
+ * nothing twice, and answers the same record.
+ */
+import type { CallParameters } from './sql.js';
+
+export type CallPresetName = 'suitecrm' | 'sugarcrm';
+
+export interface PresetStatement {
+  readonly sql: string;
+  readonly values: Readonly<Record<string, unknown>>;
+}
+
+export interface CallPreset {
+  /** The inserts, in order; each is a no-op when its row exists. */
+  statements(call: CallParameters, ids: { link: string }): PresetStatement[];
+  /** The record's page, under the CRM's address (no trailing slash). */
+  recordUrl(base: string, id: string): string;
+}
+
+/** SuiteCRM's `calls.name` is varchar(50). */
+const SUITE_NAME_LENGTH = 50;
+
+function truncate(text: string, length: number): string {
+  return text.length <= length ? text : `${text.slice(0, length - 1)}…`;
+}
+
+/**
+ * SuiteCRM 7 / SugarCRM CE 6.5 (MySQL/MariaDB): a Call in `calls` (times in UTC, duration split
+ * into hours and minutes, status Held or Not Held, related to the contact through parent_type and
+ * parent_id) and the contact as its participant in `calls_contacts`, which is what the contact's
+ * History subpanel lists. Neither table has a unique key other than `id` (calls_contacts'
+ * (call_id, contact_id) index is not unique), hence ids derived from the delivery.
+ */
+const suiteCrm: CallPreset = {
+  statements(call, ids) {
+    const minutes = call.durationMinutes;
+    const user = call.userId;
+    const statements: PresetStatement[] = [
+      {
+        sql: `INSERT INTO calls (id, name, date_entered, date_modified, modified_user_id, created_by, description,
+            deleted, assigned_user_id, duration_hours, duration_minutes, date_start, date_end, parent_type, parent_id,
+            status, direction, reminder_time, email_reminder_time, email_reminder_sent, repeat_interval)
+          VALUES (:id, :name, :now, :now, :user, :user, :description,
+            0, :user, :hours, :minutes, :start, :end, :parentType, :parentId,
+            :status, :direction, -1, -1, 0, 1)
+          ON DUPLICATE KEY UPDATE id = id`,
+        values: {
+          id: call.recordId,
+          name: truncate(call.subject, SUITE_NAME_LENGTH),
+          now: call.nowUtc,
+          user,
+          description: call.description,
+          hours: Math.floor(minutes / 60),
+          minutes: minutes % 60,
+          start: call.startedAtUtc,
+          end: call.endedAtUtc,
+          parentType: call.contactId === null ? null : 'Contacts',
+          parentId: call.contactId,
+          status: call.status === 'answered' ? 'Held' : 'Not Held',
+          direction:
+            call.direction === 'incoming' ? 'Inbound' : call.direction === 'outgoing' ? 'Outbound' : null,
+        },
+      },
+    ];
+    if (call.contactId !== null) {
+      statements.push({
+        sql: `INSERT INTO calls_contacts (id, call_id, contact_id, required, accept_status, date_modified, deleted)
+          VALUES (:id, :call, :contact, '1', 'none', :now, 0)
+          ON DUPLICATE KEY UPDATE id = id`,
+        values: { id: ids.link, call: call.recordId, contact: call.contactId, now: call.nowUtc },
+      });
+    }
+    return statements;
+  },
+  recordUrl: (base, id) =>
+    `${base}/index.php?module=Calls&action=DetailView&record=${encodeURIComponent(id)}`,
+};
+
+export const callPresets: Readonly<Record<CallPresetName, CallPreset>> = {
+  suitecrm: suiteCrm,
+  sugarcrm: suiteCrm,
+};
