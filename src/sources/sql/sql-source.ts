@@ -1,10 +1,10 @@
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { type ColumnRole, roleOf, toRawContact } from '../../contacts/columns.js';
 import type { RawContact } from '../../contacts/raw-contact.js';
 import type { Source, SourceDeps } from '../types.js';
 import { connectMysql, connectPostgres, connectSqlite, type Row, type SqlClient } from './clients.js';
+import { connectionSettings, readPassword } from './connection.js';
 import { type PresetName, presetOf } from './presets.js';
 
 const identifier = z
@@ -41,13 +41,7 @@ const tableMapping = z.object({
 
 export const sqlSourceSchema = z.object({
   type: z.literal('sql'),
-  driver: z.enum(['postgres', 'mysql', 'sqlite']),
-  /** postgres://user@host:5432/db, mysql://user@host:3306/db (the password may come from below). */
-  url: z.string().optional(),
-  /** SQLite database file. */
-  file: z.string().optional(),
-  passwordEnv: z.string().optional(),
-  passwordFile: z.string().optional(),
+  ...connectionSettings,
   /** A CRM whose schema callcard knows: only the connection and `baseUrl` are needed. */
   preset: z.enum(['suitecrm', 'sugarcrm', 'vtiger', 'espocrm']).optional(),
   /** The CRM's web address, for links to contacts and companies. */
@@ -137,10 +131,7 @@ export function createSqlSource(config: SqlSourceConfig, deps: SourceDeps): Sour
     throw new Error(`source "${config.name}": give only one of table, query or preset`);
   }
   if (config.preset && !config.baseUrl) throw new Error(`source "${config.name}": a preset needs baseUrl`);
-  const password =
-    (config.passwordEnv && process.env[config.passwordEnv]) ||
-    (config.passwordFile && readFileSync(resolve(deps.baseDir, config.passwordFile), 'utf8').trim()) ||
-    undefined;
+  const password = readPassword(config, deps.baseDir);
   const connect = { connectPostgres, connectMysql, connectSqlite }[
     config.driver === 'postgres'
       ? 'connectPostgres'

@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import { httpStatus } from '../../sources/rest/http.js';
 import { link } from '../../sources/rest/mapping.js';
 import { first, type Path, parsePath } from '../../sources/rest/path.js';

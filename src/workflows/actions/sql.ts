@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { z } from 'zod';
 import { parseIsoTime } from '../../connector/wire.js';
 import { connectMysql, connectPostgres } from '../../sources/sql/clients.js';
+import { connectionSettings, readPassword } from '../../sources/sql/connection.js';
 import { bindNamed } from '../../sources/sql/named-params.js';
 import { type CallPresetName, callPresets } from './sql-presets.js';
 import { type Action, DeliveryError, retrySettings } from './types.js';
@@ -94,13 +94,8 @@ const PRESETS = ['suitecrm', 'sugarcrm'] as const satisfies readonly CallPresetN
 export const sqlActionSchema = z
   .object({
     type: z.literal('sql'),
-    driver: z.enum(['postgres', 'mysql', 'sqlite']),
-    /** postgres://user@host:5432/db, mysql://user@host:3306/db (the password may come from below). */
-    url: z.string().optional(),
-    /** SQLite database file (opened for writing). */
-    file: z.string().optional(),
-    passwordEnv: z.string().optional(),
-    passwordFile: z.string().optional(),
+    /** A SQLite `file` is opened for writing. */
+    ...connectionSettings,
     /** A CRM whose call tables callcard knows: only the connection and `baseUrl` are needed. */
     preset: z.enum(PRESETS).optional(),
     /** The CRM's web address, for the link to the call it logged. */
@@ -409,10 +404,7 @@ function deliveryError(error: unknown, where: string): DeliveryError {
  * CRM's own (SuiteCRM's Calls, the contact as participant); with a `query`, your statements.
  */
 export function createSqlAction(config: SqlActionConfig, deps: { baseDir: string }): Action {
-  const password =
-    (config.passwordEnv && process.env[config.passwordEnv]) ||
-    (config.passwordFile && readFileSync(resolve(deps.baseDir, config.passwordFile), 'utf8').trim()) ||
-    undefined;
+  const password = readPassword(config, deps.baseDir);
   let where: string;
   let writer: Writer;
   if (config.driver === 'sqlite') {
