@@ -70,6 +70,20 @@ export const restActionSchema = z
       )
       .default({}),
     request: requestSchema,
+    /**
+     * For a call with no matched contact: a request that creates the contact first; the id its
+     * answer gives (at `response.id`) is then `{contact.id}` in `request`.
+     */
+    createContact: z
+      .object({
+        request: requestSchema,
+        response: z
+          .object({ id: responsePath.default('id') })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .optional(),
     /** Where the answer says what was created: `id` a path; `url` a path or a URL template with `{id}`. */
     response: z
       .object({ id: responsePath.default('id'), url: uriTemplate.optional() })
@@ -107,11 +121,14 @@ function checkVariables(config: RestActionConfig, ctx: Issues): void {
       for (const [key, item] of Object.entries(value)) walk(item, [...path, key]);
     }
   };
-  const { request } = config;
-  check(request.url, ['request', 'url']);
-  for (const [name, text] of Object.entries(request.query ?? {})) check(text, ['request', 'query', name]);
-  for (const [name, text] of Object.entries(request.headers ?? {})) check(text, ['request', 'headers', name]);
-  walk(request.body, ['request', 'body']);
+  const requests: [RestActionConfig['request'], string[]][] = [[config.request, ['request']]];
+  if (config.createContact) requests.push([config.createContact.request, ['createContact', 'request']]);
+  for (const [request, at] of requests) {
+    check(request.url, [...at, 'url']);
+    for (const [name, text] of Object.entries(request.query ?? {})) check(text, [...at, 'query', name]);
+    for (const [name, text] of Object.entries(request.headers ?? {})) check(text, [...at, 'headers', name]);
+    walk(request.body, [...at, 'body']);
+  }
   for (const [name, value] of Object.entries(config.values)) {
     if (RESERVED_NAMES.includes(name)) {
       ctx.addIssue({
@@ -235,6 +252,7 @@ export function createRestAction(
 ): Action {
   let auth: Auth;
   let request: CompiledRequest;
+  let contactRequest: CompiledRequest | undefined;
   try {
     auth = createAuth(
       config.auth,
@@ -243,6 +261,13 @@ export function createRestAction(
     );
     // The source's compiler reads the method as text: PUT and PATCH pass through as they are.
     request = compileRequest(config.request as RequestConfig, 'request', config.baseUrl);
+    if (config.createContact) {
+      contactRequest = compileRequest(
+        config.createContact.request as RequestConfig,
+        'createContact',
+        config.baseUrl,
+      );
+    }
   } catch (error) {
     throw new Error(`rest action: ${(error as Error).message}`);
   }
@@ -255,6 +280,9 @@ export function createRestAction(
   };
   const values = Object.entries(config.values);
   const mapResult = resultMapper(config.response);
+  const mapContact = config.createContact
+    ? resultMapper({ id: config.createContact.response.id })
+    : undefined;
 
   function variables(payload: Readonly<Record<string, unknown>>, deliveryId: string): Vars {
     const vars: Record<string, string | number | undefined> = callVariables(payload, deliveryId);
@@ -266,7 +294,12 @@ export function createRestAction(
     return vars;
   }
 
-  async function send(built: Built, deliveryId: string, signal: AbortSignal): Promise<Response> {
+  async function send(
+    compiled: CompiledRequest,
+    built: Built,
+    idempotencyKey: string,
+    signal: AbortSignal,
+  ): Promise<Response> {
     for (let renewed = false; ; renewed = true) {
       let authHeaders: Record<string, string>;
       try {
@@ -278,9 +311,9 @@ export function createRestAction(
       }
       const headers: Record<string, string> = { ...fixedHeaders, ...built.headers, ...authHeaders };
       headers['content-type'] ??= 'application/json';
-      headers['idempotency-key'] = deliveryId;
+      headers['idempotency-key'] = idempotencyKey;
       const response = await fetch(built.url, {
-        method: request.method,
+        method: compiled.method,
         headers,
         body: built.body,
         // Credentials are not sent on to another address; a redirect is reported instead.
@@ -295,35 +328,54 @@ export function createRestAction(
     }
   }
 
+  /** Sends one request of the attempt and reads its answer; failures classified for the outbox. */
+  async function exchange(
+    compiled: CompiledRequest,
+    vars: Vars,
+    idempotencyKey: string,
+    signal: AbortSignal,
+  ): Promise<unknown> {
+    const built = build(compiled, vars, { ...buildSettings, where: `rest action (${compiled.label})` });
+    const timeout = AbortSignal.timeout(config.timeoutMs);
+    const both = AbortSignal.any([signal, timeout]);
+    let response: Response;
+    try {
+      response = await send(compiled, built, idempotencyKey, both);
+    } catch (error) {
+      if (error instanceof DeliveryError) throw error;
+      throw unreachable(where, error, {
+        timedOut: timeout.aborted,
+        timeoutMs: config.timeoutMs,
+        cancelled: signal.aborted,
+      });
+    }
+    if (!response.ok) {
+      await response.body?.cancel().catch(() => {});
+      if (response.status >= 300 && response.status < 400) {
+        throw new DeliveryError(
+          `${where}: ${httpStatus(response.status)}; redirects are not followed, write the address it leads to`,
+          { permanent: true },
+        );
+      }
+      throw refusedBy(where, response);
+    }
+    // The record exists once the target said 2xx: an answer that cannot be read is still a success.
+    return readJson(response);
+  }
+
   return {
     type: 'rest',
     async run(payload, { signal, deliveryId }) {
-      const built = build(request, variables(payload, deliveryId), buildSettings);
-      const timeout = AbortSignal.timeout(config.timeoutMs);
-      const both = AbortSignal.any([signal, timeout]);
-      let response: Response;
-      try {
-        response = await send(built, deliveryId, both);
-      } catch (error) {
-        if (error instanceof DeliveryError) throw error;
-        throw unreachable(where, error, {
-          timedOut: timeout.aborted,
-          timeoutMs: config.timeoutMs,
-          cancelled: signal.aborted,
-        });
-      }
-      if (!response.ok) {
-        await response.body?.cancel().catch(() => {});
-        if (response.status >= 300 && response.status < 400) {
-          throw new DeliveryError(
-            `${where}: ${httpStatus(response.status)}; redirects are not followed, write the address it leads to`,
-            { permanent: true },
-          );
+      const vars = variables(payload, deliveryId) as Record<string, string | number | undefined>;
+      if (contactRequest && mapContact && !hasValue(vars, 'contact.id')) {
+        // Its own key, stable across attempts: a target that keeps keys makes one contact.
+        const created = mapContact(await exchange(contactRequest, vars, `${deliveryId}:contact`, signal));
+        if (!created.id) {
+          throw new DeliveryError(`rest action (${contactRequest.label}): the answer gives no contact id`);
         }
-        throw refusedBy(where, response);
+        vars['contact.id'] = created.id;
       }
-      // The record exists once the target said 2xx: an answer that cannot be read is still a success.
-      return mapResult(await readJson(response));
+      return mapResult(await exchange(request, vars, deliveryId, signal));
     },
   };
 }
