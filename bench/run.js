@@ -20,7 +20,18 @@
 //       lookup.deadlineMs 500, the slow source's timeoutMs 400; sequential and concurrent lookups.
 //    c. a full mirror sync of the table (`callcard sync <name> --full --config ...`): rows/s, peak RSS.
 //    The table is dropped at the end (also on signals and the run limit, with psql), data dirs removed.
-// 6. Prints a summary with the targets and writes bench/.work/results.json.
+// 6. Workflows (BENCH_WORKFLOWS=0 skips them): CallFlow with a webhook action to a local target
+//    (bench/hook.js, its own process, 127.0.0.1), callcard serving the imported contacts, delivery
+//    backoff 1000/5000 ms and maxAttempts 1000 so that the drain starts soon and nothing goes dead:
+//    a. the target answers 200 {"id","url"} at once: POST /CallFlow from bench/load.js, 16 connections,
+//       2 s warm-up + 10 s, distinct calls with every 10th request an exact repeat; then the outbox
+//       (`callcard outbox`) must show every call done and the target each Idempotency-Key once. Plus a
+//       check of one answer (the target's record url, a repeat answered the same) and the answer time
+//       of a few calls while the target answers 503.
+//    b. the target answers 503: 10,000 distinct calls of 50 contacts (a sequence number per contact in a
+//       custom field) posted 8 at a time with answerBudgetMs 0; then the target answers 200 and the
+//       drain is timed (at most 5 min); each key must arrive once, each contact's calls in order.
+// 7. Prints a summary with the targets and writes bench/.work/results.json.
 //
 // The machine has 2 cores: the load generator and the server share them, as do the bare baseline and its
 // loader, so the ratio compares like with like. Only 127.0.0.1 is contacted. Children are killed on exit.
@@ -30,7 +41,9 @@
 // and seed), BENCH_SOURCES=0 (skip step 5), BENCH_PG_URL (postgres://postgres@127.0.0.1:5432/test),
 // BENCH_SLOW_SOURCE (auto|rest|sql), BENCH_SLOW_LOOKUPS (200), BENCH_SLOW_CONCURRENCY (16),
 // BENCH_DIST (the callcard build to run, default dist/), BENCH_QUIET_WAIT (60: seconds to wait, at most,
-// for a quiet machine before each measured load).
+// for a quiet machine before each measured load), BENCH_WORKFLOWS=0 (skip step 6), BENCH_WF_CONNECTIONS (16),
+// BENCH_WF_WARMUP (2), BENCH_WF_DURATION (10), BENCH_WF_BODIES (60000), BENCH_WF_DOWN_CALLS (10000),
+// BENCH_WF_DOWN_CONCURRENCY (8), BENCH_WF_DOWN_BUDGET_MS (0), BENCH_WF_DRAIN_LIMIT (300 s).
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
@@ -44,7 +57,7 @@ import {
   statSync,
 } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { request as httpRequest } from 'node:http';
+import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -66,6 +79,7 @@ const HOST = '127.0.0.1';
 const CALLCARD_PORT = 18181;
 const BARE_PORT = 18182;
 const SLOW_PORT = 18183;
+const HOOK_PORT = 18184;
 
 const CONTACTS = Number(process.env['BENCH_CONTACTS'] ?? 1_000_000);
 const HITS = Math.min(10_000, Math.floor(CONTACTS / 10));
@@ -84,6 +98,23 @@ const SLOW_DEADLINE_MS = 500;
 const SLOW_TIMEOUT_MS = 400;
 /** Latency allowed above lookup.deadlineMs for the slow-source test (HTTP, JSON, scheduling). */
 const SLOW_MARGIN_MS = 100;
+const WORKFLOWS = process.env['BENCH_WORKFLOWS'] !== '0';
+const WF_CONNECTIONS = Number(process.env['BENCH_WF_CONNECTIONS'] ?? 16);
+const WF_WARMUP = Number(process.env['BENCH_WF_WARMUP'] ?? 2);
+const WF_DURATION = Number(process.env['BENCH_WF_DURATION'] ?? 10);
+/** Request bodies prepared for the healthy-target load; every 10th is an exact repeat of a recent call. */
+const WF_BODIES = Number(process.env['BENCH_WF_BODIES'] ?? 60_000);
+const WF_DOWN_CALLS = Number(process.env['BENCH_WF_DOWN_CALLS'] ?? 10_000);
+const WF_DOWN_CONTACTS = 50;
+const WF_DOWN_CONCURRENCY = Number(process.env['BENCH_WF_DOWN_CONCURRENCY'] ?? 8);
+/** answerBudgetMs while the target is down: 0, else every post waits the whole budget (see the probe). */
+const WF_DOWN_BUDGET_MS = Number(process.env['BENCH_WF_DOWN_BUDGET_MS'] ?? 0);
+const WF_DRAIN_LIMIT_MS = Number(process.env['BENCH_WF_DRAIN_LIMIT'] ?? 300) * 1000;
+/** Short retries, so that the drain starts soon after the target is back (defaults: 5 s and 1 h). */
+const WF_DELIVERY = { answerBudgetMs: 1500, backoffBaseMs: 1000, backoffMaxMs: 5000, concurrency: 4 };
+/** Enough attempts that nothing goes dead while the target is down (the default is 12). */
+const WF_MAX_ATTEMPTS = 1000;
+const WF_PROBE_CALLS = 8;
 const TOKEN = randomBytes(24).toString('hex');
 /** The whole run is cut off after this long, whatever it is doing. */
 const RUN_LIMIT_MS = 45 * 60_000;
@@ -541,7 +572,7 @@ async function importContacts() {
 // ---------------------------------------------------------------------------------------------------
 // HTTP helpers (127.0.0.1 only).
 
-function httpCall(port, method, path, body, headers = {}, timeoutMs = 5000) {
+function httpCall(port, method, path, body, headers = {}, timeoutMs = 5000, agent = false) {
   return new Promise((resolvePromise, reject) => {
     const req = httpRequest(
       {
@@ -550,7 +581,7 @@ function httpCall(port, method, path, body, headers = {}, timeoutMs = 5000) {
         method,
         path,
         headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
-        agent: false,
+        agent,
         timeout: timeoutMs,
       },
       (res) => {
@@ -825,23 +856,28 @@ async function waitForQuiet(label) {
   return { waitedMs, busyPercent };
 }
 
-async function runLoad(port, bodiesFile, label, serverPid) {
+/** Options: `path` (/Lookup), `connections`, `warmupSeconds`, `durationSeconds` (the run's settings by default). */
+async function runLoad(port, bodiesFile, label, serverPid, options = {}) {
+  const path = options.path ?? '/Lookup';
+  const connections = options.connections ?? CONNECTIONS;
+  const warmup = options.warmupSeconds ?? WARMUP;
+  const duration = options.durationSeconds ?? DURATION;
   const quiet = await waitForQuiet(label);
   const jobFile = join(WORK, `load-${label}.json`);
   await writeFile(
     jobFile,
     JSON.stringify({
       url: `http://${HOST}:${port}`,
-      path: '/Lookup',
+      path,
       headers: { 'X-Execution-Token': TOKEN },
       bodiesFile,
-      connections: CONNECTIONS,
-      warmupSeconds: WARMUP,
-      durationSeconds: DURATION,
+      connections,
+      warmupSeconds: warmup,
+      durationSeconds: duration,
       timeoutSeconds: 10,
     }),
   );
-  log(`load ${label}: ${CONNECTIONS} connections, ${WARMUP} s warm-up + ${DURATION} s`);
+  log(`load ${label}: POST ${path}, ${connections} connections, ${warmup} s warm-up + ${duration} s`);
   const child = start(`load ${label}`, NODE, [join(ROOT, 'bench', 'load.js'), jobFile], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -867,7 +903,7 @@ async function runLoad(port, bodiesFile, label, serverPid) {
   child.stdout.on('data', onEnd);
   const { code, signal } = await withTimeout(
     child.exited,
-    (WARMUP + DURATION + 60) * 1000,
+    (warmup + duration + 60) * 1000,
     `load ${label}`,
   ).catch(async (error) => {
     await stop(child);
@@ -1423,7 +1459,418 @@ async function runSourceBenchmarks(hits, misses) {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// 6. Summary.
+// 6. Workflows: CallFlow with a webhook action, through the durable outbox, to a local target.
+
+/** The webhook target's control and statistics (bench/hook.js). */
+async function hookCall(method, path) {
+  const { status, body } = await httpCall(HOOK_PORT, method, path, undefined, {}, 5000);
+  if (status !== 200) throw new Error(`webhook target ${method} ${path}: status ${status}`);
+  return JSON.parse(body);
+}
+
+async function startHook() {
+  if (await portInUse(HOOK_PORT)) throw new Error(`port ${HOOK_PORT} is already in use`);
+  const child = start('webhook target', NODE, [join(ROOT, 'bench', 'hook.js')], {
+    env: { ...process.env, HOOK_PORT: String(HOOK_PORT) },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  await waitHealthy(child, HOOK_PORT);
+  return child;
+}
+
+/** An empty call journal and outbox in the served data dir (callcard not running). */
+function freshCalls() {
+  for (const file of existsSync(DATA) ? readdirSync(DATA) : []) {
+    if (file.startsWith('calls.db')) rmSync(join(DATA, file), { force: true });
+  }
+}
+
+function workflowConfig(name, answerBudgetMs) {
+  return writeConfig(name, {
+    workflows: {
+      CallFlow: {
+        actions: [
+          {
+            type: 'webhook',
+            url: `http://${HOST}:${HOOK_PORT}/hook`,
+            response: { id: 'id', url: 'url' },
+            maxAttempts: WF_MAX_ATTEMPTS,
+          },
+        ],
+      },
+    },
+    delivery: { ...WF_DELIVERY, answerBudgetMs },
+  });
+}
+
+/** `callcard outbox --config ...`: the count of deliveries per status (its last line). */
+async function outboxCounts(config) {
+  const run = await runCli(
+    'outbox',
+    [CLI, 'outbox', '--status', 'dead', '--limit', '3', '--config', config],
+    cliEnv(DATA),
+    60_000,
+  );
+  const m = /(\d+) pending, (\d+) running, (\d+) done, (\d+) dead/.exec(run.stdout);
+  if (run.code !== 0 || !m)
+    throw new Error(
+      `callcard outbox failed (${run.code}): ${run.stdout.slice(-1000)}${run.stderr.slice(-2000)}`,
+    );
+  const [pending, running, done, dead] = m.slice(1).map(Number);
+  return {
+    pending,
+    running,
+    done,
+    dead,
+    total: pending + running + done + dead,
+    ...(dead > 0 && { deadSample: run.stdout.trim().split('\n').slice(0, 5) }),
+  };
+}
+
+/** Asks `callcard outbox` every second until nothing is pending or running, at most limitMs. */
+async function outboxSettled(config, limitMs) {
+  const started = performance.now();
+  for (;;) {
+    const counts = await outboxCounts(config);
+    const waitedMs = Math.round(performance.now() - started);
+    if (counts.pending + counts.running === 0 || waitedMs > limitMs) return { ...counts, waitedMs };
+    await sleep(1000);
+  }
+}
+
+const isoSeconds = (ms) => new Date(ms).toISOString().replace('.000Z', 'Z');
+
+/** A CallFlow request as the CONNECTOR sends it; `benchSeq` is a field callcard passes on as it came. */
+function callBody({ number, contactId, at, seq, tag }) {
+  return JSON.stringify({
+    inputs: {
+      direction: 'incoming',
+      originatorNumber: number,
+      destinationNumber: '41445556677',
+      userCrmId: 'u1',
+      ...(contactId && { contactCrmId: contactId }),
+      startedTime: isoSeconds(at),
+      answeredTime: isoSeconds(at + 5000),
+      endedTime: isoSeconds(at + 65_000),
+      ...(seq !== undefined && { benchSeq: seq }),
+      benchRun: tag,
+    },
+  });
+}
+
+/**
+ * Bodies for the healthy-target load: distinct calls (a known contact's number with its contactCrmId,
+ * or an unknown number, alternately; each its own start time), every 10th an exact repeat of one of
+ * the 200 calls before it (the CONNECTOR's repeated CallFlow; the recent ones may still be running).
+ */
+function healthyBodies(hits, misses) {
+  const random = prng(SEED + 7);
+  const base = Date.UTC(2026, 0, 1);
+  const distinct = [];
+  const bodies = [];
+  for (let i = 0; i < WF_BODIES; i++) {
+    if (i % 10 === 9 && distinct.length > 0) {
+      bodies.push(distinct[distinct.length - 1 - Math.floor(random() * Math.min(distinct.length, 200))]);
+      continue;
+    }
+    const d = distinct.length;
+    const hit = d % 2 === 0 ? hits[(d / 2) % hits.length] : undefined;
+    const body = callBody({
+      number: hit ? hit.number : misses[((d - 1) / 2) % misses.length],
+      contactId: hit?.id,
+      at: base + d * 1000,
+      tag: 'healthy',
+    });
+    distinct.push(body);
+    bodies.push(body);
+  }
+  return bodies;
+}
+
+/** POSTs every body to /CallFlow, `concurrency` at a time on keep-alive connections. */
+async function postCalls(bodies, concurrency) {
+  const agent = new HttpAgent({ keepAlive: true, maxSockets: concurrency });
+  const times = [];
+  const byStatus = {};
+  const problems = [];
+  let errors = 0;
+  let next = 0;
+  const started = performance.now();
+  const worker = async () => {
+    while (next < bodies.length) {
+      const body = bodies[next++];
+      const t0 = performance.now();
+      try {
+        const answer = await httpCall(
+          CALLCARD_PORT,
+          'POST',
+          '/CallFlow',
+          body,
+          { 'X-Execution-Token': TOKEN },
+          10_000,
+          agent,
+        );
+        times.push(performance.now() - t0);
+        byStatus[answer.status] = (byStatus[answer.status] ?? 0) + 1;
+        if (answer.status !== 200 && problems.length < 5)
+          problems.push(`status ${answer.status}: ${answer.body.slice(0, 200)}`);
+      } catch (error) {
+        errors++;
+        if (problems.length < 5) problems.push(error.message);
+      }
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: concurrency }, worker));
+  } finally {
+    agent.destroy();
+  }
+  const seconds = (performance.now() - started) / 1000;
+  const sorted = times.sort((a, b) => a - b);
+  const at = (p) =>
+    sorted.length > 0 ? round(sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]) : null;
+  return {
+    posted: bodies.length,
+    concurrency,
+    seconds: round(seconds),
+    postsPerSecond: round(bodies.length / seconds, 1),
+    status200: byStatus[200] ?? 0,
+    byStatus,
+    errors,
+    problems,
+    latencyMs: { p50: at(0.5), p99: at(0.99), max: round(sorted.at(-1) ?? null) },
+  };
+}
+
+/** One new call, then the same again: the target's record in the answer, one id, one delivery. */
+async function callFlowAnswerCheck(misses) {
+  const body = callBody({ number: misses[0], at: Date.UTC(2027, 0, 1), tag: 'check' });
+  const post = () =>
+    httpCall(CALLCARD_PORT, 'POST', '/CallFlow', body, { 'X-Execution-Token': TOKEN }, 10_000);
+  const parse = (answer) => {
+    try {
+      return JSON.parse(answer.body);
+    } catch {
+      return {};
+    }
+  };
+  const before = await hookCall('GET', '/_bench/stats');
+  const first = await post();
+  const again = await post();
+  await sleep(500);
+  const after = await hookCall('GET', '/_bench/stats');
+  const a = parse(first);
+  const b = parse(again);
+  const check = {
+    statuses: [first.status, again.status],
+    id: a.id ?? null,
+    url: a.url ?? null,
+    urlIsTargetRecord: typeof a.url === 'string' && a.url.startsWith(`http://${HOST}:${HOOK_PORT}/records/`),
+    repeatSameIdAndUrl: a.id !== undefined && a.id === b.id && a.url === b.url,
+    newKeysAtTarget: after.distinctKeys - before.distinctKeys,
+    extraReceiptsAtTarget: after.extraReceipts - before.extraReceipts,
+  };
+  check.ok =
+    first.status === 200 &&
+    again.status === 200 &&
+    check.urlIsTargetRecord &&
+    check.repeatSameIdAndUrl &&
+    check.newKeysAtTarget === 1 &&
+    check.extraReceiptsAtTarget === 0;
+  return check;
+}
+
+/** A few new calls while the target answers 503: how long the CONNECTOR waits for each answer. */
+async function downProbe(misses) {
+  await hookCall('POST', '/_bench/status/503');
+  try {
+    const base = Date.UTC(2027, 1, 1);
+    const bodies = Array.from({ length: WF_PROBE_CALLS }, (_, i) =>
+      callBody({ number: misses[(i + 1) % misses.length], at: base + i * 1000, tag: 'probe' }),
+    );
+    return await postCalls(bodies, 4);
+  } finally {
+    await hookCall('POST', '/_bench/status/200');
+  }
+}
+
+/** a. POST /CallFlow under load (autocannon, own process), the target answering at once. */
+async function runCallFlowHealthy(hits, misses) {
+  await hookCall('POST', '/_bench/status/200');
+  await hookCall('POST', '/_bench/reset');
+  freshCalls();
+  const config = await workflowConfig('workflow-healthy', WF_DELIVERY.answerBudgetMs);
+  const bodies = healthyBodies(hits, misses);
+  const bodiesFile = join(WORK, 'bodies-callflow.json');
+  await writeFile(bodiesFile, JSON.stringify(bodies));
+  const result = {
+    delivery: { ...WF_DELIVERY },
+    maxAttempts: WF_MAX_ATTEMPTS,
+    connections: WF_CONNECTIONS,
+    warmupSeconds: WF_WARMUP,
+    durationSeconds: WF_DURATION,
+    bodiesPrepared: bodies.length,
+  };
+  log('starting callcard with CallFlow -> webhook (target answering at once)');
+  const server = await startCallcard('warn', 'ignore', { config, dataDir: DATA });
+  try {
+    result.startupMs = server.startupMs;
+    result.load = await runLoad(CALLCARD_PORT, bodiesFile, 'callflow', server.child.pid, {
+      path: '/CallFlow',
+      connections: WF_CONNECTIONS,
+      warmupSeconds: WF_WARMUP,
+      durationSeconds: WF_DURATION,
+    });
+    result.end = procStatus(server.child.pid);
+    // Every request of the run, warm-up included, made or found a delivery: count them all.
+    const started = result.load.requestsStarted;
+    result.requestsStarted = started;
+    result.bodiesCycled = started > bodies.length;
+    result.distinctCallsSent = new Set(bodies.slice(0, Math.min(started, bodies.length))).size;
+    result.exactRepeatsSent = started - result.distinctCallsSent;
+    log(
+      `CallFlow: ${result.load.requestsPerSecond} answers/s, p99 ${result.load.latencyMs.p99} ms; ` +
+        `${result.distinctCallsSent} distinct calls + ${result.exactRepeatsSent} repeats sent; waiting for the outbox`,
+    );
+    result.outbox = await outboxSettled(config, 60_000);
+    result.target = await hookCall('GET', '/_bench/stats');
+    result.answerCheck = await callFlowAnswerCheck(misses);
+    result.downProbe = await downProbe(misses);
+  } finally {
+    await stop(server.child);
+  }
+  const { outbox, target, load } = result;
+  result.pass = {
+    noNon2xx: load.non2xx + load.errors + load.timeouts === 0,
+    // The last requests (at most one per connection) may have been cut off before callcard had them.
+    allDelivered:
+      outbox.done === outbox.total &&
+      outbox.total <= result.distinctCallsSent &&
+      outbox.total >= result.distinctCallsSent - WF_CONNECTIONS &&
+      target.distinctKeys === outbox.done,
+    noDuplicates: target.keysTwice === 0,
+    answerCheck: result.answerCheck.ok,
+  };
+  log(
+    `CallFlow: outbox ${outbox.done} done / ${outbox.total}, target ${target.distinctKeys} keys, ` +
+      `${target.keysTwice} twice; pass ${JSON.stringify(result.pass)}`,
+  );
+  return result;
+}
+
+/** b. 10,000 calls while the target answers 503, then the target back: the drain, exactly once, in order. */
+async function runCallFlowDown(hits) {
+  if (hits.length < WF_DOWN_CONTACTS) throw new Error(`needs ${WF_DOWN_CONTACTS} known contacts`);
+  await hookCall('POST', '/_bench/status/503');
+  await hookCall('POST', '/_bench/reset');
+  freshCalls();
+  const config = await workflowConfig('workflow-down', WF_DOWN_BUDGET_MS);
+  const contacts = Array.from(
+    { length: WF_DOWN_CONTACTS },
+    (_, k) => hits[Math.floor((k * hits.length) / WF_DOWN_CONTACTS)],
+  );
+  const base = Date.UTC(2026, 6, 1);
+  // Call i is for contact i mod 50, its seq-th call: the seq grows in the order they are posted.
+  const bodies = Array.from({ length: WF_DOWN_CALLS }, (_, i) => {
+    const contact = contacts[i % contacts.length];
+    return callBody({
+      number: contact.number,
+      contactId: contact.id,
+      at: base + i * 1000,
+      seq: Math.floor(i / contacts.length),
+      tag: 'down',
+    });
+  });
+  // Fewer posts at once than contacts: a contact's next call is posted after its previous one was answered.
+  const concurrency = Math.max(1, Math.min(WF_DOWN_CONCURRENCY, contacts.length - 1));
+  const result = {
+    calls: WF_DOWN_CALLS,
+    contacts: contacts.length,
+    delivery: { ...WF_DELIVERY, answerBudgetMs: WF_DOWN_BUDGET_MS },
+    maxAttempts: WF_MAX_ATTEMPTS,
+  };
+  log('starting callcard with CallFlow -> webhook (target down: 503)');
+  const server = await startCallcard('warn', 'ignore', { config, dataDir: DATA });
+  try {
+    result.startupMs = server.startupMs;
+    log(
+      `target down: posting ${WF_DOWN_CALLS} distinct calls of ${contacts.length} contacts, ${concurrency} at a time`,
+    );
+    result.posting = await postCalls(bodies, concurrency);
+    log(
+      `posted in ${result.posting.seconds} s (${result.posting.postsPerSecond}/s), ${result.posting.status200} x 200`,
+    );
+    result.outboxBeforeUp = await outboxCounts(config);
+    result.targetWhileDown = await hookCall('GET', '/_bench/stats');
+    const up = await hookCall('POST', '/_bench/status/200');
+    const upAt = up.statusSince;
+    log('target up (200): waiting for every delivery');
+    let stats;
+    let lastLog = Date.now();
+    for (;;) {
+      stats = await hookCall('GET', '/_bench/stats');
+      if (stats.distinctKeys >= WF_DOWN_CALLS) break;
+      if (Date.now() - upAt > WF_DRAIN_LIMIT_MS) {
+        result.drainTimedOut = true;
+        log(
+          `drain: only ${stats.distinctKeys} of ${WF_DOWN_CALLS} after ${WF_DRAIN_LIMIT_MS / 1000} s, giving up`,
+        );
+        break;
+      }
+      if (Date.now() - lastLog > 10_000) {
+        log(`drain: ${stats.distinctKeys} of ${WF_DOWN_CALLS} delivered`);
+        lastLog = Date.now();
+      }
+      await sleep(250);
+    }
+    result.outboxAfter = await outboxSettled(config, 30_000);
+    result.target = await hookCall('GET', '/_bench/stats');
+    result.end = procStatus(server.child.pid);
+    const t = result.target;
+    const complete = t.distinctKeys >= WF_DOWN_CALLS && t.lastNewKeyAt !== null;
+    result.drain = {
+      firstDeliveryAfterUpMs: t.first200At !== null ? t.first200At - upAt : null,
+      allDeliveredAfterUpMs: complete ? t.lastNewKeyAt - upAt : null,
+      deliveriesPerSecond:
+        complete && t.lastNewKeyAt > t.first200At
+          ? round(t.distinctKeys / ((t.lastNewKeyAt - t.first200At) / 1000), 1)
+          : null,
+    };
+  } finally {
+    await stop(server.child);
+  }
+  const { posting, outboxBeforeUp, outboxAfter, target, targetWhileDown } = result;
+  result.pass = {
+    acceptedAll: posting.status200 === WF_DOWN_CALLS && posting.errors === 0,
+    nothingDeliveredWhileDown: targetWhileDown.distinctKeys === 0,
+    noneDead: outboxBeforeUp.dead === 0 && outboxAfter.dead === 0,
+    allDelivered: target.distinctKeys === WF_DOWN_CALLS && outboxAfter.done === WF_DOWN_CALLS,
+    noDuplicates: target.keysTwice === 0,
+    orderKept: target.orderViolations === 0 && target.orderChecked === WF_DOWN_CALLS,
+  };
+  log(
+    `drain: first delivery ${result.drain.firstDeliveryAfterUpMs} ms after up, all ${result.drain.allDeliveredAfterUpMs} ms; ` +
+      `pass ${JSON.stringify(result.pass)}`,
+  );
+  return result;
+}
+
+async function runWorkflowBenchmarks(hits, misses) {
+  const out = {};
+  let hook;
+  try {
+    hook = await startHook();
+    out.healthy = await section('CallFlow, healthy target', () => runCallFlowHealthy(hits, misses));
+    out.down = await section('CallFlow, target down', () => runCallFlowDown(hits));
+  } finally {
+    if (hook) await stop(hook);
+    freshCalls();
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// 7. Summary.
 
 const mark = (ok) => (ok === null ? ' n/a' : ok ? 'PASS' : 'FAIL');
 
@@ -1565,6 +2012,126 @@ function sourceNotes(results) {
   return notes;
 }
 
+/** Summary rows of step 6 (CallFlow with a webhook action). */
+function workflowRows(results, row, ms, cpu, perRequest) {
+  const wf = results.workflows;
+  if (!wf) return;
+  if (wf.skipped || wf.error) {
+    row(
+      'workflows (CallFlow -> webhook)',
+      wf.skipped ? `skipped (${wf.skipped})` : `failed: ${wf.error.slice(0, 160)}`,
+    );
+    return;
+  }
+  const num = (n) => (n === null || n === undefined ? 'n/a' : n.toLocaleString('en-US'));
+  const sec = (msValue) =>
+    msValue === null || msValue === undefined ? 'n/a' : `${(msValue / 1000).toFixed(1)} s`;
+  const a = wf.healthy;
+  if (a?.pass) {
+    const title = 'CallFlow, target up';
+    row(
+      `${title}: answers/s @ ${a.connections} conn`,
+      `${num(Math.round(a.load.requestsPerSecond))} answers/s`,
+    );
+    row(`${title}: p50 / p99`, `${ms(a.load.latencyMs.p50)} / ${ms(a.load.latencyMs.p99)}`);
+    row(
+      `${title}: non-2xx / errors / timeouts`,
+      `${a.load.non2xx} / ${a.load.errors} / ${a.load.timeouts}`,
+      '0',
+      a.pass.noNon2xx,
+    );
+    row(
+      `${title}: deliveries done / calls`,
+      `${num(a.outbox.done)} done of ${num(a.outbox.total)} calls callcard took (${a.outbox.pending + a.outbox.running} open, ` +
+        `${a.outbox.dead} dead); ${num(a.distinctCallsSent)} distinct calls + ${num(a.exactRepeatsSent)} exact repeats sent` +
+        (a.bodiesCycled ? ' (bodies list cycled)' : ''),
+      'all done',
+      a.pass.allDelivered,
+    );
+    row(
+      `${title}: target keys / received twice`,
+      `${num(a.target.distinctKeys)} distinct Idempotency-Keys (= deliveries done), ${a.target.keysTwice} received twice ` +
+        `(${a.target.extraReceipts} extra receipts)`,
+      '= done, 0 twice',
+      a.pass.allDelivered && a.pass.noDuplicates,
+    );
+    row(`${title}: server CPU/request, CPU`, `${perRequest(a.load)}; ${cpu(a.load)} (other: the target)`);
+    row(`${title}: server RSS end / peak`, `${a.end.vmRssMb} / ${a.end.vmHwmMb} MB`);
+    const check = a.answerCheck;
+    row(
+      'CallFlow answer url, exact repeat',
+      `${check.urlIsTargetRecord ? "the target's record" : `not the target's record: ${check.url}`}; repeat ` +
+        `${check.repeatSameIdAndUrl ? 'same id and url' : 'DIFFERENT'}, ${check.newKeysAtTarget} delivery`,
+      'record, 1 delivery',
+      check.ok,
+    );
+    const probe = a.downProbe;
+    row(
+      'CallFlow answer while the target is down',
+      `p50 ${ms(probe.latencyMs.p50)}, max ${ms(probe.latencyMs.max)} (${probe.posted} calls, ${probe.concurrency} at a time, ` +
+        `answerBudgetMs ${a.delivery.answerBudgetMs}); ${probe.status200} x 200`,
+    );
+  } else row('CallFlow, target up', a?.error ? `failed: ${a.error.slice(0, 160)}` : 'n/a');
+
+  const b = wf.down;
+  if (b?.pass) {
+    const title = 'CallFlow, target down';
+    row(
+      `${title}: ${num(b.calls)} posts accepted`,
+      `${b.posting.seconds} s (${num(Math.round(b.posting.postsPerSecond))} posts/s, ${b.posting.concurrency} at a time, ` +
+        `p99 ${ms(b.posting.latencyMs.p99)}); ${num(b.posting.status200)} x 200, ${b.posting.errors} errors`,
+      'all 200',
+      b.pass.acceptedAll,
+    );
+    row(
+      `${title}: outbox before up`,
+      `${num(b.outboxBeforeUp.pending + b.outboxBeforeUp.running)} open, ${b.outboxBeforeUp.dead} dead; ` +
+        `${num(b.targetWhileDown.byStatus['503'] ?? 0)} attempts refused (503)`,
+      '0 dead',
+      b.pass.noneDead && b.pass.nothingDeliveredWhileDown,
+    );
+    row(
+      'target back up: drain',
+      `first delivery ${sec(b.drain.firstDeliveryAfterUpMs)} after up, all ${sec(b.drain.allDeliveredAfterUpMs)} after up ` +
+        `(${num(b.drain.deliveriesPerSecond)} deliveries/s)` +
+        (b.drainTimedOut ? `, STOPPED at ${WF_DRAIN_LIMIT_MS / 1000} s` : ''),
+      `< ${WF_DRAIN_LIMIT_MS / 1000} s`,
+      !b.drainTimedOut && b.drain.allDeliveredAfterUpMs !== null,
+    );
+    row(
+      'target back up: keys / twice / outbox',
+      `${num(b.target.distinctKeys)} distinct keys, ${b.target.keysTwice} received twice; outbox ${num(b.outboxAfter.done)} done, ` +
+        `${b.outboxAfter.pending + b.outboxAfter.running} open, ${b.outboxAfter.dead} dead`,
+      `${num(b.calls)}, 0 twice`,
+      b.pass.allDelivered && b.pass.noDuplicates && b.pass.noneDead,
+    );
+    row(
+      'target back up: order per contact',
+      `${b.target.orderViolations} out of order (${num(b.target.orderChecked)} deliveries checked, ${b.target.contacts} contacts)`,
+      '0',
+      b.pass.orderKept,
+    );
+  } else row('CallFlow, target down', b?.error ? `failed: ${b.error.slice(0, 160)}` : 'n/a');
+}
+
+/** Lines above the table that say how step 6 was run. */
+function workflowNotes(results) {
+  const wf = results.workflows;
+  if (!wf || wf.skipped || wf.error) return [];
+  const d = WF_DELIVERY;
+  return [
+    `workflows: CallFlow -> webhook to a local node:http target (own process, answers 200 {"id","url"} at once), ` +
+      `callcard serving the imported contacts; delivery concurrency ${d.concurrency}, maxAttempts ${WF_MAX_ATTEMPTS}, ` +
+      `backoffBaseMs ${d.backoffBaseMs} / backoffMaxMs ${d.backoffMaxMs} (short, so the drain starts soon after the target ` +
+      'is back; defaults 5000 / 3600000)',
+    `  target up: answerBudgetMs ${d.answerBudgetMs}; ${WF_CONNECTIONS} connections, ${WF_WARMUP} s warm-up + ${WF_DURATION} s, ` +
+      'distinct calls (half of known contacts), every 10th request an exact repeat of a recent call',
+    `  target down (503): ${WF_DOWN_CALLS.toLocaleString('en-US')} distinct calls of ${WF_DOWN_CONTACTS} contacts, ` +
+      `answerBudgetMs ${WF_DOWN_BUDGET_MS} (with a budget, every answer waits all of it while the target is down: see the ` +
+      "probe row); then the target answers 200 and the outbox drains; the target checks each contact's sequence",
+  ];
+}
+
 function summarize(results) {
   const { csv, importRun, callcard, callcardInfo, bare } = results;
   const rows = [];
@@ -1653,6 +2220,7 @@ function summarize(results) {
   row('CPU during bare run (of 200%)', cpu(bare.load));
   row('CPU during callcard info run', cpu(callcardInfo.load));
   sourceRows(results, row, ms, rps, cpu, perRequest);
+  workflowRows(results, row, ms, cpu, perRequest);
 
   const widths = [0, 1, 2].map((c) =>
     Math.max(...rows.map((r) => r[c].length), ['metric', 'value', 'target'][c].length),
@@ -1665,6 +2233,7 @@ function summarize(results) {
     `callcard ${results.source.commit ?? '?'}${results.source.uncommittedSrc.length > 0 ? ` + uncommitted changes in ${results.source.uncommittedSrc.join(', ')}` : ''}`,
     `load: POST /Lookup, 50% hits / 50% misses, ${CONNECTIONS} connections, ${WARMUP} s warm-up + ${DURATION} s, loader in its own process (shares the 2 cores with the server)`,
     ...sourceNotes(results),
+    ...workflowNotes(results),
     '',
     line(['metric', 'value', 'target', '']),
     line(widths.map((w) => '-'.repeat(w)).concat('----')),
@@ -1732,6 +2301,15 @@ async function main() {
       slowSource: SLOW_SOURCE,
       slowLookups: SLOW_LOOKUPS,
       slowConcurrency: SLOW_CONCURRENCY,
+      workflows: WORKFLOWS,
+      workflowConnections: WF_CONNECTIONS,
+      workflowWarmup: WF_WARMUP,
+      workflowDuration: WF_DURATION,
+      workflowDownCalls: WF_DOWN_CALLS,
+      workflowDownContacts: WF_DOWN_CONTACTS,
+      workflowDownConcurrency: WF_DOWN_CONCURRENCY,
+      workflowDownBudgetMs: WF_DOWN_BUDGET_MS,
+      workflowDelivery: WF_DELIVERY,
     },
     targets: TARGETS,
   };
@@ -1823,6 +2401,11 @@ async function main() {
     }
   }
 
+  // CallFlow with a webhook action: a healthy target under load, then 10,000 calls while it is down.
+  results.workflows = WORKFLOWS
+    ? await section('workflows', () => runWorkflowBenchmarks(hits, misses))
+    : { skipped: 'BENCH_WORKFLOWS=0' };
+
   results.ratio = results.callcard.load.requestsPerSecond / results.bare.load.requestsPerSecond;
   results.infoLogCost =
     1 - results.callcardInfo.load.requestsPerSecond / results.callcard.load.requestsPerSecond;
@@ -1855,6 +2438,15 @@ async function main() {
   if (mirror?.lookupChecks) {
     results.pass.mirrorSyncComplete =
       mirror.written === CONTACTS && mirror.lookupChecks.every((check) => check.ok);
+  }
+  for (const [part, prefix] of [
+    ['healthy', 'callFlowTargetUp'],
+    ['down', 'callFlowTargetDown'],
+  ]) {
+    const pass = results.workflows[part]?.pass;
+    if (!pass) continue;
+    for (const [name, ok] of Object.entries(pass))
+      results.pass[`${prefix}${name[0].toUpperCase()}${name.slice(1)}`] = ok;
   }
   results.summary = summarize(results);
   results.finishedAt = new Date().toISOString();

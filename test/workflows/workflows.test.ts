@@ -153,6 +153,18 @@ describe('workflows with a webhook action', () => {
     expect(done.headers.location).toBe('https://crm.example/calls/T-3');
   });
 
+  it('answers with its own page as soon as an attempt fails, without waiting out the budget', async () => {
+    hook.set(() => ({ status: 503 }));
+    await start({}, 5_000);
+    const answer = (await post('CallFlow', CALL)).json();
+    expect(answer.url).toMatch(/\/calls\/[\w-]{22}$/);
+    // The answer came after the failed attempt, not at the end of the 5 s budget: the delivery was
+    // still waiting for its first retry when the answer was read.
+    const [delivery] = await service.store.outbox.forCall('CallFlow', answer.id);
+    expect(delivery).toMatchObject({ status: 'pending', attempts: 1 });
+    expect(delivery?.lastError).toMatch(/503/);
+  });
+
   it('retries a target that fails, honours Retry-After, and delivers once it answers', async () => {
     const times: number[] = [];
     hook.set((_request, n) => {

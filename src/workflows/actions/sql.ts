@@ -7,6 +7,7 @@ import { connectMysql, connectPostgres } from '../../sources/sql/clients.js';
 import { connectionSettings, readPassword } from '../../sources/sql/connection.js';
 import { bindNamed } from '../../sources/sql/named-params.js';
 import { type CallPresetName, callPresets } from './sql-presets.js';
+import { createVtigerWriter, type VtigerWriter, vtigerOwner, vtigerRecordUrl } from './sql-vtiger.js';
 import { type Action, DeliveryError, retrySettings } from './types.js';
 
 /** Every named parameter a custom `query` (and a `recordUrl`) may use. */
@@ -88,7 +89,8 @@ export type CallParameters = {
   readonly nowUtc: string;
 };
 
-const PRESETS = ['suitecrm', 'sugarcrm'] as const satisfies readonly CallPresetName[];
+/** vtiger is not a list of statements: its ids come from a sequence, in a transaction (sql-vtiger.ts). */
+const PRESETS = ['suitecrm', 'sugarcrm', 'vtiger'] as const satisfies readonly (CallPresetName | 'vtiger')[];
 
 /** Logs each call as a row (or rows) in a database: a CRM's own tables (preset) or your statement. */
 export const sqlActionSchema = z
@@ -123,6 +125,12 @@ export const sqlActionSchema = z
     }
     if (config.preset && !config.baseUrl) {
       issue("a preset needs baseUrl (the CRM's address, for the link to the call)", 'baseUrl');
+    }
+    if (config.preset === 'vtiger' && !/^\d+$/.test(config.userId ?? '')) {
+      issue(
+        'vtiger needs userId: the id of the vtiger user a call is assigned to when the CONNECTOR sends none',
+        'userId',
+      );
     }
     const names = Object.fromEntries(SQL_ACTION_PARAMETERS.map((name) => [name, null]));
     for (const statement of [config.query ?? []].flat()) {
@@ -402,11 +410,14 @@ function deliveryError(error: unknown, where: string): DeliveryError {
  * statement leaves an existing row alone, so an attempt repeated after a crash (the outbox's
  * at-least-once) changes nothing and answers the same record. With a preset, the rows are the
  * CRM's own (SuiteCRM's Calls, the contact as participant); with a `query`, your statements.
+ * vtiger's ids come from its sequence instead: a marker table remembers each delivery's record,
+ * written in the same transaction as the record (sql-vtiger.ts).
  */
 export function createSqlAction(config: SqlActionConfig, deps: { baseDir: string }): Action {
   const password = readPassword(config, deps.baseDir);
   let where: string;
   let writer: Writer;
+  let vtiger: VtigerWriter | undefined;
   if (config.driver === 'sqlite') {
     const file = resolve(deps.baseDir, config.file!);
     where = `sql ${basename(file)}`;
@@ -419,19 +430,30 @@ export function createSqlAction(config: SqlActionConfig, deps: { baseDir: string
       // A URL the driver reads in its own way; the driver reports it.
     }
     where = `sql ${config.driver}${host ? ` ${host}` : ''}`;
-    const client = (config.driver === 'postgres' ? connectPostgres : connectMysql)({
-      url: config.url!,
-      ...(password && { password }),
-      statementTimeoutMs: config.timeoutMs,
-    });
-    writer = {
-      execute: async (sql, values, signal) => {
-        await client.query(sql, values, signal);
-      },
-      close: () => client.close(),
-    };
+    if (config.preset === 'vtiger') {
+      const own = createVtigerWriter({ url: config.url!, ...(password && { password }) });
+      vtiger = own;
+      writer = {
+        execute: async () => {
+          throw new Error('the vtiger preset writes through its transaction');
+        },
+        close: () => own.close(),
+      };
+    } else {
+      const client = (config.driver === 'postgres' ? connectPostgres : connectMysql)({
+        url: config.url!,
+        ...(password && { password }),
+        statementTimeoutMs: config.timeoutMs,
+      });
+      writer = {
+        execute: async (sql, values, signal) => {
+          await client.query(sql, values, signal);
+        },
+        close: () => client.close(),
+      };
+    }
   }
-  const preset = config.preset ? callPresets[config.preset] : undefined;
+  const preset = config.preset && config.preset !== 'vtiger' ? callPresets[config.preset] : undefined;
   const base = config.baseUrl?.replace(/\/+$/, '');
   const statements = [config.query ?? []].flat();
 
@@ -447,13 +469,27 @@ export function createSqlAction(config: SqlActionConfig, deps: { baseDir: string
         : statements.map((sql) => ({ sql, values: call }));
       const timeout = AbortSignal.timeout(config.timeoutMs);
       const both = AbortSignal.any([signal, timeout]);
+      const failed = (error: unknown) => {
+        if (signal.aborted) return signal.reason as unknown;
+        if (timeout.aborted) return new DeliveryError(`${where}: no answer within ${config.timeoutMs} ms`);
+        return deliveryError(error, where);
+      };
+      if (vtiger) {
+        const owner = vtigerOwner(call, config.userId);
+        if (owner === undefined) throw new DeliveryError(`${where}: no vtiger user id`, { permanent: true });
+        let crmid: number;
+        try {
+          crmid = await vtiger.log(call, owner, both);
+        } catch (error) {
+          throw failed(error);
+        }
+        return { id: String(crmid), ...(base && { url: vtigerRecordUrl(base, crmid) }) };
+      }
       for (const { sql, values } of work) {
         try {
           await writer.execute(sql, values, both);
         } catch (error) {
-          if (signal.aborted) throw signal.reason;
-          if (timeout.aborted) throw new DeliveryError(`${where}: no answer within ${config.timeoutMs} ms`);
-          throw deliveryError(error, where);
+          throw failed(error);
         }
       }
       const url = config.recordUrl

@@ -54,8 +54,9 @@ export interface OutboxWorker {
   /** Looks for due deliveries now (after an enqueue) instead of at the next poll. */
   kick(): void;
   /**
-   * The delivery once done or dead, or as it stands when `ms` have passed (so that a request can
-   * wait a short budget for it); undefined if there is no such delivery.
+   * The delivery once done or dead, or once an attempt has failed (its retry is a backoff away), or
+   * as it stands when `ms` have passed (so that a request can wait a short budget for it);
+   * undefined if there is no such delivery.
    */
   waitFor(deliveryId: string, ms: number): Promise<Delivery | undefined>;
 }
@@ -299,6 +300,8 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
       for (;;) {
         const delivery = await store.get(deliveryId);
         if (!delivery || delivery.status === 'done' || delivery.status === 'dead') return delivery;
+        // An attempt has failed: the next one waits for its backoff, longer than anyone should wait here.
+        if (delivery.status === 'pending' && delivery.attempts > 0) return delivery;
         const left = deadline - Date.now();
         if (left <= 0) return delivery;
         // Woken when this worker writes it back; polled for a delivery another process runs.
