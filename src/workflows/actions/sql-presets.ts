@@ -2,7 +2,8 @@
  * How the sql action logs a call in a CRM whose schema callcard knows. Every row's key is derived
  * from the delivery id, and every insert leaves an existing row alone: a delivery retried after a
  * crash (between the statements, or after the commit but before the outbox heard of it) writes
- * nothing twice, and answers the same record.
+ * nothing twice, and answers the same record. vtiger, whose ids come from a sequence, cannot be
+ * written this way: its preset is a transaction with a marker row, in sql-vtiger.ts.
  */
 import type { CallParameters } from './sql.js';
 

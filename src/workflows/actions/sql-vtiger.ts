@@ -75,8 +75,8 @@ async function insertCall(
   );
   // Times in UTC, as vtiger stores them (it converts to each user's time zone when showing them).
   await connection.query(
-    `INSERT INTO vtiger_activity (activityid, subject, activitytype, date_start, time_start, due_date, time_end,
-       sendnotification, duration_hours, duration_minutes, eventstatus, notime, visibility)
+    `INSERT INTO vtiger_activity (activityid, subject, activitytype, date_start, time_start, due_date,
+       time_end, sendnotification, duration_hours, duration_minutes, eventstatus, notime, visibility)
      VALUES (?, ?, 'Call', ?, ?, ?, ?, '0', ?, ?, ?, '0', 'Public')`,
     [
       crmid,
