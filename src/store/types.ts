@@ -136,6 +136,11 @@ export interface CallJournal {
   /** Records a call once per id: a repeat updates the record and counts the delivery. */
   record(call: NewCallRecord): Promise<{ readonly record: CallRecord; readonly created: boolean }>;
   get(id: string): Promise<CallRecord | undefined>;
+  /**
+   * Keeps `answerId` as the id answered for the call, unless an earlier answer kept one: answers
+   * the id kept, the same for every repeat of the call.
+   */
+  answer(id: string, answerId: string): Promise<string>;
   /** Calls matching the query, newest first, one page at a time. */
   list(query: CallQuery): Promise<CallPage>;
   /** Removes the calls that started before `olderThan`; answers how many there were. */

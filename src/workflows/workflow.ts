@@ -38,9 +38,10 @@ export interface WorkflowOptions {
  * A workflow the CONNECTOR can post a call to. The call is recorded once in the journal (a repeat
  * of the same call completes the same record); each action becomes a delivery in the durable
  * outbox, claimed under an id derived from the call before any target is touched, so a repeat or
- * a concurrent post never makes a second one. The answer's id is callcard's id of the call, the
- * same for every repeat; its url is the record the first action created when the target confirms
- * within the budget, else callcard's page of the call, which leads there once it exists.
+ * a concurrent post never makes a second one. When the first action's target confirms within the
+ * budget, the answer is its record's id and url; otherwise callcard's id of the call and its page,
+ * which leads to the record once it exists. Whichever id the first answer gave, every repeat of the
+ * call gets the same.
  */
 export function createWorkflow(options: WorkflowOptions): Workflow {
   const { name, journal, secret, actions = [], outbox, runner } = options;
@@ -79,7 +80,10 @@ export function createWorkflow(options: WorkflowOptions): Workflow {
       runner!.kick();
       const budget = options.answerBudgetMs ?? 0;
       const first = budget > 0 ? await runner!.waitFor(deliveries[0]!.id, budget) : undefined;
-      return first?.status === 'done' && first.resultUrl ? { id, url: first.resultUrl } : page;
+      const confirmed = first?.status === 'done' && first.resultUrl ? first : undefined;
+      const answer = confirmed ? { id: confirmed.resultId ?? id, url: confirmed.resultUrl! } : page;
+      // The first answer's id stays the call's id for the CONNECTOR, whatever later repeats find.
+      return { ...answer, id: await journal.answer(id, answer.id) };
     },
   };
 }

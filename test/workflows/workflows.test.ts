@@ -101,14 +101,14 @@ describe('workflows with a webhook action', () => {
     const response = await post('CallFlow', CALL);
     expect(response.statusCode).toBe(200);
     const answer = response.json();
-    expect(answer.url).toBe('https://crm.example/calls/T-1');
-    expect(answer.id).toMatch(/^[\w-]{22}$/);
+    expect(answer).toEqual({ id: 'T-1', url: 'https://crm.example/calls/T-1' });
     expect(hook.received).toHaveLength(1);
     const [sent] = hook.received;
-    expect(sent?.key).toBe(`CallFlow:${answer.id}:0`);
+    const callId = sent?.body['callId'] as string;
+    expect(callId).toMatch(/^[\w-]{22}$/);
+    expect(sent?.key).toBe(`CallFlow:${callId}:0`);
     expect(sent?.body).toMatchObject({
       workflow: 'CallFlow',
-      callId: answer.id,
       call: {
         contactCrmId: 'c1',
         direction: 'incoming',
@@ -135,7 +135,7 @@ describe('workflows with a webhook action', () => {
     expect(hook.received).toHaveLength(1);
   });
 
-  it('answers at once with its own page when the target is slow; the page then leads to the record', async () => {
+  it('answers at once with its own page when the target is slow; the page then leads to the record, repeats keep the id', async () => {
     hook.set(() => ({
       status: 200,
       body: { record: { url: 'https://crm.example/calls/T-3' } },
@@ -151,6 +151,10 @@ describe('workflows with a webhook action', () => {
     await until(async () => (await service.app.inject({ method: 'GET', url: path })).statusCode === 302);
     const done = await service.app.inject({ method: 'GET', url: path });
     expect(done.headers.location).toBe('https://crm.example/calls/T-3');
+    // Sent again once the record exists: the same id as the first answer, and the record's url.
+    const again = (await post('CallFlow', CALL)).json();
+    expect(again).toEqual({ id: answer.id, url: 'https://crm.example/calls/T-3' });
+    expect(hook.received).toHaveLength(1);
   });
 
   it('answers with its own page as soon as an attempt fails, without waiting out the budget', async () => {

@@ -62,6 +62,9 @@ export function createCallJournal(db: Database.Database): CallJournal {
       started_at = COALESCE(?, started_at)
     RETURNING *`);
   const byId = db.prepare<[string], CallRow>('SELECT * FROM calls WHERE id = ?');
+  const keepAnswer = db.prepare<[string, string], { answer_id: string | null }>(
+    'UPDATE calls SET answer_id = COALESCE(answer_id, ?) WHERE id = ? RETURNING answer_id',
+  );
   const purgeBatch = db.prepare<[number, number]>(
     'DELETE FROM calls WHERE rowid IN (SELECT rowid FROM calls WHERE started_at < ? LIMIT ?)',
   );
@@ -88,6 +91,9 @@ export function createCallJournal(db: Database.Database): CallJournal {
     async get(id) {
       const row = byId.get(id);
       return row && toCall(row);
+    },
+    async answer(id, answerId) {
+      return keepAnswer.get(answerId, id)?.answer_id ?? answerId;
     },
     async list(query) {
       const { sql, params } = listing(query);

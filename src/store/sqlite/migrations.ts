@@ -131,4 +131,6 @@ export const callMigrations: readonly Migration[] = [
       CREATE INDEX calls_by_contact ON calls (contact_crm_id, started_at);
     `);
   },
+  // The id the first answer gave for a call: every repeat of the call gets the same.
+  (db) => db.exec('ALTER TABLE calls ADD COLUMN answer_id TEXT'),
 ];
