@@ -304,6 +304,26 @@ describe('outbox worker', () => {
     expect(action.calls.map((c) => c.attempt)).toEqual([1, 2, 3, 4, 5, 6]);
   });
 
+  it('once its target takes a delivery, sends the others waiting out a backoff at once', async () => {
+    const down = () => new DeliveryError('target answered 503');
+    // a and b (two contacts) fail; a's later retry succeeds: b need not wait for its own backoff.
+    const action = scripted([down(), down(), {}, {}]);
+    const worker = base(action, { backoff: { baseMs: 60_000, maxMs: 3_600_000, factor: 2 }, concurrency: 1 });
+    await store.outbox.enqueue([newDelivery('a', { orderKey: 'k1' })], T0);
+    await worker.runOnce();
+    clock += 1000;
+    await store.outbox.enqueue([newDelivery('b', { orderKey: 'k2' })], clock);
+    await worker.runOnce();
+    expect((await store.outbox.get('b'))?.nextAt).toBe(clock + 60_000);
+    clock = (await store.outbox.get('a'))!.nextAt;
+    expect(await worker.runOnce()).toBe(1);
+    expect(await store.outbox.get('a')).toMatchObject({ status: 'done' });
+    // b's retry is due now, before its backoff said.
+    expect((await store.outbox.get('b'))?.nextAt).toBe(clock);
+    expect(await worker.runOnce()).toBe(1);
+    expect(await store.outbox.get('b')).toMatchObject({ status: 'done', attempts: 2 });
+  });
+
   it('spreads retries with jitter, never beyond the cap', async () => {
     const action = scripted(Array.from({ length: 4 }, () => new DeliveryError('down')));
     const worker = base(action, { random: () => 0.999 });

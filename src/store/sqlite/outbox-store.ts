@@ -168,6 +168,11 @@ export function createOutboxStore(db: Database.Database): OutboxStore {
     return row !== undefined;
   });
 
+  const expediteRetries = db.prepare(
+    `UPDATE deliveries SET next_at = ?
+      WHERE status = 'pending' AND workflow = ? AND action = ? AND attempts > 0 AND next_at > ?`,
+  );
+
   return {
     async enqueue(items, now) {
       if (items.length === 0) return [];
@@ -185,6 +190,9 @@ export function createOutboxStore(db: Database.Database): OutboxStore {
         resultUrl: result.url ?? null,
         now,
       });
+    },
+    async expedite(workflow, action, now) {
+      return expediteRetries.run(now, workflow, action, now).changes;
     },
     async fail(id, worker, error, retryAt, now) {
       return failOne.immediate({ id, worker, error, retryAt: retryAt ?? null, now });

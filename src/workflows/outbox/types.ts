@@ -59,6 +59,11 @@ export interface OutboxStore {
   claim(worker: string, now: number, leaseMs: number, limit: number): Promise<Delivery[]>;
   /** Marks a leased delivery done with the target's answer. False if the lease was lost. */
   complete(id: string, worker: string, result: DeliveryResult, now: number): Promise<boolean>;
+  /**
+   * Makes the pending retries of the same workflow action due at `now`: its target has just taken
+   * a delivery, so the calls waiting out a long backoff need not wait for their own turn.
+   */
+  expedite(workflow: string, action: number, now: number): Promise<number>;
   /** Records a failed attempt: tried again at `retryAt`, or dead when undefined. */
   fail(id: string, worker: string, error: string, retryAt: number | undefined, now: number): Promise<boolean>;
   get(id: string): Promise<Delivery | undefined>;

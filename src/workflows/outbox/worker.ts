@@ -216,7 +216,14 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
       );
       const completed = await writeBack(() => store.complete(delivery.id, id, result, now()));
       if (completed === false) logger.warn(log, 'outbox lease lost before the delivery was recorded done');
-      else logger.debug(log, 'outbox delivery done');
+      else {
+        logger.debug(log, 'outbox delivery done');
+        // The target is back: its other calls waiting out a backoff go now, not in an hour.
+        const due = await writeBack(
+          async () => (await store.expedite(delivery.workflow, delivery.action, now())) > 0,
+        );
+        if (due) kick();
+      }
     } catch (error) {
       const message = describe(error);
       const at = now();
