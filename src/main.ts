@@ -1,11 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import type { Config } from './config/schema.js';
-import { buildApp } from './http/app.js';
+import { buildApp, buildMetricsApp } from './http/app.js';
 import type { Credential } from './http/auth.js';
+import type { Readiness } from './http/routes/service.js';
 import { createIndexFinder } from './lookup/index-finder.js';
 import { createLiveFinder } from './lookup/live.js';
 import { type ConfiguredSource, createLookup, type Lookup } from './lookup/lookup.js';
+import { createMetrics, measuredLookup } from './metrics/metrics.js';
 import { ensureSecretFile, newKey, newToken } from './secrets.js';
 import { createSource } from './sources/registry.js';
 import type { Source } from './sources/types.js';
@@ -35,6 +37,8 @@ export interface Core {
 
 export interface Service extends Core {
   readonly app: FastifyInstance;
+  /** Serves /metrics alone when `metrics.port` is set; serve listens on it. */
+  readonly metricsApp?: FastifyInstance;
   /** The token callcard generated on this start, when none was configured (first start). */
   readonly generatedToken?: { readonly value: string; readonly file: string };
   /** The token file in the data directory, when the token comes from there. */
@@ -222,29 +226,72 @@ function credentialsOf(config: Readonly<Config>): {
   };
 }
 
+/** Ready: the store answers, and every mirrored source has a first good sync to answer from. */
+async function readinessOf(core: Core): Promise<Readiness> {
+  const checks: { name: string; ok: boolean; detail?: string }[] = [];
+  try {
+    await core.store.calls.get('readiness');
+    checks.push({ name: 'store', ok: true });
+  } catch {
+    checks.push({ name: 'store', ok: false, detail: 'the store does not answer' });
+  }
+  for (const name of core.mirrors.keys()) {
+    const state = await core.store.contacts.syncState(name).catch(() => undefined);
+    checks.push(
+      state?.succeededAt !== undefined
+        ? { name: `source ${name}`, ok: true }
+        : {
+            name: `source ${name}`,
+            ok: false,
+            detail: state?.error ? 'first sync failed' : 'first sync running',
+          },
+    );
+  }
+  return { ready: checks.every((check) => check.ok), checks };
+}
+
 /** The core and its HTTP app. */
 export async function createService(config: Readonly<Config>, options: CoreOptions = {}): Promise<Service> {
   const auth = credentialsOf(config);
   const core = await openCore(config, options);
+  const metrics = config.metrics.enabled
+    ? createMetrics({
+        sources: core.sources,
+        mirrors: [...core.mirrors.keys()],
+        contacts: core.store.contacts,
+        outbox: core.store.outbox,
+      })
+    : undefined;
+  const scrape = metrics && {
+    registry: metrics.registry,
+    ...(config.metrics.token !== undefined && { token: config.metrics.token }),
+  };
+  const separate = scrape !== undefined && config.metrics.port !== undefined;
+  // Only the CONNECTOR's lookups are measured, not those the workflows make for their actions.
   const app = await buildApp({
     config,
-    lookup: core.lookup,
+    lookup: metrics ? measuredLookup(core.lookup, metrics) : core.lookup,
     workflows: core.workflows,
     journal: core.store.calls,
     outbox: core.store.outbox,
     credentials: auth.credentials,
+    readiness: () => readinessOf(core),
     logger: core.logger,
+    ...(scrape && !separate && { metrics: scrape }),
   });
+  const metricsApp =
+    scrape && separate ? await buildMetricsApp({ ...scrape, logger: core.logger }) : undefined;
   let closing: Promise<void> | undefined;
   return {
     ...core,
     app,
+    ...(metricsApp && { metricsApp }),
     ...(auth.tokenFile && { tokenFile: auth.tokenFile }),
     ...(auth.generatedToken && { generatedToken: auth.generatedToken }),
     close() {
       closing ??= (async () => {
         // In-flight requests are answered before the sources and the store close.
-        await app.close();
+        await Promise.all([app.close(), metricsApp?.close()]);
         await core.close();
       })();
       return closing;

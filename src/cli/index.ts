@@ -9,6 +9,7 @@ import {
   purgeCallsCommand,
   toDate,
 } from './calls.js';
+import { configCheckCommand } from './config-check.js';
 import { importCommand } from './import.js';
 import { DELIVERY_STATUSES, dropDeliveryCommand, outboxCommand, retryDeliveryCommand } from './outbox.js';
 import { serveCommand } from './serve.js';
@@ -105,6 +106,14 @@ outbox
   .description('remove a delivery that is not running')
   .argument('<id>', 'the delivery id, as listed')
   .action((id: string) => dropDeliveryCommand(id, program.opts()));
+
+program
+  .command('config')
+  .description('configuration tools')
+  .command('check')
+  .description('validate a config file (and the environment it would run with) without starting')
+  .argument('<file>', 'YAML config file')
+  .action((file: string) => configCheckCommand(file));
 
 try {
   await program.parseAsync();

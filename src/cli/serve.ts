@@ -20,6 +20,10 @@ export async function serveCommand(options: ServeOptions): Promise<void> {
     workers: Math.min(2, availableParallelism()),
   });
   const address = await service.app.listen({ port: config.port, host: config.host });
+  const metricsAddress =
+    service.metricsApp && config.metrics.port !== undefined
+      ? await service.metricsApp.listen({ port: config.metrics.port, host: config.host })
+      : undefined;
   const root = config.publicUrl ?? address.replace('0.0.0.0', 'localhost');
   const base = `${root}${config.basePath === '/' ? '' : config.basePath}`;
   const header = config.auth.header;
@@ -29,6 +33,7 @@ export async function serveCommand(options: ServeOptions): Promise<void> {
     ...(service.mirrors.size > 0
       ? [`  Mirroring ${[...service.mirrors.keys()].join(', ')}: first sync running`]
       : []),
+    ...(metricsAddress ? [`  Prometheus metrics at ${metricsAddress}/metrics`] : []),
     '',
     '  In the peoplefone CUSTOMER-PORTAL, CONNECTOR settings:',
     `    Root URL:      ${base}   (use the address peoplefone reaches this machine at)`,

@@ -100,6 +100,17 @@ export const configSchema = z
         retentionDays: z.coerce.number().int().min(1).max(36_500).nullable().default(365),
       })
       .prefault({}),
+    /** Prometheus metrics at GET /metrics. */
+    metrics: z
+      .object({
+        enabled: z.boolean().default(true),
+        /** When set, /metrics needs `Authorization: Bearer <token>`. */
+        token: z.string().min(16, 'must be at least 16 characters').optional(),
+        /** When set, /metrics is served on its own plain HTTP listener on this port, not the main one. */
+        port: z.coerce.number().int().min(1).max(65_535).optional(),
+      })
+      .strict()
+      .prefault({}),
     log: z
       .object({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -127,6 +138,13 @@ export const configSchema = z
             message: `no source named "${name}"`,
           });
         }
+      });
+    }
+    if (config.metrics.port !== undefined && config.metrics.port === config.port) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['metrics', 'port'],
+        message: 'must differ from port (leave it unset to serve /metrics on the main port)',
       });
     }
     const seen = new Set<string>();

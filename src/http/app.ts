@@ -17,8 +17,9 @@ import type { Workflows } from '../workflows/registry.js';
 import type { Credential } from './auth.js';
 import { registerErrorHandling } from './errors.js';
 import { connectorRoutes } from './routes/connector.js';
+import { type MetricsRoutesOptions, metricsRoutes } from './routes/metrics.js';
 import { pageRoutes } from './routes/pages.js';
-import { serviceRoutes } from './routes/service.js';
+import { type Readiness, serviceRoutes } from './routes/service.js';
 
 export interface AppOptions {
   readonly config: Readonly<Config>;
@@ -28,7 +29,11 @@ export interface AppOptions {
   /** Where workflow deliveries stand, for the call pages. */
   readonly outbox?: OutboxStore;
   readonly credentials: readonly Credential[];
+  /** What `/readyz` reports. */
+  readonly readiness?: () => Promise<Readiness>;
   readonly logger: Logger;
+  /** `GET /metrics` on this app; absent when metrics are off or served on their own port. */
+  readonly metrics?: MetricsRoutesOptions;
 }
 
 /** What a handler found out, for the one log line each request gets. */
@@ -77,7 +82,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   registerErrorHandling(app);
 
   const prefix = config.basePath === '/' ? '' : config.basePath;
-  await app.register(serviceRoutes, { basePath: config.basePath });
+  await app.register(serviceRoutes, {
+    basePath: config.basePath,
+    ...(options.readiness && { readiness: options.readiness }),
+  });
+  if (options.metrics) await app.register(metricsRoutes, options.metrics);
   await app.register(pageRoutes, {
     prefix,
     journal: options.journal,
@@ -90,6 +99,22 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     workflows: options.workflows,
     credentials: options.credentials,
   });
+  return app;
+}
+
+/** The separate listener for `metrics.port`: `GET /metrics` only, plain HTTP. */
+export async function buildMetricsApp(
+  options: MetricsRoutesOptions & { readonly logger: Logger },
+): Promise<FastifyInstance> {
+  const { logger, ...metrics } = options;
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    disableRequestLogging: true,
+    requestTimeout: 10_000,
+    return503OnClosing: true,
+  });
+  registerErrorHandling(app);
+  await app.register(metricsRoutes, metrics);
   return app;
 }
 

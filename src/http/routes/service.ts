@@ -1,10 +1,32 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { LOGO_SVG } from '../pages/logo.js';
 
+export interface Readiness {
+  readonly ready: boolean;
+  /** What was checked; names of stores and sources only, never data. */
+  readonly checks: readonly { readonly name: string; readonly ok: boolean; readonly detail?: string }[];
+}
+
+export interface ServiceRoutesOptions {
+  readonly basePath: string;
+  readonly readiness?: () => Promise<Readiness>;
+}
+
 /** Unauthenticated endpoints for people and load balancers; they reveal no data. */
-export const serviceRoutes: FastifyPluginAsync<{ basePath: string }> = async (app, { basePath }) => {
+export const serviceRoutes: FastifyPluginAsync<ServiceRoutesOptions> = async (
+  app,
+  { basePath, readiness },
+) => {
   const lookupPath = `${basePath === '/' ? '' : basePath}/Lookup`;
+  /** Alive: the process answers. */
   app.get('/healthz', async () => ({ status: 'ok' }));
+  /** Ready for traffic: the store answers and every mirrored source has been synced once. */
+  app.get('/readyz', async (_request, reply) => {
+    const state = readiness ? await readiness() : { ready: true, checks: [] };
+    return reply
+      .code(state.ready ? 200 : 503)
+      .send({ status: state.ready ? 'ready' : 'not ready', checks: state.checks });
+  });
   app.get('/', async () => ({
     service: 'callcard',
     description: 'Phone lookup service for the peoplefone CONNECTOR',

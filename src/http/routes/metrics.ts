@@ -1,0 +1,25 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { Registry } from 'prom-client';
+import { createAuthCheck } from '../auth.js';
+import { errorBody } from '../errors.js';
+
+export interface MetricsRoutesOptions {
+  readonly registry: Registry;
+  /** When set, a scrape needs `Authorization: Bearer <token>`. */
+  readonly token?: string;
+}
+
+/** `GET /metrics` in Prometheus' text format. */
+export const metricsRoutes: FastifyPluginAsync<MetricsRoutesOptions> = async (app, { registry, token }) => {
+  const authorized =
+    token === undefined ? undefined : createAuthCheck([{ authorization: `Bearer ${token}` }]);
+  app.get('/metrics', async (request, reply) => {
+    if (authorized && !authorized(request.headers)) {
+      return reply
+        .code(401)
+        .header('www-authenticate', 'Bearer')
+        .send(errorBody('UNAUTHORIZED', 'missing or wrong bearer token'));
+    }
+    return reply.type(registry.contentType).send(await registry.metrics());
+  });
+};

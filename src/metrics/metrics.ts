@@ -1,0 +1,140 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { ConfiguredSource, Lookup, LookupResult, SourceStatus } from '../lookup/lookup.js';
+import type { ContactStore } from '../store/types.js';
+import type { DeliveryStatus, OutboxStore } from '../workflows/outbox/types.js';
+
+/**
+ * Prometheus metrics on a registry of their own (never prom-client's global one), so several
+ * services in one process (tests) do not collide. Labels carry source names and fixed words only:
+ * never a number or a token.
+ */
+export interface Metrics {
+  readonly registry: Registry;
+  /** Records one lookup: its overall duration and each source's outcome. */
+  recordLookup(result: LookupResult, seconds: number): void;
+}
+
+export interface MetricsOptions {
+  readonly sources: readonly Pick<ConfiguredSource, 'name' | 'mode'>[];
+  /** Names of the mirrored sources, whose sync state is reported. */
+  readonly mirrors: readonly string[];
+  readonly contacts: Pick<ContactStore, 'syncState'>;
+  readonly outbox: Pick<OutboxStore, 'counts'>;
+  readonly now?: () => number;
+}
+
+/** Lookups answer in milliseconds; the deadline is at most 10 s. */
+const BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+const STATUSES: readonly SourceStatus[] = ['ok', 'timeout', 'error'];
+const DELIVERY_STATUSES: readonly DeliveryStatus[] = ['pending', 'running', 'done', 'dead'];
+
+export function createMetrics(options: MetricsOptions): Metrics {
+  const { sources, mirrors, contacts, outbox } = options;
+  const now = options.now ?? Date.now;
+  const registry = new Registry();
+  const registers = [registry];
+
+  const lookupDuration = new Histogram({
+    name: 'callcard_lookup_duration_seconds',
+    help: 'Time taken by one lookup, all sources together.',
+    buckets: BUCKETS,
+    registers,
+  });
+  const sourceDuration = new Histogram({
+    name: 'callcard_source_duration_seconds',
+    help: 'Time taken by one source for one lookup.',
+    labelNames: ['source', 'mode', 'status'] as const,
+    buckets: BUCKETS,
+    registers,
+  });
+  const lookups = new Counter({
+    name: 'callcard_lookups_total',
+    help: 'Lookups by outcome: hit (a contact found), miss (none found), empty (no or withheld number).',
+    labelNames: ['outcome'] as const,
+    registers,
+  });
+  const sourceResults = new Counter({
+    name: 'callcard_source_results_total',
+    help: 'Sources asked during lookups, by how they answered.',
+    labelNames: ['source', 'status'] as const,
+    registers,
+  });
+  const liveCache = new Counter({
+    name: 'callcard_live_cache_total',
+    help: "Live sources' answers taken from the cache (hit) or asked of the source (miss).",
+    labelNames: ['source', 'result'] as const,
+    registers,
+  });
+
+  new Gauge({
+    name: 'callcard_sync_age_seconds',
+    help: "Seconds since a mirrored source's last successful sync.",
+    labelNames: ['source'] as const,
+    registers,
+    async collect() {
+      this.reset();
+      for (const name of mirrors) {
+        const state = await contacts.syncState(name);
+        if (state?.succeededAt !== undefined) {
+          this.set({ source: name }, Math.max(0, (now() - state.succeededAt) / 1000));
+        }
+      }
+    },
+  });
+  new Gauge({
+    name: 'callcard_sync_errors',
+    help: "1 when a mirrored source's last sync attempt failed, else 0.",
+    labelNames: ['source'] as const,
+    registers,
+    async collect() {
+      this.reset();
+      for (const name of mirrors) {
+        const state = await contacts.syncState(name);
+        this.set({ source: name }, state?.error === undefined ? 0 : 1);
+      }
+    },
+  });
+  new Gauge({
+    name: 'callcard_outbox_deliveries',
+    help: 'Workflow deliveries in the outbox, by status.',
+    labelNames: ['status'] as const,
+    registers,
+    async collect() {
+      const counts = await outbox.counts();
+      for (const status of DELIVERY_STATUSES) this.set({ status }, counts[status] ?? 0);
+    },
+  });
+
+  collectDefaultMetrics({ register: registry });
+
+  // Every series known in advance starts at 0, so rates work from the first scrape.
+  for (const outcome of ['hit', 'miss', 'empty']) lookups.inc({ outcome }, 0);
+  for (const { name, mode } of sources) {
+    for (const status of STATUSES) sourceResults.inc({ source: name, status }, 0);
+    if (mode === 'live') for (const result of ['hit', 'miss']) liveCache.inc({ source: name, result }, 0);
+  }
+
+  return {
+    registry,
+    recordLookup(result, seconds) {
+      lookupDuration.observe(seconds);
+      const outcome = result.key === undefined ? 'empty' : result.hits.length > 0 ? 'hit' : 'miss';
+      lookups.inc({ outcome });
+      for (const { source, mode, status, ms, cached } of result.outcomes) {
+        sourceDuration.observe({ source, mode, status }, ms / 1000);
+        sourceResults.inc({ source, status });
+        if (mode === 'live') liveCache.inc({ source, result: cached ? 'hit' : 'miss' });
+      }
+    },
+  };
+}
+
+/** The lookup, measured: the core stays free of metrics. */
+export function measuredLookup(lookup: Lookup, metrics: Pick<Metrics, 'recordLookup'>): Lookup {
+  return async (input) => {
+    const started = performance.now();
+    const result = await lookup(input);
+    metrics.recordLookup(result, (performance.now() - started) / 1000);
+    return result;
+  };
+}

@@ -1,0 +1,261 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createMetrics, measuredLookup } from '../../src/metrics/metrics.js';
+import { AUTH, build, type TestService, TOKEN, tempDir } from '../helper.js';
+
+const CSV = `id,name,phone
+c1,Alexa Holiday,079 123 45 67
+`;
+const HIT = '41791234567';
+const MISS = '41795551234';
+
+interface Sample {
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly value: number;
+}
+
+/** The samples of Prometheus' text format. */
+function parse(text: string): Sample[] {
+  const samples: Sample[] = [];
+  for (const line of text.split('\n')) {
+    const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!match) continue;
+    const labels: Record<string, string> = {};
+    for (const [, key, value] of (match[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) {
+      labels[key!] = value!;
+    }
+    samples.push({ name: match[1]!, labels, value: Number(match[3]) });
+  }
+  return samples;
+}
+
+/** The value of the sample with exactly these labels; undefined when there is none. */
+function sampleValue(samples: readonly Sample[], name: string, labels: Record<string, string> = {}) {
+  const found = samples.find(
+    (sample) =>
+      sample.name === name &&
+      Object.keys(sample.labels).length === Object.keys(labels).length &&
+      Object.entries(labels).every(([key, value]) => sample.labels[key] === value),
+  );
+  return found?.value;
+}
+
+describe('GET /metrics', () => {
+  let service: TestService;
+  const files = tempDir();
+  const lookup = (phoneNumber: string) =>
+    service.app.inject({
+      method: 'POST',
+      url: '/Lookup',
+      headers: AUTH,
+      payload: { inputs: { phoneNumber } },
+    });
+  const scrape = async () => {
+    const response = await service.app.inject({ method: 'GET', url: '/metrics' });
+    expect(response.statusCode).toBe(200);
+    expect(response.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
+    return response.body;
+  };
+
+  beforeAll(async () => {
+    writeFileSync(join(files.path, 'office.csv'), 'id,name,phone\no1,Office Desk,021 552 20 00\n');
+    service = await build({
+      sources: [
+        { type: 'embedded' },
+        { type: 'file', name: 'office', path: join(files.path, 'office.csv') },
+        { type: 'file', name: 'gone', path: join(files.path, 'missing.csv') },
+      ],
+    });
+    await service.importCsv(CSV);
+  });
+  afterAll(async () => {
+    await service.close();
+    files.remove();
+  });
+
+  it('counts lookups by outcome and times them, overall and per source', async () => {
+    expect((await lookup(HIT)).json()).toHaveLength(1);
+    expect((await lookup(MISS)).json()).toEqual([]);
+    expect((await lookup('')).json()).toEqual([]);
+    const samples = parse(await scrape());
+
+    expect(sampleValue(samples, 'callcard_lookups_total', { outcome: 'hit' })).toBe(1);
+    expect(sampleValue(samples, 'callcard_lookups_total', { outcome: 'miss' })).toBe(1);
+    expect(sampleValue(samples, 'callcard_lookups_total', { outcome: 'empty' })).toBe(1);
+    expect(sampleValue(samples, 'callcard_lookup_duration_seconds_count')).toBe(3);
+    expect(sampleValue(samples, 'callcard_lookup_duration_seconds_bucket', { le: '+Inf' })).toBe(3);
+    expect(sampleValue(samples, 'callcard_lookup_duration_seconds_sum')).toBeGreaterThan(0);
+    // The empty number asks no source.
+    for (const source of ['contacts', 'office', 'gone']) {
+      expect(sampleValue(samples, 'callcard_source_results_total', { source, status: 'ok' })).toBe(2);
+      expect(sampleValue(samples, 'callcard_source_results_total', { source, status: 'error' })).toBe(0);
+      expect(sampleValue(samples, 'callcard_source_results_total', { source, status: 'timeout' })).toBe(0);
+      expect(
+        sampleValue(samples, 'callcard_source_duration_seconds_count', {
+          source,
+          mode: 'index',
+          status: 'ok',
+        }),
+      ).toBe(2);
+    }
+    // Prometheus' own process metrics are on the same registry.
+    expect(samples.some((sample) => sample.name === 'process_cpu_user_seconds_total')).toBe(true);
+  });
+
+  it('shows the outbox by status', async () => {
+    let samples = parse(await scrape());
+    expect(sampleValue(samples, 'callcard_outbox_deliveries', { status: 'pending' })).toBe(0);
+    await service.store.outbox.enqueue(
+      [
+        {
+          id: 'CallFlow:call-1:0',
+          workflow: 'CallFlow',
+          callId: 'call-1',
+          action: 0,
+          actionType: 'webhook',
+          orderKey: 'contact-1',
+          payload: {},
+          maxAttempts: 3,
+        },
+      ],
+      Date.now(),
+    );
+    samples = parse(await scrape());
+    expect(sampleValue(samples, 'callcard_outbox_deliveries', { status: 'pending' })).toBe(1);
+    expect(sampleValue(samples, 'callcard_outbox_deliveries', { status: 'done' })).toBe(0);
+    expect(sampleValue(samples, 'callcard_outbox_deliveries', { status: 'dead' })).toBe(0);
+  });
+
+  it("shows mirrored sources' sync age and failures", async () => {
+    let samples = parse(await scrape());
+    expect(sampleValue(samples, 'callcard_sync_age_seconds', { source: 'office' })).toBeUndefined();
+    await service.sync.sync(service.mirrors.get('office')!);
+    await service.sync.sync(service.mirrors.get('gone')!).catch(() => undefined);
+    samples = parse(await scrape());
+    const age = sampleValue(samples, 'callcard_sync_age_seconds', { source: 'office' });
+    expect(age).toBeGreaterThanOrEqual(0);
+    expect(age).toBeLessThan(60);
+    expect(sampleValue(samples, 'callcard_sync_errors', { source: 'office' })).toBe(0);
+    // Never synced: no age, and its failure shows.
+    expect(sampleValue(samples, 'callcard_sync_age_seconds', { source: 'gone' })).toBeUndefined();
+    expect(sampleValue(samples, 'callcard_sync_errors', { source: 'gone' })).toBe(1);
+    // The embedded source is not mirrored.
+    expect(sampleValue(samples, 'callcard_sync_errors', { source: 'contacts' })).toBeUndefined();
+  });
+
+  it('shows no phone number, in labels or anywhere', async () => {
+    await lookup(HIT);
+    await lookup(`+${MISS}`);
+    const text = await scrape();
+    for (const number of [HIT, MISS]) {
+      expect(text).not.toContain(number);
+      expect(text).not.toContain(number.slice(2));
+    }
+    for (const sample of parse(text)) {
+      for (const value of Object.values(sample.labels)) expect(value).not.toMatch(/\d{5}/);
+    }
+  });
+
+  it('needs no token of the CONNECTOR when none is configured for it', async () => {
+    const response = await service.app.inject({ method: 'GET', url: '/metrics', headers: AUTH });
+    expect(response.statusCode).toBe(200);
+  });
+});
+
+describe('GET /metrics, configured', () => {
+  let service: TestService | undefined;
+  afterEach(async () => {
+    await service?.close();
+    service = undefined;
+  });
+  const METRICS_TOKEN = 'metrics-token-0123456789';
+
+  it('needs the bearer token when one is set', async () => {
+    service = await build({ metrics: { token: METRICS_TOKEN } });
+    const scrape = (headers: Record<string, string> = {}) =>
+      service!.app.inject({ method: 'GET', url: '/metrics', headers });
+    const missing = await scrape();
+    expect(missing.statusCode).toBe(401);
+    expect(missing.headers['www-authenticate']).toBe('Bearer');
+    expect(missing.body).not.toContain('callcard_');
+    expect((await scrape({ authorization: 'Bearer wrong-token-0123456789' })).statusCode).toBe(401);
+    expect((await scrape({ authorization: METRICS_TOKEN })).statusCode).toBe(401);
+    expect((await scrape({ authorization: `Bearer ${TOKEN}` })).statusCode).toBe(401);
+    expect((await scrape(AUTH)).statusCode).toBe(401);
+    const ok = await scrape({ authorization: `Bearer ${METRICS_TOKEN}` });
+    expect(ok.statusCode).toBe(200);
+    expect(ok.body).toContain('callcard_lookups_total');
+  });
+
+  it('rejects a short token', async () => {
+    await expect(build({ metrics: { token: 'short' } })).rejects.toThrow(/metrics\.token/);
+  });
+
+  it('serves them on their own listener when a port is set, not on the main one', async () => {
+    service = await build({ metrics: { port: 9464 } });
+    expect((await service.app.inject({ method: 'GET', url: '/metrics' })).statusCode).toBe(404);
+    expect(service.metricsApp).toBeDefined();
+    const response = await service.metricsApp!.inject({ method: 'GET', url: '/metrics' });
+    expect(response.statusCode).toBe(200);
+    expect(response.body).toContain('callcard_lookups_total');
+  });
+
+  it('serves nothing when disabled', async () => {
+    service = await build({ metrics: { enabled: false } });
+    expect((await service.app.inject({ method: 'GET', url: '/metrics' })).statusCode).toBe(404);
+    expect(service.metricsApp).toBeUndefined();
+  });
+});
+
+describe('createMetrics', () => {
+  it("counts live sources' cache hits and misses, and failed sources", async () => {
+    const metrics = createMetrics({
+      sources: [{ name: 'crm', mode: 'live' }],
+      mirrors: [],
+      contacts: { syncState: async () => undefined },
+      outbox: { counts: async () => ({ pending: 0, running: 0, done: 2, dead: 1 }) },
+    });
+    const outcome = { source: 'crm', mode: 'live', found: 0, ms: 12 } as const;
+    const lookup = measuredLookup(
+      async () => ({ key: '41791234567', hits: [], outcomes: [{ ...outcome, status: 'ok' }] }),
+      metrics,
+    );
+    await lookup('0791234567');
+    metrics.recordLookup(
+      { key: '41791234567', hits: [], outcomes: [{ ...outcome, status: 'ok', cached: true }] },
+      0.001,
+    );
+    metrics.recordLookup(
+      { key: '41791234567', hits: [], outcomes: [{ ...outcome, status: 'timeout', ms: 1000 }] },
+      1,
+    );
+    const samples = parse(await metrics.registry.metrics());
+    expect(sampleValue(samples, 'callcard_live_cache_total', { source: 'crm', result: 'hit' })).toBe(1);
+    expect(sampleValue(samples, 'callcard_live_cache_total', { source: 'crm', result: 'miss' })).toBe(2);
+    expect(sampleValue(samples, 'callcard_source_results_total', { source: 'crm', status: 'timeout' })).toBe(
+      1,
+    );
+    expect(sampleValue(samples, 'callcard_source_results_total', { source: 'crm', status: 'ok' })).toBe(2);
+    expect(
+      sampleValue(samples, 'callcard_source_duration_seconds_bucket', {
+        source: 'crm',
+        mode: 'live',
+        status: 'timeout',
+        le: '0.5',
+      }),
+    ).toBe(0);
+    expect(
+      sampleValue(samples, 'callcard_source_duration_seconds_bucket', {
+        source: 'crm',
+        mode: 'live',
+        status: 'timeout',
+        le: '1',
+      }),
+    ).toBe(1);
+    expect(sampleValue(samples, 'callcard_lookups_total', { outcome: 'miss' })).toBe(3);
+    expect(sampleValue(samples, 'callcard_outbox_deliveries', { status: 'dead' })).toBe(1);
+    expect(sampleValue(samples, 'callcard_outbox_deliveries', { status: 'done' })).toBe(2);
+  });
+});
