@@ -1,3 +1,4 @@
+import type { EventEmitter } from 'node:events';
 import { statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import mysql from 'mysql2';
@@ -94,6 +95,36 @@ async function* batches<T>(rows: AsyncIterable<T>, size: number): AsyncIterable<
   if (batch.length > 0) yield batch;
 }
 
+/**
+ * A streamed listing in batches, ended with an error when its signal aborts or its connection is
+ * lost (drivers tell the connection, not the query, and the listing would otherwise wait for ever),
+ * and handed back afterwards: `release(true)` when the connection must not be reused.
+ */
+async function* guardedBatches(
+  rows: AsyncIterable<Row>,
+  size: number,
+  signal: AbortSignal,
+  connection: EventEmitter,
+  fail: (error: Error) => void,
+  release: (broken: boolean) => void,
+): AsyncIterable<Row[]> {
+  const stop = () => fail(aborted(signal));
+  const lost = (error?: Error) => fail(error ?? new Error('the connection to the database was closed'));
+  signal.addEventListener('abort', stop, { once: true });
+  connection.on('error', lost).on('end', lost);
+  let failed = false;
+  try {
+    yield* batches(rows, size);
+  } catch (error) {
+    failed = true;
+    throw error;
+  } finally {
+    signal.removeEventListener('abort', stop);
+    connection.off('error', lost).off('end', lost);
+    release(failed || signal.aborted);
+  }
+}
+
 export function connectPostgres(options: ConnectOptions): SqlClient {
   const pool = new pg.Pool({
     connectionString: options.url,
@@ -144,21 +175,9 @@ export function connectPostgres(options: ConnectOptions): SqlClient {
         if (rows.listenerCount('error') > 0) rows.emit('error', error);
         else rows.destroy(error);
       };
-      const stop = () => fail(aborted(signal));
-      const lost = (error?: Error) => fail(error ?? new Error('the connection to the database was closed'));
-      signal.addEventListener('abort', stop, { once: true });
-      client.on('error', lost).on('end', lost);
-      let failed = false;
-      try {
-        yield* batches(rows as AsyncIterable<Row>, size);
-      } catch (error) {
-        failed = true;
-        throw error;
-      } finally {
-        signal.removeEventListener('abort', stop);
-        client.off('error', lost).off('end', lost);
-        client.release(failed || signal.aborted);
-      }
+      yield* guardedBatches(rows as AsyncIterable<Row>, size, signal, client, fail, (broken) =>
+        client.release(broken),
+      );
     },
     close() {
       closed ??= pool.end();
@@ -212,25 +231,15 @@ export function connectMysql(options: ConnectOptions): SqlClient {
       const { text, params } = bindNamed(sql, values, 'question');
       const connection = await acquire(signal, getConnection(), (late) => late.release());
       const rows = connection.query(text, params).stream({ highWaterMark: size });
-      const stop = () => rows.destroy(aborted(signal));
-      // mysql2 tells a lost connection to the connection, not to a streaming query on it: without
-      // this the listing (with every sync queued behind it) would wait for ever.
-      const lost = (error?: Error) =>
-        rows.destroy(error ?? new Error('the connection to the database was closed'));
-      signal.addEventListener('abort', stop, { once: true });
-      connection.on('error', lost).on('end', lost);
-      let failed = false;
-      try {
-        yield* batches(rows as AsyncIterable<Row>, size);
-      } catch (error) {
-        failed = true;
-        throw error;
-      } finally {
-        signal.removeEventListener('abort', stop);
-        connection.off('error', lost).off('end', lost);
-        if (failed || signal.aborted) connection.destroy();
-        else connection.release();
-      }
+      // mysql2 tells a lost connection to the connection, not to a streaming query on it.
+      yield* guardedBatches(
+        rows as AsyncIterable<Row>,
+        size,
+        signal,
+        connection,
+        (error) => rows.destroy(error),
+        (broken) => (broken ? connection.destroy() : connection.release()),
+      );
     },
     close() {
       closed ??= new Promise<void>((resolve) => pool.end(() => resolve()));
