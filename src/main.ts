@@ -1,14 +1,17 @@
+import { readFileSync, unwatchFile, watchFile } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Server as TlsServer } from 'node:tls';
 import type { FastifyInstance } from 'fastify';
-import pino, { type Logger } from 'pino';
-import type { Config } from './config/schema.js';
-import { buildApp, buildMetricsApp } from './http/app.js';
-import type { Credential } from './http/auth.js';
+import pino, { type DestinationStream, type Logger } from 'pino';
+import type { Config, Tenant } from './config/schema.js';
+import { buildApp, buildMetricsApp, type TenantRoutes } from './http/app.js';
+import { Authenticator, type Credential } from './http/auth.js';
 import type { Readiness } from './http/routes/service.js';
 import { createIndexFinder } from './lookup/index-finder.js';
 import { createLiveFinder } from './lookup/live.js';
 import { type ConfiguredSource, createLookup, type Lookup } from './lookup/lookup.js';
 import { createMetrics, measuredLookup } from './metrics/metrics.js';
-import { ensureSecretFile, newKey, newToken } from './secrets.js';
+import { ensureSecretFile, newKey, newToken, Redactor, secretsOf } from './secrets.js';
 import { createSource } from './sources/registry.js';
 import type { Source } from './sources/types.js';
 import { openSqliteStore } from './store/sqlite/sqlite-store.js';
@@ -19,9 +22,9 @@ import { createOutboxWorker, type OutboxWorker } from './workflows/outbox/worker
 import { createWorkflowRegistry, type Workflows } from './workflows/registry.js';
 import { type ConfiguredAction, createWorkflow, otherParty } from './workflows/workflow.js';
 
-/** Everything but HTTP: what the CLI commands use. */
+/** One tenant's everything but HTTP: what the CLI commands use. */
 export interface Core {
-  readonly config: Readonly<Config>;
+  readonly tenant: Readonly<Tenant>;
   readonly store: Store;
   readonly sources: readonly ConfiguredSource[];
   /** Mirrored sources, by name. */
@@ -35,14 +38,24 @@ export interface Core {
   close(): Promise<void>;
 }
 
-export interface Service extends Core {
-  readonly app: FastifyInstance;
-  /** Serves /metrics alone when `metrics.port` is set; serve listens on it. */
-  readonly metricsApp?: FastifyInstance;
+/** A tenant as served: its core and how its callers authenticate. */
+export interface ServedTenant extends Core {
   /** The token callcard generated on this start, when none was configured (first start). */
   readonly generatedToken?: { readonly value: string; readonly file: string };
   /** The token file in the data directory, when the token comes from there. */
   readonly tokenFile?: string;
+}
+
+export interface Service {
+  readonly config: Readonly<Config>;
+  readonly tenants: readonly ServedTenant[];
+  readonly app: FastifyInstance;
+  /** Serves /metrics alone when `metrics.port` is set; serve listens on it. */
+  readonly metricsApp?: FastifyInstance;
+  readonly logger: Logger;
+  /** Reads token files and the TLS certificate again (also done on its own when they change). */
+  reload(): void;
+  close(): Promise<void>;
 }
 
 export interface CoreOptions {
@@ -55,11 +68,31 @@ export interface CoreOptions {
   readonly startDelivery?: boolean;
 }
 
-export function createLogger(config: Readonly<Config>): Logger {
-  return pino({ level: config.log.level, base: { service: 'callcard' } });
+/**
+ * The service's logger. Every line is written through the redactor, so no configured secret
+ * (token, password, API key) reaches the log, whatever the message that carries it.
+ */
+export function createLogger(
+  config: Readonly<Pick<Config, 'log' | 'tenants' | 'metrics'>>,
+  options: { readonly destination?: DestinationStream; readonly redactor?: Redactor } = {},
+): Logger {
+  const redactor = options.redactor ?? new Redactor(secretsOf(config));
+  const logger = pino(
+    {
+      level: config.log.level,
+      base: { service: 'callcard' },
+      hooks: { streamWrite: (line) => redactor.redact(line) },
+    },
+    options.destination ?? pino.destination(1),
+  );
+  redactors.set(logger, redactor);
+  return logger;
 }
 
-type SourceEntry = Readonly<Config>['sources'][number];
+/** Each logger's redactor, so secrets read later (a reloaded token file) are hidden by it too. */
+const redactors = new WeakMap<Logger, Redactor>();
+
+type SourceEntry = Readonly<Tenant>['sources'][number];
 
 /** How a source is read: its own index (embedded), a mirror of it, or asked live. */
 function modeOf(entry: SourceEntry, source: Source): 'embedded' | 'mirror' | 'live' {
@@ -75,9 +108,9 @@ function modeOf(entry: SourceEntry, source: Source): 'embedded' | 'mirror' | 'li
   return mode;
 }
 
-/** Wiring only: config → store → sources → lookup, workflows and sync. */
-export async function openCore(config: Readonly<Config>, options: CoreOptions = {}): Promise<Core> {
-  const logger = options.logger ?? createLogger(config);
+/** Wiring only, for one tenant: config → store → sources → lookup, workflows and sync. */
+export async function openCore(config: Readonly<Tenant>, options: CoreOptions = {}): Promise<Core> {
+  const logger = options.logger ?? pino({ level: 'info', base: { service: 'callcard' } });
   const secret = Buffer.from(ensureSecretFile(config.dataDir, 'secret', newKey).value, 'base64url');
   const store = openSqliteStore(config.dataDir);
   const baseDir = config.baseDir ?? process.cwd();
@@ -182,7 +215,7 @@ export async function openCore(config: Readonly<Config>, options: CoreOptions = 
   lookup = lookupCore;
   let closing: Promise<void> | undefined;
   return {
-    config,
+    tenant: config,
     store,
     sources,
     mirrors,
@@ -208,58 +241,136 @@ export async function openCore(config: Readonly<Config>, options: CoreOptions = 
   };
 }
 
-/** The tokens accepted: configured ones, or the one kept in the data directory (made on first start). */
-function credentialsOf(config: Readonly<Config>): {
+/** Tokens, one per line (or separated by commas or spaces); `#` starts a comment. */
+function splitTokens(text: string): string[] {
+  return text
+    .split('\n')
+    .map((line) => line.replace(/#.*/, ''))
+    .flatMap((line) => line.split(/[\s,]+/))
+    .filter(Boolean);
+}
+
+/** The header sets configured for a tenant: inline tokens, its token file, its environment variable. */
+export function configuredCredentials(tenant: Readonly<Tenant>): Credential[] {
+  const { header, tokens, tokenFile, tokenEnv, credentials } = tenant.auth;
+  const all = [
+    ...tokens,
+    ...(tokenFile ? splitTokens(readFileSync(resolve(tenant.baseDir ?? '.', tokenFile), 'utf8')) : []),
+    ...(tokenEnv ? splitTokens(process.env[tokenEnv] ?? '') : []),
+  ];
+  if (all.some((token) => token.length < 16)) throw new Error('a token is shorter than 16 characters');
+  if ((tokenFile || tokenEnv) && all.length === 0 && credentials.length === 0) {
+    throw new Error(`${tokenFile ? 'auth.tokenFile' : 'auth.tokenEnv'} holds no token`);
+  }
+  return [...all.map((token): Credential => ({ [header]: token })), ...credentials];
+}
+
+/** The header sets a tenant accepts: those configured, or the token kept in its data directory (made on first start). */
+function credentialsOf(tenant: Readonly<Tenant>): {
   credentials: Credential[];
   tokenFile?: string;
   generatedToken?: { value: string; file: string };
 } {
-  const { header, tokens, credentials } = config.auth;
-  if (tokens.length > 0 || credentials.length > 0) {
-    return { credentials: [...tokens.map((token): Credential => ({ [header]: token })), ...credentials] };
-  }
-  const token = ensureSecretFile(config.dataDir, 'token', newToken);
+  const credentials = configuredCredentials(tenant);
+  if (credentials.length > 0) return { credentials };
+  const token = ensureSecretFile(tenant.dataDir, 'token', newToken);
   return {
-    credentials: [{ [header]: token.value }],
+    credentials: [{ [tenant.auth.header]: token.value }],
     tokenFile: token.file,
     ...(token.created && { generatedToken: { value: token.value, file: token.file } }),
   };
 }
 
-/** Ready: the store answers, and every mirrored source has a first good sync to answer from. */
-async function readinessOf(core: Core): Promise<Readiness> {
+/** Ready: each tenant's store answers, and each of its mirrored sources has a first good sync to answer from. */
+async function readinessOf(cores: readonly Core[]): Promise<Readiness> {
   const checks: { name: string; ok: boolean; detail?: string }[] = [];
-  try {
-    await core.store.calls.get('readiness');
-    checks.push({ name: 'store', ok: true });
-  } catch {
-    checks.push({ name: 'store', ok: false, detail: 'the store does not answer' });
-  }
-  for (const name of core.mirrors.keys()) {
-    const state = await core.store.contacts.syncState(name).catch(() => undefined);
-    checks.push(
-      state?.succeededAt !== undefined
-        ? { name: `source ${name}`, ok: true }
-        : {
-            name: `source ${name}`,
-            ok: false,
-            detail: state?.error ? 'first sync failed' : 'first sync running',
-          },
-    );
+  for (const core of cores) {
+    const of = cores.length > 1 ? `${core.tenant.name}: ` : '';
+    try {
+      await core.store.calls.get('readiness');
+      checks.push({ name: `${of}store`, ok: true });
+    } catch {
+      checks.push({ name: `${of}store`, ok: false, detail: 'the store does not answer' });
+    }
+    for (const name of core.mirrors.keys()) {
+      const state = await core.store.contacts.syncState(name).catch(() => undefined);
+      checks.push(
+        state?.succeededAt !== undefined
+          ? { name: `${of}source ${name}`, ok: true }
+          : {
+              name: `${of}source ${name}`,
+              ok: false,
+              detail: state?.error ? 'first sync failed' : 'first sync running',
+            },
+      );
+    }
   }
   return { ready: checks.every((check) => check.ok), checks };
 }
 
-/** The core and its HTTP app. */
-export async function createService(config: Readonly<Config>, options: CoreOptions = {}): Promise<Service> {
-  const auth = credentialsOf(config);
-  const core = await openCore(config, options);
+function readTls(config: Readonly<Config>) {
+  if (!config.tls) return undefined;
+  const base = config.baseDir ?? '.';
+  return {
+    cert: readFileSync(resolve(base, config.tls.cert)),
+    key: readFileSync(resolve(base, config.tls.key)),
+  };
+}
+
+/** How often token files and certificates are looked at for changes (SIGHUP reloads at once). */
+const WATCH_INTERVAL_MS = 5000;
+
+export interface ServiceOptions extends CoreOptions {
+  /** The clock of the rate limits (tests move it). */
+  readonly now?: () => number;
+}
+
+/** Every tenant's core, and one HTTP app that serves them all. */
+export async function createService(
+  config: Readonly<Config>,
+  options: ServiceOptions = {},
+): Promise<Service> {
+  const logger = options.logger ?? createLogger(config);
+  // A logger made elsewhere (not by createLogger) gets a redactor that nothing reads; harmless.
+  const redactor = redactors.get(logger) ?? new Redactor();
+  const several = config.tenants.length > 1;
+  const tenants: ServedTenant[] = [];
+  const auths: Authenticator[] = [];
+  const tls = readTls(config);
+  try {
+    for (const tenant of config.tenants) {
+      const auth = (() => {
+        try {
+          return credentialsOf(tenant);
+        } catch (error) {
+          throw new Error(`tenant "${tenant.name}": ${(error as Error).message}`);
+        }
+      })();
+      redactor.add(auth.credentials.flatMap((set) => Object.values(set)));
+      const core = await openCore(tenant, {
+        ...options,
+        logger: several ? logger.child({ tenant: tenant.name }) : logger,
+      });
+      auths.push(new Authenticator(auth.credentials));
+      tenants.push({
+        ...core,
+        ...(auth.tokenFile && { tokenFile: auth.tokenFile }),
+        ...(auth.generatedToken && { generatedToken: auth.generatedToken }),
+      });
+    }
+  } catch (error) {
+    await Promise.allSettled(tenants.map((tenant) => tenant.close()));
+    throw error;
+  }
   const metrics = config.metrics.enabled
     ? createMetrics({
-        sources: core.sources,
-        mirrors: [...core.mirrors.keys()],
-        contacts: core.store.contacts,
-        outbox: core.store.outbox,
+        tenants: tenants.map((core) => ({
+          name: core.tenant.name,
+          sources: core.sources,
+          mirrors: [...core.mirrors.keys()],
+          contacts: core.store.contacts,
+          outbox: core.store.outbox,
+        })),
       })
     : undefined;
   const scrape = metrics && {
@@ -267,32 +378,78 @@ export async function createService(config: Readonly<Config>, options: CoreOptio
     ...(config.metrics.token !== undefined && { token: config.metrics.token }),
   };
   const separate = scrape !== undefined && config.metrics.port !== undefined;
-  // Only the CONNECTOR's lookups are measured, not those the workflows make for their actions.
   const app = await buildApp({
     config,
-    lookup: metrics ? measuredLookup(core.lookup, metrics) : core.lookup,
-    workflows: core.workflows,
-    journal: core.store.calls,
-    outbox: core.store.outbox,
-    credentials: auth.credentials,
-    readiness: () => readinessOf(core),
-    logger: core.logger,
+    tenants: tenants.map(
+      (core, index): TenantRoutes => ({
+        tenant: core.tenant,
+        // Only the CONNECTOR's lookups are measured, not those the workflows make for their actions.
+        lookup: metrics ? measuredLookup(core.lookup, metrics, core.tenant.name) : core.lookup,
+        workflows: core.workflows,
+        journal: core.store.calls,
+        outbox: core.store.outbox,
+        auth: auths[index]!,
+      }),
+    ),
+    ...(tls && { tls }),
+    readiness: () => readinessOf(tenants),
+    logger,
+    ...(options.now && { now: options.now }),
     ...(scrape && !separate && { metrics: scrape }),
   });
-  const metricsApp =
-    scrape && separate ? await buildMetricsApp({ ...scrape, logger: core.logger }) : undefined;
+  const metricsApp = scrape && separate ? await buildMetricsApp({ ...scrape, logger }) : undefined;
+
+  // Token files and certificates are read again when they change: rotation without a restart.
+  const reload = () => {
+    config.tenants.forEach((tenant, index) => {
+      try {
+        const { credentials } = credentialsOf(tenant);
+        redactor.add(credentials.flatMap((set) => Object.values(set)));
+        auths[index]!.update(credentials);
+      } catch (error) {
+        logger.error(
+          { tenant: tenant.name, err: { message: (error as Error).message } },
+          'tokens not reloaded; the previous ones stay',
+        );
+      }
+    });
+    try {
+      const fresh = readTls(config);
+      if (fresh) (app.server as unknown as TlsServer).setSecureContext(fresh);
+    } catch (error) {
+      logger.error(
+        { err: { message: (error as Error).message } },
+        'certificate not reloaded; the previous one stays',
+      );
+    }
+  };
+  const watched = [
+    ...config.tenants.flatMap((tenant) =>
+      tenant.auth.tokenFile ? [resolve(tenant.baseDir ?? '.', tenant.auth.tokenFile)] : [],
+    ),
+    ...(config.tls
+      ? [config.tls.cert, config.tls.key].map((file) => resolve(config.baseDir ?? '.', file))
+      : []),
+  ];
+  const onChange = (current: { mtimeMs: number }, previous: { mtimeMs: number }) => {
+    if (current.mtimeMs !== previous.mtimeMs) reload();
+  };
+  for (const file of watched) watchFile(file, { interval: WATCH_INTERVAL_MS, persistent: false }, onChange);
+
   let closing: Promise<void> | undefined;
   return {
-    ...core,
+    config,
+    tenants,
     app,
     ...(metricsApp && { metricsApp }),
-    ...(auth.tokenFile && { tokenFile: auth.tokenFile }),
-    ...(auth.generatedToken && { generatedToken: auth.generatedToken }),
+    logger,
+    reload,
     close() {
       closing ??= (async () => {
-        // In-flight requests are answered before the sources and the store close.
+        for (const file of watched) unwatchFile(file, onChange);
+        // In-flight requests are answered before the sources and the stores close.
         await Promise.all([app.close(), metricsApp?.close()]);
-        await core.close();
+        await Promise.allSettled(tenants.map((tenant) => tenant.close()));
       })();
       return closing;
     },

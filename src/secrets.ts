@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 
 /**
  * Secrets callcard makes for itself and keeps in the data directory, readable by its owner only.
@@ -22,3 +22,85 @@ export function ensureSecretFile(dataDir: string, name: string, make: () => stri
 
 export const newToken = () => randomBytes(24).toString('base64url');
 export const newKey = () => randomBytes(32).toString('base64url');
+
+/** Setting names that hold a secret; `<name>Env` and `<name>File` give it from the environment or a file. */
+const SECRET_KEYS = new Set(['password', 'token', 'tokens', 'key', 'clientSecret', 'secret', 'apiKey']);
+/** Shorter values are not redacted: they would blank out ordinary words in log lines. */
+const MIN_SECRET_LENGTH = 6;
+
+/**
+ * Every secret a config holds or points at: tokens, passwords, keys and client secrets, inline,
+ * from environment variables and files, and passwords inside database URLs.
+ */
+export function secretsOf(config: unknown, env: NodeJS.ProcessEnv = process.env): string[] {
+  const found: string[] = [];
+  const baseDir = (config as { baseDir?: string } | null)?.baseDir ?? '.';
+  const visit = (node: unknown, key?: string): void => {
+    if (Array.isArray(node)) {
+      for (const item of node) visit(item, key);
+      return;
+    }
+    if (node && typeof node === 'object') {
+      // tls holds the paths of the certificate files, not secrets.
+      for (const [name, value] of Object.entries(node)) if (name !== 'tls') visit(value, name);
+      return;
+    }
+    if (typeof node !== 'string' || key === undefined) return;
+    if (SECRET_KEYS.has(key)) found.push(node);
+    const base = key.replace(/(Env|File)$/, '');
+    if (base !== key && SECRET_KEYS.has(base)) {
+      const value = key.endsWith('Env') ? env[node] : readQuietly(resolve(baseDir, node));
+      if (value) found.push(...value.split(/[\s,]+/));
+    }
+    if (key === 'url') {
+      try {
+        const password = decodeURIComponent(new URL(node).password);
+        if (password) found.push(password);
+      } catch {
+        // not a URL: nothing in it to hide
+      }
+    }
+  };
+  visit(config);
+  const credentials = (config as { tenants?: { auth?: { credentials?: Record<string, string>[] } }[] })
+    ?.tenants;
+  for (const tenant of credentials ?? []) {
+    for (const set of tenant.auth?.credentials ?? []) found.push(...Object.values(set));
+  }
+  return found;
+}
+
+function readQuietly(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch {
+    return undefined; // the part that uses the file reports it
+  }
+}
+
+/** Replaces every known secret in a log line; new ones (a reloaded token file) can be added. */
+export class Redactor {
+  #secrets = new Set<string>();
+  #pattern: RegExp | undefined;
+
+  constructor(secrets: readonly string[] = []) {
+    this.add(secrets);
+  }
+
+  add(secrets: readonly string[]): void {
+    const before = this.#secrets.size;
+    for (const secret of secrets) if (secret.length >= MIN_SECRET_LENGTH) this.#secrets.add(secret);
+    if (this.#secrets.size === before) return;
+    // Longest first, so a secret containing another is replaced whole; also as it appears in JSON.
+    const forms = [...this.#secrets].flatMap((secret) => [secret, JSON.stringify(secret).slice(1, -1)]);
+    const unique = [...new Set(forms)].sort((a, b) => b.length - a.length);
+    this.#pattern = new RegExp(
+      unique.map((form) => form.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'),
+      'g',
+    );
+  }
+
+  redact(line: string): string {
+    return this.#pattern ? line.replace(this.#pattern, '[redacted]') : line;
+  }
+}

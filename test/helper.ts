@@ -1,19 +1,25 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
 import { loadConfig } from '../src/config/load.js';
 import type { ConfigInput } from '../src/config/schema.js';
 import { importFiles } from '../src/import/importer.js';
-import { type CoreOptions, createService, type Service } from '../src/main.js';
+import {
+  createLogger,
+  createService,
+  type ServedTenant,
+  type Service,
+  type ServiceOptions,
+} from '../src/main.js';
 
 export const TOKEN = 'test-token-0123456789abcdef';
 export const AUTH = { 'x-execution-token': TOKEN } as const;
 
-export interface TestService extends Service {
+/** The service, with its first (usually only) tenant's parts at hand. */
+export interface TestService extends Omit<ServedTenant, 'close'>, Service {
   readonly dataDir: string;
-  /** Loads CSV text into the embedded source. */
-  importCsv(csv: string, options?: { replace?: boolean; source?: string }): Promise<void>;
+  /** Loads CSV text into the embedded source (of the first tenant, or the one named). */
+  importCsv(csv: string, options?: { replace?: boolean; source?: string; tenant?: string }): Promise<void>;
 }
 
 /** A temporary data directory, removed after the test. */
@@ -26,27 +32,39 @@ export function tempDir(prefix = 'callcard-'): { path: string; remove(): void } 
 export async function build(
   config: ConfigInput = {},
   logLines?: string[],
-  options: Omit<CoreOptions, 'logger'> = {},
+  options: Omit<ServiceOptions, 'logger'> = {},
 ): Promise<TestService> {
   const dir = tempDir();
   const loaded = loadConfig({
     env: {},
-    overrides: { dataDir: dir.path, auth: { tokens: [TOKEN] }, log: { level: 'info' }, ...config },
+    overrides: {
+      dataDir: dir.path,
+      // Several tenants bring their own tokens; one gets the test token unless the test sets its own.
+      ...(config.tenants === undefined && { auth: { tokens: [TOKEN] } }),
+      log: { level: 'info' },
+      ...config,
+    },
   });
-  const logger = pino({ level: loaded.log.level }, { write: (line: string) => void logLines?.push(line) });
+  // The service's own logger, redaction included, writing into the test's lines.
+  const logger = createLogger(loaded, {
+    destination: { write: (line: string) => void logLines?.push(line) },
+  });
   const service = await createService(loaded, { ...options, logger });
+  const first = service.tenants[0]!;
   let n = 0;
   return {
+    ...first,
     ...service,
     dataDir: dir.path,
     async importCsv(csv, options = {}) {
+      const tenant = service.tenants.find((entry) => entry.tenant.name === options.tenant) ?? first;
       const file = join(dir.path, `import-${++n}.csv`);
       writeFileSync(file, csv);
-      await importFiles(service.store.contacts, {
+      await importFiles(tenant.store.contacts, {
         source: options.source ?? 'contacts',
         files: [file],
         replace: options.replace ?? false,
-        region: loaded.region,
+        region: tenant.tenant.region,
       });
     },
     async close() {

@@ -2,19 +2,14 @@ import { once } from 'node:events';
 import type { Command, CommanderError } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import type { CountryCode } from 'libphonenumber-js/max';
-import { loadConfig } from '../config/load.js';
 import { parseIsoTime } from '../connector/wire.js';
 import { openCore } from '../main.js';
 import { incomingKey, maskNumber } from '../phone/index.js';
 import type { CallDirection, CallQuery, CallRecord } from '../store/types.js';
 import { quietLogger, table } from './format.js';
+import { loadTenant, type TenantOptions } from './load.js';
 
-export interface CommonOptions {
-  readonly config?: string;
-}
-
-export const loadFor = (options: CommonOptions) =>
-  loadConfig(options.config !== undefined ? { file: options.config } : {});
+export type CommonOptions = TenantOptions;
 
 // ---------------------------------------------------------------------------------------------
 // Shared by the journal and outbox commands.
@@ -214,15 +209,15 @@ const PAGE = 1000;
 
 /** `callcard calls`: the journal, newest first, numbers masked unless --show-numbers. */
 export async function callsCommand(options: CallsOptions, command: Command): Promise<void> {
-  const config = loadFor(options);
+  const { config, tenant } = loadTenant(options);
   if (options.from && options.to && options.from.getTime() >= options.to.getTime()) {
     usageError(command, '--from must be before --to');
   }
   let number: CallQuery['number'];
   if (options.number !== undefined) {
-    const key = incomingKey(options.number, config.region);
+    const key = incomingKey(options.number, tenant.region);
     if (!key) usageError(command, `--number "${options.number}" is not a phone number`);
-    number = { key, region: config.region };
+    number = { key, region: tenant.region };
   }
   const filter = {
     ...(options.from && { from: options.from }),
@@ -232,8 +227,8 @@ export async function callsCommand(options: CallsOptions, command: Command): Pro
     ...(options.contact !== undefined && { contactCrmId: options.contact }),
     ...(number && { number }),
   };
-  const show: ShowOptions = { region: config.region, showNumbers: options.showNumbers ?? false };
-  const core = await openCore(config, { logger: quietLogger(config) });
+  const show: ShowOptions = { region: tenant.region, showNumbers: options.showNumbers ?? false };
+  const core = await openCore(tenant, { logger: quietLogger(config) });
   try {
     const journal = core.store.calls;
     if (options.csv) {
@@ -277,15 +272,15 @@ export async function purgeCallsCommand(
   options: CommonOptions & { readonly days?: number },
   command: Command,
 ): Promise<void> {
-  const config = loadFor(options);
-  const days = options.days ?? config.journal.retentionDays;
+  const { config, tenant } = loadTenant(options);
+  const days = options.days ?? tenant.journal.retentionDays;
   if (days === null) {
     usageError(
       command,
       'journal.retentionDays is null (calls are kept for ever): give --days N to remove old calls',
     );
   }
-  const core = await openCore(config, { logger: quietLogger(config) });
+  const core = await openCore(tenant, { logger: quietLogger(config) });
   try {
     const olderThan = new Date(Date.now() - days * DAY_MS);
     const removed = await core.store.calls.purge(olderThan);

@@ -1,5 +1,8 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import pino from 'pino';
 import { ConfigError, loadConfig } from '../config/load.js';
+import { configuredCredentials } from '../main.js';
 import { createSource } from '../sources/registry.js';
 import { createAction } from '../workflows/actions/registry.js';
 
@@ -10,37 +13,63 @@ import { createAction } from '../workflows/actions/registry.js';
  */
 export async function configCheckCommand(file: string): Promise<void> {
   const config = loadConfig({ file });
-  const baseDir = config.baseDir ?? process.cwd();
   const logger = pino({ level: 'silent' });
   const problems: string[] = [];
-  for (const [index, entry] of config.sources.entries()) {
+  const lines = [`${file}: valid`];
+  for (const tenant of config.tenants) {
+    const baseDir = tenant.baseDir ?? process.cwd();
+    // Paths in messages as written in the file: with one tenant, its settings sit at the top.
+    const at = config.tenants.length > 1 ? `tenants.${tenant.name}.` : '';
     try {
-      const source = await createSource(entry, { logger, baseDir });
-      await source.close?.();
+      configuredCredentials(tenant);
     } catch (error) {
-      problems.push(`sources.${index} (${entry.name}): ${(error as Error).message}`);
+      problems.push(`${at}auth: ${(error as Error).message}`);
     }
-  }
-  for (const [name, workflow] of Object.entries(config.workflows)) {
-    for (const [index, settings] of workflow.actions.entries()) {
+    for (const [index, entry] of tenant.sources.entries()) {
       try {
-        const { action } = createAction(settings, { baseDir });
-        await action.close?.();
+        const source = await createSource(entry, { logger, baseDir });
+        await source.close?.();
       } catch (error) {
-        problems.push(`workflows.${name}.actions.${index}: ${(error as Error).message}`);
+        problems.push(`${at}sources.${index} (${entry.name}): ${(error as Error).message}`);
+      }
+    }
+    for (const [name, workflow] of Object.entries(tenant.workflows)) {
+      for (const [index, settings] of workflow.actions.entries()) {
+        try {
+          const { action } = createAction(settings, { baseDir });
+          await action.close?.();
+        } catch (error) {
+          problems.push(`${at}workflows.${name}.actions.${index}: ${(error as Error).message}`);
+        }
+      }
+    }
+    const sources = tenant.sources.map(
+      (entry) => `${entry.name} (${entry.type}${entry.mode ? `, ${entry.mode}` : ''})`,
+    );
+    const workflows = [
+      'CallFlow',
+      ...Object.keys(tenant.workflows).filter((name) => name.toLowerCase() !== 'callflow'),
+    ];
+    const indent = config.tenants.length > 1 ? '    ' : '  ';
+    if (config.tenants.length > 1) lines.push(`  tenant ${tenant.name}:`);
+    lines.push(
+      `${indent}sources: ${sources.join(', ')}`,
+      `${indent}workflows: ${workflows.join(', ')}`,
+      `${indent}serves ${tenant.basePath === '/' ? '' : tenant.basePath}/Lookup on port ${config.port}` +
+        `${config.tls ? ' (HTTPS)' : ''}`,
+    );
+  }
+  if (config.tls) {
+    for (const [name, path] of Object.entries(config.tls)) {
+      try {
+        readFileSync(resolve(config.baseDir ?? process.cwd(), path));
+      } catch (error) {
+        problems.push(
+          `tls.${name}: ${path} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+        );
       }
     }
   }
   if (problems.length > 0) throw new ConfigError(problems);
-  const sources = config.sources.map(
-    (entry) => `${entry.name} (${entry.type}${entry.mode ? `, ${entry.mode}` : ''})`,
-  );
-  const workflows = [
-    'CallFlow',
-    ...Object.keys(config.workflows).filter((name) => name.toLowerCase() !== 'callflow'),
-  ];
-  process.stdout.write(
-    `${file}: valid\n  sources: ${sources.join(', ')}\n  workflows: ${workflows.join(', ')}\n` +
-      `  serves ${config.basePath === '/' ? '' : config.basePath}/Lookup on port ${config.port}\n`,
-  );
+  process.stdout.write(`${lines.join('\n')}\n`);
 }

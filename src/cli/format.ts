@@ -1,4 +1,6 @@
 import pino from 'pino';
+import type { Config } from '../config/schema.js';
+import { createLogger } from '../main.js';
 
 // What the commands share to print: tables and a log that stays out of their output.
 
@@ -21,7 +23,7 @@ export function table(rows: readonly (readonly string[])[]): string {
 }
 
 /** Commands print their own results: the service log goes to stderr, warnings and worse only. */
-export function quietLogger(config: { log: { level: string } }) {
+export function quietLogger(config: Readonly<Config>) {
   const level = config.log.level === 'debug' || config.log.level === 'trace' ? config.log.level : 'warn';
-  return pino({ level }, pino.destination(2));
+  return createLogger({ ...config, log: { level } }, { destination: pino.destination(2) });
 }

@@ -1,12 +1,11 @@
 import { access } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import { loadConfig } from '../config/load.js';
 import { importFiles } from '../import/importer.js';
 import { isRegion } from '../phone/index.js';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.js';
+import { loadTenant, type TenantOptions } from './load.js';
 
-export interface ImportCommandOptions {
-  readonly config?: string;
+export interface ImportCommandOptions extends TenantOptions {
   readonly replace: boolean;
   readonly source?: string;
   readonly region?: string;
@@ -16,7 +15,7 @@ export interface ImportCommandOptions {
 const MAX_LISTED = 50;
 
 export async function importCommand(files: string[], options: ImportCommandOptions): Promise<void> {
-  const config = loadConfig(options.config !== undefined ? { file: options.config } : {});
+  const { tenant: config } = loadTenant(options);
   const embedded = config.sources.filter((source) => source.type === 'embedded').map((source) => source.name);
   const source = options.source ?? embedded[0];
   if (!source || !embedded.includes(source)) {

@@ -9,10 +9,12 @@ import {
   purgeCallsCommand,
   toDate,
 } from './calls.js';
+import { addCheckCommand } from './check.js';
 import { configCheckCommand } from './config-check.js';
 import { importCommand } from './import.js';
 import { DELIVERY_STATUSES, dropDeliveryCommand, outboxCommand, retryDeliveryCommand } from './outbox.js';
 import { serveCommand } from './serve.js';
+import { addSimulateCommand } from './simulate.js';
 import { lookupCommand, sourcesCommand, syncCommand } from './sources.js';
 
 function integer(value: string): number {
@@ -24,6 +26,7 @@ function integer(value: string): number {
 const program = new Command('callcard')
   .description('Phone lookup service for the peoplefone CONNECTOR')
   .option('-c, --config <file>', 'YAML config file (default: $CALLCARD_CONFIG)')
+  .option('-t, --tenant <name>', 'with several tenants: the one a command works on')
   .showHelpAfterError();
 
 program
@@ -114,6 +117,9 @@ program
   .description('validate a config file (and the environment it would run with) without starting')
   .argument('<file>', 'YAML config file')
   .action((file: string) => configCheckCommand(file));
+
+addCheckCommand(program);
+addSimulateCommand(program);
 
 try {
   await program.parseAsync();

@@ -1,7 +1,8 @@
 import { type Core, openCore } from '../main.js';
 import type { Delivery, DeliveryStatus, OutboxStore } from '../workflows/outbox/types.js';
-import { type CommonOptions, isoTime, loadFor } from './calls.js';
+import { type CommonOptions, isoTime } from './calls.js';
 import { quietLogger, table } from './format.js';
+import { loadTenant } from './load.js';
 
 export const DELIVERY_STATUSES: readonly DeliveryStatus[] = ['pending', 'running', 'done', 'dead'];
 
@@ -12,8 +13,8 @@ async function withOutbox(
   options: CommonOptions,
   use: (outbox: OutboxStore) => Promise<void>,
 ): Promise<void> {
-  const config = loadFor(options);
-  const core: Core = await openCore(config, { logger: quietLogger(config) });
+  const { config, tenant } = loadTenant(options);
+  const core: Core = await openCore(tenant, { logger: quietLogger(config) });
   try {
     await use(core.store.outbox);
   } finally {

@@ -1,15 +1,10 @@
 import { availableParallelism } from 'node:os';
-import { loadConfig } from '../config/load.js';
 import { toWireContact } from '../connector/wire.js';
 import { openCore } from '../main.js';
 import { quietLogger, table } from './format.js';
+import { loadTenant, type TenantOptions } from './load.js';
 
-interface CommonOptions {
-  readonly config?: string;
-}
-
-const load = (options: CommonOptions) =>
-  loadConfig(options.config !== undefined ? { file: options.config } : {});
+type CommonOptions = TenantOptions;
 
 function age(ms: number | undefined, now: number): string {
   if (ms === undefined) return 'never';
@@ -22,14 +17,14 @@ function age(ms: number | undefined, now: number): string {
 
 /** `callcard sources`: each source with its mode, contacts in the index, and how its syncs went. */
 export async function sourcesCommand(options: CommonOptions): Promise<void> {
-  const config = load(options);
-  const core = await openCore(config, { logger: quietLogger(config) });
+  const { config, tenant } = loadTenant(options);
+  const core = await openCore(tenant, { logger: quietLogger(config) });
   try {
     const now = Date.now();
     const rows: string[][] = [
       ['SOURCE', 'TYPE', 'MODE', 'CONTACTS', 'LAST SYNC', 'TOOK', 'LAST FULL', 'ERROR'],
     ];
-    for (const entry of config.sources) {
+    for (const entry of tenant.sources) {
       const configured = core.sources.find((source) => source.name === entry.name)!;
       const mirrored = core.mirrors.has(entry.name);
       const mode = mirrored ? 'mirror' : configured.mode === 'live' ? 'live' : 'embedded';
@@ -57,8 +52,8 @@ export async function syncCommand(
   name: string | undefined,
   options: CommonOptions & { full: boolean },
 ): Promise<void> {
-  const config = load(options);
-  const core = await openCore(config, {
+  const { config, tenant } = loadTenant(options);
+  const core = await openCore(tenant, {
     logger: quietLogger(config),
     workers: Math.min(2, availableParallelism()),
   });
@@ -96,11 +91,11 @@ export async function lookupCommand(
   number: string,
   options: CommonOptions & { explain: boolean },
 ): Promise<void> {
-  const config = load(options);
-  const core = await openCore(config, { logger: quietLogger(config) });
+  const { config, tenant } = loadTenant(options);
+  const core = await openCore(tenant, { logger: quietLogger(config) });
   try {
     const result = await core.lookup(number);
-    const publicUrl = config.publicUrl ?? `http://localhost:${config.port}`;
+    const publicUrl = tenant.publicUrl ?? `http://localhost:${config.port}`;
     const answer = result.hits.map((hit) => toWireContact(hit, publicUrl));
     if (options.explain) {
       const lines = [`number: ${JSON.stringify(number)} → key ${result.key ?? '(none: empty or withheld)'}`];

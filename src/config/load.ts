@@ -3,7 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { CallcardError } from '../errors.js';
-import { type Config, type ConfigInput, configSchema } from './schema.js';
+import { type Config, type ConfigInput, configSchema, SINGLE_TENANT } from './schema.js';
 
 export class ConfigError extends CallcardError {
   readonly problems: readonly string[];
@@ -34,7 +34,7 @@ const ENV: readonly (readonly [string, readonly string[], ((value: string) => un
   ['CALLCARD_REGION', ['region']],
   ['CALLCARD_MAX_RESULTS', ['maxResults']],
   ['CALLCARD_TOKEN', ['auth', 'tokens'], splitList],
-  ['CALLCARD_TOKEN_FILE', ['auth', 'tokens'], (file) => splitList(readFileSync(file, 'utf8'))],
+  ['CALLCARD_TOKEN_FILE', ['auth', 'tokenFile']],
   ['CALLCARD_TOKEN_HEADER', ['auth', 'header']],
   ['CALLCARD_LOOKUP_DEADLINE_MS', ['lookup', 'deadlineMs']],
   ['CALLCARD_LOG_LEVEL', ['log', 'level']],
@@ -57,10 +57,15 @@ function setPath(target: Mutable, path: readonly string[], value: unknown): void
   node[path.at(-1)!] = value;
 }
 
-function formatIssues(issues: readonly z.core.$ZodIssue[]): string[] {
-  return issues.map(
-    (issue) => `${issue.path.length > 0 ? issue.path.join('.') : '(root)'}: ${issue.message}`,
-  );
+/** Problems by path as written: without `tenants:`, the one tenant's settings sit at the top. */
+function formatIssues(issues: readonly z.core.$ZodIssue[], single: boolean): string[] {
+  return issues.map((issue) => {
+    const path =
+      single && issue.path[0] === 'tenants' && issue.path[1] === SINGLE_TENANT
+        ? issue.path.slice(2)
+        : issue.path;
+    return `${path.length > 0 ? path.join('.') : '(root)'}: ${issue.message}`;
+  });
 }
 
 /** Reads the YAML file, applies env vars then overrides, validates once; every problem is listed by path. */
@@ -100,7 +105,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Readonly<Config> {
   }
   raw['baseDir'] ??= file ? dirname(resolve(file)) : process.cwd();
   const result = configSchema.safeParse(raw);
-  if (!result.success) problems.push(...formatIssues(result.error.issues));
+  if (!result.success) problems.push(...formatIssues(result.error.issues, raw['tenants'] === undefined));
   if (problems.length > 0 || !result.success) throw new ConfigError(problems);
   return deepFreeze(result.data);
 }

@@ -1,4 +1,6 @@
+import { join, resolve } from 'node:path';
 import { z } from 'zod';
+import { parseCidr } from '../http/address.js';
 import { isRegion } from '../phone/index.js';
 import { sourceTypes } from '../sources/registry.js';
 import { deliverySchema, workflowsSchema } from '../workflows/config.js';
@@ -55,19 +57,27 @@ const credentials = z
   .record(z.string().regex(HEADER_NAME, 'must be an HTTP header name'), z.string().min(1))
   .refine((value) => Object.keys(value).length > 0, { message: 'needs at least one header' });
 
-export const configSchema = z
+const tenantName = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/i, 'letters, digits, "-" and "_" only');
+
+/** Counts per window; a client over it gets 429 with Retry-After. */
+const window = (max: number, windowMs: number) =>
+  z
+    .object({
+      max: z.coerce.number().int().min(1).default(max),
+      windowMs: z.coerce.number().int().min(100).default(windowMs),
+    })
+    .strict()
+    .prefault({});
+
+/** What one customer of the instance has: own data, tokens, sources, workflows and limits. */
+const tenantSchema = z
   .object({
-    port: z.coerce.number().int().min(0).max(65_535).default(8080),
-    host: z.string().default('0.0.0.0'),
     /** Path before /Lookup and the workflow names, as entered in the CUSTOMER-PORTAL's root URL. */
     basePath: basePath.default('/'),
     /** Address at which users reach callcard; used in workflow answers' URLs. Taken from requests when unset. */
     publicUrl: z.url({ protocol: /^https?$/ }).optional(),
-    /** true, or the proxies' addresses (comma-separated IPs or CIDRs) whose X-Forwarded-* headers are believed. */
-    trustProxy: z.union([z.boolean(), z.string()]).default(false),
-    dataDir: z.string().min(1).default('./data'),
-    /** Directory that relative paths in sources are read against: the config file's, else the working one. */
-    baseDir: z.string().min(1).optional(),
+    /** The tenant's own data directory (several tenants: `<dataDir>/<tenant>` unless set). */
+    dataDir: z.string().min(1).optional(),
     /** Region that national numbers are read in. */
     region: region.default('CH'),
     maxResults: z.coerce.number().int().min(1).max(50).default(5),
@@ -77,15 +87,48 @@ export const configSchema = z
         header: z.string().regex(HEADER_NAME, 'must be an HTTP header name').default('X-Execution-Token'),
         /** Accepted tokens; several at once while rotating. */
         tokens: z.array(z.string().min(16, 'must be at least 16 characters')).default([]),
+        /** File with more tokens (one per line), read again when it changes. */
+        tokenFile: z.string().min(1).optional(),
+        /** Environment variable with more tokens (separated by commas or spaces). */
+        tokenEnv: z.string().min(1).optional(),
         /** Header sets for several headers at once: every header of one set must match. */
         credentials: z.array(credentials).default([]),
       })
+      .strict()
+      .prefault({}),
+    /** Client addresses (IPs or CIDRs) allowed to call the API; everyone when empty. */
+    allow: z
+      .array(
+        z.string().refine((value) => parseCidr(value) !== undefined, {
+          message: 'must be an IP address or a CIDR such as 203.0.113.0/24',
+        }),
+      )
+      .default([]),
+    limits: z
+      .object({
+        /** Requests per client address (call pages included). */
+        perAddress: window(1200, 60_000),
+        /** Requests per accepted token. */
+        perToken: window(1200, 60_000),
+        /** Wrong tokens from one address before it waits `blockMs` (doubled at each further wrong token). */
+        badTokens: z
+          .object({
+            max: z.coerce.number().int().min(1).default(10),
+            windowMs: z.coerce.number().int().min(100).default(600_000),
+            blockMs: z.coerce.number().int().min(100).default(60_000),
+            maxBlockMs: z.coerce.number().int().min(100).default(3_600_000),
+          })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
       .prefault({}),
     lookup: z
       .object({
         /** The answer goes out by then, with what the sources found so far. */
         deadlineMs: z.coerce.number().int().positive().max(10_000).default(1500),
       })
+      .strict()
       .prefault({}),
     sources: z
       .array(source)
@@ -99,37 +142,22 @@ export const configSchema = z
         /** Calls older than this many days are removed from the journal, daily; null keeps them for ever. */
         retentionDays: z.coerce.number().int().min(1).max(36_500).nullable().default(365),
       })
-      .prefault({}),
-    /** Prometheus metrics at GET /metrics. */
-    metrics: z
-      .object({
-        enabled: z.boolean().default(true),
-        /** When set, /metrics needs `Authorization: Bearer <token>`. */
-        token: z.string().min(16, 'must be at least 16 characters').optional(),
-        /** When set, /metrics is served on its own plain HTTP listener on this port, not the main one. */
-        port: z.coerce.number().int().min(1).max(65_535).optional(),
-      })
       .strict()
-      .prefault({}),
-    log: z
-      .object({
-        level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-      })
       .prefault({}),
   })
   .strict()
-  .transform((config) => ({
-    ...config,
-    sources: config.sources.map((entry, index) => ({
+  .transform((tenant) => ({
+    ...tenant,
+    sources: tenant.sources.map((entry, index) => ({
       ...entry,
       name: entry.name ?? (index === 0 ? 'contacts' : `${entry.type}-${index + 1}`),
       crmName: entry.crmName ?? 'callcard',
       crmLogo: entry.crmLogo ?? '/logo.svg',
     })),
   }))
-  .superRefine((config, ctx) => {
-    const names = new Set(config.sources.map((entry) => entry.name));
-    for (const [workflow, settings] of Object.entries(config.workflows)) {
+  .superRefine((tenant, ctx) => {
+    const names = new Set(tenant.sources.map((entry) => entry.name));
+    for (const [workflow, settings] of Object.entries(tenant.workflows)) {
       settings.sources?.forEach((name, index) => {
         if (!names.has(name)) {
           ctx.addIssue({
@@ -140,15 +168,8 @@ export const configSchema = z
         }
       });
     }
-    if (config.metrics.port !== undefined && config.metrics.port === config.port) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['metrics', 'port'],
-        message: 'must differ from port (leave it unset to serve /metrics on the main port)',
-      });
-    }
     const seen = new Set<string>();
-    config.sources.forEach((entry, index) => {
+    tenant.sources.forEach((entry, index) => {
       if (seen.has(entry.name)) {
         ctx.addIssue({
           code: 'custom',
@@ -160,6 +181,200 @@ export const configSchema = z
     });
   });
 
-export type ConfigInput = z.input<typeof configSchema>;
+/** Settings of a tenant that, with several tenants, may be set once at the top for all of them. */
+const SHARED_TENANT_KEYS = ['publicUrl', 'region', 'maxResults', 'lookup', 'delivery', 'journal', 'limits'];
+/** Settings that are each tenant's own: at the top they would be shared by every customer. */
+const OWN_TENANT_KEYS = ['basePath', 'sources', 'workflows', 'allow', 'dataDir'];
+const TENANT_KEYS = [...SHARED_TENANT_KEYS, ...OWN_TENANT_KEYS, 'auth'];
+/** The one tenant of a config without `tenants:`; its settings sit at the top. */
+export const SINGLE_TENANT = 'default';
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * One shape for both forms: without `tenants:`, the top-level settings are the one tenant's;
+ * with it, the shared settings at the top are each tenant's defaults.
+ */
+function gatherTenants(raw: unknown): unknown {
+  if (!isObject(raw)) return raw;
+  if (raw['tenants'] === undefined) {
+    const server: Record<string, unknown> = {};
+    const tenant: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(raw)) {
+      if (TENANT_KEYS.includes(key) && key !== 'dataDir') tenant[key] = value;
+      else server[key] = value;
+    }
+    return { ...server, tenants: { [SINGLE_TENANT]: tenant }, single: true };
+  }
+  if (!isObject(raw['tenants'])) return raw;
+  const shared: Record<string, unknown> = {};
+  for (const key of SHARED_TENANT_KEYS) if (raw[key] !== undefined) shared[key] = raw[key];
+  const header = isObject(raw['auth']) ? raw['auth']['header'] : undefined;
+  const tenants = Object.fromEntries(
+    Object.entries(raw['tenants']).map(([name, tenant]) => {
+      if (!isObject(tenant)) return [name, tenant];
+      const merged: Record<string, unknown> = { ...shared };
+      for (const [key, value] of Object.entries(tenant)) {
+        merged[key] =
+          isObject(value) && isObject(merged[key]) ? { ...(merged[key] as object), ...value } : value;
+      }
+      if (header !== undefined) {
+        const auth = isObject(merged['auth']) ? merged['auth'] : {};
+        merged['auth'] = { header, ...auth };
+      }
+      return [name, merged];
+    }),
+  );
+  const server = Object.fromEntries(
+    Object.entries(raw).filter(([key]) => !SHARED_TENANT_KEYS.includes(key) && key !== 'tenants'),
+  );
+  if (isObject(server['auth'])) {
+    const { header: _, ...rest } = server['auth'];
+    if (Object.keys(rest).length === 0) delete server['auth'];
+    else server['auth'] = rest;
+  }
+  return { ...server, tenants, single: false };
+}
+
+const ownPerTenant = z.never({ error: 'with tenants, set this in each tenant' }).optional();
+
+/** Settings of the instance, shared by every tenant. */
+const serverSettings = {
+  port: z.coerce.number().int().min(0).max(65_535).default(8080),
+  host: z.string().default('0.0.0.0'),
+  /** true, or the proxies' addresses (comma-separated IPs or CIDRs) whose X-Forwarded-* headers are believed. */
+  trustProxy: z.union([z.boolean(), z.string()]).default(false),
+  dataDir: z.string().min(1).default('./data'),
+  /** Directory that relative paths in sources are read against: the config file's, else the working one. */
+  baseDir: z.string().min(1).optional(),
+  /** HTTPS on the main port: PEM files (relative to the config's folder), read again when they change. */
+  tls: z
+    .object({
+      cert: z.string().min(1),
+      key: z.string().min(1),
+    })
+    .strict()
+    .optional(),
+  http: z
+    .object({
+      /** A request must be received whole within this time, else the connection is closed. */
+      requestTimeoutMs: z.coerce.number().int().min(100).max(600_000).default(10_000),
+      /** Idle keep-alive connections are closed after this time. */
+      keepAliveTimeoutMs: z.coerce.number().int().min(100).max(600_000).default(72_000),
+    })
+    .strict()
+    .prefault({}),
+  /** Prometheus metrics at GET /metrics. */
+  metrics: z
+    .object({
+      enabled: z.boolean().default(true),
+      /** When set, /metrics needs `Authorization: Bearer <token>`. */
+      token: z.string().min(16, 'must be at least 16 characters').optional(),
+      /** When set, /metrics is served on its own plain HTTP listener on this port, not the main one. */
+      port: z.coerce.number().int().min(1).max(65_535).optional(),
+    })
+    .strict()
+    .prefault({}),
+  log: z
+    .object({
+      level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    })
+    .prefault({}),
+};
+
+export const configSchema = z.preprocess(
+  gatherTenants,
+  z
+    .object({
+      ...serverSettings,
+      auth: z.object({ tokens: ownPerTenant, credentials: ownPerTenant, tokenFile: ownPerTenant }).optional(),
+      basePath: ownPerTenant,
+      sources: ownPerTenant,
+      workflows: ownPerTenant,
+      allow: ownPerTenant,
+      tenants: z.record(tenantName, tenantSchema).refine((tenants) => Object.keys(tenants).length > 0, {
+        message: 'needs at least one tenant',
+      }),
+      single: z.boolean(),
+    })
+    .strict()
+    .transform(
+      ({ tenants, single, auth: _, basePath: _b, sources: _s, workflows: _w, allow: _a, ...server }) => ({
+        ...server,
+        tenants: Object.entries(tenants).map(([name, tenant]) => ({
+          ...tenant,
+          name,
+          // One tenant keeps the data directory itself; several each get their own inside it.
+          dataDir: tenant.dataDir ?? (single ? server.dataDir : join(server.dataDir, name)),
+          ...(server.baseDir !== undefined && { baseDir: server.baseDir }),
+        })),
+      }),
+    )
+    .superRefine((config, ctx) => {
+      if (config.metrics.port !== undefined && config.metrics.port === config.port) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['metrics', 'port'],
+          message: 'must differ from port (leave it unset to serve /metrics on the main port)',
+        });
+      }
+      checkTenantsApart(config.tenants, ctx);
+    }),
+);
+
+/** Tenants share nothing: no base path inside another's, no data directory, no token. */
+function checkTenantsApart(tenants: readonly Tenant[], ctx: z.RefinementCtx): void {
+  if (tenants.length < 2) return;
+  const paths = new Map<string, string>();
+  const dirs = new Map<string, string>();
+  const tokens = new Map<string, string>();
+  const within = (a: string, b: string) => a === b || b.startsWith(`${a}/`) || a.startsWith(`${b}/`);
+  for (const tenant of tenants) {
+    const at = (...path: (string | number)[]) => ['tenants', tenant.name, ...path];
+    const path = tenant.basePath.toLowerCase();
+    if (path === '/') {
+      ctx.addIssue({
+        code: 'custom',
+        path: at('basePath'),
+        message: 'each tenant needs a base path of its own, such as /acme',
+      });
+    } else {
+      for (const [other, name] of paths) {
+        if (within(other, path)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: at('basePath'),
+            message: `overlaps tenant "${name}"'s ${other}`,
+          });
+        }
+      }
+      paths.set(path, tenant.name);
+    }
+    const dir = resolve(tenant.dataDir);
+    const sharing = dirs.get(dir);
+    if (sharing) {
+      ctx.addIssue({ code: 'custom', path: at('dataDir'), message: `is tenant "${sharing}"'s too` });
+    }
+    dirs.set(dir, tenant.name);
+    tenant.auth.tokens.forEach((token, index) => {
+      const owner = tokens.get(token);
+      if (owner && owner !== tenant.name) {
+        ctx.addIssue({
+          code: 'custom',
+          path: at('auth', 'tokens', index),
+          message: `is tenant "${owner}"'s token too`,
+        });
+      }
+      tokens.set(token, tenant.name);
+    });
+  }
+}
+
+type TenantInput = z.input<typeof tenantSchema>;
+/** A config as written: one tenant's settings at the top, or several under `tenants`. */
+export type ConfigInput = z.input<z.ZodObject<typeof serverSettings>> &
+  Omit<Partial<TenantInput>, 'dataDir'> & { readonly tenants?: Record<string, TenantInput> };
 export type Config = z.output<typeof configSchema>;
-export type SourceConfig = Config['sources'][number];
+export type Tenant = Config['tenants'][number];
+export type SourceConfig = Tenant['sources'][number];

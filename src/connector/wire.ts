@@ -35,6 +35,19 @@ function inputsOf(body: unknown): Json | undefined {
   return inputs;
 }
 
+// Far longer than any written number; the number's clean-up takes time that grows faster than its length.
+const MAX_NUMBER_LENGTH = 100;
+
+function boundedNumber(text: string): string {
+  if (text.trim().length > MAX_NUMBER_LENGTH) {
+    throw new CallcardError(
+      'INVALID_INPUT',
+      `the phone number is longer than ${MAX_NUMBER_LENGTH} characters`,
+    );
+  }
+  return text;
+}
+
 /**
  * The number to look up: `inputs.phoneNumber` in the body, or the older `PhoneNumber` query parameter.
  * A missing or empty number inside `inputs` is a lookup with no result, not an error.
@@ -46,11 +59,11 @@ export function readLookupNumber(body: unknown, query: unknown): string {
     if (value === undefined || value === null) return '';
     const text = asText(value);
     if (text === undefined) throw new CallcardError('INVALID_INPUT', '"inputs.phoneNumber" must be a string');
-    return text;
+    return boundedNumber(text);
   }
   const legacy = isObject(query) ? readField(query, 'phoneNumber') : undefined;
   const text = Array.isArray(legacy) ? asText(legacy[0]) : asText(legacy);
-  if (text !== undefined) return text;
+  if (text !== undefined) return boundedNumber(text);
   throw new CallcardError(
     'MISSING_INPUTS',
     'send {"inputs":{"phoneNumber":"41215522000"}} as JSON, or a PhoneNumber query parameter',
@@ -142,6 +155,17 @@ export function parseIsoTime(value: string): number | undefined {
   return Number.isNaN(ms) ? undefined : ms;
 }
 
+// Levels of arrays and objects a field may have: far beyond any payload, and the journal's JSON
+// functions and the call's identity (both recursive) stay within their limits.
+const MAX_FIELD_DEPTH = 32;
+
+/** True when `value` nests arrays and objects more than `levels` deep; looks no deeper than that. */
+function deeperThan(value: unknown, levels: number): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  if (levels === 0) return true;
+  return Object.values(value).some((item) => deeperThan(item, levels - 1));
+}
+
 const KNOWN = new Map<string, string>(
   [...CALL_TEXT_FIELDS, ...CALL_TIME_FIELDS, 'direction'].map((name) => [name.toLowerCase(), name]),
 );
@@ -156,7 +180,9 @@ export function readCallInputs(body: unknown): CallInputs {
   for (const [rawKey, value] of Object.entries(inputs)) {
     const name = KNOWN.get(rawKey.toLowerCase());
     if (!name) {
-      if (value !== null && value !== undefined) all[rawKey] = value;
+      if (deeperThan(value, MAX_FIELD_DEPTH)) {
+        problems.push(`inputs.${rawKey.slice(0, 64)} is nested deeper than ${MAX_FIELD_DEPTH} levels`);
+      } else if (value !== null && value !== undefined) all[rawKey] = value;
       continue;
     }
     if (value === null || value === undefined) continue;

@@ -7,37 +7,50 @@ import Fastify, {
 } from 'fastify';
 import type { Logger } from 'pino';
 import secureJson from 'secure-json-parse';
-import type { Config } from '../config/schema.js';
+import type { Config, Tenant } from '../config/schema.js';
 import { CallcardError } from '../errors.js';
 import type { Lookup } from '../lookup/lookup.js';
 import { maskNumber } from '../phone/index.js';
 import type { CallJournal } from '../store/types.js';
 import type { OutboxStore } from '../workflows/outbox/types.js';
 import type { Workflows } from '../workflows/registry.js';
-import type { Credential } from './auth.js';
-import { registerErrorHandling } from './errors.js';
+import type { Authenticator } from './auth.js';
+import { registerErrorHandling, sendError } from './errors.js';
+import { createTenantGuard } from './guard.js';
+import { openApiRoutes } from './openapi.js';
 import { connectorRoutes } from './routes/connector.js';
 import { type MetricsRoutesOptions, metricsRoutes } from './routes/metrics.js';
 import { pageRoutes } from './routes/pages.js';
 import { type Readiness, serviceRoutes } from './routes/service.js';
 
-export interface AppOptions {
-  readonly config: Readonly<Config>;
+/** One customer's routes, under its base path. */
+export interface TenantRoutes {
+  readonly tenant: Readonly<Tenant>;
   readonly lookup: Lookup;
   readonly workflows: Workflows;
   readonly journal: CallJournal;
   /** Where workflow deliveries stand, for the call pages. */
   readonly outbox?: OutboxStore;
-  readonly credentials: readonly Credential[];
+  readonly auth: Authenticator;
+}
+
+export interface AppOptions {
+  readonly config: Readonly<Pick<Config, 'trustProxy' | 'http'>>;
+  readonly tenants: readonly TenantRoutes[];
+  /** HTTPS: PEM certificate chain and key. */
+  readonly tls?: { readonly cert: string | Buffer; readonly key: string | Buffer };
   /** What `/readyz` reports. */
   readonly readiness?: () => Promise<Readiness>;
   readonly logger: Logger;
   /** `GET /metrics` on this app; absent when metrics are off or served on their own port. */
   readonly metrics?: MetricsRoutesOptions;
+  /** The clock of the rate limits (tests move it). */
+  readonly now?: () => number;
 }
 
 /** What a handler found out, for the one log line each request gets. */
 export interface RequestOutcome {
+  tenant?: string;
   /** The number looked up, as its key; the log shows it masked. */
   key?: string;
   results?: number;
@@ -61,8 +74,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     bodyLimit: BODY_LIMIT,
     routerOptions: { caseSensitive: false, ignoreTrailingSlash: true },
     trustProxy: config.trustProxy,
-    requestTimeout: 10_000,
+    // A client must send its whole request in time: slow senders cannot hold connections open.
+    requestTimeout: config.http.requestTimeoutMs,
+    keepAliveTimeout: config.http.keepAliveTimeoutMs,
     return503OnClosing: true,
+    frameworkErrors: sendError,
+    ...(options.tls && { https: { cert: options.tls.cert, key: options.tls.key } }),
   });
   app.decorateRequest('outcome', null);
 
@@ -81,24 +98,37 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   registerErrorHandling(app);
 
-  const prefix = config.basePath === '/' ? '' : config.basePath;
+  const single = options.tenants.length === 1 ? options.tenants[0] : undefined;
   await app.register(serviceRoutes, {
-    basePath: config.basePath,
+    // With several tenants, the front page names none of their paths.
+    ...(single && { basePath: single.tenant.basePath }),
     ...(options.readiness && { readiness: options.readiness }),
   });
   if (options.metrics) await app.register(metricsRoutes, options.metrics);
-  await app.register(pageRoutes, {
-    prefix,
-    journal: options.journal,
-    ...(options.outbox && { outbox: options.outbox }),
-  });
-  await app.register(connectorRoutes, {
-    prefix,
-    config,
-    lookup: options.lookup,
-    workflows: options.workflows,
-    credentials: options.credentials,
-  });
+  for (const routes of options.tenants) {
+    const { tenant } = routes;
+    const prefix = tenant.basePath === '/' ? '' : tenant.basePath;
+    const guard = createTenantGuard(tenant, routes.auth, options.now);
+    await app.register(pageRoutes, {
+      prefix,
+      journal: routes.journal,
+      guard: guard.page,
+      ...(routes.outbox && { outbox: routes.outbox }),
+    });
+    await app.register(connectorRoutes, {
+      prefix,
+      tenant,
+      lookup: routes.lookup,
+      workflows: routes.workflows,
+      guard: guard.api,
+    });
+    await app.register(openApiRoutes, {
+      prefix,
+      tenant,
+      workflows: routes.workflows,
+      metrics: options.metrics,
+    });
+  }
   return app;
 }
 
@@ -112,6 +142,7 @@ export async function buildMetricsApp(
     disableRequestLogging: true,
     requestTimeout: 10_000,
     return503OnClosing: true,
+    frameworkErrors: sendError,
   });
   registerErrorHandling(app);
   await app.register(metricsRoutes, metrics);

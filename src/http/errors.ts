@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { CallcardError, type ErrorCode } from '../errors.js';
 
 export interface ErrorBody {
@@ -15,31 +15,36 @@ const FASTIFY_ERRORS: Readonly<Record<string, readonly [ErrorCode, string]>> = {
   FST_ERR_CTP_INVALID_MEDIA_TYPE: ['UNSUPPORTED_MEDIA_TYPE', 'send the body as application/json'],
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: ['INVALID_INPUT', 'the Content-Length header does not match the body'],
   FST_ERR_CTP_EMPTY_JSON_BODY: ['MISSING_INPUTS', 'the JSON body is empty'],
+  FST_ERR_BAD_URL: ['INVALID_INPUT', 'the URL is not valid (broken percent-encoding)'],
+  FST_ERR_MAX_PARAM_LENGTH: ['INVALID_INPUT', 'a part of the URL path is longer than 100 characters'],
 };
 
 /**
  * One place that turns errors into `{ error: { code, message } }`. Client errors say what to fix;
  * server errors say nothing more than "internal error" and are logged without stack or payload.
+ * Also Fastify's `frameworkErrors`: a URL its router cannot read gets the same shape.
  */
+export function sendError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  if (error instanceof CallcardError && error.statusCode < 500) {
+    return reply.code(error.statusCode).send(errorBody(error.code, error.message));
+  }
+  const known = error.code ? FASTIFY_ERRORS[error.code] : undefined;
+  if (known) {
+    const [code, message] = known;
+    return reply.code(error.statusCode ?? 400).send(errorBody(code, message));
+  }
+  if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
+    return reply.code(error.statusCode).send(errorBody('INVALID_INPUT', 'the request could not be read'));
+  }
+  request.log.error(
+    { err: { type: error.name, code: error.code, message: error.message } },
+    'request failed',
+  );
+  return reply.code(500).send(errorBody('INTERNAL', 'internal error; the service log has the details'));
+}
+
 export function registerErrorHandling(app: FastifyInstance): void {
-  app.setErrorHandler((error: FastifyError, request, reply) => {
-    if (error instanceof CallcardError && error.statusCode < 500) {
-      return reply.code(error.statusCode).send(errorBody(error.code, error.message));
-    }
-    const known = error.code ? FASTIFY_ERRORS[error.code] : undefined;
-    if (known) {
-      const [code, message] = known;
-      return reply.code(error.statusCode ?? 400).send(errorBody(code, message));
-    }
-    if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
-      return reply.code(error.statusCode).send(errorBody('INVALID_INPUT', 'the request could not be read'));
-    }
-    request.log.error(
-      { err: { type: error.name, code: error.code, message: error.message } },
-      'request failed',
-    );
-    return reply.code(500).send(errorBody('INTERNAL', 'internal error; the service log has the details'));
-  });
+  app.setErrorHandler(sendError);
 
   app.setNotFoundHandler((request, reply) => {
     reply

@@ -10,16 +10,22 @@ import type { DeliveryStatus, OutboxStore } from '../workflows/outbox/types.js';
  */
 export interface Metrics {
   readonly registry: Registry;
-  /** Records one lookup: its overall duration and each source's outcome. */
-  recordLookup(result: LookupResult, seconds: number): void;
+  /** Records one lookup of a tenant: its overall duration and each source's outcome. */
+  recordLookup(tenant: string, result: LookupResult, seconds: number): void;
 }
 
-export interface MetricsOptions {
+/** What one tenant reports; every series carries its name as the `tenant` label. */
+export interface TenantMetrics {
+  readonly name: string;
   readonly sources: readonly Pick<ConfiguredSource, 'name' | 'mode'>[];
   /** Names of the mirrored sources, whose sync state is reported. */
   readonly mirrors: readonly string[];
   readonly contacts: Pick<ContactStore, 'syncState'>;
   readonly outbox: Pick<OutboxStore, 'counts'>;
+}
+
+export interface MetricsOptions {
+  readonly tenants: readonly TenantMetrics[];
   readonly now?: () => number;
 }
 
@@ -29,7 +35,7 @@ const STATUSES: readonly SourceStatus[] = ['ok', 'timeout', 'error'];
 const DELIVERY_STATUSES: readonly DeliveryStatus[] = ['pending', 'running', 'done', 'dead'];
 
 export function createMetrics(options: MetricsOptions): Metrics {
-  const { sources, mirrors, contacts, outbox } = options;
+  const { tenants } = options;
   const now = options.now ?? Date.now;
   const registry = new Registry();
   const registers = [registry];
@@ -37,46 +43,49 @@ export function createMetrics(options: MetricsOptions): Metrics {
   const lookupDuration = new Histogram({
     name: 'callcard_lookup_duration_seconds',
     help: 'Time taken by one lookup, all sources together.',
+    labelNames: ['tenant'] as const,
     buckets: BUCKETS,
     registers,
   });
   const sourceDuration = new Histogram({
     name: 'callcard_source_duration_seconds',
     help: 'Time taken by one source for one lookup.',
-    labelNames: ['source', 'mode', 'status'] as const,
+    labelNames: ['tenant', 'source', 'mode', 'status'] as const,
     buckets: BUCKETS,
     registers,
   });
   const lookups = new Counter({
     name: 'callcard_lookups_total',
     help: 'Lookups by outcome: hit (a contact found), miss (none found), empty (no or withheld number).',
-    labelNames: ['outcome'] as const,
+    labelNames: ['tenant', 'outcome'] as const,
     registers,
   });
   const sourceResults = new Counter({
     name: 'callcard_source_results_total',
     help: 'Sources asked during lookups, by how they answered.',
-    labelNames: ['source', 'status'] as const,
+    labelNames: ['tenant', 'source', 'status'] as const,
     registers,
   });
   const liveCache = new Counter({
     name: 'callcard_live_cache_total',
     help: "Live sources' answers taken from the cache (hit) or asked of the source (miss).",
-    labelNames: ['source', 'result'] as const,
+    labelNames: ['tenant', 'source', 'result'] as const,
     registers,
   });
 
   new Gauge({
     name: 'callcard_sync_age_seconds',
     help: "Seconds since a mirrored source's last successful sync.",
-    labelNames: ['source'] as const,
+    labelNames: ['tenant', 'source'] as const,
     registers,
     async collect() {
       this.reset();
-      for (const name of mirrors) {
-        const state = await contacts.syncState(name);
-        if (state?.succeededAt !== undefined) {
-          this.set({ source: name }, Math.max(0, (now() - state.succeededAt) / 1000));
+      for (const { name: tenant, mirrors, contacts } of tenants) {
+        for (const source of mirrors) {
+          const state = await contacts.syncState(source);
+          if (state?.succeededAt !== undefined) {
+            this.set({ tenant, source }, Math.max(0, (now() - state.succeededAt) / 1000));
+          }
         }
       }
     },
@@ -84,57 +93,67 @@ export function createMetrics(options: MetricsOptions): Metrics {
   new Gauge({
     name: 'callcard_sync_errors',
     help: "1 when a mirrored source's last sync attempt failed, else 0.",
-    labelNames: ['source'] as const,
+    labelNames: ['tenant', 'source'] as const,
     registers,
     async collect() {
       this.reset();
-      for (const name of mirrors) {
-        const state = await contacts.syncState(name);
-        this.set({ source: name }, state?.error === undefined ? 0 : 1);
+      for (const { name: tenant, mirrors, contacts } of tenants) {
+        for (const source of mirrors) {
+          const state = await contacts.syncState(source);
+          this.set({ tenant, source }, state?.error === undefined ? 0 : 1);
+        }
       }
     },
   });
   new Gauge({
     name: 'callcard_outbox_deliveries',
     help: 'Workflow deliveries in the outbox, by status.',
-    labelNames: ['status'] as const,
+    labelNames: ['tenant', 'status'] as const,
     registers,
     async collect() {
-      const counts = await outbox.counts();
-      for (const status of DELIVERY_STATUSES) this.set({ status }, counts[status] ?? 0);
+      for (const { name: tenant, outbox } of tenants) {
+        const counts = await outbox.counts();
+        for (const status of DELIVERY_STATUSES) this.set({ tenant, status }, counts[status] ?? 0);
+      }
     },
   });
 
   collectDefaultMetrics({ register: registry });
 
   // Every series known in advance starts at 0, so rates work from the first scrape.
-  for (const outcome of ['hit', 'miss', 'empty']) lookups.inc({ outcome }, 0);
-  for (const { name, mode } of sources) {
-    for (const status of STATUSES) sourceResults.inc({ source: name, status }, 0);
-    if (mode === 'live') for (const result of ['hit', 'miss']) liveCache.inc({ source: name, result }, 0);
+  for (const { name: tenant, sources } of tenants) {
+    for (const outcome of ['hit', 'miss', 'empty']) lookups.inc({ tenant, outcome }, 0);
+    for (const { name: source, mode } of sources) {
+      for (const status of STATUSES) sourceResults.inc({ tenant, source, status }, 0);
+      if (mode === 'live') for (const result of ['hit', 'miss']) liveCache.inc({ tenant, source, result }, 0);
+    }
   }
 
   return {
     registry,
-    recordLookup(result, seconds) {
-      lookupDuration.observe(seconds);
+    recordLookup(tenant, result, seconds) {
+      lookupDuration.observe({ tenant }, seconds);
       const outcome = result.key === undefined ? 'empty' : result.hits.length > 0 ? 'hit' : 'miss';
-      lookups.inc({ outcome });
+      lookups.inc({ tenant, outcome });
       for (const { source, mode, status, ms, cached } of result.outcomes) {
-        sourceDuration.observe({ source, mode, status }, ms / 1000);
-        sourceResults.inc({ source, status });
-        if (mode === 'live') liveCache.inc({ source, result: cached ? 'hit' : 'miss' });
+        sourceDuration.observe({ tenant, source, mode, status }, ms / 1000);
+        sourceResults.inc({ tenant, source, status });
+        if (mode === 'live') liveCache.inc({ tenant, source, result: cached ? 'hit' : 'miss' });
       }
     },
   };
 }
 
 /** The lookup, measured: the core stays free of metrics. */
-export function measuredLookup(lookup: Lookup, metrics: Pick<Metrics, 'recordLookup'>): Lookup {
+export function measuredLookup(
+  lookup: Lookup,
+  metrics: Pick<Metrics, 'recordLookup'>,
+  tenant: string,
+): Lookup {
   return async (input) => {
     const started = performance.now();
     const result = await lookup(input);
-    metrics.recordLookup(result, (performance.now() - started) / 1000);
+    metrics.recordLookup(tenant, result, (performance.now() - started) / 1000);
     return result;
   };
 }

@@ -23,6 +23,8 @@ export interface Workflows {
   get(name: string): Workflow | undefined;
   /** Names of the workflows that can run for a source's contacts. */
   namesFor(source: string): string[];
+  /** Every workflow's name, as configured. */
+  names(): string[];
 }
 
 export function createWorkflowRegistry(workflows: readonly Workflow[]): Workflows {
@@ -30,5 +32,6 @@ export function createWorkflowRegistry(workflows: readonly Workflow[]): Workflow
   return {
     get: (name) => byName.get(name.toLowerCase()),
     namesFor: (source) => workflows.filter((workflow) => workflow.appliesTo(source)).map((w) => w.name),
+    names: () => workflows.map((workflow) => workflow.name),
   };
 }

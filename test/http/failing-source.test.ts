@@ -2,6 +2,7 @@ import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import { buildApp } from '../../src/http/app.js';
+import { Authenticator } from '../../src/http/auth.js';
 import { type ConfiguredSource, createLookup } from '../../src/lookup/lookup.js';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { createWorkflowRegistry } from '../../src/workflows/registry.js';
@@ -39,10 +40,15 @@ describe('a slow or broken source over HTTP', () => {
     });
     const app = await buildApp({
       config,
-      lookup,
-      workflows: createWorkflowRegistry([]),
-      journal: store.calls,
-      credentials: [{ 'X-Execution-Token': TOKEN }],
+      tenants: [
+        {
+          tenant: config.tenants[0]!,
+          lookup,
+          workflows: createWorkflowRegistry([]),
+          journal: store.calls,
+          auth: new Authenticator([{ 'X-Execution-Token': TOKEN }]),
+        },
+      ],
       logger,
     });
     try {

@@ -32,7 +32,9 @@ function parse(text: string): Sample[] {
 }
 
 /** The value of the sample with exactly these labels; undefined when there is none. */
-function sampleValue(samples: readonly Sample[], name: string, labels: Record<string, string> = {}) {
+/** A sample's value; every series carries its tenant, the one tenant of a plain config unless given. */
+function sampleValue(samples: readonly Sample[], name: string, only: Record<string, string> = {}) {
+  const labels = { tenant: 'default', ...only };
   const found = samples.find(
     (sample) =>
       sample.name === name &&
@@ -212,22 +214,30 @@ describe('GET /metrics, configured', () => {
 describe('createMetrics', () => {
   it("counts live sources' cache hits and misses, and failed sources", async () => {
     const metrics = createMetrics({
-      sources: [{ name: 'crm', mode: 'live' }],
-      mirrors: [],
-      contacts: { syncState: async () => undefined },
-      outbox: { counts: async () => ({ pending: 0, running: 0, done: 2, dead: 1 }) },
+      tenants: [
+        {
+          name: 'default',
+          sources: [{ name: 'crm', mode: 'live' }],
+          mirrors: [],
+          contacts: { syncState: async () => undefined },
+          outbox: { counts: async () => ({ pending: 0, running: 0, done: 2, dead: 1 }) },
+        },
+      ],
     });
     const outcome = { source: 'crm', mode: 'live', found: 0, ms: 12 } as const;
     const lookup = measuredLookup(
       async () => ({ key: '41791234567', hits: [], outcomes: [{ ...outcome, status: 'ok' }] }),
       metrics,
+      'default',
     );
     await lookup('0791234567');
     metrics.recordLookup(
+      'default',
       { key: '41791234567', hits: [], outcomes: [{ ...outcome, status: 'ok', cached: true }] },
       0.001,
     );
     metrics.recordLookup(
+      'default',
       { key: '41791234567', hits: [], outcomes: [{ ...outcome, status: 'timeout', ms: 1000 }] },
       1,
     );

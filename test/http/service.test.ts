@@ -58,21 +58,22 @@ describe('authentication', () => {
     try {
       const config = loadConfig({ env: {}, overrides: { dataDir: dir.path } });
       const first = await createService(config, { logger: pino({ level: 'silent' }) });
-      expect(first.generatedToken?.value).toMatch(/^[\w-]{32}$/);
-      const file = first.generatedToken!.file;
-      expect(readFileSync(file, 'utf8').trim()).toBe(first.generatedToken!.value);
+      const { generatedToken } = first.tenants[0]!;
+      expect(generatedToken?.value).toMatch(/^[\w-]{32}$/);
+      const file = generatedToken!.file;
+      expect(readFileSync(file, 'utf8').trim()).toBe(generatedToken!.value);
       expect(statSync(file).mode & 0o077).toBe(0);
       const ok = await first.app.inject({
         method: 'POST',
         url: '/Lookup',
-        headers: { 'x-execution-token': first.generatedToken!.value },
+        headers: { 'x-execution-token': generatedToken!.value },
         payload: { inputs: { phoneNumber: '41215522000' } },
       });
       expect(ok.statusCode).toBe(200);
       await first.close();
       const second = await createService(config, { logger: pino({ level: 'silent' }) });
-      expect(second.generatedToken).toBeUndefined();
-      expect(second.tokenFile).toBe(file);
+      expect(second.tenants[0]!.generatedToken).toBeUndefined();
+      expect(second.tenants[0]!.tokenFile).toBe(file);
       await second.close();
     } finally {
       dir.remove();

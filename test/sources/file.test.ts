@@ -218,10 +218,11 @@ describe('file source', () => {
           ],
         },
       });
-      expect(config.sources[0]).toMatchObject({ type: 'file', name: 'contacts', path: 'contacts.csv' });
-      expect(config.sources[1]).toMatchObject({ type: 'file', url: 'https://crm.example/export.vcf' });
+      const { sources: configured } = config.tenants[0]!;
+      expect(configured[0]).toMatchObject({ type: 'file', name: 'contacts', path: 'contacts.csv' });
+      expect(configured[1]).toMatchObject({ type: 'file', url: 'https://crm.example/export.vcf' });
       write('contacts.csv', csvOf(CONTACTS));
-      const made = await createSource(config.sources[0]!, { logger, baseDir: dir.path });
+      const made = await createSource(configured[0]!, { logger, baseDir: dir.path });
       sources.push(made);
       expect(made.type).toBe('file');
       expect((await listAll(made)).flat()).toHaveLength(3);

@@ -722,7 +722,7 @@ describe('rest source: configuration', () => {
 
   it('the README example is a valid configuration', async () => {
     const config = configSchema.parse(YAML.parse(README_EXAMPLE));
-    const [entry] = config.sources;
+    const [entry] = config.tenants[0]!.sources;
     expect(entry).toMatchObject({ type: 'rest', name: 'hubspot', mode: 'mirror' });
     const source = await createSource({ ...entry!, auth: { type: 'bearer', token: 'test' } } as never, {
       logger: silent,

@@ -19,8 +19,10 @@ describe('configuration', () => {
 
   it('has defaults that run the service on the embedded store', () => {
     const config = loadConfig({ env: {} });
-    expect(config).toMatchObject({
-      port: 8080,
+    expect(config).toMatchObject({ port: 8080, dataDir: './data' });
+    expect(config.tenants).toHaveLength(1);
+    expect(config.tenants[0]).toMatchObject({
+      name: 'default',
       basePath: '/',
       dataDir: './data',
       region: 'CH',
@@ -29,7 +31,7 @@ describe('configuration', () => {
       sources: [{ type: 'embedded', name: 'contacts', crmName: 'callcard', crmLogo: '/logo.svg' }],
     });
     expect(Object.isFrozen(config)).toBe(true);
-    expect(Object.isFrozen(config.sources[0])).toBe(true);
+    expect(Object.isFrozen(config.tenants[0]!.sources[0])).toBe(true);
   });
 
   it('reads YAML, then env vars override it, then flags override both', () => {
@@ -46,8 +48,8 @@ describe('configuration', () => {
       },
       overrides: { port: 9200 },
     });
-    expect(config).toMatchObject({
-      port: 9200,
+    expect(config).toMatchObject({ port: 9200, dataDir: '/tmp/cc' });
+    expect(config.tenants[0]).toMatchObject({
       region: 'AT',
       basePath: '/api/v1',
       maxResults: 4,
@@ -63,7 +65,8 @@ describe('configuration', () => {
       env: { CALLCARD_CONFIG: file('port: 7000\n'), CALLCARD_TOKEN_FILE: tokens },
     });
     expect(config.port).toBe(7000);
-    expect(config.auth.tokens).toEqual(['from-a-file-cccccccccccc']);
+    // The file itself is kept, read when the service starts and again when it changes.
+    expect(config.tenants[0]!.auth.tokenFile).toBe(tokens);
   });
 
   it('lists every problem by path', () => {

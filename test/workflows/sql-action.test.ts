@@ -147,7 +147,8 @@ describe('sql action: config and ids', () => {
       const file = join(dir.path, 'callcard.yaml');
       writeFileSync(file, README_EXAMPLE);
       const config = loadConfig({ env: {}, file, overrides: { dataDir: dir.path } });
-      expect(config.workflows['CallFlow']?.actions).toEqual([
+      const { workflows } = config.tenants[0]!;
+      expect(workflows['CallFlow']?.actions).toEqual([
         expect.objectContaining({
           type: 'sql',
           driver: 'mysql',
@@ -156,7 +157,7 @@ describe('sql action: config and ids', () => {
           maxAttempts: 12,
         }),
       ]);
-      expect(config.workflows['Callback']?.actions).toEqual([
+      expect(workflows['Callback']?.actions).toEqual([
         expect.objectContaining({
           type: 'sql',
           driver: 'postgres',

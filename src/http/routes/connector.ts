@@ -1,5 +1,5 @@
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
-import type { Config } from '../../config/schema.js';
+import type { FastifyPluginAsync, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
+import type { Tenant } from '../../config/schema.js';
 import {
   lookupResponseSchema,
   readCallInputs,
@@ -10,33 +10,26 @@ import { CallcardError } from '../../errors.js';
 import type { Lookup } from '../../lookup/lookup.js';
 import type { Workflows } from '../../workflows/registry.js';
 import { publicUrlOf } from '../app.js';
-import { type Credential, createAuthCheck } from '../auth.js';
-import { errorBody } from '../errors.js';
 
 export interface ConnectorRoutesOptions {
-  readonly config: Readonly<Config>;
+  readonly tenant: Pick<Tenant, 'basePath' | 'publicUrl'>;
   readonly lookup: Lookup;
   readonly workflows: Workflows;
-  readonly credentials: readonly Credential[];
+  /** Address, limits and token, checked before the body is read. */
+  readonly guard: onRequestAsyncHookHandler;
 }
 
 /** The CONNECTOR API: `<base>/Lookup` and `<base>/<WorkflowName>`, behind the token headers. */
 export const connectorRoutes: FastifyPluginAsync<ConnectorRoutesOptions> = async (app, options) => {
-  const { config, lookup, workflows } = options;
-  const authorized = createAuthCheck(options.credentials);
-
-  // Before the body is read: an unauthenticated request costs nothing and learns nothing.
-  app.addHook('onRequest', async (request, reply) => {
-    if (!authorized(request.headers)) {
-      return reply.code(401).send(errorBody('UNAUTHORIZED', 'missing or wrong token header'));
-    }
-  });
+  const { tenant: config, lookup, workflows } = options;
+  app.addHook('onRequest', options.guard);
 
   const answerLookup = async (request: FastifyRequest) => {
     const number = readLookupNumber(request.body, request.query);
     const result = await lookup(number);
     const publicUrl = publicUrlOf(request, config.publicUrl);
     request.outcome = {
+      ...request.outcome,
       ...(result.key !== undefined && { key: result.key }),
       results: result.hits.length,
       ...(result.outcomes.some((o) => o.status !== 'ok') && {
@@ -57,7 +50,7 @@ export const connectorRoutes: FastifyPluginAsync<ConnectorRoutesOptions> = async
         `no workflow named "${request.params.workflow.slice(0, 64)}"`,
       );
     }
-    request.outcome = { workflow: workflow.name };
+    request.outcome = { ...request.outcome, workflow: workflow.name };
     const call = readCallInputs(request.body);
     const prefix = config.basePath === '/' ? '' : config.basePath;
     return workflow.run(call, { baseUrl: publicUrlOf(request, config.publicUrl) + prefix });

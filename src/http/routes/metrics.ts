@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Registry } from 'prom-client';
-import { createAuthCheck } from '../auth.js';
+import { Authenticator } from '../auth.js';
 import { errorBody } from '../errors.js';
 
 export interface MetricsRoutesOptions {
@@ -12,9 +12,9 @@ export interface MetricsRoutesOptions {
 /** `GET /metrics` in Prometheus' text format. */
 export const metricsRoutes: FastifyPluginAsync<MetricsRoutesOptions> = async (app, { registry, token }) => {
   const authorized =
-    token === undefined ? undefined : createAuthCheck([{ authorization: `Bearer ${token}` }]);
+    token === undefined ? undefined : new Authenticator([{ authorization: `Bearer ${token}` }]);
   app.get('/metrics', async (request, reply) => {
-    if (authorized && !authorized(request.headers)) {
+    if (authorized && authorized.check(request.headers) === undefined) {
       return reply
         .code(401)
         .header('www-authenticate', 'Bearer')

@@ -1,4 +1,4 @@
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, onRequestAsyncHookHandler } from 'fastify';
 import type { CallJournal } from '../../store/types.js';
 import type { OutboxStore } from '../../workflows/outbox/types.js';
 import { CALL_PAGE_PATH } from '../../workflows/workflow.js';
@@ -8,6 +8,8 @@ import { renderCallPage } from '../pages/call-page.js';
 export interface PageRoutesOptions {
   readonly journal: CallJournal;
   readonly outbox?: OutboxStore;
+  /** The address limit; pages need no token. */
+  readonly guard?: onRequestAsyncHookHandler;
 }
 
 /**
@@ -15,7 +17,8 @@ export interface PageRoutesOptions {
  * token header: a record's address is its secret (a keyed id that cannot be derived from the call).
  * Once a workflow's action has created a record in the CRM, the page leads there.
  */
-export const pageRoutes: FastifyPluginAsync<PageRoutesOptions> = async (app, { journal, outbox }) => {
+export const pageRoutes: FastifyPluginAsync<PageRoutesOptions> = async (app, { journal, outbox, guard }) => {
+  if (guard) app.addHook('onRequest', guard);
   app.get<{ Params: { id: string } }>(`${CALL_PAGE_PATH}:id`, async (request, reply) => {
     const record = /^[\w-]{22}$/.test(request.params.id) ? await journal.get(request.params.id) : undefined;
     reply.header('cache-control', 'no-store').header('referrer-policy', 'no-referrer');

@@ -8,7 +8,8 @@ export interface Readiness {
 }
 
 export interface ServiceRoutesOptions {
-  readonly basePath: string;
+  /** The one tenant's base path; absent with several tenants. */
+  readonly basePath?: string;
   readonly readiness?: () => Promise<Readiness>;
 }
 
@@ -17,7 +18,8 @@ export const serviceRoutes: FastifyPluginAsync<ServiceRoutesOptions> = async (
   app,
   { basePath, readiness },
 ) => {
-  const lookupPath = `${basePath === '/' ? '' : basePath}/Lookup`;
+  const lookupPath =
+    basePath === undefined ? '<base path>/Lookup' : `${basePath === '/' ? '' : basePath}/Lookup`;
   /** Alive: the process answers. */
   app.get('/healthz', async () => ({ status: 'ok' }));
   /** Ready for traffic: the store answers and every mirrored source has been synced once. */

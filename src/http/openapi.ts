@@ -1,0 +1,637 @@
+import { readFileSync } from 'node:fs';
+import type { FastifyPluginAsync } from 'fastify';
+import type { Tenant } from '../config/schema.js';
+import {
+  CALL_TEXT_FIELDS,
+  CALL_TIME_FIELDS,
+  lookupResponseSchema,
+  readCallInputs,
+  readLookupNumber,
+} from '../connector/wire.js';
+import { CallcardError, type ErrorCode, ErrorCodes } from '../errors.js';
+import type { Workflows } from '../workflows/registry.js';
+import { CALL_PAGE_PATH } from '../workflows/workflow.js';
+import { BODY_LIMIT } from './app.js';
+import { type ErrorBody, errorBody } from './errors.js';
+import type { MetricsRoutesOptions } from './routes/metrics.js';
+
+/**
+ * The OpenAPI 3.1 description of the API as this app serves it: built from the app's own settings
+ * (base path, token headers, workflows, public URL) and, for the lookup answer, from the schema its
+ * serializer uses, so that it describes this deployment rather than a generic one.
+ */
+
+type Json = Record<string, unknown>;
+
+/** What the document is built from; names only, never token values. */
+export interface ServedApi {
+  readonly version: string;
+  /** As configured: `/` or `/services/phone`. */
+  readonly basePath: string;
+  readonly publicUrl?: string;
+  /** The header names of each accepted credential set: one set must be sent complete. */
+  readonly headerSets: readonly (readonly string[])[];
+  /** Every workflow's name; CallFlow is always one of them. */
+  readonly workflows: readonly string[];
+  /** Whether only listed client addresses may call the API. */
+  readonly allowList: boolean;
+  /** Present when this app serves `/metrics`. */
+  readonly metrics?: { readonly bearer: boolean };
+}
+
+// Field descriptions from the CONNECTOR API's tables; the field set itself comes from wire.ts.
+const CONTACT_FIELDS: Readonly<Record<string, string>> = {
+  name: 'Full name of the contact, shown on the card.',
+  company: 'Company the contact belongs to, shown on the card.',
+  contactUri: "Address of the contact's page in the CRM; the card links to it.",
+  companyUri: "Address of the company's page in the CRM; the card links to it.",
+  id: 'Id of the contact in its source, sent back as `contactCrmId` in workflows. Not shown.',
+  crmName: 'Name of the source, shown as the tooltip of its logo.',
+  crmLogo: 'Address of the logo shown on the card.',
+  crmActions: 'Workflows that can run for this contact (`POST <base>/<name>`).',
+  customData: 'More fields shown as label: value, such as the e-mail address.',
+};
+
+const CALL_FIELDS: Readonly<Record<string, string>> = {
+  contactCrmId: 'Id of the contact, as the lookup gave it.',
+  userCrmId: 'Id of the user linked to the SIP user (CUSTOMER-PORTAL).',
+  originatorNumber: 'Number that made the call.',
+  originatorName: 'Name of the caller, when known.',
+  destinationNumber: 'Number that was dialled.',
+  destinationName: 'Name of the person who answered, when known.',
+  startedTime: 'When the call started ringing.',
+  answeredTime: 'When the call was answered; empty when it was not (the call is recorded as missed).',
+  endedTime: 'When the call ended.',
+  declinedTime: 'When the call was declined; empty when it was answered.',
+};
+
+// A 5xx answer never says more than INTERNAL: the handler hides the code that caused it.
+const HTTP_ERROR_CODES = [
+  ...(Object.keys(ErrorCodes) as ErrorCode[]).filter((code) => ErrorCodes[code] < 500),
+  'INTERNAL',
+] as const;
+
+const codesWithStatus = (status: number) =>
+  HTTP_ERROR_CODES.filter((code) => ErrorCodes[code] === status)
+    .map((code) => `\`${code}\``)
+    .join(', ');
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+
+/**
+ * The example answer to a request the reader refuses, with the reader's own code and message; none
+ * if the reader accepts it after all (a test catches that).
+ */
+function refusal(summary: string, read: () => unknown): { summary: string; value: ErrorBody } | undefined {
+  try {
+    read();
+  } catch (error) {
+    if (error instanceof CallcardError) return { summary, value: errorBody(error.code, error.message) };
+  }
+  return undefined;
+}
+
+/** Examples by name; an answer's example has the name of the request example that gives it. */
+function examples(entries: Record<string, { summary: string; value: unknown } | undefined>): Json {
+  return Object.fromEntries(Object.entries(entries).filter(([, example]) => example !== undefined));
+}
+
+function json(schema: Json, exampleSet: Json): Json {
+  return { 'application/json': { schema, examples: exampleSet } };
+}
+
+function errorResponse(status: number, description: string, exampleSet: Json): Json {
+  return {
+    description: `${description} Codes: ${codesWithStatus(status)}.`,
+    content: json(ref('Error'), exampleSet),
+  };
+}
+
+// The body is read as JSON whatever its Content-Type; text/plain documents that and carries the
+// example of a body that is not JSON, which an application/json example cannot hold.
+const RAW_BODY = {
+  'text/plain': {
+    schema: { type: 'string', description: 'The same JSON, sent with another or no Content-Type.' },
+    examples: {
+      badJson: { summary: 'A body that is not valid JSON', value: '{"inputs": {' },
+    },
+  },
+};
+
+const BAD_JSON = {
+  summary: 'The body is not valid JSON',
+  value: errorBody('INVALID_JSON', 'the request body is not valid JSON'),
+};
+
+function schemas(): Json {
+  const contact = lookupResponseSchema.items;
+  return {
+    LookupRequest: {
+      type: 'object',
+      description: 'Names are read in any case (`Inputs`, `PhoneNumber`); other fields are ignored.',
+      required: ['inputs'],
+      properties: {
+        inputs: {
+          type: 'object',
+          properties: {
+            phoneNumber: {
+              type: ['string', 'number', 'null'],
+              description:
+                'The number calling or called, in international form without `+` (`41215522000`), with `+` or `00`, or national. Missing, empty or withheld (`anonymous`): the answer is `[]`.',
+            },
+          },
+        },
+      },
+    },
+    Contact: {
+      type: 'object',
+      description: 'One contact card. Values a contact does not have are left out, never null.',
+      required: ['id', 'crmName', 'crmActions'],
+      properties: Object.fromEntries(
+        Object.entries(contact.properties).map(([name, schema]) => [
+          name,
+          structuredClone({ ...schema, ...(CONTACT_FIELDS[name] && { description: CONTACT_FIELDS[name] }) }),
+        ]),
+      ),
+    },
+    LookupAnswer: {
+      type: 'array',
+      description: 'The contacts found, best first, at most `maxResults`; `[]` when none (never 404).',
+      items: ref('Contact'),
+    },
+    CallInputs: {
+      type: 'object',
+      description:
+        'The call. Names are read in any case; fields not listed are kept with the call record as sent.',
+      additionalProperties: true,
+      properties: {
+        ...Object.fromEntries(
+          CALL_TEXT_FIELDS.map((name) => [
+            name,
+            { type: ['string', 'number', 'null'], description: CALL_FIELDS[name] },
+          ]),
+        ),
+        direction: {
+          enum: ['incoming', 'outgoing', '', null],
+          description: 'Direction of the call, in any case.',
+        },
+        ...Object.fromEntries(
+          CALL_TIME_FIELDS.map((name) => [
+            name,
+            {
+              type: ['string', 'null'],
+              description: `${CALL_FIELDS[name]} ISO-8601, with or without zone (\`2026-11-26T10:00:00Z\`), or empty.`,
+            },
+          ]),
+        ),
+      },
+    },
+    WorkflowRequest: {
+      type: 'object',
+      required: ['inputs'],
+      properties: { inputs: ref('CallInputs') },
+    },
+    WorkflowAnswer: {
+      type: 'object',
+      required: ['id', 'url'],
+      properties: {
+        id: {
+          type: 'string',
+          description: 'Id of the record: the one the CRM created, or the call journal entry.',
+        },
+        url: { type: 'string', format: 'uri', description: 'Address that opens the record.' },
+      },
+    },
+    Error: {
+      type: 'object',
+      required: ['error'],
+      properties: {
+        error: {
+          type: 'object',
+          required: ['code', 'message'],
+          properties: {
+            code: { type: 'string', enum: [...HTTP_ERROR_CODES] },
+            message: { type: 'string', description: 'What to fix, for a person.' },
+          },
+        },
+      },
+    },
+    Health: {
+      type: 'object',
+      required: ['status'],
+      properties: { status: { const: 'ok' } },
+    },
+    Readiness: {
+      type: 'object',
+      required: ['status', 'checks'],
+      properties: {
+        status: { enum: ['ready', 'not ready'] },
+        checks: {
+          type: 'array',
+          items: {
+            type: 'object',
+            required: ['name', 'ok'],
+            properties: {
+              name: { type: 'string' },
+              ok: { type: 'boolean' },
+              detail: { type: 'string' },
+            },
+          },
+        },
+      },
+    },
+  };
+}
+
+/** A component name for a header: what OpenAPI allows of a header name's characters. */
+const schemeName = (header: string) => header.replace(/[^\w.-]/g, '_');
+
+/** The OpenAPI 3.1 document of the API served with these settings. */
+export function buildOpenApiDocument(api: ServedApi): Json {
+  const base = api.basePath === '/' ? '' : api.basePath.replace(/\/+$/, '');
+  const origin = (api.publicUrl ?? 'https://callcard.example.com').replace(/\/+$/, '');
+  const paths: Record<string, Record<string, Json>> = {};
+  const add = (path: string, method: string, operation: Json) => {
+    paths[path] = { ...paths[path], [method]: operation };
+  };
+
+  // Header names match in any case: one scheme per name, one requirement per distinct set.
+  const headers = new Map<string, string>();
+  const sets = new Map<string, readonly string[]>();
+  for (const set of api.headerSets) {
+    for (const name of set) if (!headers.has(name.toLowerCase())) headers.set(name.toLowerCase(), name);
+    sets.set(
+      set
+        .map((name) => name.toLowerCase())
+        .sort()
+        .join('\n'),
+      set,
+    );
+  }
+  const securitySchemes: Json = Object.fromEntries(
+    [...headers.values()].map((name) => [
+      schemeName(name),
+      { type: 'apiKey', in: 'header', name, description: 'A value entered in the CUSTOMER-PORTAL.' },
+    ]),
+  );
+  const security = [...sets.values()].map((set) =>
+    Object.fromEntries(set.map((name) => [schemeName(headers.get(name.toLowerCase())!), []])),
+  );
+
+  const unauthorized = errorResponse(401, 'The token header is missing or wrong.', {
+    noToken: {
+      summary: 'No token header',
+      value: errorBody('UNAUTHORIZED', 'missing or wrong token header'),
+    },
+  });
+  const tooMany = (summary: string, message: string) => ({
+    description: `Too many requests; \`Retry-After\` says when to come back. Codes: ${codesWithStatus(429)}.`,
+    headers: { 'Retry-After': { description: 'Seconds to wait.', schema: { type: 'integer', minimum: 1 } } },
+    content: json(ref('Error'), { tooMany: { summary, value: errorBody('RATE_LIMITED', message) } }),
+  });
+  // In front of every CONNECTOR route: the address list, the limits, then the token.
+  const guarded = {
+    401: unauthorized,
+    ...(api.allowList && {
+      403: errorResponse(403, 'The client address is not in the allow list.', {
+        notAllowed: {
+          summary: 'An address not listed',
+          value: errorBody('ADDRESS_NOT_ALLOWED', 'this address may not call this service'),
+        },
+      }),
+    }),
+    429: tooMany(
+      'Over the limit of an address or a token, or too many wrong tokens',
+      'too many requests from this address; retry after 12 s',
+    ),
+  };
+  const tooLarge = errorResponse(413, `The body is larger than ${BODY_LIMIT / 1024} KiB.`, {
+    tooLarge: {
+      summary: 'A body over the limit',
+      value: errorBody('BODY_TOO_LARGE', 'the request body is larger than 64 KiB'),
+    },
+  });
+
+  // Lookup: the body form, and the older PhoneNumber query parameter with no body.
+  const alexa = {
+    name: 'Alexa Holiday',
+    company: 'White Cross Co',
+    contactUri: 'https://crm.example.com/contacts/1',
+    id: '1',
+    crmName: 'callcard',
+    crmLogo: `${origin}/logo.svg`,
+    crmActions: [...api.workflows],
+    customData: { email: 'alexa@example.com' },
+  };
+  const lookupAnswers = {
+    description: 'The contacts found; `[]` when none.',
+    content: json(
+      ref('LookupAnswer'),
+      examples({
+        hit: { summary: 'A contact has the number', value: [alexa] },
+        miss: { summary: 'Nobody has the number', value: [] },
+        withheld: { summary: 'The number is withheld', value: [] },
+      }),
+    ),
+  };
+  const lookupRequests = {
+    hit: { summary: 'A known number', value: { inputs: { phoneNumber: '41215522000' } } },
+    miss: { summary: 'A number nobody has', value: { inputs: { phoneNumber: '41445556677' } } },
+    withheld: { summary: 'A withheld number', value: { inputs: { phoneNumber: 'anonymous' } } },
+    missingInputs: { summary: 'No `inputs`', value: { phoneNumber: '41215522000' } },
+  };
+  const phoneNumberParameter = (required: boolean) => ({
+    name: 'PhoneNumber',
+    in: 'query',
+    required,
+    description: 'The number to look up, in the older form of the request (name in any case).',
+    schema: { type: 'string' },
+    examples: {
+      hit: { summary: 'A known number', value: '41215522000' },
+      miss: { summary: 'A number nobody has', value: '41445556677' },
+    },
+  });
+  const lookupBadRequest = (withBody: boolean) =>
+    errorResponse(
+      400,
+      'The request cannot be read.',
+      examples({
+        ...(withBody && { badJson: BAD_JSON }),
+        missingInputs: refusal('Neither `inputs` nor a PhoneNumber parameter', () =>
+          readLookupNumber(lookupRequests.missingInputs.value, {}),
+        ),
+      }),
+    );
+  add(`${base}/Lookup`, 'post', {
+    operationId: 'lookup',
+    tags: ['CONNECTOR'],
+    summary: 'Who has this number',
+    description:
+      'Called while the phone rings; answers within the lookup deadline with what the sources found by then.',
+    parameters: [phoneNumberParameter(false)],
+    requestBody: {
+      required: false,
+      description: 'The number in `inputs.phoneNumber`; empty in the older form, which sends PhoneNumber.',
+      content: {
+        'application/json': { schema: ref('LookupRequest'), examples: lookupRequests },
+        ...RAW_BODY,
+      },
+    },
+    responses: { 200: lookupAnswers, 400: lookupBadRequest(true), ...guarded, 413: tooLarge },
+  });
+  add(`${base}/Lookup`, 'get', {
+    operationId: 'lookupByQuery',
+    tags: ['CONNECTOR'],
+    summary: 'Who has this number (older form)',
+    parameters: [phoneNumberParameter(true)],
+    responses: { 200: lookupAnswers, 400: lookupBadRequest(false), ...guarded },
+  });
+
+  // Workflows: one operation per name served.
+  const call = {
+    contactCrmId: '1',
+    userCrmId: 'u7',
+    originatorNumber: '41215522000',
+    originatorName: 'Alexa Holiday',
+    destinationNumber: '41445556677',
+    destinationName: 'Reception',
+    direction: 'incoming',
+    startedTime: '2026-11-26T10:00:00Z',
+    answeredTime: '2026-11-26T10:00:07Z',
+    endedTime: '2026-11-26T10:03:07Z',
+    declinedTime: '',
+  };
+  const workflowRequests = {
+    call: { summary: 'An answered incoming call', value: { inputs: call } },
+    missingInputs: { summary: 'No `inputs`', value: {} },
+    invalidInput: {
+      summary: 'A direction and a time callcard cannot read',
+      value: { inputs: { ...call, direction: 'sideways', startedTime: 'yesterday' } },
+    },
+  };
+  const callId = 'DL9nRm1DLM61yWcRVfrxkQ';
+  for (const name of api.workflows) {
+    add(`${base}/${name}`, 'post', {
+      operationId: `run${name}`,
+      tags: ['CONNECTOR'],
+      summary: `Run the ${name} workflow for a call`,
+      description:
+        (name.toLowerCase() === 'callflow'
+          ? 'Sent after every call when set to run automatically in the CUSTOMER-PORTAL. '
+          : '') +
+        "Records the call in the call journal and runs the workflow's actions. The same call sent again gets the same `id` and stays one record. The answer is the record the first action created when its target confirms in time, else the call's page.",
+      requestBody: {
+        required: true,
+        content: {
+          'application/json': { schema: ref('WorkflowRequest'), examples: workflowRequests },
+          ...RAW_BODY,
+        },
+      },
+      responses: {
+        200: {
+          description: 'The call is recorded.',
+          content: json(
+            ref('WorkflowAnswer'),
+            examples({
+              call: {
+                summary: "The call's page",
+                value: { id: callId, url: `${origin}${base}${CALL_PAGE_PATH}${callId}` },
+              },
+            }),
+          ),
+        },
+        400: errorResponse(
+          400,
+          'The call cannot be read.',
+          examples({
+            badJson: BAD_JSON,
+            missingInputs: refusal('No `inputs`', () => readCallInputs(workflowRequests.missingInputs.value)),
+            invalidInput: refusal('Every field that cannot be read', () =>
+              readCallInputs(workflowRequests.invalidInput.value),
+            ),
+          }),
+        ),
+        ...guarded,
+        413: tooLarge,
+      },
+    });
+  }
+
+  // Pages and service endpoints need no token: they hold no data, or a record's address is its secret.
+  add(`${base}${CALL_PAGE_PATH}{id}`, 'get', {
+    operationId: 'callPage',
+    tags: ['Pages'],
+    summary: "A call record's page",
+    description:
+      "The `url` of a workflow's answer, opened in the user's browser (no token). Leads to the CRM's record once an action has created it.",
+    security: [],
+    parameters: [
+      {
+        name: 'id',
+        in: 'path',
+        required: true,
+        schema: { type: 'string', pattern: '^[\\w-]{22}$' },
+        examples: { unknown: { summary: 'An id no call has', value: 'AAAAAAAAAAAAAAAAAAAAAA' } },
+      },
+    ],
+    responses: {
+      200: {
+        description: 'The call and where its deliveries stand.',
+        content: {
+          'text/html': {
+            schema: { type: 'string' },
+            examples: { page: { summary: 'The page', value: '<!doctype html><html>…Incoming call…</html>' } },
+          },
+        },
+      },
+      302: {
+        description: 'The record an action created in the CRM.',
+        headers: { Location: { schema: { type: 'string', format: 'uri' } } },
+      },
+      404: errorResponse(404, 'No call has this id.', {
+        unknown: {
+          summary: 'An id no call has',
+          value: errorBody('NOT_FOUND', 'no call record at this address'),
+        },
+      }),
+      429: tooMany('Over the limit of an address', 'too many requests from this address; retry after 12 s'),
+    },
+  });
+  add('/healthz', 'get', {
+    operationId: 'healthz',
+    tags: ['Service'],
+    summary: 'The process is alive',
+    security: [],
+    responses: {
+      200: {
+        description: 'Alive.',
+        content: json(ref('Health'), { ok: { summary: 'Alive', value: { status: 'ok' } } }),
+      },
+    },
+  });
+  add('/readyz', 'get', {
+    operationId: 'readyz',
+    tags: ['Service'],
+    summary: 'Ready for traffic',
+    description: 'The store answers and every mirrored source has had a good sync.',
+    security: [],
+    responses: {
+      200: {
+        description: 'Ready.',
+        content: json(ref('Readiness'), {
+          ready: { summary: 'Ready', value: { status: 'ready', checks: [{ name: 'store', ok: true }] } },
+        }),
+      },
+      503: {
+        description: 'Not ready; the checks that failed say why.',
+        content: json(ref('Readiness'), {
+          syncing: {
+            summary: 'A mirror has not synced yet',
+            value: {
+              status: 'not ready',
+              checks: [
+                { name: 'store', ok: true },
+                { name: 'source crm', ok: false, detail: 'first sync running' },
+              ],
+            },
+          },
+        }),
+      },
+    },
+  });
+  if (api.metrics) {
+    add('/metrics', 'get', {
+      operationId: 'metrics',
+      tags: ['Service'],
+      summary: 'Prometheus metrics',
+      security: api.metrics.bearer ? [{ metricsBearer: [] }] : [],
+      responses: {
+        200: {
+          description: "Prometheus' text format.",
+          content: {
+            'text/plain': {
+              schema: { type: 'string' },
+              examples: {
+                scrape: {
+                  summary: 'Part of a scrape',
+                  value: 'callcard_lookups_total{tenant="default",outcome="hit"} 42\n',
+                },
+              },
+            },
+          },
+        },
+        ...(api.metrics.bearer && {
+          401: errorResponse(401, 'The bearer token is missing or wrong.', {
+            noToken: {
+              summary: 'No bearer token',
+              value: errorBody('UNAUTHORIZED', 'missing or wrong bearer token'),
+            },
+          }),
+        }),
+      },
+    });
+    if (api.metrics.bearer) securitySchemes['metricsBearer'] = { type: 'http', scheme: 'bearer' };
+  }
+
+  return {
+    openapi: '3.1.1',
+    info: {
+      title: 'callcard',
+      version: api.version,
+      summary: 'Phone lookup service for the peoplefone CONNECTOR',
+      description:
+        'The CONNECTOR API as this callcard serves it. Paths match in any case; a request body is read as JSON whatever its Content-Type. Errors are `{"error":{"code","message"}}`; input never causes a 5xx. The CONNECTOR\'s root URL is the server\'s address followed by the base path.',
+    },
+    ...(api.publicUrl && { servers: [{ url: origin, description: 'The configured public address.' }] }),
+    tags: [
+      { name: 'CONNECTOR', description: 'What the CONNECTOR calls, with the token header.' },
+      { name: 'Pages', description: "Opened in the user's browser." },
+      { name: 'Service', description: 'For load balancers and monitoring.' },
+    ],
+    security,
+    paths,
+    components: { schemas: schemas(), securitySchemes },
+  };
+}
+
+export interface OpenApiRoutesOptions {
+  readonly tenant: Readonly<Pick<Tenant, 'basePath' | 'publicUrl' | 'auth' | 'allow'>>;
+  readonly workflows: Pick<Workflows, 'names'>;
+  /** Present when this app serves `/metrics`. */
+  readonly metrics?: Pick<MetricsRoutesOptions, 'token'>;
+}
+
+/** The header sets a tenant accepts, by name: its tokens go in `auth.header`, beside any header sets. */
+export function headerSetsOf(auth: Tenant['auth']): string[][] {
+  // As the credentials are made at start: without tokens or header sets, a token is generated.
+  const tokens =
+    auth.tokens.length > 0 ||
+    auth.tokenFile !== undefined ||
+    auth.tokenEnv !== undefined ||
+    auth.credentials.length === 0;
+  return [...(tokens ? [[auth.header]] : []), ...auth.credentials.map((set) => Object.keys(set))];
+}
+
+const packageVersion = (): string =>
+  (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string })
+    .version;
+
+/** `GET <base>/openapi.json`: built once, when the app starts. */
+export const openApiRoutes: FastifyPluginAsync<OpenApiRoutesOptions> = async (app, options) => {
+  const { tenant } = options;
+  const document = JSON.stringify(
+    buildOpenApiDocument({
+      version: packageVersion(),
+      basePath: tenant.basePath,
+      ...(tenant.publicUrl !== undefined && { publicUrl: tenant.publicUrl }),
+      headerSets: headerSetsOf(tenant.auth),
+      workflows: options.workflows.names(),
+      allowList: tenant.allow.length > 0,
+      ...(options.metrics && { metrics: { bearer: options.metrics.token !== undefined } }),
+    }),
+  );
+  // No token and no limit: the document holds the API's shape and names, no data and no secret.
+  app.get('/openapi.json', async (_request, reply) =>
+    reply.type('application/json; charset=utf-8').send(document),
+  );
+};

@@ -1,0 +1,197 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config/load.js';
+import type { ConfigInput } from '../../src/config/schema.js';
+import { build, type TestService } from '../helper.js';
+
+const ACME = 'acme-token-aaaaaaaaaaaaaaaa';
+const GLOBEX = 'globex-token-bbbbbbbbbbbbbb';
+
+/** Two customers on one instance; both have a contact with the same number. */
+const TWO_TENANTS: ConfigInput = {
+  region: 'CH',
+  tenants: {
+    acme: { basePath: '/acme', auth: { tokens: [ACME] } },
+    globex: {
+      basePath: '/globex',
+      region: 'DE',
+      auth: { header: 'X-Globex-Key', tokens: [GLOBEX] },
+      workflows: { Ticket: { actions: [] } },
+    },
+  },
+};
+
+const NUMBER = '41215522000';
+
+describe('tenants', () => {
+  let service: TestService;
+  afterEach(() => service?.close());
+
+  async function twoTenants() {
+    service = await build(TWO_TENANTS);
+    await service.importCsv('id,name,phone\na1,Anna Acme,+41 21 552 20 00\n', { tenant: 'acme' });
+    await service.importCsv('id,name,phone\ng1,Gustav Globex,+41 21 552 20 00\n', { tenant: 'globex' });
+    return service;
+  }
+
+  const post = (url: string, headers: Record<string, string>, payload: unknown) =>
+    service.app.inject({ method: 'POST', url, headers, payload: payload as object });
+  const lookup = (url: string, headers: Record<string, string>) =>
+    post(url, headers, { inputs: { phoneNumber: NUMBER } });
+
+  it('answers each tenant from its own data, at its own base path, with its own token', async () => {
+    await twoTenants();
+    const acme = await lookup('/acme/Lookup', { 'x-execution-token': ACME });
+    expect(acme.statusCode).toBe(200);
+    expect(acme.json()).toEqual([expect.objectContaining({ id: 'a1', name: 'Anna Acme' })]);
+    const globex = await lookup('/globex/Lookup', { 'x-globex-key': GLOBEX });
+    expect(globex.json()).toEqual([expect.objectContaining({ id: 'g1', name: 'Gustav Globex' })]);
+    // The tenant's workflows, and only its own, are offered on its cards.
+    expect(acme.json()[0].crmActions).toEqual(['CallFlow']);
+    expect(globex.json()[0].crmActions).toEqual(['CallFlow', 'Ticket']);
+  });
+
+  it("never lets one tenant's token read another's data", async () => {
+    await twoTenants();
+    for (const [url, headers] of [
+      ['/globex/Lookup', { 'x-execution-token': ACME }],
+      ['/globex/Lookup', { 'x-globex-key': ACME }],
+      ['/acme/Lookup', { 'x-globex-key': GLOBEX }],
+      ['/acme/Lookup', { 'x-execution-token': GLOBEX }],
+      ['/globex/Ticket', { 'x-execution-token': ACME }],
+      ['/acme/CallFlow', { 'x-globex-key': GLOBEX }],
+    ] as const) {
+      const response = await lookup(url, headers);
+      expect(response.statusCode, `${url} with another tenant's token`).toBe(401);
+      expect(response.body).not.toMatch(/Anna|Gustav|a1|g1/);
+    }
+    // No tenant at the root: the CONNECTOR API exists only under the tenants' paths.
+    const root = await lookup('/Lookup', { 'x-execution-token': ACME });
+    expect(root.statusCode).toBe(404);
+    expect(root.body).not.toMatch(/Anna|Gustav/);
+  });
+
+  it("keeps each tenant's calls, pages and files apart", async () => {
+    await twoTenants();
+    const call = {
+      inputs: {
+        callId: 'c-1',
+        direction: 'incoming',
+        from: NUMBER,
+        to: '41445556677',
+        startTime: '2026-11-27T09:00:00Z',
+      },
+    };
+    const answer = await post('/acme/CallFlow', { 'x-execution-token': ACME }, call);
+    expect(answer.statusCode).toBe(200);
+    const { id, url } = answer.json() as { id: string; url: string };
+    expect(url).toContain('/acme/calls/');
+    const page = new URL(url).pathname;
+    expect((await service.app.inject({ method: 'GET', url: page })).statusCode).toBe(200);
+    // The same record id under the other tenant's path is not found there.
+    const elsewhere = await service.app.inject({ method: 'GET', url: page.replace('/acme/', '/globex/') });
+    expect(elsewhere.statusCode).toBe(404);
+    const [acme, globex] = service.tenants;
+    expect(await acme!.store.calls.get(id)).toBeDefined();
+    expect(await globex!.store.calls.get(id)).toBeUndefined();
+    expect(acme!.tenant.dataDir).toBe(join(service.dataDir, 'acme'));
+    expect(globex!.tenant.dataDir).toBe(join(service.dataDir, 'globex'));
+    expect(existsSync(join(service.dataDir, 'acme', 'contacts.db'))).toBe(true);
+    expect(existsSync(join(service.dataDir, 'globex', 'contacts.db'))).toBe(true);
+  });
+
+  it('reads national numbers in each tenant’s region; shared settings are defaults', async () => {
+    await twoTenants();
+    expect(service.tenants.map((tenant) => tenant.tenant.region)).toEqual(['CH', 'DE']);
+    // 021 552 20 00 is the Swiss contact's number in Switzerland (acme), not in Germany (globex).
+    const national = { inputs: { phoneNumber: '0215522000' } };
+    const acme = await post('/acme/Lookup', { 'x-execution-token': ACME }, national);
+    expect(acme.json()).toHaveLength(1);
+    const globex = await post('/globex/Lookup', { 'x-globex-key': GLOBEX }, national);
+    expect(globex.json()).toEqual([]);
+  });
+
+  it('labels metrics by tenant', async () => {
+    await twoTenants();
+    await lookup('/acme/Lookup', { 'x-execution-token': ACME });
+    const text = (await service.app.inject({ method: 'GET', url: '/metrics' })).body;
+    expect(text).toContain('callcard_lookups_total{tenant="acme",outcome="hit"} 1');
+    expect(text).toContain('callcard_lookups_total{tenant="globex",outcome="hit"} 0');
+  });
+
+  it('names no tenant path on the front page', async () => {
+    await twoTenants();
+    const front = await service.app.inject({ method: 'GET', url: '/' });
+    expect(front.body).not.toMatch(/acme|globex/);
+  });
+});
+
+describe('tenant configuration', () => {
+  const problems = (config: ConfigInput) => {
+    try {
+      loadConfig({ env: {}, overrides: { dataDir: '/tmp/callcard-tenants', ...config } });
+    } catch (error) {
+      if (error instanceof ConfigError) return error.problems.join('\n');
+      throw error;
+    }
+    return '';
+  };
+
+  it('refuses settings that would let tenants share data or tokens', () => {
+    const text = problems({
+      tenants: {
+        a: { basePath: '/shared', auth: { tokens: [ACME] } },
+        b: { basePath: '/shared/b', auth: { tokens: [ACME] } },
+        c: { auth: { tokens: [GLOBEX] } },
+        d: {
+          basePath: '/d',
+          dataDir: '/tmp/callcard-tenants/a',
+          auth: { tokens: ['d-token-cccccccccccccccc'] },
+        },
+      },
+    });
+    expect(text).toMatch(/^tenants\.b\.basePath: overlaps tenant "a"/m);
+    expect(text).toMatch(/^tenants\.b\.auth\.tokens\.0: is tenant "a"'s token too/m);
+    expect(text).toMatch(/^tenants\.c\.basePath: each tenant needs a base path of its own/m);
+    expect(text).toMatch(/^tenants\.d\.dataDir: is tenant "a"'s too/m);
+  });
+
+  it('refuses per-tenant settings at the top when tenants are configured', () => {
+    const text = problems({
+      sources: [{ type: 'embedded' }],
+      auth: { tokens: [ACME] },
+      tenants: { a: { basePath: '/a' } },
+    });
+    expect(text).toMatch(/^sources: with tenants, set this in each tenant/m);
+    expect(text).toMatch(/^auth\.tokens: with tenants, set this in each tenant/m);
+  });
+
+  it('gives shared settings to every tenant unless it sets its own', () => {
+    const config = loadConfig({
+      env: {},
+      overrides: {
+        dataDir: '/tmp/x',
+        region: 'AT',
+        maxResults: 3,
+        auth: { header: 'X-Key' },
+        lookup: { deadlineMs: 800 },
+        tenants: { a: { basePath: '/a' }, b: { basePath: '/b', region: 'DE', lookup: { deadlineMs: 400 } } },
+      },
+    });
+    const [a, b] = config.tenants;
+    expect(a).toMatchObject({
+      region: 'AT',
+      maxResults: 3,
+      auth: { header: 'X-Key' },
+      lookup: { deadlineMs: 800 },
+    });
+    expect(b).toMatchObject({
+      region: 'DE',
+      maxResults: 3,
+      auth: { header: 'X-Key' },
+      lookup: { deadlineMs: 400 },
+    });
+    expect(a!.dataDir).toBe(join('/tmp/x', 'a'));
+  });
+});
