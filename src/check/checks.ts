@@ -185,7 +185,10 @@ function judge(
   passDetail: string,
   data?: Record<string, number>,
 ): void {
-  if (findings.length === 0) return pass(state, id, passDetail, data);
+  if (findings.length === 0) {
+    pass(state, id, passDetail, data);
+    return;
+  }
   const ordered = [
     ...findings.filter((f) => f.level === 'fail'),
     ...findings.filter((f) => f.level === 'warn'),
@@ -219,6 +222,15 @@ export function noAnswer(exchange: Exchange, what: string): Finding {
       ? `The service must answer every request quickly, whatever it is sent; the CONNECTOR does not wait (this checker waited ${Math.round(exchange.ms)} ms).`
       : 'The service must be reachable at the root URL from the internet.',
   );
+}
+
+const LIMITED_ADVICE =
+  'The service limits requests from this address: run the check again after Retry-After, or allow more requests from where it runs. Keep the limits well above the call rate, so that the CONNECTOR is never refused.';
+
+/** A 429: the point could not be seen, as the service refused to answer for now. */
+function limited(answer: Exchange, what: string, level: Finding['level'] = 'warn'): Finding {
+  const after = answer.retryAfter ? `, retry after ${answer.retryAfter} s` : '';
+  return { level, detail: `${what} answered 429 (rate limited${after})`, advice: LIMITED_ADVICE };
 }
 
 function lookupRequest(number: string, extra: Partial<Send> = {}): Send {
@@ -258,6 +270,11 @@ async function reachable(state: State): Promise<void> {
       '',
     );
   }
+  if (answer.status === 429) {
+    state.stop = 'the service limits requests (429)';
+    state.down = true;
+    return judge(state, id, [limited(answer, 'POST /Lookup', 'fail')], '');
+  }
   if (answer.status === 401 || answer.status === 403) {
     state.stop = `the service refused the given headers (${answer.status})`;
     return judge(
@@ -280,10 +297,14 @@ async function reachable(state: State): Promise<void> {
 function https(state: State): void {
   const id = 'service.https';
   const url = new URL(state.target.root);
-  if (url.protocol === 'https:') return pass(state, id, 'https');
+  if (url.protocol === 'https:') {
+    pass(state, id, 'https');
+    return;
+  }
   const host = url.hostname.replace(/^\[|\]$/g, '');
   if (host === 'localhost' || host === '::1' || /^127\./.test(host)) {
-    return pass(state, id, 'plain HTTP on this machine (fine for a test; the CONNECTOR needs HTTPS)');
+    pass(state, id, 'plain HTTP on this machine (fine for a test; the CONNECTOR needs HTTPS)');
+    return;
   }
   judge(
     state,
@@ -309,6 +330,7 @@ const OPEN_WORKFLOW =
 /** A refusal is a 401 or 403 without contact data; a success answer is the failure. */
 function refusal(answer: Exchange, what: string, open = OPEN_LOOKUP): Finding[] {
   if (answer.status === undefined) return [noAnswer(answer, what)];
+  if (answer.status === 429) return [limited(answer, what)];
   const data = Array.isArray(answer.json) && answer.json.length > 0;
   if (answer.status >= 200 && answer.status < 300) {
     return [
@@ -400,6 +422,7 @@ const workflowAdvice =
 /** Findings on a lookup answer that must be `200` and a JSON array. */
 export function lookupAnswerFindings(answer: Exchange, what: string): Finding[] {
   if (answer.status === undefined) return [noAnswer(answer, what)];
+  if (answer.status === 429) return [limited(answer, what, 'fail')];
   if (answer.status === 404) {
     return [
       fail(
@@ -498,12 +521,13 @@ function lookupFields(state: State): void {
   if (stopped(state, id)) return;
   const list = hitList(state);
   if (!list) {
-    return skip(
+    skip(
       state,
       id,
       state.number === undefined ? 'no --number given' : 'no contact found (see lookup.hit)',
       'Pass --number with a number that has a contact, so its card can be checked.',
     );
+    return;
   }
   const findings = contactFindings(list, state.workflow ? { workflow: state.workflow } : {});
   judge(state, id, findings, `${list.length} contact(s), every field of the expected type`);
@@ -514,12 +538,13 @@ function lookupCount(state: State): void {
   if (stopped(state, id)) return;
   const list = hitList(state);
   if (!list) {
-    return skip(
+    skip(
       state,
       id,
       state.number === undefined ? 'no --number given' : 'no contact found (see lookup.hit)',
       'Pass --number with a number that has a contact.',
     );
+    return;
   }
   const findings =
     list.length > MAX_RESULTS
@@ -562,6 +587,7 @@ function sameAnswer(
 ): Finding[] {
   const reference = state.reference!;
   if (answer.status === undefined) return [noAnswer(answer, what)];
+  if (answer.status === 429) return [limited(answer, what)];
   if (answer.status >= 500) {
     return [
       fail(
@@ -653,6 +679,7 @@ interface BadBody {
 /** Findings on an answer to a request the service must refuse cleanly. */
 function cleanRefusal(answer: Exchange, what: string): Finding[] {
   if (answer.status === undefined) return [noAnswer(answer, what)];
+  if (answer.status === 429) return [limited(answer, what)];
   const status = answer.status;
   if (status >= 500) {
     return [
@@ -733,6 +760,7 @@ async function workflowAnswer(state: State): Promise<void> {
   const answer = await send(state.target, { path, body: { inputs: call } });
   const what = `POST ${path}`;
   if (answer.status === undefined) return judge(state, id, [noAnswer(answer, what)], '');
+  if (answer.status === 429) return judge(state, id, [limited(answer, what, 'fail')], '');
   const checked = workflowFindings(answer.status, answer.text, answer.json, answer.isJson);
   const findings = [...checked.findings];
   if (answer.status === 404) {
@@ -756,6 +784,7 @@ async function workflowRepeat(state: State): Promise<void> {
   const path = `/${encodeURIComponent(state.workflow!)}`;
   const answer = await send(state.target, { path, body: { inputs: state.call } });
   if (answer.status === undefined) return judge(state, id, [noAnswer(answer, `POST ${path} again`)], '');
+  if (answer.status === 429) return judge(state, id, [limited(answer, `POST ${path} again`, 'fail')], '');
   const again = workflowFindings(answer.status, answer.text, answer.json, answer.isJson);
   const findings = again.findings.filter((f) => f.level === 'fail');
   if (findings.length === 0 && again.id !== state.callId) {
@@ -794,6 +823,7 @@ async function workflowExtended(state: State): Promise<void> {
   const what = `POST ${path} with unknown fields in inputs`;
   let findings: Finding[];
   if (answer.status === undefined) findings = [noAnswer(answer, what)];
+  else if (answer.status === 429) findings = [limited(answer, what, 'fail')];
   else if (answer.status < 200 || answer.status > 299) {
     findings = [
       fail(
@@ -839,6 +869,7 @@ async function latency(state: State): Promise<void> {
   const times: number[] = [];
   const findings: Finding[] = [];
   let failed = 0;
+  let refused = 0;
   // One after the other, as calls come: this measures the answer time, not throughput.
   for (let i = 0; i < samples; i++) {
     const answer = await send(state.target, lookupRequest(number));
@@ -848,6 +879,10 @@ async function latency(state: State): Promise<void> {
     }
     times.push(answer.ms);
     if (answer.status >= 500) failed++;
+    if (answer.status === 429) refused++;
+  }
+  if (refused > 0) {
+    findings.push(fail(`${refused} of ${times.length} lookups answered 429 (rate limited)`, LIMITED_ADVICE));
   }
   if (failed > 0) {
     findings.push(

@@ -10,6 +10,8 @@ export interface Exchange {
   readonly status?: number;
   readonly contentType: string;
   readonly location?: string;
+  /** Seconds (or a date) from a 429's Retry-After. */
+  readonly retryAfter?: string;
   readonly text: string;
   /** The parsed body, when it is JSON. */
   readonly json?: unknown;
@@ -77,6 +79,7 @@ export async function send(target: Target, request: Send): Promise<Exchange> {
     const ms = performance.now() - started;
     const contentType = response.headers.get('content-type') ?? '';
     const location = response.headers.get('location') ?? undefined;
+    const retryAfter = response.headers.get('retry-after') ?? undefined;
     let json: unknown;
     let isJson = false;
     if (answer.trim() !== '') {
@@ -89,6 +92,7 @@ export async function send(target: Target, request: Send): Promise<Exchange> {
       status: response.status,
       contentType,
       ...(location !== undefined && { location }),
+      ...(retryAfter !== undefined && { retryAfter }),
       text: answer,
       ...(isJson && { json }),
       isJson,

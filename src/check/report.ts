@@ -43,7 +43,11 @@ export function formatText(results: readonly CheckResult[], context: ReportConte
       `${MARK[result.status]}  ${result.id.padEnd(width)}  ${result.title}: ${printable(result.detail)}`,
     );
     // A skip's advice ("pass --workflow") is said once, not under every point it skips.
-    if (result.status === 'pass' || !result.advice || (result.status === 'skip' && advised.has(result.advice))) {
+    if (
+      result.status === 'pass' ||
+      !result.advice ||
+      (result.status === 'skip' && advised.has(result.advice))
+    ) {
       continue;
     }
     advised.add(result.advice);

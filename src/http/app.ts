@@ -65,6 +65,8 @@ declare module 'fastify' {
 }
 
 export const BODY_LIMIT = 64 * 1024;
+/** How often connections are checked against the request timeout. */
+const CONNECTIONS_CHECK_MS = 1000;
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { config, logger } = options;
@@ -79,7 +81,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     keepAliveTimeout: config.http.keepAliveTimeoutMs,
     return503OnClosing: true,
     frameworkErrors: sendError,
-    ...(options.tls && { https: { cert: options.tls.cert, key: options.tls.key } }),
+    // Node checks those timeouts every 30 s by default: a slow sender would keep its connection that much longer.
+    http: { connectionsCheckingInterval: CONNECTIONS_CHECK_MS, headersTimeout: config.http.requestTimeoutMs },
+    ...(options.tls && {
+      https: {
+        cert: options.tls.cert,
+        key: options.tls.key,
+        connectionsCheckingInterval: CONNECTIONS_CHECK_MS,
+        headersTimeout: config.http.requestTimeoutMs,
+      },
+    }),
   });
   app.decorateRequest('outcome', null);
 

@@ -188,6 +188,23 @@ describe('callcard check against a broken service', () => {
     expect(byId.latency.status).toBe('skip');
   });
 
+  it('says when the service rate-limits the checker, instead of judging its answers', async () => {
+    const { results, byId } = await check({ rateLimited: true });
+    expect(byId['service.reachable']).toMatchObject({ status: 'fail' });
+    expect(byId['service.reachable'].detail).toMatch(/429 \(rate limited, retry after 30 s\)/);
+    expect(byId['service.reachable'].advice).toMatch(/Retry-After/);
+    expect(results.filter((r) => r.status !== 'skip' && r.id !== 'service.https').map((r) => r.id)).toEqual([
+      'service.reachable',
+    ]);
+  });
+
+  it('reports a redirect instead of following it', async () => {
+    const { byId } = await check({ redirect: true });
+    expect(byId['service.reachable']).toMatchObject({ status: 'fail' });
+    expect(byId['service.reachable'].detail).toContain('redirects (301 to https://lookup.example/Lookup)');
+    expect(byId['lookup.hit'].status).toBe('skip');
+  });
+
   it('never shows the token, even when the service echoes it', async () => {
     const { results } = await check({ echoToken: true, inputs500: true });
     expect(JSON.stringify(results)).not.toContain(FAKE_TOKEN);

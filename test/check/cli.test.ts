@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { build, TOKEN, type TestService } from '../helper.js';
+import { build, type TestService, TOKEN } from '../helper.js';
 import { FAKE_TOKEN, type FakeService, startFake } from './fake-service.js';
 
 // The built CLI (`npx tsc -p tsconfig.build.json`; `npm test` builds first).
@@ -89,7 +89,9 @@ describe('callcard check and simulate, end to end', () => {
     expect(result.stdout + result.stderr).not.toContain(FAKE_TOKEN);
     const report = JSON.parse(result.stdout);
     expect(report).toMatchObject({ url: fake.url, headers: ['X-Execution-Token'], ok: false });
-    const failed = report.results.filter((r: { status: string }) => r.status === 'fail').map((r: { id: string }) => r.id);
+    const failed = report.results
+      .filter((r: { status: string }) => r.status === 'fail')
+      .map((r: { id: string }) => r.id);
     expect(failed).toEqual(['auth.missing', 'auth.wrong', 'lookup.miss', 'errors.invalid-json']);
     // The token did reach the service.
     expect(fake.received.some((r) => r.headers['x-execution-token'] === FAKE_TOKEN)).toBe(true);
@@ -108,9 +110,15 @@ describe('callcard check and simulate, end to end', () => {
   it.each([
     [['check', 'not a url'], /is not a URL/],
     [['check', 'ftp://example.com'], /must start with https:\/\//],
-    [['check', 'https://example.com/services/Lookup'], /without \/Lookup \(https:\/\/example\.com\/services\)/],
+    [
+      ['check', 'https://example.com/services/Lookup'],
+      /without \/Lookup \(https:\/\/example\.com\/services\)/,
+    ],
     [['check', 'https://example.com', '--header', 'X-Execution-Token'], /write it as 'Name: value'/],
-    [['check', 'https://example.com', '--header-env', 'X-Execution-Token=UNSET_VARIABLE'], /UNSET_VARIABLE is not set/],
+    [
+      ['check', 'https://example.com', '--header-env', 'X-Execution-Token=UNSET_VARIABLE'],
+      /UNSET_VARIABLE is not set/,
+    ],
     [['check', 'https://example.com', '--samples', '0'], /at least 1/],
     [['simulate', 'https://example.com', '--from', '41215522000'], /--to/],
   ])('usage error %j: exit 2', async (args, message) => {
@@ -180,7 +188,11 @@ describe('callcard check and simulate, end to end', () => {
     expect(result.stdout).toMatch(/FAIL {2}the answer is not JSON/);
     const posted = fake.received.find((r) => r.path === '/CallFlow');
     const inputs = JSON.parse(posted!.body).inputs;
-    expect(inputs).toMatchObject({ direction: 'outgoing', answeredTime: '', destinationName: 'Alexa Holiday' });
+    expect(inputs).toMatchObject({
+      direction: 'outgoing',
+      answeredTime: '',
+      destinationName: 'Alexa Holiday',
+    });
     expect(inputs.declinedTime).not.toBe('');
   });
 });

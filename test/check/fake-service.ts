@@ -40,6 +40,10 @@ export interface Breakage {
   workflowNewIds?: boolean;
   /** The workflow refuses fields it does not know. */
   workflowStrictFields?: boolean;
+  /** Every request is redirected to https, as a proxy that upgrades plain HTTP does. */
+  redirect?: boolean;
+  /** Every request is refused with 429 and Retry-After. */
+  rateLimited?: boolean;
   /** Error answers quote the token they were sent. */
   echoToken?: boolean;
 }
@@ -95,6 +99,14 @@ export async function startFake(breakage: Breakage = {}): Promise<FakeService> {
     const url = new URL(request.url ?? '/', 'http://fake');
     received.push({ method: request.method ?? '', path: url.pathname, body: text, headers: request.headers });
     if (breakage.hangAlways) return;
+    if (breakage.redirect) {
+      response.writeHead(301, { location: `https://lookup.example${url.pathname}` });
+      return response.end();
+    }
+    if (breakage.rateLimited) {
+      response.writeHead(429, { 'content-type': 'application/json', 'retry-after': '30' });
+      return response.end(JSON.stringify({ error: { message: 'too many requests' } }));
+    }
     const token = request.headers['x-execution-token'];
     const error = (status: number, message: string) =>
       json(response, status, {

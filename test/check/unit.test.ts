@@ -95,7 +95,14 @@ describe('check: numbers and the test call', () => {
       endedTime: '2026-11-26T10:03:07Z',
       declinedTime: '',
     });
-    const missed = callInputs({ from: '1', to: '2', direction: 'outgoing', endedAt, ringMs: 20_000, talkSeconds: 0 });
+    const missed = callInputs({
+      from: '1',
+      to: '2',
+      direction: 'outgoing',
+      endedAt,
+      ringMs: 20_000,
+      talkSeconds: 0,
+    });
     expect(missed).toMatchObject({
       startedTime: '2026-11-26T10:02:47Z',
       answeredTime: '',
@@ -135,7 +142,12 @@ describe('check: shapes', () => {
   });
 
   it('reads a workflow answer: every part optional but typed', () => {
-    const ok = workflowFindings(200, '{"id":"1","url":"https://crm.example/calls/1"}', { id: '1', url: 'https://crm.example/calls/1' }, true);
+    const ok = workflowFindings(
+      200,
+      '{"id":"1","url":"https://crm.example/calls/1"}',
+      { id: '1', url: 'https://crm.example/calls/1' },
+      true,
+    );
     expect(ok).toEqual({ findings: [], id: '1', url: 'https://crm.example/calls/1' });
     expect(workflowFindings(200, '', undefined, false).findings.map((f) => f.level)).toEqual(['warn']);
     expect(workflowFindings(200, 'OK', undefined, false).findings.map((f) => f.level)).toEqual(['fail']);
@@ -149,17 +161,45 @@ describe('check: shapes', () => {
 
 describe('check: report', () => {
   const results: CheckResult[] = [
-    { id: 'lookup.miss', title: 'Unknown number answers 200 []', status: 'fail', detail: 'answered 404', advice: 'Answer 200 [].' },
-    { id: 'lookup.legacy', title: 'Older form', status: 'warn', detail: 'answered 400', advice: 'Read ?PhoneNumber=.' },
-    { id: 'workflow.answer', title: 'Workflow', status: 'skip', detail: 'no --workflow given', advice: 'Pass --workflow.' },
-    { id: 'workflow.repeat', title: 'Repeat', status: 'skip', detail: 'no --workflow given', advice: 'Pass --workflow.' },
+    {
+      id: 'lookup.miss',
+      title: 'Unknown number answers 200 []',
+      status: 'fail',
+      detail: 'answered 404',
+      advice: 'Answer 200 [].',
+    },
+    {
+      id: 'lookup.legacy',
+      title: 'Older form',
+      status: 'warn',
+      detail: 'answered 400',
+      advice: 'Read ?PhoneNumber=.',
+    },
+    {
+      id: 'workflow.answer',
+      title: 'Workflow',
+      status: 'skip',
+      detail: 'no --workflow given',
+      advice: 'Pass --workflow.',
+    },
+    {
+      id: 'workflow.repeat',
+      title: 'Repeat',
+      status: 'skip',
+      detail: 'no --workflow given',
+      advice: 'Pass --workflow.',
+    },
     { id: 'latency', title: 'Lookup latency', status: 'pass', detail: 'p95 1 ms', data: { p95: 1 } },
   ];
 
   it('prints one line per point, advice under it (a skip advice once), and a summary', () => {
     const text = formatText(results, { url: 'https://x.example', headerNames: ['X-Execution-Token'] });
-    expect(text).toContain('callcard check https://x.example (headers X-Execution-Token; no --number; no --workflow)');
-    expect(text).toMatch(/^FAIL {2}lookup\.miss +Unknown number answers 200 \[\]: answered 404\n +→ Answer 200 \[\]\.$/m);
+    expect(text).toContain(
+      'callcard check https://x.example (headers X-Execution-Token; no --number; no --workflow)',
+    );
+    expect(text).toMatch(
+      /^FAIL {2}lookup\.miss +Unknown number answers 200 \[\]: answered 404\n +→ Answer 200 \[\]\.$/m,
+    );
     expect(text.match(/Pass --workflow\./g)).toHaveLength(1);
     expect(text).toContain('5 points: 1 passed, 1 failed, 1 warnings, 2 skipped');
   });
