@@ -94,6 +94,17 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   app.decorateRequest('outcome', null);
 
+  // While stopping, answers in flight close their connections: a kept-alive connection would
+  // otherwise hold the stop until its keep-alive timeout.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (closing) reply.header('connection', 'close');
+    return payload;
+  });
+
   // Any content type is read as JSON: the CONNECTOR's clients do not all send the header, and an
   // empty body is the older query-parameter form of the lookup.
   app.removeAllContentTypeParsers();
