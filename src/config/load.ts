@@ -38,6 +38,13 @@ const ENV: readonly (readonly [string, readonly string[], ((value: string) => un
   ['CALLCARD_TOKEN_HEADER', ['auth', 'header']],
   ['CALLCARD_LOOKUP_DEADLINE_MS', ['lookup', 'deadlineMs']],
   ['CALLCARD_LOG_LEVEL', ['log', 'level']],
+  ['CALLCARD_TRUST_PROXY', ['trustProxy'], (value) => (value === 'true' ? true : value === 'false' ? false : value)],
+  ['CALLCARD_TLS_CERT', ['tls', 'cert']],
+  ['CALLCARD_TLS_KEY', ['tls', 'key']],
+  ['CALLCARD_METRICS', ['metrics', 'enabled'], (value) => value !== 'false' && value !== '0'],
+  ['CALLCARD_METRICS_PORT', ['metrics', 'port']],
+  ['CALLCARD_METRICS_TOKEN', ['metrics', 'token']],
+  ['CALLCARD_METRICS_TOKEN_FILE', ['metrics', 'token'], (file) => readFileSync(file, 'utf8').trim()],
 ];
 
 function splitList(value: string): string[] {

@@ -66,7 +66,13 @@ describe('exposed to the internet', () => {
         url: '/CallFlow',
         headers: AUTH,
         remoteAddress: '203.0.113.7',
-        payload: { inputs: { direction: 'incoming', from: '41215522000', to: '41445556677' } },
+        payload: {
+          inputs: {
+            direction: 'incoming',
+            originatorNumber: '41215522000',
+            destinationNumber: '41445556677',
+          },
+        },
       });
       const page = new URL(call.json().url).pathname;
       const opened = await service!.app.inject({ method: 'GET', url: page, remoteAddress: '192.0.2.77' });

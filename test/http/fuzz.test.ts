@@ -109,7 +109,7 @@ const SECRETS: readonly string[] = [
 const KNOWN_GOOD = { number: '41313784421', ids: ['fz-ida-7731', 'fz-max-3318'] };
 // Far above any real answer time: it only catches a request that hangs or blocks the event loop.
 const HANG_MS = 2000;
-const RUNS = 300;
+const RUNS = 400;
 // Stops shrinking a slow counterexample before vitest's own timeout hides it.
 const ASSERT = { numRuns: RUNS, skipAllAfterTimeLimit: 60_000 } as const;
 const TEST_TIMEOUT = 120_000;
@@ -148,7 +148,7 @@ interface Sent {
 /** Long runs of one unit shown as a count, so that a counterexample near 64 KiB stays readable. */
 function abbreviate(text: string): string {
   return text.replace(
-    /([\s\S]{1,3}?)\1{15,}/g,
+    /([\s\S]{1,8}?)\1{15,}/g,
     (run, unit: string) => `«${JSON.stringify(unit)}×${run.length / unit.length}»`,
   );
 }
@@ -187,10 +187,19 @@ const STACK_OR_PATH = [
   /\.(?:js|ts|mjs|cjs):\d+:\d+/,
   /node_modules/,
   /file:\/\//,
-  /\/work\//,
-  /\/home\//,
   /\bstack\b/i,
 ];
+
+/** No stack trace, no path of this machine, no token unless the request's URL or body carried it. */
+function checkNothingInternal(request: Sent, answer: string, where: string): void {
+  const sentText = requestText(request);
+  for (const pattern of STACK_OR_PATH) {
+    if (!pattern.test(sentText)) expect(answer, where).not.toMatch(pattern);
+  }
+  for (const internal of [process.cwd(), service.dataDir]) expect(answer, where).not.toContain(internal);
+  const echoable = `${request.url}${request.body?.toString() ?? ''}`;
+  if (!echoable.includes(TOKEN)) expect(answer, where).not.toContain(TOKEN);
+}
 
 function ids(response: LightMyRequestResponse): string[] {
   return (response.json() as { id: string }[]).map((contact) => contact.id);
@@ -231,10 +240,7 @@ function checkAnswer(request: Sent, response: LightMyRequestResponse): void {
   expect(response.statusCode, where).toBeGreaterThanOrEqual(200);
 
   const sentText = requestText(request);
-  for (const pattern of STACK_OR_PATH) {
-    if (!pattern.test(sentText)) expect(response.body, where).not.toMatch(pattern);
-  }
-  expect(response.body).not.toContain(service.dataDir);
+  checkNothingInternal(request, response.body, where);
 
   const guarded = request.authorized === false && isConnectorRoute(request);
   if (request.method === 'HEAD') {
@@ -301,7 +307,7 @@ async function stillHealthy(): Promise<void> {
 // ---- Arbitraries -------------------------------------------------------------------------------
 
 const digit = fc.constantFrom(...'0123456789');
-const FULL_WIDTH = (text: string) => text.replace(/\d/g, (d) => String.fromCharCode(0xff10 + Number(d)));
+const fullWidth = (text: string) => text.replace(/\d/g, (d) => String.fromCharCode(0xff10 + Number(d)));
 
 /** A contact's number the way people write it: every prefix and grouping, sometimes with a slip. */
 const humanNumber: fc.Arbitrary<string> = fc
@@ -333,7 +339,7 @@ const humanNumber: fc.Arbitrary<string> = fc
     let text = head + (prefix.endsWith(')') || prefix.endsWith(' ') ? '' : separator.trim()) + grouped;
     if (slip.kind === 'extension') text += ['ext. 12', ' x 3', ' #45', ' intern 7', ';ext=9'][at % 5];
     if (slip.kind === 'label') text = ['Tel: ', 'M: ', 'tel:', 'Mobile (work) '][at % 4] + text;
-    if (slip.kind === 'wide') text = FULL_WIDTH(text);
+    if (slip.kind === 'wide') text = fullWidth(text);
     if (slip.kind === 'pad') text = ` \t${text}\u00a0 `;
     return text;
   });
@@ -420,7 +426,8 @@ const deepBody = fc
     place: fc.constantFrom('alone', 'lookup', 'call', 'callWithTime', 'proto'),
   })
   .map(({ depth, kind, place }) => {
-    const levels = kind === 'array' ? depth : Math.min(depth, 10_000);
+    // Most stay within 64 KiB; the rest are refused for their size.
+    const levels = Math.min(depth, kind === 'array' ? 20_000 : kind === 'object' ? 10_000 : 8000);
     const open = kind === 'array' ? '[' : kind === 'object' ? '{"a":' : '[{"a":';
     const close = kind === 'array' ? ']' : kind === 'object' ? '}' : '}]';
     const core = place === 'proto' ? '{"__proto__":{"polluted":1}}' : '1';
@@ -492,6 +499,9 @@ const CALL_FIELDS = [
   'declinedTime',
 ];
 
+/** Markup that the call page must show as text, never run. */
+const MARKUP = ['<script>alert(1)</script>', '"><img src=x onerror=alert(1)>', "'><svg onload=alert(1)>"];
+
 /** JSON text nested `depth` levels deep, written out as text (a value that deep cannot be stringified). */
 const nestedText = fc
   .tuple(fc.integer({ min: 1, max: 5000 }), fc.constantFrom('[', '{"a":'))
@@ -510,6 +520,7 @@ const fieldValue = fc.oneof(
   },
   { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v) ?? 'null') },
   { weight: 1, arbitrary: fc.constantFrom(...PEOPLE.map((p) => JSON.stringify(p.id))) },
+  { weight: 1, arbitrary: fc.constantFrom(...MARKUP.map((m) => JSON.stringify(m))) },
   { weight: 1, arbitrary: nestedText },
 );
 
@@ -687,7 +698,7 @@ const auth: fc.Arbitrary<{ headers: Record<string, string>; authorized: boolean 
         const variants: Record<typeof kind, Record<string, string>> = {
           replace: { [TOKEN_HEADER]: swapped },
           drop: { [TOKEN_HEADER]: TOKEN.slice(0, at) + TOKEN.slice(at + 1) },
-          append: { [TOKEN_HEADER]: TOKEN + char },
+          append: { [TOKEN_HEADER]: TOKEN + (char.trim() || '~') },
           prefix: { [TOKEN_HEADER]: char.trim() ? char + TOKEN : `x${TOKEN}` },
           upper: { [TOKEN_HEADER]: TOKEN.toUpperCase() },
           twice: { [TOKEN_HEADER]: TOKEN + TOKEN },
@@ -950,6 +961,12 @@ describe('the HTTP API under random input', () => {
               const { id, url } = response.json();
               expect(id).toMatch(/^[\w-]{22}$/);
               expect(url).toBe(`http://localhost:80/calls/${id}`);
+              // The page the answer links to shows whatever the call carried, as text.
+              const page = await within(service.app.inject({ method: 'GET', url: new URL(url).pathname }));
+              expect(page.statusCode).toBe(200);
+              expect(page.headers['content-type']).toMatch(/^text\/html/);
+              checkNothingInternal(sent, page.body, url);
+              for (const markup of MARKUP) expect(page.body).not.toContain(markup.slice(0, 12));
             } else {
               expect([400, 413]).toContain(response.statusCode);
             }

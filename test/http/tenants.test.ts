@@ -76,11 +76,10 @@ describe('tenants', () => {
     await twoTenants();
     const call = {
       inputs: {
-        callId: 'c-1',
         direction: 'incoming',
-        from: NUMBER,
-        to: '41445556677',
-        startTime: '2026-11-27T09:00:00Z',
+        originatorNumber: NUMBER,
+        destinationNumber: '41445556677',
+        startedTime: '2026-11-27T09:00:00Z',
       },
     };
     const answer = await post('/acme/CallFlow', { 'x-execution-token': ACME }, call);
