@@ -78,3 +78,56 @@ describe('callcard config check', () => {
     expect(check(fixed, { CRM_TOKEN_FOR_CHECK: 'a-token-that-is-long-enough' }).code).toBe(0);
   });
 });
+
+describe('callcard config check with tenants', () => {
+  let dir: ReturnType<typeof tempDir>;
+  beforeEach(() => {
+    dir = tempDir();
+  });
+  afterEach(() => dir.remove());
+
+  it('describes each tenant, and reports problems by their path in the file', () => {
+    const file = join(dir.path, 'callcard.yaml');
+    writeFileSync(
+      file,
+      [
+        `dataDir: ${join(dir.path, 'data')}`,
+        'tenants:',
+        '  acme: { basePath: /acme }',
+        '  globex: { basePath: /globex, workflows: { Ticket: { actions: [] } } }',
+      ].join('\n'),
+    );
+    const ok = check(file);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toContain('tenant acme:');
+    expect(ok.stdout).toContain('serves /globex/Lookup');
+    expect(ok.stdout).toContain('workflows: CallFlow, Ticket');
+
+    writeFileSync(
+      file,
+      [
+        'tenants:',
+        '  acme: { basePath: /acme, auth: { tokenFile: missing.tokens } }',
+        '  globex: { basePath: /globex, region: Mars }',
+      ].join('\n'),
+    );
+    const bad = check(file);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/tenants\.globex\.region: /);
+    writeFileSync(
+      file,
+      ['tenants:', '  acme: { basePath: /acme }', '  globex: { basePath: /acme/x }'].join('\n'),
+    );
+    const overlapping = check(file);
+    expect(overlapping.code).toBe(2);
+    expect(overlapping.stderr).toMatch(/tenants\.globex\.basePath: overlaps tenant "acme"/);
+
+    writeFileSync(
+      file,
+      ['tenants:', '  acme: { basePath: /acme, auth: { tokenFile: missing.tokens } }'].join('\n'),
+    );
+    const unreadable = check(file);
+    expect(unreadable.code).toBe(2);
+    expect(unreadable.stderr).toMatch(/auth: .*missing\.tokens/);
+  });
+});
