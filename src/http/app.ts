@@ -65,6 +65,8 @@ declare module 'fastify' {
 }
 
 export const BODY_LIMIT = 64 * 1024;
+/** `type/subtype`, as a Content-Type header starts. */
+const MEDIA_TYPE = /^\s*[\w!#$&^.+-]+\/[\w!#$&^.+-]+/;
 /** How often connections are checked against the request timeout. */
 const CONNECTIONS_CHECK_MS = 1000;
 
@@ -107,6 +109,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   // Any content type is read as JSON: the CONNECTOR's clients do not all send the header, and an
   // empty body is the older query-parameter form of the lookup.
+  // A header that names no media type ("", ";", "json") is dropped rather than refused with 415.
+  app.addHook('onRequest', async (request) => {
+    const type = request.headers['content-type'];
+    if (type !== undefined && !MEDIA_TYPE.test(type)) delete request.headers['content-type'];
+  });
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => {
     const text = (body as string).trim();

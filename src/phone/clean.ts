@@ -16,6 +16,7 @@ const SECOND_PLUS = /(?<=\d)\s+(?=\+)/;
 // Trailing extension: "ext. 12", "x12", "intern 12", "DW 12", "Durchwahl: 12", "poste 12", "#12".
 const EXTENSION =
   /\s*(?:(?:ext(?:ension|n)?|x|intern[eo]?|int|dw|durchwahl|nebenstelle|poste|interno|app)\.?|#)\s*:?\s*(\d{1,6})\s*$/i;
+const ANY_DIGIT = /\p{Nd}/u;
 const TRUNK_ZERO = /\(\s*0\s*\)/;
 // Countries whose national numbers keep the leading 0 after the country code (Italy, San Marino, Vatican).
 const KEEPS_TRUNK_ZERO = /^(?:\+|00)\s*(?:39|378|379)/;
@@ -29,9 +30,20 @@ export interface CleanNumber {
   readonly extension?: string;
 }
 
-/** Folds the characters people paste (non-breaking or thin spaces, full-width digits, odd dashes and quotes). */
+/** A written number is far shorter; longer text is not one (and would only cost time to scan). */
+const MAX_NUMBER_LENGTH = 100;
+/** A field holding several numbers with their labels; the rest of a longer field is not read. */
+const MAX_FIELD_LENGTH = 1000;
+
+/**
+ * Folds the characters people paste (non-breaking or thin spaces, full-width digits, odd dashes and
+ * quotes), and runs of spaces into one, so that no pattern below meets a long run of spaces.
+ */
 function fold(text: string): string {
-  return text.normalize('NFKC').replace(/[\u2010-\u2015\u2212]/g, '-');
+  return text
+    .normalize('NFKC')
+    .replace(/[\u2010-\u2015\u2212]/g, '-')
+    .replace(/[^\S\r\n]+/g, ' ');
 }
 
 function digitCount(text: string): number {
@@ -45,15 +57,18 @@ function digitCount(text: string): number {
 
 /** True for an empty, withheld or digit-less number: nothing to look up, and not an error. */
 export function isNoNumber(text: string): boolean {
-  return WITHHELD.test(text) || digitCount(text) === 0;
+  // Any decimal digit counts, full-width ones too: they are folded to ASCII digits later.
+  return WITHHELD.test(text) || !ANY_DIGIT.test(text);
 }
 
 /** Splits a field that may hold several numbers ("Tel: 021 552 20 00; Mobile: 079 123 45 67"). */
 export function splitNumbers(field: string): string[] {
   const out: string[] = [];
-  const text = fold(field).replace(URI_PARAMETER, (_, name: string, value: string) =>
-    name.toLowerCase() === 'ext' ? ` ext ${value}` : '',
-  );
+  const text = fold(field)
+    .slice(0, MAX_FIELD_LENGTH)
+    .replace(URI_PARAMETER, (_, name: string, value: string) =>
+      name.toLowerCase() === 'ext' ? ` ext ${value}` : '',
+    );
   for (const piece of text.split(LIST_SEPARATORS)) {
     for (const half of splitSpacedSlash(piece)) {
       for (const part of half.split(SECOND_PLUS)) {
@@ -74,6 +89,7 @@ function splitSpacedSlash(piece: string): string[] {
 /** Cleans one number: drops labels, extension, punctuation and the "(0)" trunk prefix; "00" becomes "+". */
 export function cleanNumber(raw: string): CleanNumber {
   let text = fold(raw).trim().replace(/^tel:/i, '');
+  if (text.length > MAX_NUMBER_LENGTH) return { digits: '' };
   let extension: string | undefined;
   const ext = EXTENSION.exec(text);
   if (ext && digitCount(text.slice(0, ext.index)) >= 3) {

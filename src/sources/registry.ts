@@ -1,6 +1,8 @@
 import type { z } from 'zod';
+import { carddavSourceSchema, createCarddavSource } from './carddav/carddav-source.js';
 import { createEmbeddedSource, embeddedSourceSchema } from './embedded/embedded-source.js';
 import { createFileSource, fileSourceSchema } from './file/file-source.js';
+import { createLdapSource, ldapSourceSchema } from './ldap/ldap-source.js';
 import { createRestSource, restSourceSchema } from './rest/rest-source.js';
 import { createSqlSource, sqlSourceSchema } from './sql/sql-source.js';
 import type { Source, SourceDeps } from './types.js';
@@ -29,6 +31,8 @@ export const sourceTypes = {
   rest: sourceType({ schema: restSourceSchema, create: createRestSource }),
   file: sourceType({ schema: fileSourceSchema, create: createFileSource }),
   sql: sourceType({ schema: sqlSourceSchema, create: createSqlSource }),
+  ldap: sourceType({ schema: ldapSourceSchema, create: createLdapSource }),
+  carddav: sourceType({ schema: carddavSourceSchema, create: createCarddavSource }),
 } as const;
 
 export type SourceTypeName = keyof typeof sourceTypes;

@@ -113,12 +113,12 @@ describe('POST /Lookup', () => {
     expect(post.json()[0].id).toBe('c1');
   });
 
-  it('works without a Content-Type header and with text/plain', async () => {
-    for (const type of [undefined, 'text/plain']) {
+  it('works without a Content-Type header, with text/plain, and with one that names no media type', async () => {
+    for (const type of [undefined, 'text/plain', '', ';', 'json']) {
       const response = await service.app.inject({
         method: 'POST',
         url: '/Lookup',
-        headers: type ? { ...AUTH, 'content-type': type } : AUTH,
+        headers: type === undefined ? AUTH : { ...AUTH, 'content-type': type },
         payload: '{"inputs":{"phoneNumber":"41791234567"}}',
       });
       expect(response.statusCode).toBe(200);

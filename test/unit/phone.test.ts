@@ -286,3 +286,22 @@ describe('maskNumber', () => {
     expect(maskNumber(value)).toBe(masked);
   });
 });
+
+describe('text that is not a number, or written oddly', () => {
+  it('reads full-width digits as digits', () => {
+    expect(incomingKey('４１２１５５２２０００', 'CH')).toBe('+41215522000');
+    expect(storedKeys('０２１ ５５２ ２０ ００', 'CH')).toEqual(['+41215522000']);
+  });
+
+  it('reads no number from text far longer than one, and still splits long fields', () => {
+    expect(incomingKey('1'.repeat(200), 'CH')).toBeUndefined();
+    expect(incomingKey(`+41 21 552 20 00 ${'x'.repeat(200)}`, 'CH')).toBeUndefined();
+    // Runs of spaces are one space: "1 a".
+    expect(incomingKey(`1${' '.repeat(60_000)}a`, 'CH')).toBe('#1');
+    expect(incomingKey(`021 552 20 00${' '.repeat(200)}`, 'CH')).toBe('+41215522000');
+    expect(storedKeys(`021 552 20 00${' '.repeat(60_000)} or 079 123 45 67`, 'CH')).toEqual([
+      '+41215522000',
+      '+41791234567',
+    ]);
+  });
+});
