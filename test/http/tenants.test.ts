@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config/load.js';
 import type { ConfigInput } from '../../src/config/schema.js';
@@ -117,6 +118,47 @@ describe('tenants', () => {
     const text = (await service.app.inject({ method: 'GET', url: '/metrics' })).body;
     expect(text).toContain('callcard_lookups_total{tenant="acme",outcome="hit"} 1');
     expect(text).toContain('callcard_lookups_total{tenant="globex",outcome="hit"} 0');
+  });
+
+  it('never answers one tenant with another’s data, whatever the path, token and number (fuzz)', async () => {
+    await twoTenants();
+    const tokens = [ACME, GLOBEX, '', `${ACME}x`, ACME.toUpperCase()];
+    const paths = ['/acme', '/globex', '/ACME', '/acme/', '/globex//', '', '/acme/globex', '/globex/..'];
+    const numbers = ['41215522000', '+41 21 552 20 00', '0215522000', '0041215522000', '021 552 20 00'];
+    let found = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(...paths),
+        fc.constantFrom('Lookup', 'lookup', 'LOOKUP', 'CallFlow'),
+        fc.constantFrom(...tokens),
+        fc.constantFrom('x-execution-token', 'x-globex-key', 'X-Execution-Token'),
+        fc.constantFrom(...numbers),
+        fc.boolean(),
+        async (path, route, token, header, number, legacy) => {
+          const response = await service.app.inject({
+            method: 'POST',
+            url: `${path}/${route}${legacy ? `?PhoneNumber=${encodeURIComponent(number)}` : ''}`,
+            headers: { [header]: token },
+            ...(legacy ? {} : { payload: { inputs: { phoneNumber: number } } }),
+            remoteAddress: `198.51.100.${Math.floor(Math.random() * 200)}`,
+          });
+          expect(response.statusCode).toBeLessThan(500);
+          const body = response.body;
+          const tenant = /^\/acme\/?$/i.test(path)
+            ? 'acme'
+            : /^\/globex\/*$/i.test(path)
+              ? 'globex'
+              : undefined;
+          // Anna is acme's, Gustav globex's: neither ever shows up anywhere else.
+          if (tenant !== 'acme' || token !== ACME) expect(body).not.toContain('Anna');
+          if (tenant !== 'globex' || token !== GLOBEX) expect(body).not.toContain('Gustav');
+          if (/Anna|Gustav/.test(body)) found += 1;
+        },
+      ),
+      { numRuns: 300 },
+    );
+    // The runs did reach each tenant's data, so the property was tested on answers, not only on refusals.
+    expect(found).toBeGreaterThan(0);
   });
 
   it('names no tenant path on the front page', async () => {
