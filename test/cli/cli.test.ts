@@ -121,97 +121,88 @@ describe('callcard CLI', () => {
     expect(logs.join('')).toContain('"msg":"request"');
     expect(logs.join('')).not.toContain(token!);
   });
-});
 
-describe('callcard CLI with tenants', () => {
-  let dir: ReturnType<typeof tempDir>;
-  let child: ChildProcess | undefined;
-  beforeEach(() => {
-    dir = tempDir();
-  });
-  afterEach(() => {
-    child?.kill('SIGKILL');
-    child = undefined;
-    dir.remove();
-  });
+  describe('with tenants', () => {
+    const writeConfig = (port: number) => {
+      writeFileSync(join(dir.path, 'acme.tokens'), 'acme-token-aaaaaaaaaaaaaaaa\n');
+      const file = join(dir.path, 'callcard.yaml');
+      writeFileSync(
+        file,
+        [
+          `port: ${port}`,
+          'host: 127.0.0.1',
+          `dataDir: ${join(dir.path, 'data')}`,
+          'tenants:',
+          '  acme: { basePath: /acme, auth: { tokenFile: acme.tokens } }',
+          '  globex: { basePath: /globex, region: DE }',
+        ].join('\n'),
+      );
+      return file;
+    };
 
-  const writeConfig = (port: number) => {
-    writeFileSync(join(dir.path, 'acme.tokens'), 'acme-token-aaaaaaaaaaaaaaaa\n');
-    const file = join(dir.path, 'callcard.yaml');
-    writeFileSync(
-      file,
-      [
-        `port: ${port}`,
-        'host: 127.0.0.1',
-        `dataDir: ${join(dir.path, 'data')}`,
-        'tenants:',
-        '  acme: { basePath: /acme, auth: { tokenFile: acme.tokens } }',
-        '  globex: { basePath: /globex, region: DE }',
-      ].join('\n'),
-    );
-    return file;
-  };
-
-  it('imports and looks up per tenant with --tenant, and asks for it when it is missing', () => {
-    const config = writeConfig(8080);
-    const csv = join(dir.path, 'c.csv');
-    writeFileSync(csv, 'id,name,phone\nx1,Anna Acme,+41 21 552 20 00\n');
-    expect(callcard(['--config', config, '--tenant', 'acme', 'import', csv]).code).toBe(0);
-    const acme = callcard(['--config', config, '--tenant', 'acme', 'lookup', '41215522000']);
-    expect(acme.stdout).toContain('Anna Acme');
-    const globex = callcard(['--config', config, '--tenant', 'globex', 'lookup', '41215522000']);
-    expect(globex.code).toBe(0);
-    expect(globex.stdout).not.toContain('Anna Acme');
-    const missing = callcard(['--config', config, 'sources']);
-    expect(missing.code).toBe(1);
-    expect(missing.stderr).toContain('several tenants are configured: name one with --tenant (acme, globex)');
-    const unknown = callcard(['--config', config, '--tenant', 'initech', 'sources']);
-    expect(unknown.stderr).toContain('no tenant named "initech"');
-  });
-
-  it('serves every tenant, prints each one’s settings, and reloads token files on SIGHUP', async () => {
-    const port = await freePort();
-    const config = writeConfig(port);
-    const proc = spawn(process.execPath, [CLI, 'serve', '--config', config], {
-      cwd: dir.path,
-      env: { PATH: process.env['PATH'] ?? '' },
+    it('imports and looks up per tenant with --tenant, and asks for it when it is missing', () => {
+      const config = writeConfig(8080);
+      const csv = join(dir.path, 'c.csv');
+      writeFileSync(csv, 'id,name,phone\nx1,Anna Acme,+41 21 552 20 00\n');
+      expect(callcard(['--config', config, '--tenant', 'acme', 'import', csv]).code).toBe(0);
+      const acme = callcard(['--config', config, '--tenant', 'acme', 'lookup', '41215522000']);
+      expect(acme.stdout).toContain('Anna Acme');
+      const globex = callcard(['--config', config, '--tenant', 'globex', 'lookup', '41215522000']);
+      expect(globex.code).toBe(0);
+      expect(globex.stdout).not.toContain('Anna Acme');
+      const missing = callcard(['--config', config, 'sources']);
+      expect(missing.code).toBe(1);
+      expect(missing.stderr).toContain(
+        'several tenants are configured: name one with --tenant (acme, globex)',
+      );
+      const unknown = callcard(['--config', config, '--tenant', 'initech', 'sources']);
+      expect(unknown.stderr).toContain('no tenant named "initech"');
     });
-    child = proc;
-    let banner = '';
-    proc.stderr?.on('data', (chunk) => {
-      banner += chunk;
+
+    it('serves every tenant, prints each one’s settings, and reloads token files on SIGHUP', async () => {
+      const port = await freePort();
+      const config = writeConfig(port);
+      const proc = spawn(process.execPath, [CLI, 'serve', '--config', config], {
+        cwd: dir.path,
+        env: { PATH: process.env['PATH'] ?? '' },
+      });
+      child = proc;
+      let banner = '';
+      proc.stderr?.on('data', (chunk) => {
+        banner += chunk;
+      });
+      const deadline = Date.now() + 15_000;
+      while (!/Tenant globex:[\s\S]*Try it/.test(banner) && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 50));
+      expect(banner).toContain('for 2 tenants');
+      expect(banner).toContain(`Root URL:      http://127.0.0.1:${port}/acme`);
+      expect(banner).toContain(`Root URL:      http://127.0.0.1:${port}/globex`);
+      // acme's tokens come from its file and are not printed; globex got a generated one.
+      expect(banner).not.toContain('acme-token-aaaaaaaaaaaaaaaa');
+      const globexToken = /Tenant globex:[\s\S]*?Header value:\s+(\S+)/.exec(banner)?.[1];
+      expect(globexToken).toMatch(/^[\w-]{32}$/);
+
+      const lookup = (path: string, token: string) =>
+        fetch(`http://127.0.0.1:${port}${path}/Lookup`, {
+          method: 'POST',
+          headers: { 'X-Execution-Token': token, 'Content-Type': 'application/json' },
+          body: JSON.stringify({ inputs: { phoneNumber: '41215522000' } }),
+        }).then((response) => response.status);
+      expect(await lookup('/acme', 'acme-token-aaaaaaaaaaaaaaaa')).toBe(200);
+      expect(await lookup('/acme', globexToken!)).toBe(401);
+      expect(await lookup('/globex', globexToken!)).toBe(200);
+
+      writeFileSync(join(dir.path, 'acme.tokens'), 'acme-token-bbbbbbbbbbbbbbbb\n');
+      proc.kill('SIGHUP');
+      await expect
+        .poll(() => lookup('/acme', 'acme-token-bbbbbbbbbbbbbbbb'), { timeout: 10_000, interval: 100 })
+        .toBe(200);
+      expect(await lookup('/acme', 'acme-token-aaaaaaaaaaaaaaaa')).toBe(401);
+
+      const exited = new Promise<number | null>((done) => proc.once('exit', (code) => done(code)));
+      proc.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      child = undefined;
     });
-    const deadline = Date.now() + 15_000;
-    while (!/Tenant globex:[\s\S]*Try it/.test(banner) && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 50));
-    expect(banner).toContain('for 2 tenants');
-    expect(banner).toContain(`Root URL:      http://127.0.0.1:${port}/acme`);
-    expect(banner).toContain(`Root URL:      http://127.0.0.1:${port}/globex`);
-    // acme's tokens come from its file and are not printed; globex got a generated one.
-    expect(banner).not.toContain('acme-token-aaaaaaaaaaaaaaaa');
-    const globexToken = /Tenant globex:[\s\S]*?Header value:\s+(\S+)/.exec(banner)?.[1];
-    expect(globexToken).toMatch(/^[\w-]{32}$/);
-
-    const lookup = (path: string, token: string) =>
-      fetch(`http://127.0.0.1:${port}${path}/Lookup`, {
-        method: 'POST',
-        headers: { 'X-Execution-Token': token, 'Content-Type': 'application/json' },
-        body: JSON.stringify({ inputs: { phoneNumber: '41215522000' } }),
-      }).then((response) => response.status);
-    expect(await lookup('/acme', 'acme-token-aaaaaaaaaaaaaaaa')).toBe(200);
-    expect(await lookup('/acme', globexToken!)).toBe(401);
-    expect(await lookup('/globex', globexToken!)).toBe(200);
-
-    writeFileSync(join(dir.path, 'acme.tokens'), 'acme-token-bbbbbbbbbbbbbbbb\n');
-    proc.kill('SIGHUP');
-    await expect
-      .poll(() => lookup('/acme', 'acme-token-bbbbbbbbbbbbbbbb'), { timeout: 10_000, interval: 100 })
-      .toBe(200);
-    expect(await lookup('/acme', 'acme-token-aaaaaaaaaaaaaaaa')).toBe(401);
-
-    const exited = new Promise<number | null>((done) => proc.once('exit', (code) => done(code)));
-    proc.kill('SIGTERM');
-    expect(await exited).toBe(0);
-    child = undefined;
   });
 });
