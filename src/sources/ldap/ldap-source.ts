@@ -143,8 +143,9 @@ function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
  *
  * Directories keep numbers as free text. A live search finds the usual written forms (and, with
  * `liveMatch: suffix`, any form ending in the same digits); a number kept as `021/552 20 00` or
- * `021.552.20.00` is found only in mirror mode, where the local index reads every format. Mirror is
- * the recommended mode for LDAP; live suits directories that keep numbers normalised.
+ * `021.552.20.00`, and on Active Directory (which compares numbers as plain text, spaces included)
+ * even `021 552 20 00`, is found only in mirror mode, where the local index reads every format.
+ * Mirror is the recommended mode for LDAP; live suits directories that keep numbers normalised.
  */
 export function createLdapSource(config: LdapSourceConfig, deps: SourceDeps): Source {
   const fail = (message: string) => new Error(`source "${config.name}": ${message}`);
