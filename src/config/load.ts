@@ -38,7 +38,11 @@ const ENV: readonly (readonly [string, readonly string[], ((value: string) => un
   ['CALLCARD_TOKEN_HEADER', ['auth', 'header']],
   ['CALLCARD_LOOKUP_DEADLINE_MS', ['lookup', 'deadlineMs']],
   ['CALLCARD_LOG_LEVEL', ['log', 'level']],
-  ['CALLCARD_TRUST_PROXY', ['trustProxy'], (value) => (value === 'true' ? true : value === 'false' ? false : value)],
+  [
+    'CALLCARD_TRUST_PROXY',
+    ['trustProxy'],
+    (value) => (value === 'true' ? true : value === 'false' ? false : value),
+  ],
   ['CALLCARD_TLS_CERT', ['tls', 'cert']],
   ['CALLCARD_TLS_KEY', ['tls', 'key']],
   ['CALLCARD_METRICS', ['metrics', 'enabled'], (value) => value !== 'false' && value !== '0'],

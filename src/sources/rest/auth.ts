@@ -1,5 +1,4 @@
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { readSecret, type SecretContext } from '../../config/secret-fields.js';
 import { httpStatus } from './http.js';
 import type { AuthConfig } from './schema.js';
 
@@ -12,37 +11,6 @@ export interface Auth {
    * renewed. True when asking again may help.
    */
   rejected(used: Record<string, string>): boolean;
-}
-
-export interface SecretContext {
-  readonly baseDir: string;
-  readonly env: NodeJS.ProcessEnv;
-}
-
-/** Reads `<key>`, `<key>Env` or `<key>File` of the auth settings; names the setting, never the value. */
-export function readSecret(settings: Record<string, unknown>, key: string, context: SecretContext): string {
-  const inline = settings[key];
-  if (typeof inline === 'string') return inline;
-  const env = settings[`${key}Env`];
-  if (typeof env === 'string') {
-    const value = context.env[env]?.trim();
-    if (!value) throw new Error(`auth.${key}Env: environment variable ${env} is not set`);
-    return value;
-  }
-  const file = settings[`${key}File`];
-  if (typeof file === 'string') {
-    const full = resolve(context.baseDir, file);
-    let value: string;
-    try {
-      value = readFileSync(full, 'utf8').trim();
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
-      throw new Error(`auth.${key}File: cannot read ${full} (${code})`);
-    }
-    if (!value) throw new Error(`auth.${key}File: ${full} is empty`);
-    return value;
-  }
-  throw new Error(`auth.${key} is missing`);
 }
 
 function checkHeaderValue(value: string, setting: string): string {

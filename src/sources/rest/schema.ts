@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { oneSecret, secretFields } from '../../config/secret-fields.js';
 import { parsePath } from './path.js';
 import { parseTemplate } from './template.js';
 
@@ -78,31 +79,6 @@ function requestSchema(allowed: readonly string[], where: string) {
 }
 
 export type RequestConfig = z.output<ReturnType<typeof requestSchema>>;
-
-/** A secret given in the config, or read from an environment variable or a file. */
-function secretFields<K extends string>(key: K) {
-  return {
-    [key]: z.string().min(1).optional(),
-    [`${key}Env`]: z.string().min(1).optional(),
-    [`${key}File`]: z.string().min(1).optional(),
-  } as Record<K | `${K}Env` | `${K}File`, z.ZodOptional<z.ZodString>>;
-}
-
-function oneSecret(key: string) {
-  return (value: Record<string, unknown>, ctx: z.RefinementCtx) => {
-    const given = [key, `${key}Env`, `${key}File`].filter((name) => value[name] !== undefined);
-    if (given.length !== 1) {
-      ctx.addIssue({
-        code: 'custom',
-        path: [key],
-        message:
-          given.length === 0
-            ? `needs ${key}, ${key}Env (an environment variable's name) or ${key}File (a file's path)`
-            : `give only one of ${given.join(', ')}`,
-      });
-    }
-  };
-}
 
 export const authSchema = z
   .discriminatedUnion(
