@@ -667,15 +667,7 @@ async function startCallcard(logLevel, logTo, options = {}) {
   const child = start(
     `callcard (${logLevel})`,
     NODE,
-    [
-      CLI,
-      'serve',
-      '--port',
-      String(CALLCARD_PORT),
-      '--host',
-      HOST,
-      ...(config ? ['--config', config] : []),
-    ],
+    [CLI, 'serve', '--port', String(CALLCARD_PORT), '--host', HOST, ...(config ? ['--config', config] : [])],
     { env, stdio: ['ignore', logTo, 'pipe'] },
   );
   let stderr = '';
