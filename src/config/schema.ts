@@ -107,9 +107,9 @@ const tenantSchema = z
     limits: z
       .object({
         /** Requests per client address (call pages included). */
-        perAddress: window(1200, 60_000),
+        perAddress: window(6000, 60_000),
         /** Requests per accepted token. */
-        perToken: window(1200, 60_000),
+        perToken: window(6000, 60_000),
         /** Wrong tokens from one address before it waits `blockMs` (doubled at each further wrong token). */
         badTokens: z
           .object({
