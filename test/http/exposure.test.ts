@@ -153,6 +153,13 @@ describe('exposed to the internet', () => {
       expect((await lookup(wrong)).statusCode).toBe(401);
       expect((await lookup(AUTH)).statusCode).toBe(200);
     });
+
+    it('do not lock out the addresses of the allowlist, which are known callers', async () => {
+      await start({ ...settings, allow: ['203.0.113.0/24'] });
+      const wrong = { 'x-execution-token': 'guess-0000000000000000' };
+      for (let i = 0; i < 6; i++) expect((await lookup(wrong)).statusCode).toBe(401);
+      expect((await lookup(AUTH)).statusCode).toBe(200);
+    });
   });
 
   describe('request timeouts', () => {
