@@ -67,6 +67,8 @@ declare module 'fastify' {
 export const BODY_LIMIT = 64 * 1024;
 /** `type/subtype`, as a Content-Type header starts. */
 const MEDIA_TYPE = /^\s*[\w!#$&^.+-]+\/[\w!#$&^.+-]+/;
+/** While stopping, how often connections that fell idle are closed. */
+const IDLE_SWEEP_MS = 50;
 /** How often connections are checked against the request timeout. */
 const CONNECTIONS_CHECK_MS = 1000;
 
@@ -96,16 +98,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   app.decorateRequest('outcome', null);
 
-  // While stopping, answers in flight close their connections: a kept-alive connection would
-  // otherwise hold the stop until its keep-alive timeout.
-  let closing = false;
+  // While stopping, connections whose answers went out are closed as they fall idle: a kept-alive
+  // connection would otherwise hold the stop until its keep-alive timeout. (Checked on a timer, not
+  // on each answer, so that serving costs nothing more.)
+  let sweeping: NodeJS.Timeout | undefined;
   app.addHook('preClose', async () => {
-    closing = true;
+    sweeping = setInterval(() => app.server.closeIdleConnections(), IDLE_SWEEP_MS);
   });
-  app.addHook('onSend', async (_request, reply, payload) => {
-    if (closing) reply.header('connection', 'close');
-    return payload;
-  });
+  app.addHook('onClose', async () => clearInterval(sweeping));
 
   // Any content type is read as JSON: the CONNECTOR's clients do not all send the header, and an
   // empty body is the older query-parameter form of the lookup.
