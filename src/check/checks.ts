@@ -516,36 +516,37 @@ function hitList(state: State): unknown[] | undefined {
   return Array.isArray(list) && list.length > 0 ? list : undefined;
 }
 
-function lookupFields(state: State): void {
-  const id = 'lookup.fields';
-  if (stopped(state, id)) return;
+/** The contacts of lookup.hit for a point that looks at them; without any, the point is skipped. */
+function hitContacts(state: State, id: CheckId, advice: string): unknown[] | undefined {
+  if (stopped(state, id)) return undefined;
   const list = hitList(state);
   if (!list) {
     skip(
       state,
       id,
       state.number === undefined ? 'no --number given' : 'no contact found (see lookup.hit)',
-      'Pass --number with a number that has a contact, so its card can be checked.',
+      advice,
     );
-    return;
   }
+  return list;
+}
+
+function lookupFields(state: State): void {
+  const id = 'lookup.fields';
+  const list = hitContacts(
+    state,
+    id,
+    'Pass --number with a number that has a contact, so its card can be checked.',
+  );
+  if (!list) return;
   const findings = contactFindings(list, state.workflow ? { workflow: state.workflow } : {});
   judge(state, id, findings, `${list.length} contact(s), every field of the expected type`);
 }
 
 function lookupCount(state: State): void {
   const id = 'lookup.count';
-  if (stopped(state, id)) return;
-  const list = hitList(state);
-  if (!list) {
-    skip(
-      state,
-      id,
-      state.number === undefined ? 'no --number given' : 'no contact found (see lookup.hit)',
-      'Pass --number with a number that has a contact.',
-    );
-    return;
-  }
+  const list = hitContacts(state, id, 'Pass --number with a number that has a contact.');
+  if (!list) return;
   const findings =
     list.length > MAX_RESULTS
       ? [

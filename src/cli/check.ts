@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { wireNumber } from '../check/call.js';
-import { DEFAULTS, runChecks } from '../check/checks.js';
-import { collectHeaders, parseRootUrl, UsageError } from '../check/options.js';
+import { type CheckOptions, DEFAULTS, runChecks } from '../check/checks.js';
+import { collectHeaders, type HeaderFlags, parseRootUrl, UsageError } from '../check/options.js';
 import { exitCodeOf, formatJson, formatText } from '../check/report.js';
 import { exitOnUsageError, positiveInteger, usageError } from './calls.js';
 
@@ -26,17 +26,12 @@ export function addHeaderOptions(command: Command): Command {
     );
 }
 
-interface CheckFlags {
-  readonly header?: string[];
-  readonly headerEnv?: string[];
-  readonly headerFile?: string[];
+interface CheckFlags
+  extends HeaderFlags,
+    Pick<CheckOptions, 'workflow' | 'samples' | 'timeoutMs' | 'maxP95Ms' | 'warnP95Ms'> {
+  // As typed (`+41 21 552 20 00`): the checks get their wire form.
   readonly number?: string;
   readonly missNumber?: string;
-  readonly workflow?: string;
-  readonly samples?: number;
-  readonly timeoutMs?: number;
-  readonly maxP95Ms?: number;
-  readonly warnP95Ms?: number;
   readonly strict: boolean;
   readonly json: boolean;
 }
@@ -44,7 +39,7 @@ interface CheckFlags {
 /** Reads the URL and headers, or ends with exit code 2 saying what to write instead. */
 export function readTarget(
   url: string,
-  flags: Pick<CheckFlags, 'header' | 'headerEnv' | 'headerFile'>,
+  flags: HeaderFlags,
   command: Command,
 ): { root: string; headers: Record<string, string> } {
   try {

@@ -1,6 +1,7 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { wireNumber } from '../check/call.js';
 import { hider } from '../check/http.js';
+import type { HeaderFlags } from '../check/options.js';
 import type { Finding } from '../check/shape.js';
 import { SIMULATE_DEFAULTS, type Simulation, simulateCall } from '../check/simulate.js';
 import { exitOnUsageError, positiveInteger } from './calls.js';
@@ -16,10 +17,7 @@ function wholeNumber(value: string): number {
   return parsed;
 }
 
-interface SimulateFlags {
-  readonly header?: string[];
-  readonly headerEnv?: string[];
-  readonly headerFile?: string[];
+interface SimulateFlags extends HeaderFlags {
   readonly from: string;
   readonly to: string;
   readonly direction: 'incoming' | 'outgoing';

@@ -6,7 +6,8 @@ import {
   type CheckStatus,
   runChecks,
 } from '../../src/check/checks.js';
-import { AUTH, build, type TestService, TOKEN } from '../helper.js';
+import { AUTH, type TestService, TOKEN } from '../helper.js';
+import { startCallcard } from './callcard-service.js';
 import { type Breakage, FAKE_HIT, FAKE_TOKEN, type FakeService, startFake } from './fake-service.js';
 
 const ALL_IDS = Object.keys(CHECKS) as CheckId[];
@@ -24,15 +25,7 @@ describe('callcard check against callcard itself', () => {
   let url: string;
 
   beforeAll(async () => {
-    service = await build();
-    await service.importCsv(
-      'id,name,company,contact_uri,phone,email\n' +
-        'c1,Alexa Holiday,White Cross Co,https://crm.example/c/1,+41 21 552 20 00,alexa@example.com\n',
-    );
-    await service.app.listen({ port: 0, host: '127.0.0.1' });
-    const address = service.app.server.address();
-    if (typeof address !== 'object' || address === null) throw new Error('no port');
-    url = `http://127.0.0.1:${address.port}`;
+    ({ service, url } = await startCallcard());
   });
   afterAll(() => service.close());
 

@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { build, type TestService, TOKEN } from '../helper.js';
+import { type TestService, TOKEN } from '../helper.js';
+import { startCallcard } from './callcard-service.js';
 import { FAKE_TOKEN, type FakeService, startFake } from './fake-service.js';
 
 // The built CLI (`npx tsc -p tsconfig.build.json`; `npm test` builds first).
@@ -32,15 +33,7 @@ describe('callcard check and simulate, end to end', () => {
   let fake: FakeService | undefined;
 
   beforeAll(async () => {
-    service = await build();
-    await service.importCsv(
-      'id,name,company,contact_uri,phone,email\n' +
-        'c1,Alexa Holiday,White Cross Co,https://crm.example/c/1,+41 21 552 20 00,alexa@example.com\n',
-    );
-    await service.app.listen({ port: 0, host: '127.0.0.1' });
-    const address = service.app.server.address();
-    if (typeof address !== 'object' || address === null) throw new Error('no port');
-    url = `http://127.0.0.1:${address.port}`;
+    ({ service, url } = await startCallcard());
   });
   afterAll(() => service.close());
   afterEach(async () => {

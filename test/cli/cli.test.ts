@@ -42,6 +42,32 @@ describe('callcard CLI', () => {
     dir.remove();
   });
 
+  /** `callcard serve` in the test's folder, once its banner (stderr) matches `ready` or 15 s have passed. */
+  async function serve(args: string[], ready: RegExp) {
+    const proc = spawn(process.execPath, [CLI, 'serve', ...args], {
+      cwd: dir.path,
+      env: { PATH: process.env['PATH'] ?? '' },
+    });
+    child = proc;
+    let banner = '';
+    proc.stderr?.on('data', (chunk) => {
+      banner += chunk;
+    });
+    const logs: string[] = [];
+    proc.stdout?.on('data', (chunk) => logs.push(String(chunk)));
+    const deadline = Date.now() + 15_000;
+    while (!ready.test(banner) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    /** SIGTERM, then the exit code. */
+    const stop = async () => {
+      const exited = new Promise<number | null>((done) => proc.once('exit', (code) => done(code)));
+      proc.kill('SIGTERM');
+      const code = await exited;
+      child = undefined;
+      return code;
+    };
+    return { proc, banner, logs, stop };
+  }
+
   it('imports CSV, reports skipped rows with their line numbers, and re-imports by id', () => {
     const csv = join(dir.path, 'contacts.csv');
     writeFileSync(
@@ -86,20 +112,10 @@ describe('callcard CLI', () => {
     const csv = join(dir.path, 'c.csv');
     writeFileSync(csv, 'id,name,company,phone\nx1,Alexa Holiday,White Cross Co,+41 21 552 20 00\n');
     expect(callcard(['import', csv], {}, dir.path).code).toBe(0);
-    const proc = spawn(process.execPath, [CLI, 'serve', '--port', String(port), '--host', '127.0.0.1'], {
-      cwd: dir.path,
-      env: { PATH: process.env['PATH'] ?? '' },
-    });
-    child = proc;
-    let banner = '';
-    proc.stderr?.on('data', (chunk) => {
-      banner += chunk;
-    });
-    const logs: string[] = [];
-    proc.stdout?.on('data', (chunk) => logs.push(String(chunk)));
-    const deadline = Date.now() + 15_000;
-    while (!/Header value:/.test(banner) && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 50));
+    const { banner, logs, stop } = await serve(
+      ['--port', String(port), '--host', '127.0.0.1'],
+      /Header value:/,
+    );
     expect(banner).toContain(`Root URL:      http://127.0.0.1:${port}`);
     expect(banner).toContain('Header name:   X-Execution-Token');
     const token = /Header value:\s+(\S+)/.exec(banner)?.[1];
@@ -114,10 +130,7 @@ describe('callcard CLI', () => {
     const [contact] = (await response.json()) as { name: string }[];
     expect(contact?.name).toBe('Alexa Holiday');
 
-    const exited = new Promise<number | null>((done) => proc.once('exit', (code) => done(code)));
-    proc.kill('SIGTERM');
-    expect(await exited).toBe(0);
-    child = undefined;
+    expect(await stop()).toBe(0);
     expect(logs.join('')).toContain('"msg":"request"');
     expect(logs.join('')).not.toContain(token!);
   });
@@ -162,18 +175,7 @@ describe('callcard CLI', () => {
     it('serves every tenant, prints each one’s settings, and reloads token files on SIGHUP', async () => {
       const port = await freePort();
       const config = writeConfig(port);
-      const proc = spawn(process.execPath, [CLI, 'serve', '--config', config], {
-        cwd: dir.path,
-        env: { PATH: process.env['PATH'] ?? '' },
-      });
-      child = proc;
-      let banner = '';
-      proc.stderr?.on('data', (chunk) => {
-        banner += chunk;
-      });
-      const deadline = Date.now() + 15_000;
-      while (!/Tenant globex:[\s\S]*Try it/.test(banner) && Date.now() < deadline)
-        await new Promise((r) => setTimeout(r, 50));
+      const { proc, banner, stop } = await serve(['--config', config], /Tenant globex:[\s\S]*Try it/);
       expect(banner).toContain('for 2 tenants');
       expect(banner).toContain(`Root URL:      http://127.0.0.1:${port}/acme`);
       expect(banner).toContain(`Root URL:      http://127.0.0.1:${port}/globex`);
@@ -199,10 +201,7 @@ describe('callcard CLI', () => {
         .toBe(200);
       expect(await lookup('/acme', 'acme-token-aaaaaaaaaaaaaaaa')).toBe(401);
 
-      const exited = new Promise<number | null>((done) => proc.once('exit', (code) => done(code)));
-      proc.kill('SIGTERM');
-      expect(await exited).toBe(0);
-      child = undefined;
+      expect(await stop()).toBe(0);
     });
   });
 });

@@ -2,6 +2,7 @@ import { unescape as unescapeQuery } from 'node:querystring';
 import fc from 'fast-check';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CALL_TEXT_FIELDS, CALL_TIME_FIELDS } from '../../src/connector/wire.js';
 import { ErrorCodes } from '../../src/errors.js';
 import { incomingKey } from '../../src/phone/index.js';
 import { AUTH, build, type TestService, TOKEN } from '../helper.js';
@@ -485,19 +486,8 @@ const isoTime = fc.oneof(
   ),
 );
 
-const CALL_FIELDS = [
-  'contactCrmId',
-  'userCrmId',
-  'originatorNumber',
-  'originatorName',
-  'destinationNumber',
-  'destinationName',
-  'direction',
-  'startedTime',
-  'answeredTime',
-  'endedTime',
-  'declinedTime',
-];
+/** The call fields the CONNECTOR sends, tried below in any casing. */
+const CALL_FIELDS = [...CALL_TEXT_FIELDS, 'direction', ...CALL_TIME_FIELDS];
 
 /** Markup that the call page must show as text, never run. */
 const MARKUP = ['<script>alert(1)</script>', '"><img src=x onerror=alert(1)>', "'><svg onload=alert(1)>"];

@@ -296,8 +296,8 @@ describeWithServer('carddav source: Radicale', typeof server === 'string' ? serv
     afterEach(async () => {
       await book.drop();
     });
-
-    it("are read with the importer's vCard parser: 3.0 and 4.0, tel: URIs, labels from TYPE, ORG, e-mail", async () => {
+    /** vCard 3.0 and 4.0, a company's card and a card without a number. */
+    const putFixtures = async () => {
       for (const name of [
         'alexa-3.0.vcf',
         'bruno-4.0.vcf',
@@ -306,6 +306,10 @@ describeWithServer('carddav source: Radicale', typeof server === 'string' ? serv
       ]) {
         await book.put(name, fixture(name));
       }
+    };
+
+    it("are read with the importer's vCard parser: 3.0 and 4.0, tel: URIs, labels from TYPE, ORG, e-mail", async () => {
+      await putFixtures();
       const contacts = await listAll(carddav({ url: book.url }));
       const byId = new Map(contacts.map((c) => [c.id, c]));
       expect([...byId.keys()].sort()).toEqual([
@@ -337,14 +341,7 @@ describeWithServer('carddav source: Radicale', typeof server === 'string' ? serv
     });
 
     it('through the sync engine: numbers as people type them are found; a card without a number is skipped', async () => {
-      for (const name of [
-        'alexa-3.0.vcf',
-        'bruno-4.0.vcf',
-        'white-cross-4.0.vcf',
-        'claire-no-phone-3.0.vcf',
-      ]) {
-        await book.put(name, fixture(name));
-      }
+      await putFixtures();
       const dir = tempDir();
       const store = openSqliteStore(dir.path);
       try {

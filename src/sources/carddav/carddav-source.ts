@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { RawContact } from '../../contacts/raw-contact.js';
+import { createCalls } from '../calls.js';
 import type { CallOptions, ListOptions, Source, SourceDeps } from '../types.js';
 import { type AddressBook, createAddressBooks } from './address-books.js';
 import { authHeaders, type CarddavAuth, carddavAuthSchema } from './auth.js';
@@ -122,19 +123,9 @@ export function createCarddavSource(
   const addressBooks = createAddressBooks(dav, config.url, config.addressBooks);
   const contactUri = config.contactUri;
 
-  let closed = false;
-  /** Calls in progress, cut off by `close`. */
-  const running = new Set<AbortController>();
+  const calls = createCalls(name);
   /** vCards of the last complete listing by resource path. */
   let known = new Map<string, Known>();
-
-  /** The caller's signal, also aborted when the source is closed. */
-  function begin(signal: AbortSignal): { signal: AbortSignal; end(): void } {
-    if (closed) throw new Error(`source "${name}" is closed`);
-    const controller = new AbortController();
-    running.add(controller);
-    return { signal: AbortSignal.any([signal, controller.signal]), end: () => running.delete(controller) };
-  }
 
   /** The vCard resources of an address book, with their ETags. */
   async function resourcesOf(book: AddressBook, signal: AbortSignal): Promise<Resource[]> {
@@ -256,7 +247,7 @@ export function createCarddavSource(
 
     async *list(options: ListOptions): AsyncGenerator<readonly RawContact[]> {
       // Always every contact, whatever `since` (see above); the sync removes those not seen.
-      const call = begin(options.signal);
+      const call = calls.begin(options.signal);
       try {
         yield* listAll(call.signal);
       } finally {
@@ -265,7 +256,7 @@ export function createCarddavSource(
     },
 
     async version(options: CallOptions): Promise<string | undefined> {
-      const call = begin(options.signal);
+      const call = calls.begin(options.signal);
       try {
         const books = await addressBooks.list(call.signal);
         // A book without sync-token or getctag cannot tell whether it changed: list every time.
@@ -281,11 +272,7 @@ export function createCarddavSource(
     },
 
     async close(): Promise<void> {
-      if (closed) return;
-      closed = true;
-      for (const controller of running) controller.abort(new Error(`source "${name}" is closed`));
-      running.clear();
-      known = new Map();
+      if (calls.close()) known = new Map();
     },
   };
 }

@@ -8,6 +8,7 @@ import { readCsv } from '../../import/csv.js';
 import type { ReadResult } from '../../import/types.js';
 import { readVcard } from '../../import/vcard.js';
 import type { CallOptions, ListOptions, Source, SourceDeps } from '../types.js';
+import { createCalls } from '../calls.js';
 import { download, type Remote, remoteOf, remoteVersion } from './http.js';
 
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
@@ -121,17 +122,7 @@ export function createFileSource(config: FileSourceConfig, deps: SourceDeps): So
     config.url === undefined ? undefined : remoteOf(config.url, config.headers);
   const label = path ?? remote!.label;
 
-  let closed = false;
-  /** Calls in progress, cut off by `close`. */
-  const running = new Set<AbortController>();
-
-  /** The caller's signal, also aborted when the source is closed. */
-  function begin(signal: AbortSignal): { signal: AbortSignal; end(): void } {
-    if (closed) throw new Error(`source "${name}" is closed`);
-    const controller = new AbortController();
-    running.add(controller);
-    return { signal: AbortSignal.any([signal, controller.signal]), end: () => running.delete(controller) };
-  }
+  const calls = createCalls(name);
 
   /** Size and modification time of the file; a clear message when it cannot be read. */
   async function fileVersion(file: string, signal: AbortSignal): Promise<string> {
@@ -212,7 +203,7 @@ export function createFileSource(config: FileSourceConfig, deps: SourceDeps): So
 
     async *list(options: ListOptions): AsyncGenerator<readonly RawContact[]> {
       // The whole file every time, whatever `since`: entries replace ones with the same id.
-      const call = begin(options.signal);
+      const call = calls.begin(options.signal);
       try {
         if (path !== undefined) yield* listFile(path, call.signal);
         else yield* listUrl(remote!, call.signal);
@@ -222,7 +213,7 @@ export function createFileSource(config: FileSourceConfig, deps: SourceDeps): So
     },
 
     async version(options: CallOptions): Promise<string | undefined> {
-      const call = begin(options.signal);
+      const call = calls.begin(options.signal);
       try {
         return path !== undefined
           ? await fileVersion(path, call.signal)
@@ -233,10 +224,7 @@ export function createFileSource(config: FileSourceConfig, deps: SourceDeps): So
     },
 
     async close(): Promise<void> {
-      if (closed) return;
-      closed = true;
-      for (const controller of running) controller.abort(new Error(`source "${name}" is closed`));
-      running.clear();
+      calls.close();
     },
   };
 }
