@@ -76,3 +76,29 @@ export async function build(
 
 /** True when the test runs in CI, where a missing service is a failure rather than a skip. */
 export const inCI = process.env['CI'] === 'true';
+
+/**
+ * How `promise` settled: with its value, or with its error. Fails, naming `what`, when it has not
+ * settled within `ms`: a guard that turns a hang into a clear failure, not a measure of speed.
+ */
+export async function settled<T>(
+  promise: Promise<T>,
+  what: string,
+  ms = 10_000,
+): Promise<{ value?: T; error?: unknown }> {
+  let timer: NodeJS.Timeout | undefined;
+  const hung = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not settle within ${ms / 1000} s`)), ms);
+  });
+  try {
+    return await Promise.race([
+      promise.then(
+        (value) => ({ value }),
+        (error: unknown) => ({ error }),
+      ),
+      hung,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

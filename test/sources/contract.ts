@@ -8,7 +8,7 @@ import type { SearchQuery, Source } from '../../src/sources/types.js';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import type { Store } from '../../src/store/types.js';
 import { createSyncEngine } from '../../src/sync/engine.js';
-import { tempDir } from '../helper.js';
+import { settled, tempDir } from '../helper.js';
 
 /** What a source's test provides: the source, holding the given contacts in its own backend. */
 export interface ContractSetup {
@@ -161,6 +161,67 @@ export function sourceContract(name: string, make: MakeSource): void {
     it('can be closed more than once', async () => {
       await setup.source.close?.();
       await expect(setup.source.close?.() ?? Promise.resolve()).resolves.toBeUndefined();
+    });
+  });
+}
+
+/** What a source's test provides for the listing cases: a source that lists many rows in many batches. */
+export interface ListingSetup {
+  readonly source: Source;
+  /** How many contacts a full listing gives; more than three batches' worth. */
+  readonly rows: number;
+  /** Cuts the source off its backend, when it has one. */
+  down?(): Promise<void>;
+  /** Releases what the setup made (the source itself is closed by the test). */
+  teardown?(): Promise<void>;
+}
+
+/**
+ * The cases of a long listing, for a source that lists: cut off half-way by its caller, or by the
+ * loss of its backend. Either way the listing ends, with a reason, instead of reading on or waiting
+ * for ever. Run it from the source's test file with a backend that holds many rows.
+ */
+export function listingContract(name: string, make: () => Promise<ListingSetup>): void {
+  describe(`listing contract: ${name}`, () => {
+    let setup: ListingSetup;
+    beforeEach(async () => {
+      setup = await make();
+    });
+    afterEach(async () => {
+      await setup.source.close?.();
+      await setup.teardown?.();
+    });
+
+    it('a listing cut off half-way ends with the reason, gives no batch after it, and the source lists in full again', async () => {
+      const controller = new AbortController();
+      const reason = new Error('shutting down');
+      let batches = 0;
+      const listing = (async () => {
+        for await (const _ of setup.source.list!({ signal: controller.signal })) {
+          if (++batches === 2) controller.abort(reason);
+        }
+      })();
+      const { error } = await settled(listing, 'the listing cut off after two batches');
+      expect(error).toBe(reason);
+      expect(batches).toBe(2);
+      let rows = 0;
+      for await (const batch of setup.source.list!({ signal: never() })) rows += batch.length;
+      expect(rows).toBe(setup.rows);
+    });
+
+    it('a listing whose backend goes away half-way fails, and the source still closes', async (context) => {
+      if (!setup.down) return context.skip('the source has no backend of its own');
+      let batches = 0;
+      const listing = (async () => {
+        for await (const _ of setup.source.list!({ signal: never() })) {
+          if (++batches === 2) await setup.down!();
+        }
+      })();
+      const { error } = await settled(listing, 'the listing whose backend went away');
+      expect(error).toBeInstanceOf(Error);
+      expect(
+        (await settled(Promise.resolve(setup.source.close?.()), 'closing the source')).error,
+      ).toBeUndefined();
     });
   });
 }

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Delivery } from '../../src/workflows/outbox/types.js';
 import { AUTH, build, type TestService } from '../helper.js';
 
 /** A CRM's or an automation tool's webhook endpoint, scripted per test. */
@@ -170,20 +171,39 @@ describe('workflows with a webhook action', () => {
   });
 
   it('retries a target that fails, honours Retry-After, and delivers once it answers', async () => {
-    const times: number[] = [];
-    hook.set((_request, n) => {
-      times.push(Date.now());
+    // The delivery as the worker wrote it back after each failed attempt: waited for while the
+    // attempt runs, read before the next one is claimed.
+    const failed: Promise<Delivery | undefined>[] = [];
+    let thirdAt = 0;
+    hook.set((request, n) => {
+      if (n <= 2) failed.push(service.delivery.waitFor(request.key!, 10_000));
       if (n === 1) return { status: 503 };
       if (n === 2) return { status: 429, headers: { 'retry-after': '1' } };
+      thirdAt = Date.now();
       return { status: 200, body: { record: { id: 'T-4' } } };
     });
     await start({}, 0);
     await post('CallFlow', CALL);
-    await until(() => hook.received.length >= 3);
-    expect(new Set(hook.received.map((r) => r.key)).size).toBe(1);
-    // The third attempt waited for the target's Retry-After of one second.
-    expect(times[2]! - times[1]!).toBeGreaterThanOrEqual(950);
     await until(async () => (await service.store.outbox.counts()).done === 1);
+    expect(hook.received).toHaveLength(3);
+    expect(new Set(hook.received.map((r) => r.key)).size).toBe(1);
+    const [afterError, afterTooMany] = await Promise.all(failed);
+    // A failure waits out the backoff: 100 ms after the first attempt, less its jitter.
+    expect(afterError).toMatchObject({
+      status: 'pending',
+      attempts: 1,
+      lastError: expect.stringMatching(/503/),
+    });
+    expect(afterError!.nextAt - afterError!.updatedAt).toBeLessThanOrEqual(100);
+    // A 429 waits out the target's Retry-After of one second instead of the backoff (200 ms at most).
+    expect(afterTooMany).toMatchObject({
+      status: 'pending',
+      attempts: 2,
+      lastError: expect.stringMatching(/429/),
+    });
+    expect(afterTooMany!.nextAt - afterTooMany!.updatedAt).toBe(1000);
+    // And the third attempt was not made before it was due.
+    expect(thirdAt).toBeGreaterThanOrEqual(afterTooMany!.nextAt);
   });
 
   it('gives up on a target that refuses the call (4xx), and says so on the page', async () => {

@@ -153,12 +153,14 @@ export async function pgSchema(prefix: string) {
 export type PgSchema = Awaited<ReturnType<typeof pgSchema>>;
 
 /**
- * A TCP relay in front of a database server. A source connected through it loses its server when
- * the relay is closed: open connections are cut and new ones refused, as when the server stops or
- * the network goes.
+ * A TCP relay in front of a server (a database, a directory, a CardDAV server). A source connected
+ * through it loses its server on `drop()`, which cuts the open connections and keeps listening (as
+ * an idle timeout or a restart does), or on `close()`, which also stops listening: new connections
+ * are refused, as when the server stops or the network goes.
  */
 export interface Relay {
   readonly port: number;
+  drop(): void;
   close(): Promise<void>;
 }
 
@@ -180,12 +182,16 @@ export async function relay(targetPort: number, targetHost = '127.0.0.1'): Promi
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as { port: number }).port;
   let closed: Promise<void> | undefined;
+  const drop = () => {
+    for (const socket of sockets) socket.destroy();
+  };
   return {
     port,
+    drop,
     close() {
       closed ??= new Promise<void>((resolve) => {
         server.close(() => resolve());
-        for (const socket of sockets) socket.destroy();
+        drop();
       });
       return closed;
     },
@@ -236,17 +242,6 @@ export async function listAll(source: Source, since?: number): Promise<RawContac
   for await (const batch of source.list!({ signal: never(), ...(since !== undefined && { since }) }))
     out.push(...batch);
   return out;
-}
-
-/** How long a promise takes to settle, whichever way. */
-export async function settleTime(promise: Promise<unknown>): Promise<{ ms: number; error?: unknown }> {
-  const started = performance.now();
-  try {
-    await promise;
-    return { ms: performance.now() - started };
-  } catch (error) {
-    return { ms: performance.now() - started, error };
-  }
 }
 
 /** "YYYY-MM-DD HH:MM:SS" for a DATETIME/TIMESTAMP column, in UTC. */
