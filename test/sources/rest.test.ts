@@ -631,10 +631,9 @@ describe('rest source: failures and cancellation', () => {
       (signal: AbortSignal) => listAll(source, { signal }),
     ]) {
       const controller = new AbortController();
-      const started = Date.now();
       setTimeout(() => controller.abort(new Error('deadline')), 50);
+      // The server never answers: the call ends only because the signal cut it off.
       await expect(call(controller.signal)).rejects.toThrow('deadline');
-      expect(Date.now() - started).toBeLessThan(2_000);
     }
   });
 

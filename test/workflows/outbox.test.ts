@@ -400,9 +400,8 @@ describe('outbox worker', () => {
     const action = scripted(['hang']);
     const worker = base(action, { attemptTimeoutMs: 50, leaseMs: 1000 });
     await store.outbox.enqueue([newDelivery('a')], T0);
-    const started = Date.now();
+    // The action never ends by itself: runOnce returns only because the attempt was cut off.
     await worker.runOnce();
-    expect(Date.now() - started).toBeLessThan(1500);
     expect(action.calls[0]?.signal.aborted).toBe(true);
     expect(await store.outbox.get('a')).toMatchObject({
       status: 'pending',
@@ -522,16 +521,14 @@ describe('outbox worker', () => {
             })
           : new Promise((resolve) => setTimeout(() => resolve({ id: 'crm-fast' }), 30)),
     };
-    const worker = base(action, { now: Date.now, pollMs: 5000 });
+    // Polls and the wait's own limit lie beyond the test's timeout: only the write-back can wake it.
+    const worker = base(action, { now: Date.now, pollMs: 600_000 });
     worker.start();
     try {
       await store.outbox.enqueue([newDelivery('fast', { orderKey: 'F' })], Date.now());
       worker.kick();
-      const t = Date.now();
-      const fast = await worker.waitFor('fast', 3000);
+      const fast = await worker.waitFor('fast', 600_000);
       expect(fast).toMatchObject({ status: 'done', resultId: 'crm-fast' });
-      // Woken by the write-back, not by the (5 s) poll.
-      expect(Date.now() - t).toBeLessThan(1000);
 
       await store.outbox.enqueue([newDelivery('slow', { orderKey: 'S' })], Date.now());
       worker.kick();
@@ -582,9 +579,8 @@ describe('outbox worker', () => {
     const worker = base(action, { now: Date.now, stopGraceMs: 200, attemptTimeoutMs: 5000 });
     worker.start();
     await until(async () => (await store.outbox.counts()).running === 2, 2000, 'both running');
-    const t = Date.now();
+    // The stuck attempt never ends by itself: stop returns only because the grace ran out.
     await worker.stop();
-    expect(Date.now() - t).toBeLessThan(2000);
     expect(await store.outbox.get('quick')).toMatchObject({ status: 'done' });
     // Released for the next worker at once; a stop is not the target's fault, so not dead.
     const stuck = await store.outbox.get('stuck');
