@@ -7,8 +7,8 @@ import type { RawContact } from '../../contacts/raw-contact.js';
 import { readCsv } from '../../import/csv.js';
 import type { ReadResult } from '../../import/types.js';
 import { readVcard } from '../../import/vcard.js';
-import type { CallOptions, ListOptions, Source, SourceDeps } from '../types.js';
 import { createCalls } from '../calls.js';
+import type { CallOptions, ListOptions, Source, SourceDeps } from '../types.js';
 import { download, type Remote, remoteOf, remoteVersion } from './http.js';
 
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
