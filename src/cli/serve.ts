@@ -66,7 +66,9 @@ export async function serveCommand(options: ServeOptions): Promise<void> {
   process.stderr.write(`${lines.join('\n')}\n\n`);
 
   const retentions = service.tenants.map((tenant) =>
-    startRetention(tenant.store.calls, tenant.tenant.journal.retentionDays, tenant.logger),
+    startRetention(tenant.store.calls, tenant.tenant.journal.retentionDays, tenant.logger, {
+      outbox: { store: tenant.store.outbox, days: tenant.tenant.delivery.retentionDays },
+    }),
   );
 
   // SIGHUP: token files and the certificate are read again at once (they are also watched).

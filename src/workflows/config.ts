@@ -43,6 +43,8 @@ export const deliverySchema = z
     backoffBaseMs: z.coerce.number().int().min(100).default(5_000),
     backoffMaxMs: z.coerce.number().int().min(1000).default(3_600_000),
     concurrency: z.coerce.number().int().min(1).max(64).default(4),
+    /** Done and dead deliveries (with their payloads) are removed this many days after they ended; null keeps them. */
+    retentionDays: z.coerce.number().int().min(1).max(36_500).nullable().default(90),
   })
   .strict()
   .prefault({});

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { CallJournal } from '../store/types.js';
+import type { OutboxStore } from './outbox/types.js';
 
 const DAY_MS = 86_400_000;
 
@@ -13,11 +14,13 @@ export interface RetentionOptions {
   readonly delayMs?: number;
   /** Then every so often (default daily). */
   readonly intervalMs?: number;
+  /** Done and dead deliveries older than this many days are removed too; null (or absent) keeps them. */
+  readonly outbox?: { readonly store: Pick<OutboxStore, 'purge'>; readonly days: number | null };
 }
 
 /**
- * Removes calls older than `days` from the journal, shortly after start and then daily;
- * `days` null (journal.retentionDays: null) keeps every call and does nothing.
+ * Removes calls older than `days` from the journal (and finished deliveries older than theirs from
+ * the outbox), shortly after start and then daily; null keeps them for ever.
  */
 export function startRetention(
   journal: CallJournal,
@@ -25,25 +28,43 @@ export function startRetention(
   logger: Logger,
   options: RetentionOptions = {},
 ): Retention {
-  if (days === null) return { stop: async () => {} };
+  const outbox = options.outbox?.days === null ? undefined : options.outbox;
+  if (days === null && !outbox) return { stop: async () => {} };
   const intervalMs = options.intervalMs ?? DAY_MS;
   let running: Promise<void> | undefined;
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
 
+  const purgeCalls = async () => {
+    if (days === null) return;
+    const olderThan = new Date(Date.now() - days * DAY_MS);
+    const removed = await journal.purge(olderThan);
+    if (removed > 0) {
+      logger.info({ removed, olderThan: olderThan.toISOString(), days }, 'journal: old calls removed');
+    }
+  };
+  const purgeDeliveries = async () => {
+    if (!outbox || outbox.days === null) return;
+    const olderThan = Date.now() - outbox.days * DAY_MS;
+    const removed = await outbox.store.purge(olderThan);
+    if (removed > 0) {
+      logger.info(
+        { removed, olderThan: new Date(olderThan).toISOString(), days: outbox.days },
+        'outbox: finished deliveries removed',
+      );
+    }
+  };
   const run = () => {
     if (stopped || running) return;
-    const olderThan = new Date(Date.now() - days * DAY_MS);
-    running = journal
-      .purge(olderThan)
-      .then(
-        (removed) => {
-          if (removed > 0) {
-            logger.info({ removed, olderThan: olderThan.toISOString(), days }, 'journal: old calls removed');
-          }
-        },
-        (error: unknown) => logger.error({ err: error }, 'journal: removing old calls failed'),
-      )
+    running = Promise.all([
+      purgeCalls().catch((error: unknown) =>
+        logger.error({ err: error }, 'journal: removing old calls failed'),
+      ),
+      purgeDeliveries().catch((error: unknown) =>
+        logger.error({ err: error }, 'outbox: removing finished deliveries failed'),
+      ),
+    ])
+      .then(() => undefined)
       .finally(() => {
         running = undefined;
       });

@@ -280,4 +280,61 @@ describe('startRetention', () => {
       dir.remove();
     }
   });
+
+  it('removes finished deliveries past their retention, never pending or running ones', async () => {
+    const dir = tempDir();
+    const store = openSqliteStore(dir.path);
+    const lines: string[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
+    const DAY = 86_400_000;
+    const delivery = (id: string, orderKey = id) => ({
+      id,
+      workflow: 'CallFlow',
+      callId: id,
+      action: 0,
+      actionType: 'webhook',
+      orderKey,
+      payload: { call: { originatorNumber: '41215522000' } },
+      maxAttempts: 1,
+    });
+    try {
+      const long = Date.now() - 100 * DAY;
+      await store.outbox.enqueue(
+        ['done-old', 'dead-old', 'running-old'].map((id) => delivery(id)),
+        long,
+      );
+      // 100 days ago: one done, one dead (its only attempt failed), one still running (a long lease).
+      for (const id of ['done-old', 'dead-old', 'running-old']) {
+        const [claimed] = await store.outbox.claim('w', long, 3_600_000 * 24 * 365, 1);
+        expect(claimed?.id).toBe(id);
+        if (id === 'done-old') await store.outbox.complete(id, 'w', { id: 'r1' }, long);
+        if (id === 'dead-old') await store.outbox.fail(id, 'w', 'refused', undefined, long);
+      }
+      await store.outbox.enqueue([delivery('done-recent')], Date.now());
+      const [recent] = await store.outbox.claim('w', Date.now(), 1000, 1);
+      await store.outbox.complete(recent!.id, 'w', { id: 'r2' }, Date.now());
+      // Waiting since then for a target that never took it.
+      await store.outbox.enqueue([delivery('pending-old')], long);
+
+      const retention = startRetention(store.calls, null, logger, {
+        delayMs: 5,
+        intervalMs: 60_000,
+        outbox: { store: store.outbox, days: 90 },
+      });
+      await expect.poll(() => lines.some((line) => line.includes('finished deliveries removed'))).toBe(true);
+      await retention.stop();
+      const left = (await store.outbox.list({})).map((item) => `${item.id}:${item.status}`).sort();
+      expect(left).toEqual(['done-recent:done', 'pending-old:pending', 'running-old:running']);
+      expect(JSON.parse(lines.find((line) => line.includes('finished deliveries removed'))!)).toMatchObject({
+        removed: 2,
+        days: 90,
+      });
+      // A purge with a later limit takes the recent one too; pending and running ones still stay.
+      expect(await store.outbox.purge(Date.now() + DAY)).toBe(1);
+      expect((await store.outbox.list({})).map((item) => item.status).sort()).toEqual(['pending', 'running']);
+    } finally {
+      await store.close();
+      dir.remove();
+    }
+  });
 });

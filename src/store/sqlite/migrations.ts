@@ -133,4 +133,7 @@ export const callMigrations: readonly Migration[] = [
   },
   // The id the first answer gave for a call: every repeat of the call gets the same.
   (db) => db.exec('ALTER TABLE calls ADD COLUMN answer_id TEXT'),
+  // Finished deliveries by age, for their removal after delivery.retentionDays.
+  (db) =>
+    db.exec(`CREATE INDEX deliveries_finished ON deliveries (updated_at) WHERE status IN ('done', 'dead')`),
 ];

@@ -112,6 +112,10 @@ export function createOutboxStore(db: Database.Database): OutboxStore {
   const counts = db.prepare<[], { status: DeliveryStatus; n: number }>(
     'SELECT status, COUNT(*) AS n FROM deliveries GROUP BY status',
   );
+  const purgeBatch = db.prepare<[number, number]>(`
+    DELETE FROM deliveries WHERE seq IN (
+      SELECT seq FROM deliveries INDEXED BY deliveries_finished
+      WHERE status IN ('done', 'dead') AND updated_at < ? LIMIT ?)`);
 
   const enqueueAll = db.transaction((items: readonly NewDelivery[], now: number) => {
     for (const item of items) {
@@ -234,6 +238,16 @@ export function createOutboxStore(db: Database.Database): OutboxStore {
       for (const row of counts.all()) result[row.status] = row.n;
       return result;
     },
+    async purge(olderThan) {
+      // In batches, letting other work run in between, as the journal's purge does.
+      let removed = 0;
+      for (;;) {
+        const { changes } = purgeBatch.run(olderThan, PURGE_BATCH);
+        removed += changes;
+        if (changes < PURGE_BATCH) return removed;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    },
     async retry(id, now) {
       return retryOne.immediate({ id, now });
     },
@@ -242,6 +256,8 @@ export function createOutboxStore(db: Database.Database): OutboxStore {
     },
   };
 }
+
+const PURGE_BATCH = 2000;
 
 function toDelivery(row: DeliveryRow): Delivery {
   return {

@@ -70,6 +70,8 @@ export interface OutboxStore {
   forCall(workflow: string, callId: string): Promise<Delivery[]>;
   list(filter: OutboxFilter): Promise<Delivery[]>;
   counts(): Promise<Readonly<Record<DeliveryStatus, number>>>;
+  /** Removes done and dead deliveries last changed before `olderThan` (epoch ms); never pending or running ones. */
+  purge(olderThan: number): Promise<number>;
   /** A dead (or pending) delivery is tried again at once, with its attempts reset. */
   retry(id: string, now: number): Promise<boolean>;
   /** Removes a delivery that is not running. */
