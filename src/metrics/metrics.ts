@@ -1,6 +1,6 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { ConfiguredSource, Lookup, LookupResult, SourceStatus } from '../lookup/lookup.js';
-import type { ContactStore } from '../store/types.js';
+import type { ContactStore, SyncState } from '../store/types.js';
 import type { DeliveryStatus, OutboxStore } from '../workflows/outbox/types.js';
 
 /**
@@ -73,6 +73,15 @@ export function createMetrics(options: MetricsOptions): Metrics {
     registers,
   });
 
+  /** Each mirrored source's sync state, read once per scrape for both sync gauges. */
+  const mirrorStates = async () => {
+    const states: { labels: { tenant: string; source: string }; state: SyncState | undefined }[] = [];
+    for (const { name: tenant, mirrors, contacts } of tenants) {
+      for (const source of mirrors)
+        states.push({ labels: { tenant, source }, state: await contacts.syncState(source) });
+    }
+    return states;
+  };
   new Gauge({
     name: 'callcard_sync_age_seconds',
     help: "Seconds since a mirrored source's last successful sync.",
@@ -80,13 +89,9 @@ export function createMetrics(options: MetricsOptions): Metrics {
     registers,
     async collect() {
       this.reset();
-      for (const { name: tenant, mirrors, contacts } of tenants) {
-        for (const source of mirrors) {
-          const state = await contacts.syncState(source);
-          if (state?.succeededAt !== undefined) {
-            this.set({ tenant, source }, Math.max(0, (now() - state.succeededAt) / 1000));
-          }
-        }
+      for (const { labels, state } of await mirrorStates()) {
+        if (state?.succeededAt !== undefined)
+          this.set(labels, Math.max(0, (now() - state.succeededAt) / 1000));
       }
     },
   });
@@ -97,12 +102,8 @@ export function createMetrics(options: MetricsOptions): Metrics {
     registers,
     async collect() {
       this.reset();
-      for (const { name: tenant, mirrors, contacts } of tenants) {
-        for (const source of mirrors) {
-          const state = await contacts.syncState(source);
-          this.set({ tenant, source }, state?.error === undefined ? 0 : 1);
-        }
-      }
+      for (const { labels, state } of await mirrorStates())
+        this.set(labels, state?.error === undefined ? 0 : 1);
     },
   });
   new Gauge({
