@@ -1,6 +1,7 @@
 import { loadConfig } from '../config/load.js';
 import { type Config, SINGLE_TENANT, type Tenant } from '../config/schema.js';
 import { CallcardError } from '../errors.js';
+import { Redactor, secretsOf } from '../secrets.js';
 
 export interface TenantOptions {
   readonly config?: string;
@@ -8,8 +9,15 @@ export interface TenantOptions {
   readonly tenant?: string;
 }
 
-/** The config, and the tenant a command works on: the only one, or the one named by --tenant. */
-export function loadTenant(options: TenantOptions): { config: Readonly<Config>; tenant: Readonly<Tenant> } {
+/**
+ * The config, the tenant a command works on (the only one, or the one named by --tenant), and
+ * what hides the config's secrets in text a command prints (a source's error may quote a URL).
+ */
+export function loadTenant(options: TenantOptions): {
+  config: Readonly<Config>;
+  tenant: Readonly<Tenant>;
+  redact: (text: string) => string;
+} {
   const config = loadConfig(options.config !== undefined ? { file: options.config } : {});
   const names = config.tenants.map((tenant) => tenant.name);
   const wanted = options.tenant ?? (config.tenants.length === 1 ? config.tenants[0]!.name : undefined);
@@ -23,5 +31,6 @@ export function loadTenant(options: TenantOptions): { config: Readonly<Config>; 
         : `no tenant named "${wanted}"${listed ? ` (tenants: ${listed})` : ''}`,
     );
   }
-  return { config, tenant };
+  const redactor = new Redactor(secretsOf(config));
+  return { config, tenant, redact: (text) => redactor.redact(text) };
 }

@@ -17,7 +17,7 @@ function age(ms: number | undefined, now: number): string {
 
 /** `callcard sources`: each source with its mode, contacts in the index, and how its syncs went. */
 export async function sourcesCommand(options: CommonOptions): Promise<void> {
-  const { config, tenant } = loadTenant(options);
+  const { config, tenant, redact } = loadTenant(options);
   const core = await openCore(tenant, { logger: quietLogger(config) });
   try {
     const now = Date.now();
@@ -38,7 +38,7 @@ export async function sourcesCommand(options: CommonOptions): Promise<void> {
         mirrored ? age(state?.succeededAt, now) : '-',
         state?.durationMs !== undefined ? `${(state.durationMs / 1000).toFixed(1)} s` : '-',
         mirrored ? age(state?.fullAt, now) : '-',
-        state?.error ?? '',
+        redact(state?.error ?? ''),
       ]);
     }
     process.stdout.write(`${table(rows)}\n`);
@@ -52,7 +52,7 @@ export async function syncCommand(
   name: string | undefined,
   options: CommonOptions & { full: boolean },
 ): Promise<void> {
-  const { config, tenant } = loadTenant(options);
+  const { config, tenant, redact } = loadTenant(options);
   const core = await openCore(tenant, {
     logger: quietLogger(config),
     workers: Math.min(2, availableParallelism()),
@@ -72,7 +72,7 @@ export async function syncCommand(
       if (report.error) failed = true;
       process.stdout.write(
         report.error
-          ? `${report.source}: failed after ${(report.durationMs / 1000).toFixed(1)} s: ${report.error}\n`
+          ? `${report.source}: failed after ${(report.durationMs / 1000).toFixed(1)} s: ${redact(report.error)}\n`
           : report.unchanged
             ? `${report.source}: unchanged since the last sync\n`
             : `${report.source}: ${report.full ? 'full' : 'incremental'} sync, ${report.read} read, ` +
@@ -91,7 +91,7 @@ export async function lookupCommand(
   number: string,
   options: CommonOptions & { explain: boolean },
 ): Promise<void> {
-  const { config, tenant } = loadTenant(options);
+  const { config, tenant, redact } = loadTenant(options);
   const core = await openCore(tenant, { logger: quietLogger(config) });
   try {
     const result = await core.lookup(number);
@@ -102,7 +102,7 @@ export async function lookupCommand(
       for (const outcome of result.outcomes) {
         lines.push(
           `source ${outcome.source} (${outcome.mode}): ${outcome.status}, ${outcome.found} found in ${outcome.ms} ms` +
-            `${outcome.cached ? ' (from cache)' : ''}${outcome.error ? ` — ${outcome.error}` : ''}`,
+            `${outcome.cached ? ' (from cache)' : ''}${outcome.error ? ` — ${redact(outcome.error)}` : ''}`,
         );
         for (const drop of outcome.dropped ?? []) lines.push(`  dropped ${drop.id}: ${drop.reason}`);
       }

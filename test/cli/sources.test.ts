@@ -94,4 +94,31 @@ describe('callcard sync, sources and lookup --explain', () => {
       ['o1', 'callcard'],
     ]);
   });
+
+  it('prints no secret of the config when its sources fail', () => {
+    // Passwords in the sources' addresses, and sources that fail: their errors are printed.
+    writeFileSync(
+      join(dir.path, 'secret.yaml'),
+      [
+        'sources:',
+        '  - type: file',
+        '    name: export',
+        '    url: http://crm:pw-Secret-4711@127.0.0.1:1/export.csv',
+        '  - type: sql',
+        '    name: erp',
+        '    driver: mysql',
+        '    url: mysql://crm:pw-Secret-4712@127.0.0.1:3306/no_such_database',
+        '    table: { name: customers, id: no, fullName: display, phones: [phone] }',
+      ].join('\n'),
+    );
+    const sync = callcard(['sync', '--config', 'secret.yaml'], dir.path);
+    expect(sync.code).toBe(1);
+    expect(sync.stdout).toMatch(/^export: failed after /m);
+    expect(sync.stdout).toMatch(/^erp: failed after /m);
+    const listed = callcard(['sources', '--config', 'secret.yaml'], dir.path);
+    const explained = callcard(['lookup', '41215522000', '--explain', '--config', 'secret.yaml'], dir.path);
+    for (const output of [sync, listed, explained].flatMap((run) => [run.stdout, run.stderr])) {
+      expect(output).not.toMatch(/pw-Secret-471[12]/);
+    }
+  });
 });
