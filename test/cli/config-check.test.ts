@@ -6,7 +6,16 @@ import { tempDir } from '../helper.js';
 
 const CLI = resolve(import.meta.dirname, '../../dist/cli/index.js');
 
-function check(file: string, env: Record<string, string> = {}) {
+let dir: ReturnType<typeof tempDir>;
+beforeEach(() => {
+  dir = tempDir();
+});
+afterEach(() => dir.remove());
+
+/** Writes callcard.yaml, one string a line, and runs `callcard config check` on it with only PATH and `env` set. */
+function check(lines: readonly string[], env: Record<string, string> = {}) {
+  const file = join(dir.path, 'callcard.yaml');
+  writeFileSync(file, lines.join('\n'));
   const result = spawnSync(process.execPath, [CLI, 'config', 'check', file], {
     encoding: 'utf8',
     env: { PATH: process.env['PATH'] ?? '', ...env },
@@ -15,21 +24,27 @@ function check(file: string, env: Record<string, string> = {}) {
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
+/** Checks a config that must be accepted (exit code 0), whose description says each of `says`. */
+function expectValid(
+  lines: readonly string[],
+  says: readonly string[],
+  env: Record<string, string> = {},
+): void {
+  const result = check(lines, env);
+  expect(result.code).toBe(0);
+  for (const text of says) expect(result.stdout).toContain(text);
+}
+
+/** Checks a config that must be refused with exit code 2, for a problem the error output names. */
+function expectRefused(lines: readonly string[], problem: RegExp): void {
+  const result = check(lines);
+  expect(result.code).toBe(2);
+  expect(result.stderr).toMatch(problem);
+}
+
 describe('callcard config check', () => {
-  let dir: ReturnType<typeof tempDir>;
-  beforeEach(() => {
-    dir = tempDir();
-  });
-  afterEach(() => dir.remove());
-
-  const write = (yaml: string) => {
-    const file = join(dir.path, 'callcard.yaml');
-    writeFileSync(file, yaml);
-    return file;
-  };
-
   it('says a valid config is valid, with its sources and workflows, and starts nothing', () => {
-    const file = write(
+    expectValid(
       [
         `dataDir: ${join(dir.path, 'data')}`,
         'sources:',
@@ -37,97 +52,54 @@ describe('callcard config check', () => {
         '  - { type: file, name: office, path: office.csv }',
         'workflows:',
         '  CreateTicket: { actions: [{ type: webhook, url: "https://hooks.example/t" }] }',
-      ].join('\n'),
+      ],
+      ['valid', 'contacts (embedded), office (file)', 'workflows: CallFlow, CreateTicket'],
     );
-    const result = check(file);
-    expect(result.code).toBe(0);
-    expect(result.stdout).toContain('valid');
-    expect(result.stdout).toContain('contacts (embedded), office (file)');
-    expect(result.stdout).toContain('workflows: CallFlow, CreateTicket');
     expect(existsSync(join(dir.path, 'data'))).toBe(false);
   });
 
   it('lists every problem by path, schema and secrets alike, with exit code 2', () => {
-    const file = write(
-      [
-        'port: 70000',
-        'sources:',
-        '  - type: embedded',
-        '  - type: rest',
-        '    name: crm',
-        '    auth: { type: bearer, tokenEnv: CRM_TOKEN_FOR_CHECK }',
-        '    list: { request: { url: "https://crm.example/contacts" } }',
-      ].join('\n'),
-    );
-    const schema = check(file);
-    expect(schema.code).toBe(2);
-    expect(schema.stderr).toMatch(/- port: /);
-    const fixed = write(
-      [
-        'sources:',
-        '  - type: embedded',
-        '  - type: rest',
-        '    name: crm',
-        '    auth: { type: bearer, tokenEnv: CRM_TOKEN_FOR_CHECK }',
-        '    list: { request: { url: "https://crm.example/contacts" } }',
-      ].join('\n'),
-    );
-    const secret = check(fixed);
-    expect(secret.code).toBe(2);
-    expect(secret.stderr).toMatch(/sources\.1 \(crm\): .*CRM_TOKEN_FOR_CHECK is not set/);
-    expect(check(fixed, { CRM_TOKEN_FOR_CHECK: 'a-token-that-is-long-enough' }).code).toBe(0);
+    const sources = [
+      'sources:',
+      '  - type: embedded',
+      '  - type: rest',
+      '    name: crm',
+      '    auth: { type: bearer, tokenEnv: CRM_TOKEN_FOR_CHECK }',
+      '    list: { request: { url: "https://crm.example/contacts" } }',
+    ];
+    expectRefused(['port: 70000', ...sources], /- port: /);
+    expectRefused(sources, /sources\.1 \(crm\): .*CRM_TOKEN_FOR_CHECK is not set/);
+    expectValid(sources, [], { CRM_TOKEN_FOR_CHECK: 'a-token-that-is-long-enough' });
   });
 });
 
 describe('callcard config check with tenants', () => {
-  let dir: ReturnType<typeof tempDir>;
-  beforeEach(() => {
-    dir = tempDir();
-  });
-  afterEach(() => dir.remove());
-
   it('describes each tenant, and reports problems by their path in the file', () => {
-    const file = join(dir.path, 'callcard.yaml');
-    writeFileSync(
-      file,
+    expectValid(
       [
         `dataDir: ${join(dir.path, 'data')}`,
         'tenants:',
         '  acme: { basePath: /acme }',
         '  globex: { basePath: /globex, workflows: { Ticket: { actions: [] } } }',
-      ].join('\n'),
+      ],
+      ['tenant acme:', 'serves /globex/Lookup', 'workflows: CallFlow, Ticket'],
     );
-    const ok = check(file);
-    expect(ok.code).toBe(0);
-    expect(ok.stdout).toContain('tenant acme:');
-    expect(ok.stdout).toContain('serves /globex/Lookup');
-    expect(ok.stdout).toContain('workflows: CallFlow, Ticket');
 
-    writeFileSync(
-      file,
+    expectRefused(
       [
         'tenants:',
         '  acme: { basePath: /acme, auth: { tokenFile: missing.tokens } }',
         '  globex: { basePath: /globex, region: Mars }',
-      ].join('\n'),
+      ],
+      /tenants\.globex\.region: /,
     );
-    const bad = check(file);
-    expect(bad.code).toBe(2);
-    expect(bad.stderr).toMatch(/tenants\.globex\.region: /);
-    writeFileSync(
-      file,
-      ['tenants:', '  acme: { basePath: /acme }', '  globex: { basePath: /acme/x }'].join('\n'),
+    expectRefused(
+      ['tenants:', '  acme: { basePath: /acme }', '  globex: { basePath: /acme/x }'],
+      /tenants\.globex\.basePath: overlaps tenant "acme"/,
     );
-    const overlapping = check(file);
-    expect(overlapping.code).toBe(2);
-    expect(overlapping.stderr).toMatch(/tenants\.globex\.basePath: overlaps tenant "acme"/);
-
-    writeFileSync(
-      file,
-      ['tenants:', '  acme: { basePath: /acme, auth: { tokenFile: missing.tokens } }'].join('\n'),
+    expectRefused(
+      ['tenants:', '  acme: { basePath: /acme, auth: { tokenFile: missing.tokens } }'],
+      /auth: .*missing\.tokens/,
     );
-    const unreadable = check(file);
-    expect(unreadable.code).toBe(2);
-    expect(unreadable.stderr).toMatch(/auth: .*missing\.tokens/);
   });
 });

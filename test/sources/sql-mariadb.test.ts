@@ -1,6 +1,6 @@
 /**
- * The sql source against the machine's MariaDB server (driver `mysql`), in a database of its own.
- * A source that must lose its server talks to it through a TCP relay, which `down()` closes.
+ * The sql source against the machine's MariaDB server (driver `mysql`), in a database of its own:
+ * the cases every server passes (./sql/server-cases.ts), then MariaDB's own.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -8,10 +8,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLiveFinder } from '../../src/lookup/live.js';
 import type { Source } from '../../src/sources/types.js';
 import { tempDir } from '../helper.js';
-import { listingContract, sourceContract } from './contract.js';
-import { cancellationCases } from './sql/cancellation-cases.js';
-import { contactRows, valuesOf } from './sql/contract-rows.js';
-import { mirrorCases } from './sql/mirror-cases.js';
+import { CONTRACT_CONTACTS, sourceContract } from './contract.js';
+import { valuesOf } from './sql/contract-rows.js';
+import { contactsTable, type SqlServer, serverCases, throughRelay } from './sql/server-cases.js';
 import {
   describeWithServer,
   listAll,
@@ -21,7 +20,6 @@ import {
   mysqlUnavailable,
   mysqlUrl,
   never,
-  relay,
   searchQuery,
   sqlSource,
   uniqueName,
@@ -39,44 +37,43 @@ describeWithServer('sql source: MariaDB', unavailable, () => {
     await db?.drop();
   });
 
-  const contactsTable = async (contacts: Parameters<typeof contactRows>[0]) => {
-    const table = `contacts_${++n}`;
-    await db.exec(
-      `CREATE TABLE ${table} (id varchar(64) PRIMARY KEY, name varchar(255), company varchar(255),
-        phone varchar(100), phone2 varchar(100), updated_at datetime(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
-        deleted tinyint(1) NOT NULL DEFAULT 0)`,
+  /** The test database's sessions running a statement that names `table`. */
+  const running = async (table: string): Promise<number[]> => {
+    const rows = await db.rows<{ id: number }>(
+      `SELECT ID AS id FROM information_schema.PROCESSLIST
+        WHERE COMMAND = 'Query' AND DB = DATABASE() AND LOCATE(?, INFO) > 0 AND ID <> CONNECTION_ID()`,
+      [table],
     );
-    const rows = valuesOf(contactRows(contacts));
-    await db.exec(`INSERT INTO ${table} (id, name, company, phone, phone2) VALUES ${rows.sql}`, rows.params);
-    return table;
+    return rows.map((row) => row.id);
+  };
+  const mariadb: SqlServer = {
+    driver: 'mysql',
+    label: 'mariadb',
+    port: MY_PORT,
+    space: () => db,
+    table: (name) => name,
+    types: { key: 'varchar(64)', text: 'varchar(255)', time: 'datetime', flag: 'tinyint(1)' },
+    updatedAt: 'datetime(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3)',
+    flag: (value) => (value ? 1 : 0),
+    concat: (a, b) => `CONCAT(${a}, ${b})`,
+    // Rows made by MariaDB's sequence tables (seq_1_to_N).
+    series: (
+      rows,
+    ) => `SELECT seq AS id, CONCAT('Person ', seq) AS name, CONCAT('+4144', LPAD(seq, 7, '0')) AS phone
+                         FROM seq_1_to_${rows}`,
+    // Busy with BENCHMARK, not asleep: MariaDB ends a SLEEP() of its own accord once the client
+    // has gone, which would hide a search the source failed to stop (KILL QUERY).
+    slowSearch: (table, slow) =>
+      `SELECT id, name, phone FROM ${table}
+        WHERE phone_key = :e164 AND BENCHMARK(CASE WHEN ${slow} THEN 100000000000 ELSE 0 END, MD5(id)) = 0
+        LIMIT :limit`,
+    running,
+    cancel: async (table) => {
+      for (const id of await running(table)) await db.exec(`KILL QUERY ${id}`);
+    },
   };
 
-  sourceContract('mariadb, table mapping, mirror', async (contacts) => {
-    const table = await contactsTable(contacts);
-    const cut = await relay(MY_PORT);
-    const source = sqlSource({
-      driver: 'mysql',
-      url: db.url(cut.port),
-      table: {
-        name: table,
-        id: 'id',
-        fullName: 'name',
-        company: 'company',
-        phones: ['phone', 'phone2'],
-        updatedAt: 'updated_at',
-        deleted: 'deleted',
-      },
-    });
-    return {
-      source,
-      mode: 'mirror',
-      down: () => cut.close(),
-      teardown: async () => {
-        await cut.close();
-        await db.exec(`DROP TABLE ${table}`);
-      },
-    };
-  });
+  serverCases(mariadb);
 
   // A query of one's own: numbers in a table of their own, one row each, gathered into one field
   // in their order (the first is the contact's main number).
@@ -94,71 +91,42 @@ describeWithServer('sql source: MariaDB', unavailable, () => {
     await db.exec(`INSERT INTO people_${id} (pid, display, org) VALUES ${people.sql}`, people.params);
     const numbers = valuesOf(contacts.flatMap((c) => c.phones.map((p, i) => [c.id, i, p.value])));
     await db.exec(`INSERT INTO numbers_${id} VALUES ${numbers.sql}`, numbers.params);
-    const cut = await relay(MY_PORT);
-    const source = sqlSource({
-      driver: 'mysql',
-      url: db.url(cut.port),
-      query: `SELECT p.pid AS id, p.display AS name, p.org AS company,
-                     (SELECT GROUP_CONCAT(x.number ORDER BY x.position SEPARATOR '; ')
-                        FROM numbers_${id} x WHERE x.pid = p.pid) AS phone,
-                     p.changed AS updated_at
-                FROM people_${id} p`,
-    });
-    return {
-      source,
-      mode: 'mirror',
-      down: () => cut.close(),
-      teardown: async () => {
-        await cut.close();
-        await db.exec(`DROP TABLE people_${id}, numbers_${id}`);
-      },
-    };
+    const query = `SELECT p.pid AS id, p.display AS name, p.org AS company,
+                          (SELECT GROUP_CONCAT(x.number ORDER BY x.position SEPARATOR '; ')
+                             FROM numbers_${id} x WHERE x.pid = p.pid) AS phone,
+                          p.changed AS updated_at
+                     FROM people_${id} p`;
+    return throughRelay(mariadb, 'mirror', { query }, [`DROP TABLE people_${id}, numbers_${id}`]);
   });
 
   // Live with a fuzzy search of one's own: the last seven digits, whatever the formatting. It
   // returns near misses (the same digits in France), which the core's re-check drops; exact
   // matches are ordered first, so that a small limit still gets a real one.
-  const FUZZY = (table: string) => {
+  const fuzzy = (table: string) => {
     const digits = (column: string) => `REGEXP_REPLACE(${column}, '[^0-9]', '')`;
     const exact = (column: string) => `${digits(column)} IN (:digits, :national)`;
-    return `SELECT id, name, company, phone, phone2 FROM ${table}
-             WHERE ${digits('phone')} LIKE CONCAT('%', RIGHT(:digits, 7))
-                OR ${digits('phone2')} LIKE CONCAT('%', RIGHT(:digits, 7))
-             ORDER BY (${exact('phone')} OR ${exact('phone2')}) DESC, id
-             LIMIT :limit`;
-  };
-  sourceContract('mariadb, fuzzy search query, live', async (contacts) => {
-    const table = await contactsTable(contacts);
-    const cut = await relay(MY_PORT);
-    const source = sqlSource({
-      driver: 'mysql',
-      url: db.url(cut.port),
-      query: `SELECT id, name, company, phone, phone2 FROM ${table}`,
-      search: { query: FUZZY(table) },
-    });
     return {
-      source,
-      mode: 'live',
-      down: () => cut.close(),
-      teardown: async () => {
-        await cut.close();
-        await db.exec(`DROP TABLE ${table}`);
+      query: `SELECT id, name, company, phone, phone2 FROM ${table}`,
+      search: {
+        query: `SELECT id, name, company, phone, phone2 FROM ${table}
+                 WHERE ${digits('phone')} LIKE CONCAT('%', RIGHT(:digits, 7))
+                    OR ${digits('phone2')} LIKE CONCAT('%', RIGHT(:digits, 7))
+                 ORDER BY (${exact('phone')} OR ${exact('phone2')}) DESC, id
+                 LIMIT :limit`,
       },
     };
+  };
+  sourceContract('mariadb, fuzzy search query, live', async (contacts) => {
+    const table = await contactsTable(mariadb, contacts);
+    return throughRelay(mariadb, 'live', fuzzy(table), [`DROP TABLE ${table}`]);
   });
 
   describe('fuzzy search query', () => {
     let source: Source;
     let table: string;
     beforeAll(async () => {
-      const { CONTRACT_CONTACTS } = await import('./contract.js');
-      table = await contactsTable(CONTRACT_CONTACTS);
-      source = sqlSource({
-        driver: 'mysql',
-        url: db.url(),
-        query: `SELECT id, name, company, phone, phone2 FROM ${table}`,
-        search: { query: FUZZY(table) },
-      });
+      table = await contactsTable(mariadb, CONTRACT_CONTACTS);
+      source = sqlSource({ driver: 'mysql', url: db.url(), ...fuzzy(table) });
     });
     afterAll(async () => {
       await source?.close?.();
@@ -175,20 +143,6 @@ describeWithServer('sql source: MariaDB', unavailable, () => {
       expect(found.dropped?.map((d) => d.id).sort()).toEqual(['a1', 'a2']);
       expect(found.dropped?.[0]?.reason).toBe('no number equal to +33215522000');
     });
-  });
-
-  describe('table mapping', () => {
-    mirrorCases(() => ({
-      driver: 'mysql',
-      connection: { url: db.url() },
-      table: (name) => name,
-      exec: (sql, params) => db.exec(sql, params),
-      count: async (table) =>
-        Number((await db.rows<{ n: number }>(`SELECT count(*) AS n FROM ${table}`))[0]!.n),
-      types: { key: 'varchar(64)', text: 'varchar(255)', time: 'datetime', flag: 'tinyint(1)' },
-      flag: (value) => (value ? 1 : 0),
-      concat: (a, b) => `CONCAT(${a}, ${b})`,
-    }));
   });
 
   describe('password', () => {
@@ -215,7 +169,7 @@ describeWithServer('sql source: MariaDB', unavailable, () => {
 
     beforeAll(async () => {
       dir = tempDir();
-      table = await contactsTable([
+      table = await contactsTable(mariadb, [
         { id: 'x1', name: 'Xenia Secure', phones: [{ value: '044 668 18 00' }], customData: {} },
       ]);
       await db.exec(`CREATE USER '${user}'@'%' IDENTIFIED BY ?`, [password]);
@@ -245,46 +199,5 @@ describeWithServer('sql source: MariaDB', unavailable, () => {
       process.env[ENV] = 'wrong';
       await expect(listAll(make({ passwordEnv: ENV }))).rejects.toThrow(/Access denied/);
     });
-  });
-
-  describe('cancellation', () => {
-    /** The test database's sessions running a statement that names `table`. */
-    const running = async (table: string): Promise<number[]> => {
-      const rows = await db.rows<{ id: number }>(
-        `SELECT ID AS id FROM information_schema.PROCESSLIST
-          WHERE COMMAND = 'Query' AND DB = DATABASE() AND LOCATE(?, INFO) > 0 AND ID <> CONNECTION_ID()`,
-        [table],
-      );
-      return rows.map((row) => row.id);
-    };
-    cancellationCases(() => ({
-      driver: 'mysql',
-      url: db.url(),
-      table: (name) => `${name}_${++n}`,
-      exec: (sql, params) => db.exec(sql, params),
-      // Busy with BENCHMARK, not asleep: MariaDB ends a SLEEP() of its own accord once the client
-      // has gone, which would hide a search the source failed to stop (KILL QUERY).
-      slowSearch: (table, slow) =>
-        `SELECT id, name, phone FROM ${table}
-          WHERE phone_key = :e164 AND BENCHMARK(CASE WHEN ${slow} THEN 100000000000 ELSE 0 END, MD5(id)) = 0
-          LIMIT :limit`,
-      running,
-      cancel: async (table) => {
-        for (const id of await running(table)) await db.exec(`KILL QUERY ${id}`);
-      },
-    }));
-  });
-
-  // Many rows, made by the server (MariaDB's sequence tables), read in small batches.
-  listingContract('mariadb, 50 000 rows in batches of 100', async () => {
-    const cut = await relay(MY_PORT);
-    const query = `SELECT seq AS id, CONCAT('Person ', seq) AS name, CONCAT('+4144', LPAD(seq, 7, '0')) AS phone
-                     FROM seq_1_to_50000`;
-    return {
-      source: sqlSource({ driver: 'mysql', url: db.url(cut.port), query, batchSize: 100 }),
-      rows: 50_000,
-      down: () => cut.close(),
-      teardown: () => cut.close(),
-    };
   });
 });

@@ -3,7 +3,6 @@
  * filled the way the CRM fills them, in MariaDB: the customer gives only the connection and the
  * CRM's address.
  */
-import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Source } from '../../src/sources/types.js';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
@@ -14,13 +13,12 @@ import {
   type MysqlDatabase,
   mysqlDatabase,
   mysqlUnavailable,
+  sqlFixture,
   sqlSource,
   syncer,
 } from './sql/support.js';
 
 const unavailable = await mysqlUnavailable();
-const fixture = (name: string) =>
-  readFileSync(new URL(`../fixtures/sql/${name}.sql`, import.meta.url), 'utf8');
 
 const BASE = 'https://crm.example.ch/crm/';
 
@@ -207,7 +205,7 @@ describeWithServer('sql source: CRM presets', unavailable, () => {
 
       beforeAll(async () => {
         db = await mysqlDatabase(`cc_sql_${crm.preset}`);
-        await db.exec(fixture(crm.fixture));
+        await db.exec(sqlFixture(crm.fixture));
       });
       afterAll(async () => {
         await db?.drop();

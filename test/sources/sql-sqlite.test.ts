@@ -9,7 +9,7 @@ import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import type { Store } from '../../src/store/types.js';
 import { tempDir } from '../helper.js';
 import { sourceContract } from './contract.js';
-import { contactRows, valuesOf } from './sql/contract-rows.js';
+import { contactRows, contactsMapping, valuesOf } from './sql/contract-rows.js';
 import { mirrorCases } from './sql/mirror-cases.js';
 import { listAll, never, searchQuery, sqlSource, syncer } from './sql/support.js';
 
@@ -26,15 +26,7 @@ function writeContacts(file: string, rows: unknown[][]): void {
   db.close();
 }
 
-const MAPPING = {
-  name: 'contacts',
-  id: 'id',
-  fullName: 'name',
-  company: 'company',
-  phones: ['phone', 'phone2'],
-  updatedAt: 'updated_at',
-  deleted: 'deleted',
-};
+const MAPPING = contactsMapping('contacts');
 
 // The file is the backend: `down()` removes it, as when a share goes away or a clean-up deletes it.
 sourceContract('sqlite file, table mapping, mirror', async (contacts) => {

@@ -2,8 +2,8 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createRestAction, restActionSchema } from '../../src/workflows/actions/rest.js';
-import { DeliveryError } from '../../src/workflows/actions/types.js';
-import { AUTH, build, type TestService } from '../helper.js';
+import type { TestService } from '../helper.js';
+import { CALL_ID, callInputs, DELIVERY, deliveringService, failure, postCall } from './support.js';
 
 /**
  * A local stand-in for HubSpot's CRM v3 calls API, written from its published guide
@@ -214,9 +214,6 @@ function hubspotConfig(baseUrl: string, extra: Record<string, unknown> = {}) {
   };
 }
 
-const CALL_ID = 'DL9nRm1DLM61yWcRVfrxkQ';
-const DELIVERY_ID = `CallFlow:${CALL_ID}:0`;
-
 /** The payload `createWorkflow` gives its actions. */
 function payload(call: Record<string, unknown> = {}, contact: Record<string, unknown> | null = CONTACT) {
   return {
@@ -249,20 +246,10 @@ const CONTACT = {
   crmName: 'HubSpot',
 };
 
-const context = (attempt = 1) => ({ signal: new AbortController().signal, deliveryId: DELIVERY_ID, attempt });
+const context = (attempt = 1) => ({ signal: new AbortController().signal, deliveryId: DELIVERY, attempt });
 
 function action(config: Record<string, unknown>, env: NodeJS.ProcessEnv = {}) {
   return createRestAction(restActionSchema.parse(config), { baseDir: process.cwd() }, { env });
-}
-
-async function failure(promise: Promise<unknown>): Promise<DeliveryError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(DeliveryError);
-    return error as DeliveryError;
-  }
-  throw new Error('expected the attempt to fail');
 }
 
 describe('rest action: request and answer', () => {
@@ -296,7 +283,7 @@ describe('rest action: request and answer', () => {
       authorization: `Bearer ${PRIVATE_APP_TOKEN}`,
       'content-type': 'application/json',
       accept: 'application/json',
-      'idempotency-key': DELIVERY_ID,
+      'idempotency-key': DELIVERY,
     });
     const [record] = crm.records;
     expect(result).toEqual({
@@ -504,11 +491,7 @@ describe('rest action: idempotency and auth', () => {
     const second = await rest.run(payload(), context(2));
     // A third attempt, as after a crash between the target's answer and the outbox's note of it.
     const third = await rest.run(payload(), context(3));
-    expect(crm.calls().map((r) => r.headers['idempotency-key'])).toEqual([
-      DELIVERY_ID,
-      DELIVERY_ID,
-      DELIVERY_ID,
-    ]);
+    expect(crm.calls().map((r) => r.headers['idempotency-key'])).toEqual([DELIVERY, DELIVERY, DELIVERY]);
     expect(crm.records).toHaveLength(1);
     expect(third).toEqual(second);
     // Another call's delivery is another key, another record.
@@ -663,34 +646,19 @@ describe('rest action through the workflow', () => {
     await crm?.close();
   });
 
-  const CALL = {
-    contactCrmId: 'c1',
-    userCrmId: 'u7',
-    originatorNumber: '41215522000',
-    destinationNumber: '41445556677',
-    direction: 'incoming',
-    startedTime: '2026-11-26T10:00:00Z',
-    answeredTime: '2026-11-26T10:00:05Z',
-    endedTime: '2026-11-26T10:02:05Z',
-    queue: 'Support',
-  };
+  const CALL = callInputs({ contactCrmId: 'c1', userCrmId: 'u7', queue: 'Support' });
 
   it("POST /CallFlow answers with the CRM record's URL; the same call again is the same record", async () => {
     crm = fakeHubSpot();
     const url = await crm.start();
-    service = await build(
+    service = await deliveringService(
       {
         workflows: { CallFlow: { actions: [hubspotConfig(url) as never] } },
         delivery: { answerBudgetMs: 2000 },
       },
-      undefined,
-      { startDelivery: true },
-    );
-    await service.importCsv(
       'id,name,company,phone\nc1,"Alexa ""Lex"" Holiday",White Cross Co,021 552 20 00\n',
     );
-    const post = () =>
-      service.app.inject({ method: 'POST', url: '/CallFlow', headers: AUTH, payload: { inputs: CALL } });
+    const post = () => postCall(service, CALL);
 
     const first = await post();
     expect(first.statusCode).toBe(200);

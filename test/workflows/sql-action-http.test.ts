@@ -3,46 +3,28 @@
  * its side), callcard logs it in SuiteCRM (the real MariaDB) once, and answers with the call's
  * page in the CRM.
  */
-import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { AUTH, build, type TestService } from '../helper.js';
+import type { TestService } from '../helper.js';
+import { describeWithServer, type MysqlDatabase, mysqlUnavailable } from '../sources/sql/support.js';
 import {
-  describeWithServer,
-  type MysqlDatabase,
-  mysqlDatabase,
-  mysqlUnavailable,
-} from '../sources/sql/support.js';
+  SUITECRM_ALEXA as ALEXA,
+  callInputs,
+  deliveringService,
+  postCall,
+  suiteCrmDatabase,
+} from './support.js';
 
 const unavailable = await mysqlUnavailable();
-const fixture = (name: string) =>
-  readFileSync(new URL(`../fixtures/sql/${name}.sql`, import.meta.url), 'utf8');
 
 const BASE = 'https://crm.example.ch/crm';
-const ALEXA = '2f0d1c8e-5a4b-4c3d-9e8f-000000000001';
-const CALL = {
-  contactCrmId: ALEXA,
-  userCrmId: '1',
-  originatorNumber: '41215522000',
-  destinationNumber: '41445556677',
-  direction: 'incoming',
-  startedTime: '2026-11-26T10:00:00Z',
-  answeredTime: '2026-11-26T10:00:05Z',
-  endedTime: '2026-11-26T10:02:05Z',
-};
+const CALL = callInputs({ contactCrmId: ALEXA, userCrmId: '1' });
 
 describeWithServer('sql action through HTTP', unavailable, () => {
   let db: MysqlDatabase;
   let service: TestService | undefined;
 
   beforeAll(async () => {
-    db = await mysqlDatabase('cc_sqlact_http');
-    await db.exec(fixture('suitecrm'));
-    await db.exec(fixture('suitecrm-calls'));
-    await db.exec(
-      `INSERT INTO contacts (id, date_entered, date_modified, deleted, first_name, last_name, phone_work)
-       VALUES (?, '2024-03-01 09:00:00', '2024-03-01 09:00:00', 0, 'Alexa', 'Holiday', '+41 (0)21 552 20 00')`,
-      [ALEXA],
-    );
+    db = await suiteCrmDatabase('cc_sqlact_http');
   });
   afterEach(async () => {
     await service?.close();
@@ -53,7 +35,7 @@ describeWithServer('sql action through HTTP', unavailable, () => {
   });
 
   it('POST /CallFlow twice: one Call in SuiteCRM, linked to the contact; the answer is its page', async () => {
-    service = await build(
+    service = await deliveringService(
       {
         workflows: {
           CallFlow: {
@@ -62,12 +44,9 @@ describeWithServer('sql action through HTTP', unavailable, () => {
         },
         delivery: { answerBudgetMs: 2000 },
       },
-      undefined,
-      { startDelivery: true },
+      `id,name,company,phone\n${ALEXA},Alexa Holiday,White Cross Co,021 552 20 00\n`,
     );
-    await service.importCsv(`id,name,company,phone\n${ALEXA},Alexa Holiday,White Cross Co,021 552 20 00\n`);
-    const post = () =>
-      service!.app.inject({ method: 'POST', url: '/CallFlow', headers: AUTH, payload: { inputs: CALL } });
+    const post = () => postCall(service!, CALL);
 
     const first = await post();
     const again = await post();

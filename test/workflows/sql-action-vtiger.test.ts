@@ -3,67 +3,41 @@
  * vtiger-calls.sql) exactly once, its id taken from vtiger_crmentity_seq in a transaction with the
  * marker that remembers it. In the real MariaDB; skipped without it, failing under CI.
  */
-import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { readCallInputs } from '../../src/connector/wire.js';
-import { createSqlAction, sqlActionSchema } from '../../src/workflows/actions/sql.js';
-import { type Action, DeliveryError } from '../../src/workflows/actions/types.js';
-import { toRecord } from '../../src/workflows/workflow.js';
+import { sqlActionSchema } from '../../src/workflows/actions/sql.js';
 import {
   describeWithServer,
   type MysqlDatabase,
   mysqlDatabase,
   mysqlUnavailable,
-  never,
+  sqlFixture,
 } from '../sources/sql/support.js';
+import {
+  CALL_ID,
+  callInputs,
+  closeActions,
+  DELIVERY,
+  failure,
+  missed,
+  outgoing,
+  payloads,
+  run,
+  sqlAction,
+} from './support.js';
 
 const mysqlDown = await mysqlUnavailable();
-const fixture = (name: string) =>
-  readFileSync(new URL(`../fixtures/sql/${name}.sql`, import.meta.url), 'utf8');
 
 const BASE = 'https://crm.example.ch/vtiger/';
 const ALEXA = '5';
 const SEQ = 10;
-const CALL_ID = 'DL9nRm1DLM61yWcRVfrxkQ';
-const DELIVERY = `CallFlow:${CALL_ID}:0`;
 const recordUrl = (id: number | string) =>
   `https://crm.example.ch/vtiger/index.php?module=Calendar&view=Detail&record=${id}`;
 
-const CALL = {
-  contactCrmId: ALEXA,
-  userCrmId: '1',
-  originatorNumber: '41215522000',
-  destinationNumber: '41445556677',
-  destinationName: 'Support',
-  direction: 'incoming',
-  startedTime: '2026-11-26T10:00:00Z',
-  answeredTime: '2026-11-26T10:00:05Z',
-  endedTime: '2026-11-26T10:02:05Z',
-};
+const CALL = callInputs({ contactCrmId: ALEXA, userCrmId: '1', destinationName: 'Support' });
 const CONTACT = { id: ALEXA, name: 'Alexa Holiday', company: 'White Cross Co', source: 'crm' };
+const payloadOf = payloads(CONTACT);
 
-function payloadOf(inputs: Record<string, unknown>, contact: Record<string, unknown> | null = CONTACT) {
-  const record = toRecord(CALL_ID, 'CallFlow', readCallInputs({ inputs }));
-  const { inputs: all, ...fields } = record;
-  return JSON.parse(
-    JSON.stringify({ workflow: 'CallFlow', callId: CALL_ID, call: { ...all, ...fields }, contact }),
-  ) as Record<string, unknown>;
-}
-
-const actions: Action[] = [];
-function sqlAction(config: Record<string, unknown>): Action {
-  const action = createSqlAction(sqlActionSchema.parse({ type: 'sql', ...config }), {
-    baseDir: process.cwd(),
-  });
-  actions.push(action);
-  return action;
-}
-const run = (action: Action, payload: Record<string, unknown>, deliveryId = DELIVERY) =>
-  action.run(payload, { signal: never(), deliveryId, attempt: 1 });
-
-afterEach(async () => {
-  await Promise.all(actions.splice(0).map((action) => action.close?.()));
-});
+afterEach(closeActions);
 
 describe('sql action: vtiger config', () => {
   const messages = (config: Record<string, unknown>) =>
@@ -102,8 +76,8 @@ describeWithServer('sql action: vtiger preset on MariaDB', mysqlDown, () => {
 
   beforeAll(async () => {
     db = await mysqlDatabase('cc_sqlvt');
-    await db.exec(fixture('vtiger'));
-    await db.exec(fixture('vtiger-calls'));
+    await db.exec(sqlFixture('vtiger'));
+    await db.exec(sqlFixture('vtiger-calls'));
     await db.exec(
       `INSERT INTO vtiger_crmentity (crmid, smcreatorid, smownerid, setype, createdtime, modifiedtime, label)
          VALUES (5, 1, 1, 'Contacts', '2024-03-01 09:00:00', '2024-03-01 09:00:00', 'Alexa Holiday');
@@ -112,7 +86,7 @@ describeWithServer('sql action: vtiger preset on MariaDB', mysqlDown, () => {
     );
   });
   afterAll(async () => {
-    await Promise.all(actions.splice(0).map((action) => action.close?.()));
+    await closeActions();
     await db?.drop();
   });
   afterEach(async () => {
@@ -197,8 +171,7 @@ describeWithServer('sql action: vtiger preset on MariaDB', mysqlDown, () => {
   });
 
   it("a missed call is 'Not Held', without duration", async () => {
-    const { answeredTime: _, ...missed } = CALL;
-    await run(vtiger(), payloadOf({ ...missed, endedTime: '2026-11-26T10:00:30Z' }));
+    await run(vtiger(), payloadOf(missed(CALL)));
     expect(await activities()).toEqual([
       expect.objectContaining({
         subject: 'Missed call from Alexa Holiday',
@@ -213,17 +186,9 @@ describeWithServer('sql action: vtiger preset on MariaDB', mysqlDown, () => {
   });
 
   it('a call without a contact (or one vtiger lacks) is related to none; owned by userId', async () => {
-    const { userCrmId: _, ...inputs } = CALL;
-    const outgoing = {
-      ...inputs,
-      direction: 'outgoing',
-      originatorNumber: '201',
-      destinationNumber: '41790000000',
-      destinationName: '',
-    };
     const action = vtiger({ userId: '7' });
-    await run(action, payloadOf(outgoing, null));
-    await run(action, payloadOf(outgoing, { ...CONTACT, id: '999' }), `CallFlow:${CALL_ID}:1`);
+    await run(action, payloadOf(outgoing(CALL), null));
+    await run(action, payloadOf(outgoing(CALL), { ...CONTACT, id: '999' }), `CallFlow:${CALL_ID}:1`);
     expect(await entities()).toEqual([
       expect.objectContaining({ smownerid: 7, smcreatorid: 7, label: 'Outgoing call to 41790000000' }),
       expect.objectContaining({ smownerid: 7 }),
@@ -236,12 +201,8 @@ describeWithServer('sql action: vtiger preset on MariaDB', mysqlDown, () => {
     await db.exec(`CREATE TRIGGER crash BEFORE INSERT ON vtiger_activity FOR EACH ROW
       SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'crash'`);
     const action = vtiger();
-    const error = await run(action, payloadOf(CALL)).then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    expect(error).toBeInstanceOf(DeliveryError);
-    expect((error as DeliveryError).permanent).toBe(false);
+    const error = await failure(run(action, payloadOf(CALL)));
+    expect(error.permanent).toBe(false);
     expect(await sequence()).toBe(SEQ);
     expect(await db.rows('SELECT crmid FROM vtiger_crmentity WHERE crmid > ?', [SEQ])).toEqual([]);
     expect(await markers()).toEqual([]);

@@ -3,51 +3,45 @@
  * SuiteCRM's own tables (test/fixtures/sql/suitecrm-calls.sql) in the real MariaDB, a statement of
  * one's own in the real PostgreSQL and in SQLite; skipped without the servers, failing under CI.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
-import { readCallInputs } from '../../src/connector/wire.js';
-import { createSqlAction, recordUuid, sqlActionSchema } from '../../src/workflows/actions/sql.js';
-import { type Action, DeliveryError } from '../../src/workflows/actions/types.js';
-import { toRecord } from '../../src/workflows/workflow.js';
+import { recordUuid, sqlActionSchema } from '../../src/workflows/actions/sql.js';
 import { tempDir } from '../helper.js';
 import {
   describeWithServer,
   MY_PORT,
   type MysqlDatabase,
-  mysqlDatabase,
   mysqlUnavailable,
-  never,
   PG_PORT,
   type PgSchema,
   pgSchema,
   pgUnavailable,
   relay,
 } from '../sources/sql/support.js';
+import {
+  SUITECRM_ALEXA as ALEXA,
+  CALL_ID,
+  callInputs,
+  closeActions,
+  DELIVERY,
+  failure,
+  missed,
+  outgoing,
+  payloads,
+  run,
+  sqlAction,
+  suiteCrmDatabase,
+} from './support.js';
 
 const [mysqlDown, pgDown] = await Promise.all([mysqlUnavailable(), pgUnavailable()]);
-const fixture = (name: string) =>
-  readFileSync(new URL(`../fixtures/sql/${name}.sql`, import.meta.url), 'utf8');
 
 const BASE = 'https://crm.example.ch/crm/';
-const ALEXA = '2f0d1c8e-5a4b-4c3d-9e8f-000000000001';
-const CALL_ID = 'DL9nRm1DLM61yWcRVfrxkQ';
-const DELIVERY = `CallFlow:${CALL_ID}:0`;
 const UUID_V5 = /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
-const CALL = {
-  contactCrmId: ALEXA,
-  userCrmId: '1',
-  originatorNumber: '41215522000',
-  destinationNumber: '41445556677',
-  destinationName: 'Support',
-  direction: 'incoming',
-  startedTime: '2026-11-26T10:00:00Z',
-  answeredTime: '2026-11-26T10:00:05Z',
-  endedTime: '2026-11-26T10:02:05Z',
-};
+const CALL = callInputs({ contactCrmId: ALEXA, userCrmId: '1', destinationName: 'Support' });
 const CONTACT = {
   id: ALEXA,
   name: 'Alexa Holiday',
@@ -82,36 +76,9 @@ workflows:
         recordUrl: https://crm.example.com/calls/{recordId}
 `;
 
-/** The payload a workflow gives its actions, through the outbox's JSON. */
-function payloadOf(inputs: Record<string, unknown>, contact: Record<string, unknown> | null = CONTACT) {
-  const record = toRecord(CALL_ID, 'CallFlow', readCallInputs({ inputs }));
-  const { inputs: all, ...fields } = record;
-  return JSON.parse(
-    JSON.stringify({ workflow: 'CallFlow', callId: CALL_ID, call: { ...all, ...fields }, contact }),
-  ) as Record<string, unknown>;
-}
+const payloadOf = payloads(CONTACT);
 
-const actions: Action[] = [];
-function sqlAction(config: Record<string, unknown>, baseDir = process.cwd()): Action {
-  const action = createSqlAction(sqlActionSchema.parse({ type: 'sql', ...config }), { baseDir });
-  actions.push(action);
-  return action;
-}
-const run = (action: Action, payload: Record<string, unknown>, deliveryId = DELIVERY) =>
-  action.run(payload, { signal: never(), deliveryId, attempt: 1 });
-
-async function failure(promise: Promise<unknown>): Promise<DeliveryError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(DeliveryError);
-  return error as DeliveryError;
-}
-
-afterEach(async () => {
-  await Promise.all(actions.splice(0).map((action) => action.close?.()));
-});
+afterEach(closeActions);
 
 describe('sql action: config and ids', () => {
   const parse = (config: Record<string, unknown>) => sqlActionSchema.safeParse({ type: 'sql', ...config });
@@ -268,17 +235,10 @@ describeWithServer('sql action: SuiteCRM preset on MariaDB', mysqlDown, () => {
       FROM calls_contacts ORDER BY call_id`);
 
   beforeAll(async () => {
-    db = await mysqlDatabase('cc_sqlact');
-    await db.exec(fixture('suitecrm'));
-    await db.exec(fixture('suitecrm-calls'));
-    await db.exec(
-      `INSERT INTO contacts (id, date_entered, date_modified, deleted, first_name, last_name, phone_work)
-       VALUES (?, '2024-03-01 09:00:00', '2024-03-01 09:00:00', 0, 'Alexa', 'Holiday', '+41 (0)21 552 20 00')`,
-      [ALEXA],
-    );
+    db = await suiteCrmDatabase('cc_sqlact');
   });
   afterAll(async () => {
-    await Promise.all(actions.splice(0).map((action) => action.close?.()));
+    await closeActions();
     await db?.drop();
   });
   afterEach(async () => {
@@ -350,8 +310,7 @@ describeWithServer('sql action: SuiteCRM preset on MariaDB', mysqlDown, () => {
   });
 
   it("a missed call is 'Not Held', without duration", async () => {
-    const { answeredTime: _, ...missed } = CALL;
-    await run(suite(), payloadOf({ ...missed, endedTime: '2026-11-26T10:00:30Z' }));
+    await run(suite(), payloadOf(missed(CALL)));
     expect(await calls()).toEqual([
       expect.objectContaining({
         name: 'Missed call from Alexa Holiday',
@@ -367,16 +326,10 @@ describeWithServer('sql action: SuiteCRM preset on MariaDB', mysqlDown, () => {
   });
 
   it('a call without a contact is not related to one; without a user it goes to the configured one', async () => {
-    const { userCrmId: _, ...inputs } = CALL;
-    const outgoing = {
-      ...inputs,
-      contactCrmId: '',
-      direction: 'outgoing',
-      originatorNumber: '201',
-      destinationNumber: '41790000000',
-      destinationName: '',
-    };
-    await run(suite({ userId: 'integration-user' }), payloadOf(outgoing, null));
+    await run(
+      suite({ userId: 'integration-user' }),
+      payloadOf({ ...outgoing(CALL), contactCrmId: '' }, null),
+    );
     expect(await calls()).toEqual([
       expect.objectContaining({
         name: 'Outgoing call to 41790000000',
@@ -434,7 +387,7 @@ describeWithServer('sql action: a statement of ones own on PostgreSQL', pgDown, 
       direction text, status text NOT NULL, seconds integer NOT NULL, contact_id text, assigned_to text, subject text)`);
   });
   afterAll(async () => {
-    await Promise.all(actions.splice(0).map((action) => action.close?.()));
+    await closeActions();
     await schema?.drop();
   });
 

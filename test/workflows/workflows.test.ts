@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Delivery } from '../../src/workflows/outbox/types.js';
 import { AUTH, build, type TestService } from '../helper.js';
+import { callInputs, deliveringService, postCall } from './support.js';
 
 /** A CRM's or an automation tool's webhook endpoint, scripted per test. */
 interface Received {
@@ -42,17 +43,7 @@ function target() {
   };
 }
 
-const CALL = {
-  contactCrmId: 'c1',
-  userCrmId: 'u7',
-  originatorNumber: '41215522000',
-  destinationNumber: '41445556677',
-  direction: 'incoming',
-  startedTime: '2026-11-26T10:00:00Z',
-  answeredTime: '2026-11-26T10:00:05Z',
-  endedTime: '2026-11-26T10:02:05Z',
-  queue: 'Support',
-};
+const CALL = callInputs({ contactCrmId: 'c1', userCrmId: 'u7', queue: 'Support' });
 
 async function until(check: () => boolean | Promise<boolean>, ms = 10_000) {
   const end = Date.now() + ms;
@@ -65,12 +56,11 @@ async function until(check: () => boolean | Promise<boolean>, ms = 10_000) {
 describe('workflows with a webhook action', () => {
   let hook: ReturnType<typeof target>;
   let service: TestService;
-  const post = (name: string, inputs: unknown) =>
-    service.app.inject({ method: 'POST', url: `/${name}`, headers: AUTH, payload: { inputs } as object });
+  const post = (name: string, inputs: unknown) => postCall(service, inputs, name);
 
   async function start(extra: Record<string, unknown> = {}, budgetMs = 1500) {
     const url = await hook.start();
-    service = await build(
+    service = await deliveringService(
       {
         workflows: {
           CallFlow: {
@@ -82,10 +72,8 @@ describe('workflows with a webhook action', () => {
         },
         delivery: { answerBudgetMs: budgetMs, backoffBaseMs: 100, backoffMaxMs: 1000 },
       },
-      undefined,
-      { startDelivery: true },
+      'id,name,company,phone\nc1,Alexa Holiday,White Cross Co,021 552 20 00\n',
     );
-    await service.importCsv('id,name,company,phone\nc1,Alexa Holiday,White Cross Co,021 552 20 00\n');
   }
 
   beforeEach(() => {

@@ -13,6 +13,20 @@ export function contactRows(contacts: readonly RawContact[]): unknown[][] {
 }
 
 /**
+ * The mapping of such a table (`contactRows`) that also has a time of change, `updated_at`, and a
+ * soft-delete flag, `deleted`.
+ */
+export const contactsMapping = (name: string) => ({
+  name,
+  id: 'id',
+  fullName: 'name',
+  company: 'company',
+  phones: ['phone', 'phone2'],
+  updatedAt: 'updated_at',
+  deleted: 'deleted',
+});
+
+/**
  * One row per (contact, number) with the number in the form a live search with `form: e164` is
  * given: E.164, or the digits of a short internal number ("2001"), whose e164 form is its digits.
  */

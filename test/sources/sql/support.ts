@@ -1,8 +1,9 @@
 /**
  * Shared pieces of the sql source tests: the real PostgreSQL and MariaDB servers of the machine
- * (skipped with a message when absent, a failure under CI), a TCP relay that can cut a source off
- * its server, and one way to build a source and to sync it the way the core does.
+ * (skipped with a message when absent, a failure under CI), the CRMs' tables, a TCP relay that can
+ * cut a source off its server, and one way to build a source and to sync it the way the core does.
  */
+import { readFileSync } from 'node:fs';
 import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
@@ -31,6 +32,10 @@ export const MY_USER = process.env['CALLCARD_TEST_MYSQL_USER'] ?? 'root';
 export const pgUrl = (port = PG_PORT, db = PG_DB) => `postgres://${PG_USER}@${PG_HOST}:${port}/${db}`;
 export const mysqlUrl = (db: string, port = MY_PORT, user = MY_USER) =>
   `mysql://${encodeURIComponent(user)}@${MY_HOST}:${port}/${db}`;
+
+/** The SQL of a CRM's tables as the CRM creates them: test/fixtures/sql/`name`.sql. */
+export const sqlFixture = (name: string) =>
+  readFileSync(new URL(`../../fixtures/sql/${name}.sql`, import.meta.url), 'utf8');
 
 /** A name no other test file, nor another run of this one, uses at the same time. */
 export const uniqueName = (prefix: string) =>
