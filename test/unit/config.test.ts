@@ -1,5 +1,5 @@
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config/load.js';
 import { tempDir } from '../helper.js';
@@ -124,5 +124,29 @@ describe('source settings', () => {
     expect(() =>
       loadConfig({ env: {}, overrides: { sources: [{ type: 'embedded', crmname: 'x' } as never] } }),
     ).toThrow(/sources\.0: Unrecognized key: "crmname"/);
+  });
+});
+
+describe("the README's configuration examples", () => {
+  // Whole configs in the README (not the fragments that show one setting): they must load as written.
+  const readme = readFileSync(resolve(import.meta.dirname, '../../README.md'), 'utf8');
+  const blocks = [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)].map((match) => match[1]!);
+  const whole = blocks.filter((block) =>
+    /^(# callcard\.yaml|port:|sources:\n {2}- type: sql {15})/.test(block),
+  );
+
+  it.each(whole.map((block) => [block.split('\n')[0]!, block]))('%s', (_first, block) => {
+    const dir = tempDir();
+    try {
+      const file = join(dir.path, 'callcard.yaml');
+      writeFileSync(file, block);
+      expect(() => loadConfig({ file, env: {} })).not.toThrow();
+    } finally {
+      dir.remove();
+    }
+  });
+
+  it('finds them', () => {
+    expect(whole).toHaveLength(3);
   });
 });
