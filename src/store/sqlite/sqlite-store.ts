@@ -2,16 +2,9 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { MatchKey } from '../../phone/index.js';
-import type {
-  ContactMatch,
-  ContactRecord,
-  ContactStore,
-  ImportSession,
-  PhoneEntry,
-  Store,
-  SyncState,
-} from '../types.js';
+import type { ContactMatch, ContactStore, ImportSession, Store, SyncState } from '../types.js';
 import { createCallJournal } from './call-journal.js';
+import { startImport } from './import-session.js';
 import { callMigrations, contactMigrations, migrate } from './migrations.js';
 import { createOutboxStore } from './outbox-store.js';
 
@@ -21,18 +14,21 @@ import { createOutboxStore } from './outbox-store.js';
  */
 export function openSqliteStore(dataDir: string): Store {
   mkdirSync(dataDir, { recursive: true });
-  const contactsDb = openDatabase(join(dataDir, 'contacts.db'));
+  const contactsFile = join(dataDir, 'contacts.db');
+  const contactsDb = openDatabase(contactsFile);
   const callsDb = openDatabase(join(dataDir, 'calls.db'));
   migrate(contactsDb, contactMigrations);
   migrate(callsDb, callMigrations);
+  const contacts = createContactStore(contactsDb, () => openDatabase(contactsFile));
   let closed = false;
   return {
-    contacts: createContactStore(contactsDb),
+    contacts,
     calls: createCallJournal(callsDb),
     outbox: createOutboxStore(callsDb),
     async close() {
       if (closed) return;
       closed = true;
+      await contacts.close();
       contactsDb.close();
       callsDb.close();
     },
@@ -60,7 +56,14 @@ interface ContactRow {
   updated_at: number | null;
 }
 
-function createContactStore(db: Database.Database): ContactStore {
+/**
+ * Lookups and counts read through `db`; each import writes through a connection of its own, opened
+ * by `connect`, so that readers keep the committed contacts until it commits.
+ */
+function createContactStore(
+  db: Database.Database,
+  connect: () => Database.Database,
+): ContactStore & { close(): Promise<void> } {
   // Two small statements: a join with ORDER BY costs SQLite several times more than both together.
   const keyHits = db.prepare<[MatchKey, number], { contact: number; position: number }>(
     'SELECT contact, position FROM phone_keys WHERE key = ? AND source = ?',
@@ -73,45 +76,24 @@ function createContactStore(db: Database.Database): ContactStore {
     'SELECT COUNT(*) AS n FROM contacts WHERE source = ?',
   );
   const sourceId = db.prepare<[string], { id: number }>('SELECT id FROM sources WHERE name = ?');
-  const addSource = db.prepare('INSERT INTO sources (name) VALUES (?)');
-  const deleteSource = [
-    db.prepare('DELETE FROM phone_keys WHERE source = ?'),
-    db.prepare('DELETE FROM contacts WHERE source = ?'),
-  ];
-  const existing = db.prepare<[number, string], { seq: number; phones: string }>(
-    'SELECT seq, phones FROM contacts WHERE source = ? AND id = ?',
-  );
-  const deleteKey = db.prepare('DELETE FROM phone_keys WHERE key = ? AND source = ? AND contact = ?');
-  const insertContact = db.prepare(`
-    INSERT INTO contacts (source, id, name, company, contact_uri, company_uri, custom_data, phones, updated_at)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`);
-  const updateContact = db.prepare(`
-    UPDATE contacts SET name = ?, company = ?, contact_uri = ?, company_uri = ?, custom_data = ?, phones = ?,
-      updated_at = ?
-    WHERE seq = ?`);
   const readState = db.prepare<[string], { state: string }>('SELECT state FROM sync_state WHERE source = ?');
   const writeState = db.prepare(
     'INSERT INTO sync_state (source, state) VALUES (?, ?) ON CONFLICT (source) DO UPDATE SET state = excluded.state',
   );
-  const deleteContact = db.prepare('DELETE FROM contacts WHERE seq = ?');
-  const insertKey = db.prepare(
-    'INSERT OR IGNORE INTO phone_keys (key, source, contact, position) VALUES (?, ?, ?, ?)',
-  );
 
-  // Sources are stored by a small integer: it keeps the key index narrow.
+  // A source's id never changes once committed; imports add sources on their own connection.
   const ids = new Map<string, number>();
-  const idOf = (name: string, create: boolean): number | undefined => {
-    let id = ids.get(name) ?? sourceId.get(name)?.id;
-    if (id === undefined && create) id = Number(addSource.run(name).lastInsertRowid);
+  const idOf = (name: string): number | undefined => {
+    const id = ids.get(name) ?? sourceId.get(name)?.id;
     if (id !== undefined) ids.set(name, id);
     return id;
   };
 
-  let importing = false;
+  let importing: ImportSession | undefined;
 
   return {
     async findByKey(source, key, limit) {
-      const id = idOf(source, false);
+      const id = idOf(source);
       if (id === undefined) return [];
       const hits = keyHits.all(key, id);
       if (hits.length === 0) return [];
@@ -129,7 +111,7 @@ function createContactStore(db: Database.Database): ContactStore {
     },
     async count(source) {
       if (source === undefined) return countAll.get()?.n ?? 0;
-      const id = idOf(source, false);
+      const id = idOf(source);
       return id === undefined ? 0 : (countSource.get(id)?.n ?? 0);
     },
     async syncState(source) {
@@ -141,86 +123,17 @@ function createContactStore(db: Database.Database): ContactStore {
     },
     async beginImport(source, { replace }) {
       if (importing) throw new Error('another import is running on this store');
-      importing = true;
-      // A large page cache while writing many keys in random order; back to the default after.
-      const cacheSize = db.pragma('cache_size', { simple: true }) as number;
-      db.pragma('cache_size = -131072');
-      // One transaction for the whole import: readers keep seeing the previous data until commit,
-      // and an import that fails half-way leaves nothing behind.
-      db.exec('BEGIN IMMEDIATE');
-      const id = idOf(source, true)!;
-      if (replace) for (const statement of deleteSource) statement.run(id);
-      // Counted, not collected: an import of millions of rows keeps no list of them in memory.
-      let written = 0;
-      const finish = (sql: 'COMMIT' | 'ROLLBACK') => {
-        if (!importing) return;
-        importing = false;
-        try {
-          db.exec(sql);
-        } finally {
-          db.pragma(`cache_size = ${cacheSize}`);
-          // A rolled-back source row may be gone again.
-          if (sql === 'ROLLBACK') ids.delete(source);
-        }
-      };
-      const session: ImportSession = {
-        async write(records) {
-          for (const record of records) {
-            writeContact(id, record);
-            written++;
-          }
-        },
-        async remove(contactIds) {
-          let removed = 0;
-          for (const contactId of contactIds) {
-            const previous = existing.get(id, contactId);
-            if (!previous) continue;
-            for (const phone of JSON.parse(previous.phones) as PhoneEntry[]) {
-              deleteKey.run(phone.key, id, previous.seq);
-            }
-            deleteContact.run(previous.seq);
-            removed++;
-          }
-          return removed;
-        },
-        async commit() {
-          finish('COMMIT');
-          db.pragma('wal_checkpoint(PASSIVE)');
-          return { contacts: written };
-        },
-        async abort() {
-          finish('ROLLBACK');
-        },
-      };
+      const session = startImport(connect(), source, replace, () => {
+        importing = undefined;
+      });
+      importing = session;
       return session;
     },
+    /** Rolls back an import still running. */
+    async close() {
+      await importing?.abort();
+    },
   };
-
-  function writeContact(source: number, record: ContactRecord): void {
-    const fields = [
-      record.name ?? null,
-      record.company ?? null,
-      record.contactUri ?? null,
-      record.companyUri ?? null,
-      record.customData && Object.keys(record.customData).length > 0
-        ? JSON.stringify(record.customData)
-        : null,
-      JSON.stringify(record.phones),
-      record.updatedAt ?? null,
-    ];
-    const previous = existing.get(source, record.id);
-    let seq: number;
-    if (previous) {
-      seq = previous.seq;
-      for (const phone of JSON.parse(previous.phones) as PhoneEntry[]) deleteKey.run(phone.key, source, seq);
-      updateContact.run(...fields, seq);
-    } else {
-      seq = Number(insertContact.run(source, record.id, ...fields).lastInsertRowid);
-    }
-    record.phones.forEach((phone, position) => {
-      insertKey.run(phone.key, source, seq, position);
-    });
-  }
 }
 
 /** Contacts read for one key at most, before ranking. */
