@@ -31,6 +31,18 @@ export function oneSecret(key: string) {
   };
 }
 
+/** HTTP Basic auth: a user name and its password (or passwordEnv, passwordFile). */
+export const basicAuthSchema = z
+  .object({ type: z.literal('basic'), username: z.string().min(1), ...secretFields('password') })
+  .strict()
+  .superRefine(oneSecret('password'));
+
+/** A bearer token (or tokenEnv, tokenFile). */
+export const bearerAuthSchema = z
+  .object({ type: z.literal('bearer'), ...secretFields('token') })
+  .strict()
+  .superRefine(oneSecret('token'));
+
 export interface SecretContext {
   readonly baseDir: string;
   readonly env: NodeJS.ProcessEnv;

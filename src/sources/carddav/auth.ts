@@ -1,20 +1,14 @@
 import { z } from 'zod';
-import { oneSecret, readSecret, type SecretContext, secretFields } from '../../config/secret-fields.js';
+import {
+  basicAuthSchema,
+  bearerAuthSchema,
+  readSecret,
+  type SecretContext,
+} from '../../config/secret-fields.js';
 
-export const carddavAuthSchema = z.discriminatedUnion(
-  'type',
-  [
-    z
-      .object({ type: z.literal('basic'), username: z.string().min(1), ...secretFields('password') })
-      .strict()
-      .superRefine(oneSecret('password')),
-    z
-      .object({ type: z.literal('bearer'), ...secretFields('token') })
-      .strict()
-      .superRefine(oneSecret('token')),
-  ],
-  { error: 'must be basic or bearer' },
-);
+export const carddavAuthSchema = z.discriminatedUnion('type', [basicAuthSchema, bearerAuthSchema], {
+  error: 'must be basic or bearer',
+});
 
 export type CarddavAuth = z.output<typeof carddavAuthSchema>;
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { oneSecret, secretFields } from '../../config/secret-fields.js';
+import { basicAuthSchema, bearerAuthSchema, oneSecret, secretFields } from '../../config/secret-fields.js';
 import { parsePath } from './path.js';
 import { parseTemplate } from './template.js';
 
@@ -85,14 +85,8 @@ export const authSchema = z
     'type',
     [
       z.object({ type: z.literal('none') }).strict(),
-      z
-        .object({ type: z.literal('basic'), username: z.string().min(1), ...secretFields('password') })
-        .strict()
-        .superRefine(oneSecret('password')),
-      z
-        .object({ type: z.literal('bearer'), ...secretFields('token') })
-        .strict()
-        .superRefine(oneSecret('token')),
+      basicAuthSchema,
+      bearerAuthSchema,
       z
         .object({
           type: z.literal('apiKey'),
