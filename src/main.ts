@@ -74,9 +74,9 @@ export interface CoreOptions {
  */
 export function createLogger(
   config: Readonly<Pick<Config, 'log' | 'tenants' | 'metrics'>>,
-  options: { readonly destination?: DestinationStream; readonly redactor?: Redactor } = {},
+  options: { readonly destination?: DestinationStream } = {},
 ): Logger {
-  const redactor = options.redactor ?? new Redactor(secretsOf(config));
+  const redactor = new Redactor(secretsOf(config));
   const logger = pino(
     {
       level: config.log.level,
@@ -250,12 +250,24 @@ function splitTokens(text: string): string[] {
     .filter(Boolean);
 }
 
+/** A tenant's token file, as read: relative to the config's folder. */
+const tokenFileOf = (tenant: Readonly<Tenant>) =>
+  tenant.auth.tokenFile === undefined ? undefined : resolve(tenant.baseDir ?? '.', tenant.auth.tokenFile);
+
+/** The certificate and key files, as read: relative to the config's folder. */
+export function tlsFilesOf(config: Readonly<Pick<Config, 'tls' | 'baseDir'>>) {
+  if (!config.tls) return undefined;
+  const base = config.baseDir ?? '.';
+  return { cert: resolve(base, config.tls.cert), key: resolve(base, config.tls.key) };
+}
+
 /** The header sets configured for a tenant: inline tokens, its token file, its environment variable. */
 export function configuredCredentials(tenant: Readonly<Tenant>): Credential[] {
   const { header, tokens, tokenFile, tokenEnv, credentials } = tenant.auth;
+  const file = tokenFileOf(tenant);
   const all = [
     ...tokens,
-    ...(tokenFile ? splitTokens(readFileSync(resolve(tenant.baseDir ?? '.', tokenFile), 'utf8')) : []),
+    ...(file ? splitTokens(readFileSync(file, 'utf8')) : []),
     ...(tokenEnv ? splitTokens(process.env[tokenEnv] ?? '') : []),
   ];
   if (all.some((token) => token.length < 16)) throw new Error('a token is shorter than 16 characters');
@@ -271,7 +283,12 @@ function credentialsOf(tenant: Readonly<Tenant>): {
   tokenFile?: string;
   generatedToken?: { value: string; file: string };
 } {
-  const credentials = configuredCredentials(tenant);
+  let credentials: Credential[];
+  try {
+    credentials = configuredCredentials(tenant);
+  } catch (error) {
+    throw new Error(`tenant "${tenant.name}": ${(error as Error).message}`);
+  }
   if (credentials.length > 0) return { credentials };
   const token = ensureSecretFile(tenant.dataDir, 'token', newToken);
   return {
@@ -309,12 +326,8 @@ async function readinessOf(cores: readonly Core[]): Promise<Readiness> {
 }
 
 function readTls(config: Readonly<Config>) {
-  if (!config.tls) return undefined;
-  const base = config.baseDir ?? '.';
-  return {
-    cert: readFileSync(resolve(base, config.tls.cert)),
-    key: readFileSync(resolve(base, config.tls.key)),
-  };
+  const files = tlsFilesOf(config);
+  return files && { cert: readFileSync(files.cert), key: readFileSync(files.key) };
 }
 
 /** How often token files and certificates are looked at for changes (SIGHUP reloads at once). */
@@ -331,22 +344,16 @@ export async function createService(
   options: ServiceOptions = {},
 ): Promise<Service> {
   const logger = options.logger ?? createLogger(config);
-  // A logger made elsewhere (not by createLogger) gets a redactor that nothing reads; harmless.
-  const redactor = redactors.get(logger) ?? new Redactor();
+  // Tokens read from files, now and when reloaded, are hidden by the logger's redactor too.
+  const redactor = redactors.get(logger);
   const several = config.tenants.length > 1;
   const tenants: ServedTenant[] = [];
   const auths: Authenticator[] = [];
   const tls = readTls(config);
   try {
     for (const tenant of config.tenants) {
-      const auth = (() => {
-        try {
-          return credentialsOf(tenant);
-        } catch (error) {
-          throw new Error(`tenant "${tenant.name}": ${(error as Error).message}`);
-        }
-      })();
-      redactor.add(auth.credentials.flatMap((set) => Object.values(set)));
+      const auth = credentialsOf(tenant);
+      redactor?.add(auth.credentials.flatMap((set) => Object.values(set)));
       const core = await openCore(tenant, {
         ...options,
         logger: several ? logger.child({ tenant: tenant.name }) : logger,
@@ -404,7 +411,7 @@ export async function createService(
     config.tenants.forEach((tenant, index) => {
       try {
         const { credentials } = credentialsOf(tenant);
-        redactor.add(credentials.flatMap((set) => Object.values(set)));
+        redactor?.add(credentials.flatMap((set) => Object.values(set)));
         auths[index]!.update(credentials);
       } catch (error) {
         logger.error(
@@ -423,13 +430,10 @@ export async function createService(
       );
     }
   };
+  const tlsFiles = tlsFilesOf(config);
   const watched = [
-    ...config.tenants.flatMap((tenant) =>
-      tenant.auth.tokenFile ? [resolve(tenant.baseDir ?? '.', tenant.auth.tokenFile)] : [],
-    ),
-    ...(config.tls
-      ? [config.tls.cert, config.tls.key].map((file) => resolve(config.baseDir ?? '.', file))
-      : []),
+    ...config.tenants.flatMap((tenant) => tokenFileOf(tenant) ?? []),
+    ...(tlsFiles ? [tlsFiles.cert, tlsFiles.key] : []),
   ];
   const onChange = (current: { mtimeMs: number }, previous: { mtimeMs: number }) => {
     if (current.mtimeMs !== previous.mtimeMs) reload();

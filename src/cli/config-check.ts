@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import pino from 'pino';
 import { ConfigError, loadConfig } from '../config/load.js';
-import { configuredCredentials } from '../main.js';
+import { pathPrefix } from '../config/schema.js';
+import { configuredCredentials, tlsFilesOf } from '../main.js';
 import { createSource } from '../sources/registry.js';
 import { createAction } from '../workflows/actions/registry.js';
 
@@ -55,14 +55,15 @@ export async function configCheckCommand(file: string): Promise<void> {
     lines.push(
       `${indent}sources: ${sources.join(', ')}`,
       `${indent}workflows: ${workflows.join(', ')}`,
-      `${indent}serves ${tenant.basePath === '/' ? '' : tenant.basePath}/Lookup on port ${config.port}` +
+      `${indent}serves ${pathPrefix(tenant.basePath)}/Lookup on port ${config.port}` +
         `${config.tls ? ' (HTTPS)' : ''}`,
     );
   }
-  if (config.tls) {
-    for (const [name, path] of Object.entries(config.tls)) {
+  const tlsFiles = tlsFilesOf(config);
+  if (tlsFiles) {
+    for (const [name, path] of Object.entries(tlsFiles)) {
       try {
-        readFileSync(resolve(config.baseDir ?? process.cwd(), path));
+        readFileSync(path);
       } catch (error) {
         problems.push(
           `tls.${name}: ${path} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`,

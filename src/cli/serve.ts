@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { loadConfig } from '../config/load.js';
+import { pathPrefix } from '../config/schema.js';
 import { createService } from '../main.js';
 import { startRetention } from '../workflows/retention.js';
 
@@ -33,7 +34,7 @@ export async function serveCommand(options: ServeOptions): Promise<void> {
   for (const tenant of service.tenants) {
     const settings = tenant.tenant;
     const root = settings.publicUrl ?? address.replace('0.0.0.0', 'localhost');
-    const base = `${root}${settings.basePath === '/' ? '' : settings.basePath}`;
+    const base = `${root}${pathPrefix(settings.basePath)}`;
     const header = settings.auth.header;
     lines.push(
       '',

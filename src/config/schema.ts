@@ -17,6 +17,9 @@ const basePath = z
   .transform((value) => `/${value.split('/').filter(Boolean).join('/')}`)
   .refine((value) => /^[\w\-./~]*$/.test(value), { message: 'must be a URL path such as /services' });
 
+/** What goes before `/Lookup` for a base path: '' for '/', else the path without a trailing '/'. */
+export const pathPrefix = (path: string): string => path.replace(/\/+$/, '');
+
 const sourceCommon = z.object({
   name: z
     .string()

@@ -7,7 +7,7 @@ import Fastify, {
 } from 'fastify';
 import type { Logger } from 'pino';
 import secureJson from 'secure-json-parse';
-import type { Config, Tenant } from '../config/schema.js';
+import { type Config, pathPrefix, type Tenant } from '../config/schema.js';
 import { CallcardError } from '../errors.js';
 import type { Lookup } from '../lookup/lookup.js';
 import { maskNumber } from '../phone/index.js';
@@ -74,6 +74,11 @@ const CONNECTIONS_CHECK_MS = 1000;
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { config, logger } = options;
+  // Node checks those timeouts every 30 s by default: a slow sender would keep its connection that much longer.
+  const server = {
+    connectionsCheckingInterval: CONNECTIONS_CHECK_MS,
+    headersTimeout: config.http.requestTimeoutMs,
+  };
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     logController: new RequestLog(),
@@ -85,16 +90,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     keepAliveTimeout: config.http.keepAliveTimeoutMs,
     return503OnClosing: true,
     frameworkErrors: sendError,
-    // Node checks those timeouts every 30 s by default: a slow sender would keep its connection that much longer.
-    http: { connectionsCheckingInterval: CONNECTIONS_CHECK_MS, headersTimeout: config.http.requestTimeoutMs },
-    ...(options.tls && {
-      https: {
-        cert: options.tls.cert,
-        key: options.tls.key,
-        connectionsCheckingInterval: CONNECTIONS_CHECK_MS,
-        headersTimeout: config.http.requestTimeoutMs,
-      },
-    }),
+    http: server,
+    ...(options.tls && { https: { ...server, cert: options.tls.cert, key: options.tls.key } }),
   });
   app.decorateRequest('outcome', null);
 
@@ -136,7 +133,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   if (options.metrics) await app.register(metricsRoutes, options.metrics);
   for (const routes of options.tenants) {
     const { tenant } = routes;
-    const prefix = tenant.basePath === '/' ? '' : tenant.basePath;
+    const prefix = pathPrefix(tenant.basePath);
     const guard = createTenantGuard(tenant, routes.auth, options.now);
     await app.register(pageRoutes, {
       prefix,

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { FastifyPluginAsync } from 'fastify';
-import type { Tenant } from '../config/schema.js';
+import { pathPrefix, type Tenant } from '../config/schema.js';
 import {
   CALL_TEXT_FIELDS,
   CALL_TIME_FIELDS,
@@ -248,7 +248,7 @@ const schemeName = (header: string) => header.replace(/[^\w.-]/g, '_');
 
 /** The OpenAPI 3.1 document of the API served with these settings. */
 export function buildOpenApiDocument(api: ServedApi): Json {
-  const base = api.basePath === '/' ? '' : api.basePath.replace(/\/+$/, '');
+  const base = pathPrefix(api.basePath);
   const origin = (api.publicUrl ?? 'https://callcard.example.com').replace(/\/+$/, '');
   const paths: Record<string, Record<string, Json>> = {};
   const add = (path: string, method: string, operation: Json) => {

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
-import type { Tenant } from '../../config/schema.js';
+import { pathPrefix, type Tenant } from '../../config/schema.js';
 import {
   lookupResponseSchema,
   readCallInputs,
@@ -52,7 +52,8 @@ export const connectorRoutes: FastifyPluginAsync<ConnectorRoutesOptions> = async
     }
     request.outcome = { ...request.outcome, workflow: workflow.name };
     const call = readCallInputs(request.body);
-    const prefix = config.basePath === '/' ? '' : config.basePath;
-    return workflow.run(call, { baseUrl: publicUrlOf(request, config.publicUrl) + prefix });
+    return workflow.run(call, {
+      baseUrl: publicUrlOf(request, config.publicUrl) + pathPrefix(config.basePath),
+    });
   });
 };

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
+import { pathPrefix } from '../../config/schema.js';
 import { LOGO_SVG } from '../pages/logo.js';
 
 export interface Readiness {
@@ -18,8 +19,7 @@ export const serviceRoutes: FastifyPluginAsync<ServiceRoutesOptions> = async (
   app,
   { basePath, readiness },
 ) => {
-  const lookupPath =
-    basePath === undefined ? '<base path>/Lookup' : `${basePath === '/' ? '' : basePath}/Lookup`;
+  const lookupPath = basePath === undefined ? '<base path>/Lookup' : `${pathPrefix(basePath)}/Lookup`;
   /** Alive: the process answers. */
   app.get('/healthz', async () => ({ status: 'ok' }));
   /** Ready for traffic: the store answers and every mirrored source has been synced once. */
