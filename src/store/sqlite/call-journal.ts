@@ -3,6 +3,7 @@ import type { CountryCode } from 'libphonenumber-js/max';
 import { parseIsoTime } from '../../connector/wire.js';
 import { cleanNumber, incomingKey } from '../../phone/index.js';
 import type { CallJournal, CallQuery, CallRecord, NewCallRecord } from '../types.js';
+import { purgeInBatches } from './purge.js';
 
 interface CallRow {
   id: string;
@@ -114,20 +115,10 @@ export function createCallJournal(db: Database.Database): CallJournal {
     async purge(olderThan) {
       const before = olderThan.getTime();
       if (Number.isNaN(before)) throw new TypeError('purge: invalid date');
-      // In batches, letting other work run in between: a first purge of years of calls must not hold
-      // the event loop (and the lookups) for seconds.
-      let removed = 0;
-      for (;;) {
-        const { changes } = purgeBatch.run(before, PURGE_BATCH);
-        removed += changes;
-        if (changes < PURGE_BATCH) return removed;
-        await new Promise((resolve) => setImmediate(resolve));
-      }
+      return purgeInBatches(purgeBatch, before);
     },
   };
 }
-
-const PURGE_BATCH = 2000;
 
 /** Epoch ms of a call's time: its start as sent, or when it was first recorded. */
 export function callTime(startedTime: string | null | undefined, createdAt: string): number {

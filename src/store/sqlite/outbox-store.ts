@@ -7,6 +7,7 @@ import type {
   OutboxFilter,
   OutboxStore,
 } from '../../workflows/outbox/types.js';
+import { purgeInBatches } from './purge.js';
 
 interface DeliveryRow {
   seq: number;
@@ -239,14 +240,7 @@ export function createOutboxStore(db: Database.Database): OutboxStore {
       return result;
     },
     async purge(olderThan) {
-      // In batches, letting other work run in between, as the journal's purge does.
-      let removed = 0;
-      for (;;) {
-        const { changes } = purgeBatch.run(olderThan, PURGE_BATCH);
-        removed += changes;
-        if (changes < PURGE_BATCH) return removed;
-        await new Promise((resolve) => setImmediate(resolve));
-      }
+      return purgeInBatches(purgeBatch, olderThan);
     },
     async retry(id, now) {
       return retryOne.immediate({ id, now });
@@ -256,8 +250,6 @@ export function createOutboxStore(db: Database.Database): OutboxStore {
     },
   };
 }
-
-const PURGE_BATCH = 2000;
 
 function toDelivery(row: DeliveryRow): Delivery {
   return {
