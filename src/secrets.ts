@@ -62,9 +62,9 @@ export function secretsOf(config: unknown, env: NodeJS.ProcessEnv = process.env)
     }
   };
   visit(config);
-  const credentials = (config as { tenants?: { auth?: { credentials?: Record<string, string>[] } }[] })
-    ?.tenants;
-  for (const tenant of credentials ?? []) {
+  // Header sets hold their secrets as values under header names, which say nothing of secrecy.
+  const tenants = (config as { tenants?: { auth?: { credentials?: Record<string, string>[] } }[] })?.tenants;
+  for (const tenant of tenants ?? []) {
     for (const set of tenant.auth?.credentials ?? []) found.push(...Object.values(set));
   }
   return found;
