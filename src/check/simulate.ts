@@ -1,6 +1,6 @@
 import { callInputs, type Direction } from './call.js';
-import { lookupAnswerFindings, noAnswer } from './checks.js';
 import { type Fetch, send, type Target } from './http.js';
+import { lookupAnswerFindings, noAnswer } from './points/findings.js';
 import { contactFindings, type Finding, isObject, workflowFindings } from './shape.js';
 
 /**
