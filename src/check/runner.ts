@@ -172,6 +172,10 @@ export async function runPoints<F, S, Id extends string>(
         if (facts[fact] !== undefined) throw new Error(`it gave ${String(fact)}, which was known already`);
         given.push([fact, value]);
       }
+      for (const fact of Object.keys(outcome.missing ?? {}) as (keyof F)[]) {
+        if (!point.gives?.includes(fact))
+          throw new Error(`it says why ${String(fact)} is missing, which it does not list`);
+      }
     } catch (error) {
       for (const fact of point.gives ?? []) missing.set(fact, `${point.id} could not be checked`);
       results.set(point.id, {
