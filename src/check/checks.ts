@@ -1,5 +1,4 @@
-import type { Fetch } from './http.js';
-import { hider } from './http.js';
+import { type Fetch, hider } from './http.js';
 import { FACTS, type Facts, type Settings } from './points/context.js';
 import { type CheckId, POINTS } from './points/index.js';
 import { type Point, type PointResult, type PointStatus, runPoints } from './runner.js';
