@@ -1,0 +1,92 @@
+/**
+ * The layering of src/, as the README and each folder's README describe it. `npm run lint` fails on a
+ * rule marked error; warnings are printed and listed in the folder README's "what it may import".
+ * @type {import('dependency-cruiser').IConfiguration}
+ */
+module.exports = {
+  forbidden: [
+    {
+      name: 'no-circular',
+      severity: 'error',
+      comment: 'Modules that import each other in a circle: move what both need into a module below them.',
+      from: { path: '^src' },
+      to: { circular: true },
+    },
+    {
+      name: 'cli-is-the-top',
+      severity: 'error',
+      comment: 'Nothing imports the command line.',
+      from: { path: '^src', pathNot: '^src/cli/' },
+      to: { path: '^src/cli/' },
+    },
+    {
+      name: 'wiring-only-from-cli',
+      severity: 'error',
+      comment: 'The composition root is used by the commands only.',
+      from: { path: '^src', pathNot: '^src/(cli/|main\\.ts$)' },
+      to: { path: '^src/main\\.ts$' },
+    },
+    {
+      name: 'core-without-http',
+      severity: 'error',
+      comment: 'The core (lookup, sync, store, sources, workflows, contacts, phone...) imports no HTTP server.',
+      from: { path: '^src/(lookup|sync|store|sources|workflows|contacts|connector|phone|import|config|metrics)/' },
+      to: { path: ['^src/http/', 'node_modules/fastify/'] },
+    },
+    {
+      name: 'phone-stands-alone',
+      severity: 'error',
+      comment: 'Number reading is the ground floor: it imports nothing of callcard.',
+      from: { path: '^src/phone/' },
+      to: { path: '^src/', pathNot: '^src/phone/' },
+    },
+    {
+      name: 'checker-from-outside',
+      severity: 'error',
+      comment: 'The conformance checker judges a service from the outside: no server-side module.',
+      from: { path: '^src/check/' },
+      to: { path: '^src/', pathNot: '^src/(check/|errors\\.ts$)' },
+    },
+    {
+      name: 'adapters-import-only-what-they-need',
+      severity: 'error',
+      comment: 'A source adapter imports the source types and shared helpers, never the core above it.',
+      from: { path: '^src/sources/' },
+      to: { path: '^src/(http|lookup|sync|workflows|cli|metrics|store/sqlite)/|^src/main\\.ts$' },
+    },
+    {
+      name: 'adapters-apart',
+      severity: 'error',
+      comment: 'One source adapter does not reach into another: share through a module below both.',
+      from: { path: '^src/sources/([^/]+)/' },
+      to: { path: '^src/sources/([^/]+)/', pathNot: '^src/sources/$1/' },
+    },
+    {
+      name: 'store-below-its-users',
+      severity: 'error',
+      comment: 'The store keeps data; it does not know lookups, sources, HTTP or workflow logic.',
+      from: { path: '^src/store/' },
+      to: { path: '^src/(lookup|sync|sources|http|cli|metrics|import|connector|workflows)/|^src/main\\.ts$' },
+    },
+    {
+      name: 'workflows-not-into-sources',
+      severity: 'warn',
+      comment: 'Workflow actions share outbound HTTP, SQL clients and secrets with sources through common modules, not through a source adapter.',
+      from: { path: '^src/workflows/' },
+      to: { path: '^src/sources/[^/]+/' },
+    },
+    {
+      name: 'not-to-unresolvable',
+      severity: 'error',
+      from: {},
+      to: { couldNotResolve: true },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default'] },
+    reporterOptions: { text: { highlightFocused: true } },
+  },
+};
