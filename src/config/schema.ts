@@ -39,6 +39,7 @@ const sourceCommon = z.object({
       intervalMs: z.coerce.number().int().min(1000).default(300_000),
       fullIntervalMs: z.coerce.number().int().min(1000).default(86_400_000),
     })
+    .strict()
     .prefault({}),
   /** Live: answers reused for a while, bounded in size; a TTL of 0 turns that kind of answer's caching off. */
   cache: z
@@ -47,6 +48,7 @@ const sourceCommon = z.object({
       missTtlMs: z.coerce.number().int().min(0).default(30_000),
       maxEntries: z.coerce.number().int().min(1).default(10_000),
     })
+    .strict()
     .prefault({}),
 });
 
@@ -283,6 +285,7 @@ const serverSettings = {
     .object({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     })
+    .strict()
     .prefault({}),
 };
 
@@ -291,7 +294,16 @@ export const configSchema = z.preprocess(
   z
     .object({
       ...serverSettings,
-      auth: z.object({ tokens: ownPerTenant, credentials: ownPerTenant, tokenFile: ownPerTenant }).optional(),
+      // Only the header may be shared (moved into each tenant); the rest is each tenant's own.
+      auth: z
+        .object({
+          tokens: ownPerTenant,
+          credentials: ownPerTenant,
+          tokenFile: ownPerTenant,
+          tokenEnv: ownPerTenant,
+        })
+        .strict()
+        .optional(),
       basePath: ownPerTenant,
       sources: ownPerTenant,
       workflows: ownPerTenant,
