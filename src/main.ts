@@ -444,11 +444,15 @@ export async function createService(
     ),
     ...(tls && { tls }),
     readiness: () => readinessOf(tenants),
+    ...(config.metrics.token !== undefined && { readinessToken: config.metrics.token }),
     logger,
     ...(options.now && { now: options.now }),
     ...(scrape && !separate && { metrics: scrape }),
   });
-  const metricsApp = scrape && separate ? await buildMetricsApp({ ...scrape, logger }) : undefined;
+  const metricsApp =
+    scrape && separate
+      ? await buildMetricsApp({ ...scrape, logger, readiness: () => readinessOf(tenants) })
+      : undefined;
 
   // Token files and certificates are read again when they change: rotation without a restart.
   const reload = () => {
