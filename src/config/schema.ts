@@ -244,6 +244,9 @@ function gatherTenants(raw: unknown): unknown {
 
 const ownPerTenant = z.never({ error: 'with tenants, set this in each tenant' }).optional();
 
+/** Where the separate metrics listener is when `metrics.host` is not set: this machine only. */
+export const DEFAULT_METRICS_HOST = '127.0.0.1';
+
 /** Settings of the instance, shared by every tenant. */
 const serverSettings = {
   port: z.coerce.number().int().min(0).max(65_535).default(8080),
@@ -278,6 +281,8 @@ const serverSettings = {
       token: z.string().min(16, 'must be at least 16 characters').optional(),
       /** When set, /metrics is served on its own plain HTTP listener on this port, not the main one. */
       port: z.coerce.number().int().min(1).max(65_535).optional(),
+      /** The address that listener is on: this machine only unless set (it is plain HTTP). */
+      host: z.string().min(1).optional(),
     })
     .strict()
     .prefault({}),
@@ -332,6 +337,13 @@ export const configSchema = z.preprocess(
           code: 'custom',
           path: ['metrics', 'port'],
           message: 'must differ from port (leave it unset to serve /metrics on the main port)',
+        });
+      }
+      if (config.metrics.host !== undefined && config.metrics.port === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['metrics', 'host'],
+          message: 'has no effect without metrics.port (/metrics is then on the main port and host)',
         });
       }
       checkTenantsApart(config.tenants, ctx);

@@ -76,6 +76,13 @@ describe('configuration objects', () => {
     expect(problems({ log: { levle: 'debug' }, tenants })).toMatch(/^log: .*levle/m);
   });
 
+  it('refuses metrics.host without metrics.port, where it would have no effect', () => {
+    expect(problems({ metrics: { host: '0.0.0.0' } })).toMatch(
+      /^metrics\.host: has no effect without metrics\.port/m,
+    );
+    expect(problems({ metrics: { host: '10.0.0.5', port: 9464 } })).toBe('');
+  });
+
   it('still takes a shared token header at the top', () => {
     const config = loadConfig({
       env: {},
