@@ -46,6 +46,15 @@ export function secretsOf(config: unknown, env: NodeJS.ProcessEnv = process.env)
       return;
     }
     if (node && typeof node === 'object') {
+      // Header values given from the environment or files are secrets, by the names of their headers.
+      if (key === 'headersEnv' || key === 'headersFile') {
+        for (const value of Object.values(node)) {
+          if (typeof value !== 'string') continue;
+          const secret = key === 'headersEnv' ? env[value] : readQuietly(resolve(baseDir, value));
+          if (secret?.trim()) found.push(secret.trim());
+        }
+        return;
+      }
       // tls holds the paths of the certificate files, not secrets.
       for (const [name, value] of Object.entries(node)) if (name !== 'tls') visit(value, name);
       return;
