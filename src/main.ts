@@ -277,6 +277,42 @@ export function configuredCredentials(tenant: Readonly<Tenant>): Credential[] {
   return [...all.map((token): Credential => ({ [header]: token })), ...credentials];
 }
 
+/** What a request must carry to pass a header set, whatever the header names: its values. */
+const credentialKey = (set: Credential) => Object.values(set).sort().join('\0');
+
+/**
+ * Tenants whose header sets would let the same token in, from any of the ways tokens are given
+ * (inline, token files, environment variables, header sets). Each pair once: the later tenant
+ * names the earlier one.
+ */
+export function sharedTokens(
+  tenants: readonly { readonly name: string; readonly credentials: readonly Credential[] }[],
+): { tenant: string; other: string }[] {
+  const owners = new Map<string, string>();
+  const found = new Map<string, { tenant: string; other: string }>();
+  for (const { name, credentials } of tenants) {
+    for (const set of credentials) {
+      const key = credentialKey(set);
+      const owner = owners.get(key);
+      if (owner === undefined) owners.set(key, name);
+      else if (owner !== name) found.set(`${name}\0${owner}`, { tenant: name, other: owner });
+    }
+  }
+  return [...found.values()];
+}
+
+const sameCredentials = (a: readonly Credential[], b: readonly Credential[]) => {
+  const keys = (sets: readonly Credential[]) =>
+    sets
+      .map((set) => JSON.stringify(Object.entries(set).sort()))
+      .sort()
+      .join('\n');
+  return keys(a) === keys(b);
+};
+
+/** The message for a tenant that shares a token with another; names no token. */
+export const sharedTokenMessage = (other: string) => `a token of it is tenant "${other}"'s too`;
+
 /** The header sets a tenant accepts: those configured, or the token kept in its data directory (made on first start). */
 function credentialsOf(tenant: Readonly<Tenant>): {
   credentials: Credential[];
@@ -349,11 +385,14 @@ export async function createService(
   const several = config.tenants.length > 1;
   const tenants: ServedTenant[] = [];
   const auths: Authenticator[] = [];
+  /** The header sets each tenant accepts now, by the tenants' order. */
+  const credentials: Credential[][] = [];
   const tls = readTls(config);
   try {
     for (const tenant of config.tenants) {
       const auth = credentialsOf(tenant);
       redactor?.add(auth.credentials.flatMap((set) => Object.values(set)));
+      credentials.push(auth.credentials);
       const core = await openCore(tenant, {
         ...options,
         logger: several ? logger.child({ tenant: tenant.name }) : logger,
@@ -365,6 +404,11 @@ export async function createService(
         ...(auth.generatedToken && { generatedToken: auth.generatedToken }),
       });
     }
+    // One token must never open two tenants, however each got it.
+    const [shared] = sharedTokens(
+      config.tenants.map((tenant, index) => ({ name: tenant.name, credentials: credentials[index]! })),
+    );
+    if (shared) throw new Error(`tenant "${shared.tenant}": ${sharedTokenMessage(shared.other)}`);
   } catch (error) {
     await Promise.allSettled(tenants.map((tenant) => tenant.close()));
     throw error;
@@ -400,25 +444,58 @@ export async function createService(
     ),
     ...(tls && { tls }),
     readiness: () => readinessOf(tenants),
+    ...(config.metrics.token !== undefined && { readinessToken: config.metrics.token }),
     logger,
     ...(options.now && { now: options.now }),
     ...(scrape && !separate && { metrics: scrape }),
   });
-  const metricsApp = scrape && separate ? await buildMetricsApp({ ...scrape, logger }) : undefined;
+  const metricsApp =
+    scrape && separate
+      ? await buildMetricsApp({ ...scrape, logger, readiness: () => readinessOf(tenants) })
+      : undefined;
 
   // Token files and certificates are read again when they change: rotation without a restart.
   const reload = () => {
-    config.tenants.forEach((tenant, index) => {
+    const refuse = (index: number, message: string) =>
+      logger.error(
+        { tenant: config.tenants[index]!.name, err: { message } },
+        'tokens not reloaded; the previous ones stay',
+      );
+    const next = config.tenants.map((tenant, index) => {
       try {
-        const { credentials } = credentialsOf(tenant);
-        redactor?.add(credentials.flatMap((set) => Object.values(set)));
-        auths[index]!.update(credentials);
+        const fresh = credentialsOf(tenant).credentials;
+        redactor?.add(fresh.flatMap((set) => Object.values(set)));
+        return fresh;
       } catch (error) {
-        logger.error(
-          { tenant: tenant.name, err: { message: (error as Error).message } },
-          'tokens not reloaded; the previous ones stay',
-        );
+        refuse(index, (error as Error).message);
+        return credentials[index]!;
       }
+    });
+    // A tenant whose new tokens would open another tenant keeps its previous ones. The previous
+    // tokens share none, so going back ends the conflicts; each round goes back on at least one.
+    const names = config.tenants.map((tenant) => tenant.name);
+    const changed = (index: number) => !sameCredentials(next[index]!, credentials[index]!);
+    for (;;) {
+      const conflicts = sharedTokens(names.map((name, index) => ({ name, credentials: next[index]! })));
+      let reverted = false;
+      for (const { tenant, other } of conflicts) {
+        for (const [name, against] of [
+          [tenant, other],
+          [other, tenant],
+        ] as const) {
+          const index = names.indexOf(name);
+          if (!changed(index)) continue;
+          next[index] = credentials[index]!;
+          reverted = true;
+          refuse(index, sharedTokenMessage(against));
+        }
+      }
+      if (!reverted) break;
+    }
+    next.forEach((fresh, index) => {
+      if (!changed(index)) return;
+      credentials[index] = fresh;
+      auths[index]!.update(fresh);
     });
     try {
       const fresh = readTls(config);

@@ -1,22 +1,27 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { ensurePrivateDir, privateFile } from './store/private-files.js';
 
 /**
  * Secrets callcard makes for itself and keeps in the data directory, readable by its owner only.
  * `created` tells whether this call made the file (first start).
  */
 export function ensureSecretFile(dataDir: string, name: string, make: () => string) {
-  mkdirSync(dataDir, { recursive: true });
+  ensurePrivateDir(dataDir);
   const file = join(dataDir, name);
   try {
     const value = readFileSync(file, 'utf8').trim();
-    if (value !== '') return { file, value, created: false };
+    if (value !== '') {
+      privateFile(file);
+      return { file, value, created: false };
+    }
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
   const value = make();
   writeFileSync(file, `${value}\n`, { mode: 0o600 });
+  privateFile(file);
   return { file, value, created: true };
 }
 
@@ -41,6 +46,15 @@ export function secretsOf(config: unknown, env: NodeJS.ProcessEnv = process.env)
       return;
     }
     if (node && typeof node === 'object') {
+      // Header values given from the environment or files are secrets, by the names of their headers.
+      if (key === 'headersEnv' || key === 'headersFile') {
+        for (const value of Object.values(node)) {
+          if (typeof value !== 'string') continue;
+          const secret = key === 'headersEnv' ? env[value] : readQuietly(resolve(baseDir, value));
+          if (secret?.trim()) found.push(secret.trim());
+        }
+        return;
+      }
       // tls holds the paths of the certificate files, not secrets.
       for (const [name, value] of Object.entries(node)) if (name !== 'tls') visit(value, name);
       return;

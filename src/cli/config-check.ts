@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import pino from 'pino';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { pathPrefix } from '../config/schema.js';
-import { configuredCredentials, tlsFilesOf } from '../main.js';
+import type { Credential } from '../http/auth.js';
+import { configuredCredentials, sharedTokenMessage, sharedTokens, tlsFilesOf } from '../main.js';
 import { createSource } from '../sources/registry.js';
 import { createAction } from '../workflows/actions/registry.js';
 
@@ -16,12 +17,13 @@ export async function configCheckCommand(file: string): Promise<void> {
   const logger = pino({ level: 'silent' });
   const problems: string[] = [];
   const lines = [`${file}: valid`];
+  const credentials: { name: string; credentials: Credential[] }[] = [];
   for (const tenant of config.tenants) {
     const baseDir = tenant.baseDir ?? process.cwd();
     // Paths in messages as written in the file: with one tenant, its settings sit at the top.
     const at = config.tenants.length > 1 ? `tenants.${tenant.name}.` : '';
     try {
-      configuredCredentials(tenant);
+      credentials.push({ name: tenant.name, credentials: configuredCredentials(tenant) });
     } catch (error) {
       problems.push(`${at}auth: ${(error as Error).message}`);
     }
@@ -58,6 +60,10 @@ export async function configCheckCommand(file: string): Promise<void> {
       `${indent}serves ${pathPrefix(tenant.basePath)}/Lookup on port ${config.port}` +
         `${config.tls ? ' (HTTPS)' : ''}`,
     );
+  }
+  // As serve would refuse to start: one token must never open two tenants.
+  for (const { tenant, other } of sharedTokens(credentials)) {
+    problems.push(`tenants.${tenant}.auth: ${sharedTokenMessage(other)}`);
   }
   const tlsFiles = tlsFilesOf(config);
   if (tlsFiles) {

@@ -11,6 +11,7 @@ import {
 } from './calls.js';
 import { addCheckCommand } from './check.js';
 import { configCheckCommand } from './config-check.js';
+import { healthCommand } from './health.js';
 import { importCommand } from './import.js';
 import { DELIVERY_STATUSES, dropDeliveryCommand, outboxCommand, retryDeliveryCommand } from './outbox.js';
 import { serveCommand } from './serve.js';
@@ -35,6 +36,11 @@ program
   .option('-p, --port <port>', 'port to listen on (default 8080, $CALLCARD_PORT)', integer)
   .option('--host <host>', 'address to listen on (default 0.0.0.0, $CALLCARD_HOST)')
   .action((options) => serveCommand({ ...program.opts(), ...options }));
+
+program
+  .command('health')
+  .description("ask this machine's callcard for /healthz (HTTPS when tls is set); exit 0 when it is up")
+  .action(() => healthCommand(program.opts()));
 
 program
   .command('import')

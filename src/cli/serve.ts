@@ -1,6 +1,7 @@
+import type { AddressInfo } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { loadConfig } from '../config/load.js';
-import { pathPrefix } from '../config/schema.js';
+import { DEFAULT_METRICS_HOST, pathPrefix } from '../config/schema.js';
 import { createService } from '../main.js';
 import { startRetention } from '../workflows/retention.js';
 
@@ -8,6 +9,26 @@ export interface ServeOptions {
   readonly config?: string;
   readonly port?: number;
   readonly host?: string;
+}
+
+interface Listener {
+  /** Where it can be reached from, said plainly. */
+  readonly where: string;
+  /** A URL to reach it from this machine. */
+  readonly url: string;
+}
+
+/** What a listening socket really exposes: every interface, this machine only, or one address. */
+export function listenerOf(address: AddressInfo | string | null, tls: boolean): Listener {
+  if (address === null || typeof address === 'string') return { where: String(address), url: '' };
+  const scheme = tls ? 'https' : 'http';
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const everywhere = address.address === '0.0.0.0' || address.address === '::';
+  const loopback = /^127\./.test(address.address) || address.address === '::1';
+  const where = everywhere
+    ? `${host}:${address.port} (every network interface of this machine)`
+    : `${host}:${address.port}${loopback ? ' (this machine only)' : ''}`;
+  return { where, url: `${scheme}://${everywhere ? 'localhost' : host}:${address.port}` };
 }
 
 export async function serveCommand(options: ServeOptions): Promise<void> {
@@ -20,20 +41,25 @@ export async function serveCommand(options: ServeOptions): Promise<void> {
     startDelivery: true,
     workers: Math.min(2, availableParallelism()),
   });
-  const address = await service.app.listen({ port: config.port, host: config.host });
-  const metricsAddress =
-    service.metricsApp && config.metrics.port !== undefined
-      ? await service.metricsApp.listen({ port: config.metrics.port, host: config.host })
-      : undefined;
+  await service.app.listen({ port: config.port, host: config.host });
+  const main = listenerOf(service.app.server.address(), config.tls !== undefined);
+  let metrics: Listener | undefined;
+  if (service.metricsApp && config.metrics.port !== undefined) {
+    await service.metricsApp.listen({
+      port: config.metrics.port,
+      host: config.metrics.host ?? DEFAULT_METRICS_HOST,
+    });
+    metrics = listenerOf(service.metricsApp.server.address(), false);
+  }
   const lines = [
     '',
-    `callcard is listening on ${address}${config.tls ? ' (HTTPS)' : ''}` +
+    `callcard is listening on ${main.where}, ${config.tls ? 'HTTPS' : 'plain HTTP'}` +
       (service.tenants.length > 1 ? ` for ${service.tenants.length} tenants` : ''),
-    ...(metricsAddress ? [`  Prometheus metrics at ${metricsAddress}/metrics`] : []),
+    ...(metrics ? [`  Prometheus metrics at ${metrics.url}/metrics: ${metrics.where}, plain HTTP`] : []),
   ];
   for (const tenant of service.tenants) {
     const settings = tenant.tenant;
-    const root = settings.publicUrl ?? address.replace('0.0.0.0', 'localhost');
+    const root = settings.publicUrl ?? main.url;
     const base = `${root}${pathPrefix(settings.basePath)}`;
     const header = settings.auth.header;
     lines.push(

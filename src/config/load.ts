@@ -47,6 +47,7 @@ const ENV: readonly (readonly [string, readonly string[], ((value: string) => un
   ['CALLCARD_TLS_KEY', ['tls', 'key']],
   ['CALLCARD_METRICS', ['metrics', 'enabled'], (value) => value !== 'false' && value !== '0'],
   ['CALLCARD_METRICS_PORT', ['metrics', 'port']],
+  ['CALLCARD_METRICS_HOST', ['metrics', 'host']],
   ['CALLCARD_METRICS_TOKEN', ['metrics', 'token']],
   ['CALLCARD_METRICS_TOKEN_FILE', ['metrics', 'token'], (file) => readFileSync(file, 'utf8').trim()],
 ];

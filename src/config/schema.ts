@@ -39,6 +39,7 @@ const sourceCommon = z.object({
       intervalMs: z.coerce.number().int().min(1000).default(300_000),
       fullIntervalMs: z.coerce.number().int().min(1000).default(86_400_000),
     })
+    .strict()
     .prefault({}),
   /** Live: answers reused for a while, bounded in size; a TTL of 0 turns that kind of answer's caching off. */
   cache: z
@@ -47,6 +48,7 @@ const sourceCommon = z.object({
       missTtlMs: z.coerce.number().int().min(0).default(30_000),
       maxEntries: z.coerce.number().int().min(1).default(10_000),
     })
+    .strict()
     .prefault({}),
 });
 
@@ -242,6 +244,9 @@ function gatherTenants(raw: unknown): unknown {
 
 const ownPerTenant = z.never({ error: 'with tenants, set this in each tenant' }).optional();
 
+/** Where the separate metrics listener is when `metrics.host` is not set: this machine only. */
+export const DEFAULT_METRICS_HOST = '127.0.0.1';
+
 /** Settings of the instance, shared by every tenant. */
 const serverSettings = {
   port: z.coerce.number().int().min(0).max(65_535).default(8080),
@@ -276,6 +281,8 @@ const serverSettings = {
       token: z.string().min(16, 'must be at least 16 characters').optional(),
       /** When set, /metrics is served on its own plain HTTP listener on this port, not the main one. */
       port: z.coerce.number().int().min(1).max(65_535).optional(),
+      /** The address that listener is on: this machine only unless set (it is plain HTTP). */
+      host: z.string().min(1).optional(),
     })
     .strict()
     .prefault({}),
@@ -283,6 +290,7 @@ const serverSettings = {
     .object({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     })
+    .strict()
     .prefault({}),
 };
 
@@ -291,7 +299,16 @@ export const configSchema = z.preprocess(
   z
     .object({
       ...serverSettings,
-      auth: z.object({ tokens: ownPerTenant, credentials: ownPerTenant, tokenFile: ownPerTenant }).optional(),
+      // Only the header may be shared (moved into each tenant); the rest is each tenant's own.
+      auth: z
+        .object({
+          tokens: ownPerTenant,
+          credentials: ownPerTenant,
+          tokenFile: ownPerTenant,
+          tokenEnv: ownPerTenant,
+        })
+        .strict()
+        .optional(),
       basePath: ownPerTenant,
       sources: ownPerTenant,
       workflows: ownPerTenant,
@@ -320,6 +337,13 @@ export const configSchema = z.preprocess(
           code: 'custom',
           path: ['metrics', 'port'],
           message: 'must differ from port (leave it unset to serve /metrics on the main port)',
+        });
+      }
+      if (config.metrics.host !== undefined && config.metrics.port === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['metrics', 'host'],
+          message: 'has no effect without metrics.port (/metrics is then on the main port and host)',
         });
       }
       checkTenantsApart(config.tenants, ctx);

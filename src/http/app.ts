@@ -14,14 +14,15 @@ import { maskNumber } from '../phone/index.js';
 import type { CallJournal } from '../store/types.js';
 import type { OutboxStore } from '../workflows/outbox/types.js';
 import type { Workflows } from '../workflows/registry.js';
-import type { Authenticator } from './auth.js';
+import { CALL_PAGE_PATH } from '../workflows/workflow.js';
+import { type Authenticator, bearerCheck } from './auth.js';
 import { registerErrorHandling, sendError } from './errors.js';
-import { createTenantGuard } from './guard.js';
+import { type AnyTenantAccepts, createTenantGuard, createUnservedGuard } from './guard.js';
 import { openApiRoutes } from './openapi.js';
 import { connectorRoutes } from './routes/connector.js';
 import { type MetricsRoutesOptions, metricsRoutes } from './routes/metrics.js';
 import { pageRoutes } from './routes/pages.js';
-import { type Readiness, serviceRoutes } from './routes/service.js';
+import { type Readiness, readinessRoutes, serviceRoutes } from './routes/service.js';
 
 /** One customer's routes, under its base path. */
 export interface TenantRoutes {
@@ -41,6 +42,8 @@ export interface AppOptions {
   readonly tls?: { readonly cert: string | Buffer; readonly key: string | Buffer };
   /** What `/readyz` reports. */
   readonly readiness?: () => Promise<Readiness>;
+  /** The bearer token that shows `/readyz`'s checks (the metrics token); without it, the status only. */
+  readonly readinessToken?: string;
   readonly logger: Logger;
   /** `GET /metrics` on this app; absent when metrics are off or served on their own port. */
   readonly metrics?: MetricsRoutesOptions;
@@ -122,19 +125,30 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     }
   });
 
-  registerErrorHandling(app);
+  const auths = options.tenants.map((routes) => routes.auth);
+  const anyTenantAccepts: AnyTenantAccepts = (headers) =>
+    auths.map((auth) => auth.check(headers)).some((id) => id !== undefined);
+  // Paths where no tenant is answer as a tenant's base path without its token (the first tenant's
+  // limits stand for them; tenants usually share them).
+  const limits = options.tenants[0]?.tenant.limits;
+  registerErrorHandling(
+    app,
+    limits ? createUnservedGuard(limits, CALL_PAGE_PATH, anyTenantAccepts, options.now) : undefined,
+  );
 
   const single = options.tenants.length === 1 ? options.tenants[0] : undefined;
   await app.register(serviceRoutes, {
     // With several tenants, the front page names none of their paths.
     ...(single && { basePath: single.tenant.basePath }),
     ...(options.readiness && { readiness: options.readiness }),
+    // The checks name tenants and sources: for monitoring, which holds the metrics token.
+    details: options.readinessToken === undefined ? () => false : bearerCheck(options.readinessToken),
   });
   if (options.metrics) await app.register(metricsRoutes, options.metrics);
   for (const routes of options.tenants) {
     const { tenant } = routes;
     const prefix = pathPrefix(tenant.basePath);
-    const guard = createTenantGuard(tenant, routes.auth, options.now);
+    const guard = createTenantGuard(tenant, routes.auth, options.now, anyTenantAccepts);
     await app.register(pageRoutes, {
       prefix,
       journal: routes.journal,
@@ -153,16 +167,23 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       tenant,
       workflows: routes.workflows,
       metrics: options.metrics,
+      guard: guard.api,
     });
   }
   return app;
 }
 
-/** The separate listener for `metrics.port`: `GET /metrics` only, plain HTTP. */
+/**
+ * The separate listener for `metrics.port`: `GET /metrics` and `GET /readyz` with its checks, plain
+ * HTTP, for monitoring on a private address.
+ */
 export async function buildMetricsApp(
-  options: MetricsRoutesOptions & { readonly logger: Logger },
+  options: MetricsRoutesOptions & {
+    readonly logger: Logger;
+    readonly readiness?: () => Promise<Readiness>;
+  },
 ): Promise<FastifyInstance> {
-  const { logger, ...metrics } = options;
+  const { logger, readiness, ...metrics } = options;
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     disableRequestLogging: true,
@@ -172,6 +193,7 @@ export async function buildMetricsApp(
   });
   registerErrorHandling(app);
   await app.register(metricsRoutes, metrics);
+  await app.register(readinessRoutes, { ...(readiness && { readiness }), details: () => true });
   return app;
 }
 

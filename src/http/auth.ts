@@ -54,3 +54,15 @@ export class Authenticator {
     return accepted;
   }
 }
+
+/**
+ * `Authorization: Bearer <token>`, the scheme in any case (RFC 9110 §11.1), the token compared as
+ * the other credentials are.
+ */
+export function bearerCheck(token: string): (headers: IncomingHttpHeaders) => boolean {
+  const expected = new Authenticator([{ authorization: token }]);
+  return (headers) => {
+    const given = /^bearer +([^\s]+) *$/i.exec(headers.authorization ?? '')?.[1] ?? '';
+    return expected.check({ authorization: given }) !== undefined;
+  };
+}

@@ -43,12 +43,17 @@ export function sendError(error: FastifyError, request: FastifyRequest, reply: F
   return reply.code(500).send(errorBody('INTERNAL', 'internal error; the service log has the details'));
 }
 
-export function registerErrorHandling(app: FastifyInstance): void {
-  app.setErrorHandler(sendError);
+/** The answer for a path with nothing behind it; the same wherever that is. */
+export function sendNotFound(request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  return reply
+    .code(404)
+    .send(errorBody('NOT_FOUND', `no such endpoint: ${request.method} ${request.url.split('?')[0]}`));
+}
 
-  app.setNotFoundHandler((request, reply) => {
-    reply
-      .code(404)
-      .send(errorBody('NOT_FOUND', `no such endpoint: ${request.method} ${request.url.split('?')[0]}`));
-  });
+export function registerErrorHandling(
+  app: FastifyInstance,
+  notFound: (request: FastifyRequest, reply: FastifyReply) => unknown = sendNotFound,
+): void {
+  app.setErrorHandler(sendError);
+  app.setNotFoundHandler(notFound);
 }

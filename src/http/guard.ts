@@ -1,8 +1,9 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import type { Tenant } from '../config/schema.js';
 import { createAllowList } from './address.js';
 import type { Authenticator } from './auth.js';
-import { errorBody } from './errors.js';
+import { errorBody, sendNotFound } from './errors.js';
 import { Lockout, RateLimit, type Verdict } from './limits.js';
 
 /** The checks in front of one tenant's routes. */
@@ -13,7 +14,11 @@ export interface TenantGuard {
   readonly page: onRequestAsyncHookHandler;
 }
 
+/** Whether the headers carry a token of any tenant (they then belong to a caller who knows one). */
+export type AnyTenantAccepts = (headers: IncomingHttpHeaders) => boolean;
+
 const OK_VERDICT: Verdict = { ok: true };
+const NEVER: AnyTenantAccepts = () => false;
 
 function tooMany(reply: FastifyReply, verdict: Verdict & { ok: false }, message: string) {
   return reply
@@ -22,10 +27,21 @@ function tooMany(reply: FastifyReply, verdict: Verdict & { ok: false }, message:
     .send(errorBody('RATE_LIMITED', `${message}; retry after ${verdict.retryAfterSeconds} s`));
 }
 
+const unauthorized = (reply: FastifyReply) =>
+  reply.code(401).send(errorBody('UNAUTHORIZED', 'missing or wrong token header'));
+
+/**
+ * The answers without a right token are the same at a tenant's base path and at a path where no
+ * tenant is, so that nobody can find out which customers an instance serves:
+ * - no token of any tenant: 401, whether or not a tenant is there;
+ * - a token of another tenant: 404, as where no tenant is (its holder learns only that its own
+ *   tenant is elsewhere, which it knows).
+ */
 export function createTenantGuard(
   tenant: Pick<Tenant, 'name' | 'allow' | 'limits'>,
   auth: Authenticator,
   now: () => number = Date.now,
+  anyTenantAccepts: AnyTenantAccepts = NEVER,
 ): TenantGuard {
   const allowed = createAllowList(tenant.allow);
   const perAddress = new RateLimit(tenant.limits.perAddress.max, tenant.limits.perAddress.windowMs, now);
@@ -39,22 +55,26 @@ export function createTenantGuard(
     async api(request, reply) {
       mark(request);
       const address = request.ip;
-      if (allowed && !allowed(address)) {
-        return reply
-          .code(403)
-          .send(errorBody('ADDRESS_NOT_ALLOWED', 'this address may not call this service'));
-      }
       // Listed addresses are known callers (peoplefone's): a wrong token there is a setting to fix,
       // not someone guessing, and locking them out would delay the fix.
-      const locked = allowed ? OK_VERDICT : lockout.check(address);
+      const listed = allowed?.(address);
+      const locked = listed ? OK_VERDICT : lockout.check(address);
       if (!locked.ok) return tooMany(reply, locked, 'too many wrong tokens from this address');
       const byAddress = perAddress.take(address);
       if (!byAddress.ok) return tooMany(reply, byAddress, 'too many requests from this address');
       // Checked before the body is read: an unauthenticated request costs nothing and learns nothing.
       const credential = auth.check(request.headers);
       if (credential === undefined) {
-        if (!allowed) lockout.fail(address);
-        return reply.code(401).send(errorBody('UNAUTHORIZED', 'missing or wrong token header'));
+        if (anyTenantAccepts(request.headers)) return sendNotFound(request, reply);
+        if (!listed) lockout.fail(address);
+        return unauthorized(reply);
+      }
+      // An address outside the list is told so only with the right token: without it, the answer
+      // is the one of a path where no tenant is.
+      if (listed === false) {
+        return reply
+          .code(403)
+          .send(errorBody('ADDRESS_NOT_ALLOWED', 'this address may not call this service'));
       }
       lockout.succeed(address);
       const byToken = perToken.take(credential);
@@ -65,5 +85,67 @@ export function createTenantGuard(
       const byAddress = perAddress.take(request.ip);
       if (!byAddress.ok) return tooMany(reply, byAddress, 'too many requests from this address');
     },
+  };
+}
+
+/** Lower-case path segments: routes ignore case, trailing and doubled slashes alike. */
+const segmentsOf = (url: string) =>
+  (url.split('?')[0] ?? '')
+    .toLowerCase()
+    .split('/')
+    .filter((segment) => segment !== '');
+
+/**
+ * Where a request for no route would have gone had a tenant been there: the base path it names,
+ * and whether that route is behind the token (the CONNECTOR API and openapi.json) or a call page.
+ */
+export function unservedRoute(
+  method: string,
+  url: string,
+  pagePath: string,
+): { base: string; kind: 'api' | 'page' } | undefined {
+  const segments = segmentsOf(url);
+  const last = segments.at(-1);
+  if (last === undefined) return undefined;
+  const page = pagePath.split('/').filter(Boolean)[0]?.toLowerCase();
+  const reading = method === 'GET' || method === 'HEAD';
+  if (method === 'POST' || (reading && (last === 'lookup' || last === 'openapi.json'))) {
+    return { base: `/${segments.slice(0, -1).join('/')}`, kind: 'api' };
+  }
+  if (reading && segments.length >= 2 && segments.at(-2) === page) {
+    return { base: `/${segments.slice(0, -2).join('/')}`, kind: 'page' };
+  }
+  return undefined;
+}
+
+/**
+ * The answer at paths where no tenant is, for requests a tenant's routes would have taken: the
+ * same checks and limits as at a tenant's base path (counted for each such path apart, as each
+ * tenant counts its own), then what a tenant answers without its token.
+ */
+export function createUnservedGuard(
+  limits: Tenant['limits'],
+  pagePath: string,
+  anyTenantAccepts: AnyTenantAccepts,
+  now: () => number = Date.now,
+) {
+  const perAddress = new RateLimit(limits.perAddress.max, limits.perAddress.windowMs, now);
+  const lockout = new Lockout(limits.badTokens, now);
+  return async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
+    const route = unservedRoute(request.method, request.url, pagePath);
+    if (!route) return sendNotFound(request, reply);
+    const key = `${request.ip} ${route.base}`;
+    if (route.kind === 'page') {
+      const byAddress = perAddress.take(key);
+      if (!byAddress.ok) return tooMany(reply, byAddress, 'too many requests from this address');
+      return sendNotFound(request, reply);
+    }
+    const locked = lockout.check(key);
+    if (!locked.ok) return tooMany(reply, locked, 'too many wrong tokens from this address');
+    const byAddress = perAddress.take(key);
+    if (!byAddress.ok) return tooMany(reply, byAddress, 'too many requests from this address');
+    if (anyTenantAccepts(request.headers)) return sendNotFound(request, reply);
+    lockout.fail(key);
+    return unauthorized(reply);
   };
 }

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, onRequestAsyncHookHandler } from 'fastify';
 import { pathPrefix, type Tenant } from '../config/schema.js';
 import {
   CALL_TEXT_FIELDS,
@@ -223,7 +223,7 @@ function schemas(): Json {
     },
     Readiness: {
       type: 'object',
-      required: ['status', 'checks'],
+      required: ['status'],
       properties: {
         status: { enum: ['ready', 'not ready'] },
         checks: {
@@ -488,10 +488,13 @@ export function buildOpenApiDocument(api: ServedApi): Json {
         description: 'The record an action created in the CRM.',
         headers: { Location: { schema: { type: 'string', format: 'uri' } } },
       },
-      404: errorResponse(404, 'No call has this id.', {
+      404: errorResponse(404, 'No call has this id (the same answer as where no tenant is).', {
         unknown: {
           summary: 'An id no call has',
-          value: errorBody('NOT_FOUND', 'no call record at this address'),
+          value: errorBody(
+            'NOT_FOUND',
+            `no such endpoint: GET ${base}${CALL_PAGE_PATH}AAAAAAAAAAAAAAAAAAAAAA`,
+          ),
         },
       }),
       429: tooMany('Over the limit of an address', 'too many requests from this address; retry after 12 s'),
@@ -513,17 +516,20 @@ export function buildOpenApiDocument(api: ServedApi): Json {
     operationId: 'readyz',
     tags: ['Service'],
     summary: 'Ready for traffic',
-    description: 'The store answers and every mirrored source has had a good sync.',
+    description:
+      'The store answers and every mirrored source has had a good sync. Only the status without a ' +
+      'token; the checks (which name tenants and sources) with `Authorization: Bearer <metrics.token>` ' +
+      'or on the metrics port.',
     security: [],
     responses: {
       200: {
         description: 'Ready.',
         content: json(ref('Readiness'), {
-          ready: { summary: 'Ready', value: { status: 'ready', checks: [{ name: 'store', ok: true }] } },
+          ready: { summary: 'Ready', value: { status: 'ready' } },
         }),
       },
       503: {
-        description: 'Not ready; the checks that failed say why.',
+        description: 'Not ready; with the metrics token, the checks that failed say why.',
         content: json(ref('Readiness'), {
           syncing: {
             summary: 'A mirror has not synced yet',
@@ -599,6 +605,8 @@ export interface OpenApiRoutesOptions {
   readonly workflows: Pick<Workflows, 'names'>;
   /** Present when this app serves `/metrics`. */
   readonly metrics?: Pick<MetricsRoutesOptions, 'token'>;
+  /** The tenant's token check: the document says which workflows a tenant has, and that it is there. */
+  readonly guard: onRequestAsyncHookHandler;
 }
 
 /** The header sets a tenant accepts, by name: its tokens go in `auth.header`, beside any header sets. */
@@ -630,7 +638,9 @@ export const openApiRoutes: FastifyPluginAsync<OpenApiRoutesOptions> = async (ap
       ...(options.metrics && { metrics: { bearer: options.metrics.token !== undefined } }),
     }),
   );
-  // No token and no limit: the document holds the API's shape and names, no data and no secret.
+  // Behind the token like the API it describes: without it, the answer is the one of a path where
+  // no tenant is, so the document does not tell who is served here.
+  app.addHook('onRequest', options.guard);
   app.get('/openapi.json', async (_request, reply) =>
     reply.type('application/json; charset=utf-8').send(document),
   );

@@ -1,6 +1,7 @@
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { tempDir } from '../helper.js';
@@ -135,6 +136,108 @@ describe('callcard CLI', () => {
     expect(logs.join('')).not.toContain(token!);
   });
 
+  /** Whether a TCP connection to host:port is taken. */
+  const reachable = (host: string, port: number) =>
+    new Promise<boolean>((done) => {
+      const socket = connect({ host, port });
+      socket.once('connect', () => {
+        socket.destroy();
+        done(true);
+      });
+      socket.once('error', () => done(false));
+    });
+
+  it('says what it really exposes, and keeps the plain HTTP metrics port on this machine', async () => {
+    const [port, metricsPort] = [await freePort(), await freePort()];
+    const config = join(dir.path, 'callcard.yaml');
+    writeFileSync(
+      config,
+      [
+        `port: ${port}`,
+        'host: 0.0.0.0',
+        `dataDir: ${join(dir.path, 'data')}`,
+        `metrics: { port: ${metricsPort} }`,
+      ].join('\n'),
+    );
+    const served = await serve(['--config', config], /Try it/);
+    expect(served.banner).toContain(
+      `listening on 0.0.0.0:${port} (every network interface of this machine), plain HTTP`,
+    );
+    expect(served.banner).not.toContain('listening on http://127.0.0.1');
+    expect(served.banner).toContain(
+      `Prometheus metrics at http://127.0.0.1:${metricsPort}/metrics: 127.0.0.1:${metricsPort} (this machine only), plain HTTP`,
+    );
+    expect(await reachable('127.0.0.1', metricsPort)).toBe(true);
+    // From another address of this machine: the API answers, the metrics port does not.
+    const outside = Object.values(networkInterfaces())
+      .flat()
+      .find((entry) => entry && entry.family === 'IPv4' && !entry.internal)?.address;
+    if (outside) {
+      expect(await reachable(outside, port)).toBe(true);
+      expect(await reachable(outside, metricsPort)).toBe(false);
+    } else {
+      console.warn('no address but loopback on this machine: the metrics port was checked on loopback only');
+    }
+    expect(await served.stop()).toBe(0);
+  });
+
+  it("runs the container's health check against an HTTPS instance", async () => {
+    // The HEALTHCHECK of the Containerfile, as the container runs it (in /app, from the environment).
+    const containerfile = readFileSync(resolve(import.meta.dirname, '../../Containerfile'), 'utf8');
+    const command = /^\s*CMD (\[.*\])\s*$/m.exec(containerfile.split('HEALTHCHECK')[1] ?? '')?.[1];
+    const [program, ...args] = JSON.parse(command ?? '[]') as string[];
+    expect(program).toBe('node');
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-days',
+        '1',
+      ].concat([
+        '-subj',
+        '/CN=lookup.example.ch',
+        '-keyout',
+        join(dir.path, 'tls.key'),
+        '-out',
+        join(dir.path, 'tls.crt'),
+      ]),
+      { stdio: 'ignore' },
+    );
+    const port = await freePort();
+    const config = join(dir.path, 'callcard.yaml');
+    writeFileSync(
+      config,
+      [
+        `port: ${port}`,
+        'host: 0.0.0.0',
+        `dataDir: ${join(dir.path, 'data')}`,
+        'tls: { cert: tls.crt, key: tls.key }',
+      ].join('\n'),
+    );
+    const healthCheck = () =>
+      spawnSync(process.execPath, args, {
+        cwd: resolve(import.meta.dirname, '../..'),
+        env: { PATH: process.env['PATH'] ?? '', CALLCARD_CONFIG: config },
+        encoding: 'utf8',
+        timeout: 30_000,
+      });
+    const served = await serve(['--config', config], /Try it/);
+    expect(served.banner).toContain('HTTPS');
+    const up = healthCheck();
+    expect(up.stderr).toBe('');
+    expect(up.status).toBe(0);
+    expect(await served.stop()).toBe(0);
+    const down = healthCheck();
+    expect(down.status).toBe(1);
+    expect(down.stderr).toMatch(/ECONNREFUSED/);
+  });
+
   describe('with tenants', () => {
     const writeConfig = (port: number) => {
       writeFileSync(join(dir.path, 'acme.tokens'), 'acme-token-aaaaaaaaaaaaaaaa\n');
@@ -191,7 +294,9 @@ describe('callcard CLI', () => {
           body: JSON.stringify({ inputs: { phoneNumber: '41215522000' } }),
         }).then((response) => response.status);
       expect(await lookup('/acme', 'acme-token-aaaaaaaaaaaaaaaa')).toBe(200);
-      expect(await lookup('/acme', globexToken!)).toBe(401);
+      // globex's token at acme's path: as where no tenant is.
+      expect(await lookup('/acme', globexToken!)).toBe(404);
+      expect(await lookup('/acme', 'wrong-token-cccccccccccccc')).toBe(401);
       expect(await lookup('/globex', globexToken!)).toBe(200);
 
       writeFileSync(join(dir.path, 'acme.tokens'), 'acme-token-bbbbbbbbbbbbbbbb\n');

@@ -102,4 +102,29 @@ describe('callcard config check with tenants', () => {
       /auth: .*missing\.tokens/,
     );
   });
+
+  it('refuses a token that two tenants would accept, from their token files or environment variables', () => {
+    const shared = 'shared-token-aaaaaaaaaaaaaa';
+    writeFileSync(join(dir.path, 'acme.tokens'), `${shared}\n`);
+    writeFileSync(join(dir.path, 'globex.tokens'), `globex-token-bbbbbbbbbbbbbb\n${shared}\n`);
+    expectRefused(
+      [
+        'tenants:',
+        '  acme: { basePath: /acme, auth: { tokenFile: acme.tokens } }',
+        '  globex: { basePath: /globex, auth: { tokenFile: globex.tokens } }',
+      ],
+      /tenants\.globex\.auth: a token of it is tenant "acme"'s too/,
+    );
+    const result = check(
+      [
+        'tenants:',
+        '  acme: { basePath: /acme, auth: { tokenFile: acme.tokens } }',
+        '  globex: { basePath: /globex, auth: { header: X-Globex-Key, tokenEnv: GLOBEX_TOKENS } }',
+      ],
+      { GLOBEX_TOKENS: `other-token-cccccccccccccc,${shared}` },
+    );
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/tenants\.globex\.auth: a token of it is tenant "acme"'s too/);
+    expect(result.stderr + result.stdout).not.toContain(shared);
+  });
 });

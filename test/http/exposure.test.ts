@@ -31,7 +31,7 @@ describe('exposed to the internet', () => {
     service!.app.inject({ method: 'POST', url, headers, payload: NUMBER, remoteAddress });
 
   describe('IP allowlist', () => {
-    it('answers listed addresses and networks, 403 to others, before the token is looked at', async () => {
+    it('answers listed addresses and networks, 403 to others that have the token', async () => {
       await start({ allow: ['203.0.113.0/24', '2001:db8::/32', '198.51.100.9'] });
       expect((await lookup(AUTH, '203.0.113.200')).json()).toHaveLength(1);
       expect((await lookup(AUTH, '2001:db8::1')).statusCode).toBe(200);
@@ -44,9 +44,10 @@ describe('exposed to the internet', () => {
           error: { code: 'ADDRESS_NOT_ALLOWED', message: 'this address may not call this service' },
         });
       }
-      // Without the token, a listed address still gets 401, an unlisted one 403.
+      // Without the token, a listed address gets 401, and so does an unlisted one: 403 would tell
+      // anyone that a tenant is at this path.
       expect((await lookup({}, '203.0.113.1')).statusCode).toBe(401);
-      expect((await lookup({}, '192.0.2.1')).statusCode).toBe(403);
+      expect((await lookup({}, '192.0.2.1')).statusCode).toBe(401);
     });
 
     it('takes the client address from X-Forwarded-For only from trusted proxies', async () => {
@@ -370,6 +371,114 @@ describe('exposed to the internet', () => {
       } finally {
         dir.remove();
       }
+    });
+  });
+
+  describe('probing for tenants', () => {
+    const ACME = 'acme-token-aaaaaaaaaaaaaaaa';
+    const GLOBEX = 'globex-token-bbbbbbbbbbbbbb';
+    const startTwo = async (acme: ConfigInput = {}) => {
+      service = await build(
+        {
+          tenants: {
+            acme: { basePath: '/acme', auth: { tokens: [ACME] }, ...acme },
+            globex: { basePath: '/globex', auth: { tokens: [GLOBEX] } },
+          },
+        },
+        undefined,
+        { now },
+      );
+      return service;
+    };
+    /** The same request at a tenant's base path and at one (of the same length) where no tenant is. */
+    const both = async (
+      method: 'GET' | 'POST' | 'HEAD',
+      route: string,
+      headers: Record<string, string> = {},
+      remoteAddress = '192.0.2.40',
+    ) => {
+      const send = (base: string) =>
+        service!.app.inject({
+          method,
+          url: `${base}${route}`,
+          headers,
+          remoteAddress,
+          ...(method === 'POST' && { payload: NUMBER }),
+        });
+      const [known, unknown] = [await send('/acme'), await send('/zzzz')];
+      return { known, unknown };
+    };
+    const expectAlike = ({ known, unknown }: Awaited<ReturnType<typeof both>>, what: string) => {
+      expect(unknown.statusCode, what).toBe(known.statusCode);
+      // A 404 names the path asked for; the rest is the same, byte for byte.
+      expect(unknown.body.replaceAll('/zzzz', '/acme'), what).toBe(known.body);
+      const headers = (response: typeof known) => {
+        const { date: _, ...rest } = response.headers;
+        return rest;
+      };
+      expect(headers(unknown), what).toEqual(headers(known));
+    };
+
+    it('answers a base path where no tenant is as a tenant’s without its token', async () => {
+      await startTwo();
+      const cases: [method: 'GET' | 'POST' | 'HEAD', route: string, headers?: Record<string, string>][] = [
+        ['POST', '/Lookup'],
+        ['POST', '/lookup/'],
+        ['POST', '/Lookup', { 'x-execution-token': 'wrong-token-cccccccccccccc' }],
+        ['GET', '/Lookup'],
+        ['POST', '/CallFlow'],
+        ['POST', '/NoSuchWorkflow'],
+        ['GET', '/openapi.json'],
+        ['HEAD', '/openapi.json'],
+        ['GET', '/calls/AAAAAAAAAAAAAAAAAAAAAA'],
+        ['GET', '/nothing'],
+        // Another tenant's token: 404 at both, as where no tenant is.
+        ['POST', '/Lookup', { 'x-execution-token': GLOBEX }],
+        ['GET', '/openapi.json', { 'x-execution-token': GLOBEX }],
+      ];
+      for (const [method, route, headers] of cases) {
+        const answers = await both(method, route, headers);
+        expectAlike(answers, `${method} ${route} ${JSON.stringify(headers ?? {})}`);
+      }
+      expect((await both('POST', '/Lookup')).known.statusCode).toBe(401);
+      expect((await both('POST', '/Lookup', { 'x-execution-token': GLOBEX })).known.statusCode).toBe(404);
+      // With its token, the tenant answers, its OpenAPI document included.
+      const own = { 'x-execution-token': ACME };
+      expect((await both('POST', '/Lookup', own)).known.statusCode).toBe(200);
+      const document = await both('GET', '/openapi.json', own);
+      expect(document.known.statusCode).toBe(200);
+      expect(document.known.json().paths).toHaveProperty(['/acme/Lookup']);
+      expect(document.unknown.statusCode).toBe(404);
+    });
+
+    it('locks out wrong tokens at a base path where no tenant is as at a tenant’s', async () => {
+      await startTwo();
+      const wrong = { 'x-execution-token': 'wrong-token-cccccccccccccc' };
+      const statuses = async (base: string, address: string) => {
+        const seen: number[] = [];
+        for (let i = 0; i < 12; i++) seen.push((await lookup(wrong, address, `${base}/Lookup`)).statusCode);
+        return seen;
+      };
+      const known = await statuses('/acme', '192.0.2.41');
+      expect(known).toContain(429);
+      expect(await statuses('/zzzz', '192.0.2.42')).toEqual(known);
+    });
+
+    it('tells an address outside the allowlist so only when it has the token', async () => {
+      await startTwo({ allow: ['203.0.113.0/24'] });
+      expectAlike(await both('POST', '/Lookup', {}, '192.0.2.43'), 'no token, unlisted address');
+      expect((await both('POST', '/Lookup', {}, '192.0.2.43')).known.statusCode).toBe(401);
+      const listedOnly = await both('POST', '/Lookup', { 'x-execution-token': ACME }, '192.0.2.43');
+      expect(listedOnly.known.statusCode).toBe(403);
+      expect(listedOnly.known.json().error.code).toBe('ADDRESS_NOT_ALLOWED');
+    });
+
+    it('says only ready or not on /readyz, without naming tenants or sources', async () => {
+      await startTwo();
+      const response = await service!.app.inject({ method: 'GET', url: '/readyz' });
+      expect(response.statusCode).toBe(200);
+      expect(response.json()).toEqual({ status: 'ready' });
+      expect(response.body).not.toMatch(/acme|globex|store/);
     });
   });
 });

@@ -189,6 +189,12 @@ describe('GET /metrics, configured', () => {
     const ok = await scrape({ authorization: `Bearer ${METRICS_TOKEN}` });
     expect(ok.statusCode).toBe(200);
     expect(ok.body).toContain('callcard_lookups_total');
+    // The scheme is case-insensitive (RFC 9110).
+    for (const scheme of ['bearer', 'BEARER', 'beaRer']) {
+      expect((await scrape({ authorization: `${scheme} ${METRICS_TOKEN}` })).statusCode, scheme).toBe(200);
+    }
+    expect((await scrape({ authorization: `Basic ${METRICS_TOKEN}` })).statusCode).toBe(401);
+    expect((await scrape({ authorization: `Bearer${METRICS_TOKEN}` })).statusCode).toBe(401);
   });
 
   it('rejects a short token', async () => {

@@ -204,7 +204,7 @@ describe('GET <base>/openapi.json', () => {
       { startDelivery: true },
     );
     await service.importCsv(CSV);
-    const response = await service.app.inject({ method: 'GET', url: `${BASE}/openapi.json` });
+    const response = await service.app.inject({ method: 'GET', url: `${BASE}/openapi.json`, headers: AUTH });
     expect(response.statusCode).toBe(200);
     expect(response.headers['content-type']).toMatch(/^application\/json/);
     served = response.json();
@@ -215,7 +215,10 @@ describe('GET <base>/openapi.json', () => {
     await target.close();
   });
 
-  it('is a valid OpenAPI 3.1 document, served without a token', async () => {
+  it('is a valid OpenAPI 3.1 document, served with the token only', async () => {
+    const denied = await service.app.inject({ method: 'GET', url: `${BASE}/openapi.json` });
+    expect(denied.statusCode).toBe(401);
+    expect(denied.body).not.toContain('openapi');
     const result = await new Validator().validate(served as unknown as Record<string, unknown>);
     expect(result.errors).toBeUndefined();
     expect(result.valid).toBe(true);
@@ -356,7 +359,11 @@ describe('openapi.json with the default settings', () => {
       metrics: { enabled: false },
     });
     try {
-      const response = await service.app.inject({ method: 'GET', url: '/openapi.json' });
+      const response = await service.app.inject({
+        method: 'GET',
+        url: '/openapi.json',
+        headers: { 'x-api-key': TOKEN },
+      });
       expect(response.statusCode).toBe(200);
       const doc: Doc = response.json();
       expect((await new Validator().validate(response.json())).valid).toBe(true);
@@ -393,8 +400,12 @@ describe('openapi.json with several tenants', () => {
       },
     });
     try {
-      const acme: Doc = (await service.app.inject({ method: 'GET', url: '/acme/openapi.json' })).json();
-      const beta: Doc = (await service.app.inject({ method: 'GET', url: '/beta/openapi.json' })).json();
+      const get = (url: string, headers: Record<string, string>) =>
+        service.app.inject({ method: 'GET', url, headers });
+      const acme: Doc = (await get('/acme/openapi.json', AUTH)).json();
+      const beta: Doc = (await get('/beta/openapi.json', { 'x-beta-key': `${TOKEN}-beta` })).json();
+      // Each tenant's document with its own token only.
+      expect((await get('/beta/openapi.json', AUTH)).statusCode).toBe(404);
       expect(Object.keys(acme.paths).filter((path) => path !== '/healthz' && path !== '/readyz')).toEqual([
         '/acme/Lookup',
         '/acme/CallFlow',

@@ -1,10 +1,10 @@
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config/load.js';
 import type { ConfigInput } from '../../src/config/schema.js';
-import { build, type TestService } from '../helper.js';
+import { build, type TestService, tempDir } from '../helper.js';
 
 const ACME = 'acme-token-aaaaaaaaaaaaaaaa';
 const GLOBEX = 'globex-token-bbbbbbbbbbbbbb';
@@ -55,16 +55,18 @@ describe('tenants', () => {
 
   it("never lets one tenant's token read another's data", async () => {
     await twoTenants();
-    for (const [url, headers] of [
-      ['/globex/Lookup', { 'x-execution-token': ACME }],
-      ['/globex/Lookup', { 'x-globex-key': ACME }],
-      ['/acme/Lookup', { 'x-globex-key': GLOBEX }],
-      ['/acme/Lookup', { 'x-execution-token': GLOBEX }],
-      ['/globex/Ticket', { 'x-execution-token': ACME }],
-      ['/acme/CallFlow', { 'x-globex-key': GLOBEX }],
+    // Another tenant's token in its own header: 404, as where no tenant is (it does not even tell
+    // that another tenant is here); in any other header it is no token at all: 401.
+    for (const [url, headers, status] of [
+      ['/globex/Lookup', { 'x-execution-token': ACME }, 404],
+      ['/globex/Lookup', { 'x-globex-key': ACME }, 401],
+      ['/acme/Lookup', { 'x-globex-key': GLOBEX }, 404],
+      ['/acme/Lookup', { 'x-execution-token': GLOBEX }, 401],
+      ['/globex/Ticket', { 'x-execution-token': ACME }, 404],
+      ['/acme/CallFlow', { 'x-globex-key': GLOBEX }, 404],
     ] as const) {
       const response = await lookup(url, headers);
-      expect(response.statusCode, `${url} with another tenant's token`).toBe(401);
+      expect(response.statusCode, `${url} with another tenant's token`).toBe(status);
       expect(response.body).not.toMatch(/Anna|Gustav|a1|g1/);
     }
     // No tenant at the root: the CONNECTOR API exists only under the tenants' paths.
@@ -234,5 +236,81 @@ describe('tenant configuration', () => {
       lookup: { deadlineMs: 400 },
     });
     expect(a!.dataDir).toBe(join('/tmp/x', 'a'));
+  });
+});
+
+describe('tokens that reach two tenants', () => {
+  const SHARED = 'shared-token-aaaaaaaaaaaaaa';
+  let dir: ReturnType<typeof tempDir>;
+  let service: TestService | undefined;
+  afterEach(async () => {
+    await service?.close();
+    service = undefined;
+    dir.remove();
+  });
+
+  it('are refused at start, from token files and environment variables alike', async () => {
+    dir = tempDir();
+    writeFileSync(join(dir.path, 'acme.tokens'), `${SHARED}\n`);
+    process.env['CALLCARD_TEST_GLOBEX_TOKENS'] = `globex-token-bbbbbbbbbbbbbb ${SHARED}`;
+    try {
+      const started = build({
+        tenants: {
+          acme: { basePath: '/acme', auth: { tokenFile: join(dir.path, 'acme.tokens') } },
+          globex: {
+            basePath: '/globex',
+            auth: { header: 'X-Globex-Key', tokenEnv: 'CALLCARD_TEST_GLOBEX_TOKENS' },
+          },
+        },
+      });
+      await expect(started).rejects.toThrow(/tenant "globex": a token of it is tenant "acme"'s too/);
+    } finally {
+      delete process.env['CALLCARD_TEST_GLOBEX_TOKENS'];
+    }
+  });
+
+  it('are refused at a reload, which keeps the tokens in use and says so', async () => {
+    dir = tempDir();
+    const acmeFile = join(dir.path, 'acme.tokens');
+    const globexFile = join(dir.path, 'globex.tokens');
+    writeFileSync(acmeFile, `${ACME}\n`);
+    writeFileSync(globexFile, `${GLOBEX}\n`);
+    const lines: string[] = [];
+    service = await build(
+      {
+        tenants: {
+          acme: { basePath: '/acme', auth: { tokenFile: acmeFile } },
+          globex: { basePath: '/globex', auth: { tokenFile: globexFile } },
+        },
+      },
+      lines,
+    );
+    const status = async (path: string, token: string) =>
+      (
+        await service!.app.inject({
+          method: 'POST',
+          url: `${path}/Lookup`,
+          headers: { 'x-execution-token': token },
+          payload: { inputs: { phoneNumber: NUMBER } },
+        })
+      ).statusCode;
+    expect(await status('/acme', ACME)).toBe(200);
+    expect(await status('/globex', ACME)).toBe(404);
+    // acme's token written into globex's file: globex's reload is refused, acme's goes on.
+    writeFileSync(globexFile, `${GLOBEX}\n${ACME}\n`);
+    service.reload();
+    expect(await status('/globex', ACME)).toBe(404);
+    expect(await status('/globex', GLOBEX)).toBe(200);
+    expect(await status('/acme', ACME)).toBe(200);
+    const warning = lines
+      .map((line) => JSON.parse(line))
+      .find((entry) => /tokens not reloaded/.test(entry.msg));
+    expect(warning).toMatchObject({ tenant: 'globex', level: 50 });
+    expect(warning.err.message).toMatch(/tenant "acme"'s too/);
+    expect(lines.join('\n')).not.toContain(ACME);
+    // Once the file is right again, its new tokens are taken.
+    writeFileSync(globexFile, `${GLOBEX}\nglobex-next-cccccccccccccc\n`);
+    service.reload();
+    expect(await status('/globex', 'globex-next-cccccccccccccc')).toBe(200);
   });
 });

@@ -7,6 +7,7 @@ import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import type { RawContact } from '../../src/contacts/raw-contact.js';
+import { secretsOf } from '../../src/secrets.js';
 import { createFileSource, type FileSourceConfig } from '../../src/sources/file/file-source.js';
 import { createSource } from '../../src/sources/registry.js';
 import type { Source } from '../../src/sources/types.js';
@@ -443,6 +444,61 @@ describe('file source', () => {
       for (const request of http.requests) {
         expect(request.headers).toMatchObject({ authorization: 'Bearer s3cret-token', 'x-tenant': '42' });
       }
+    });
+
+    it('takes header values from environment variables and files, like every secret', async () => {
+      const http = await server({ body: csvOf(CONTACTS), etag: '"v1"' });
+      write('tenant.secret', 'tenant-42-secret-value\n');
+      process.env['CALLCARD_TEST_EXPORT_AUTH'] = 'Bearer s3cret-from-env';
+      try {
+        const config = loadConfig({
+          env: {},
+          overrides: {
+            baseDir: dir.path,
+            sources: [
+              {
+                type: 'file',
+                url: http.url,
+                headers: { Accept: 'text/csv' },
+                headersEnv: { Authorization: 'CALLCARD_TEST_EXPORT_AUTH' },
+                headersFile: { 'X-Tenant': 'tenant.secret' },
+              } as never,
+            ],
+          },
+        });
+        const made = await createSource(config.tenants[0]!.sources[0]!, { logger, baseDir: dir.path });
+        sources.push(made);
+        await engine().sync(mirror(made));
+        expect(http.requests.map((r) => r.method)).toEqual(['HEAD', 'GET']);
+        for (const request of http.requests) {
+          expect(request.headers).toMatchObject({
+            accept: 'text/csv',
+            authorization: 'Bearer s3cret-from-env',
+            'x-tenant': 'tenant-42-secret-value',
+          });
+        }
+        // They are secrets: the log never shows them.
+        expect(secretsOf(config)).toEqual(
+          expect.arrayContaining(['Bearer s3cret-from-env', 'tenant-42-secret-value']),
+        );
+      } finally {
+        delete process.env['CALLCARD_TEST_EXPORT_AUTH'];
+      }
+      const make = (config: Omit<FileSourceConfig, 'name'>) => () =>
+        createFileSource({ name: 'x', ...config }, { logger, baseDir: dir.path });
+      expect(make({ url: http.url, headersEnv: { Authorization: 'CALLCARD_TEST_UNSET' } })).toThrow(
+        'headersEnv.Authorization: environment variable CALLCARD_TEST_UNSET is not set',
+      );
+      expect(make({ url: http.url, headersFile: { Authorization: 'missing.secret' } })).toThrow(
+        /headersFile\.Authorization: cannot read .*missing\.secret \(ENOENT\)/,
+      );
+      expect(
+        make({
+          url: http.url,
+          headers: { authorization: 'a' },
+          headersFile: { Authorization: 'tenant.secret' },
+        }),
+      ).toThrow('give Authorization once, in headers, headersEnv or headersFile');
     });
 
     it('sends user and password given in the URL as Basic authorization', async () => {

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Registry } from 'prom-client';
-import { Authenticator } from '../auth.js';
+import { bearerCheck } from '../auth.js';
 import { errorBody } from '../errors.js';
 
 export interface MetricsRoutesOptions {
@@ -11,10 +11,9 @@ export interface MetricsRoutesOptions {
 
 /** `GET /metrics` in Prometheus' text format. */
 export const metricsRoutes: FastifyPluginAsync<MetricsRoutesOptions> = async (app, { registry, token }) => {
-  const authorized =
-    token === undefined ? undefined : new Authenticator([{ authorization: `Bearer ${token}` }]);
+  const authorized = token === undefined ? undefined : bearerCheck(token);
   app.get('/metrics', async (request, reply) => {
-    if (authorized && authorized.check(request.headers) === undefined) {
+    if (authorized && !authorized(request.headers)) {
       return reply
         .code(401)
         .header('www-authenticate', 'Bearer')

@@ -2,7 +2,7 @@ import type { FastifyPluginAsync, onRequestAsyncHookHandler } from 'fastify';
 import type { CallJournal } from '../../store/types.js';
 import type { OutboxStore } from '../../workflows/outbox/types.js';
 import { CALL_PAGE_PATH } from '../../workflows/workflow.js';
-import { errorBody } from '../errors.js';
+import { sendNotFound } from '../errors.js';
 import { renderCallPage } from '../pages/call-page.js';
 
 export interface PageRoutesOptions {
@@ -21,9 +21,10 @@ export const pageRoutes: FastifyPluginAsync<PageRoutesOptions> = async (app, { j
   if (guard) app.addHook('onRequest', guard);
   app.get<{ Params: { id: string } }>(`${CALL_PAGE_PATH}:id`, async (request, reply) => {
     const record = /^[\w-]{22}$/.test(request.params.id) ? await journal.get(request.params.id) : undefined;
+    // As a page path where no tenant is: the answer does not tell whether a tenant is here.
+    if (!record) return sendNotFound(request, reply);
     reply.header('cache-control', 'no-store').header('referrer-policy', 'no-referrer');
     reply.header('x-robots-tag', 'noindex');
-    if (!record) return reply.code(404).send(errorBody('NOT_FOUND', 'no call record at this address'));
     const deliveries = outbox ? await outbox.forCall(record.workflow, record.id) : [];
     const created = deliveries.find((delivery) => delivery.status === 'done' && delivery.resultUrl);
     if (created?.resultUrl) return reply.redirect(created.resultUrl, 302);

@@ -1,4 +1,5 @@
 import type { BigIntStats } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { extname, resolve } from 'node:path';
 import type { Logger } from 'pino';
@@ -12,6 +13,7 @@ import type { CallOptions, ListOptions, Source, SourceDeps } from '../types.js';
 import { download, type Remote, remoteOf, remoteVersion } from './http.js';
 
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const headerName = z.string().regex(HEADER_NAME, 'must be an HTTP header name');
 
 /** Contacts handed to the sync per batch. */
 const BATCH = 1000;
@@ -30,8 +32,12 @@ export const fileSourceSchema = z.object({
   path: z.string().min(1).optional(),
   /** Or an http(s) URL of the file, downloaded at each sync it has changed. */
   url: z.url({ protocol: /^https?$/ }).optional(),
-  /** Sent with each request to `url` (Authorization...); never logged. */
-  headers: z.record(z.string().regex(HEADER_NAME, 'must be an HTTP header name'), z.string()).optional(),
+  /** Sent with each request to `url`; never logged. A secret value goes in headersEnv or headersFile. */
+  headers: z.record(headerName, z.string()).optional(),
+  /** Headers whose values are in environment variables: `{ Authorization: CRM_EXPORT_AUTH }`. */
+  headersEnv: z.record(headerName, z.string().min(1)).optional(),
+  /** Headers whose values are in files (relative to the config's folder): `{ Authorization: export.auth }`. */
+  headersFile: z.record(headerName, z.string().min(1)).optional(),
   /** By default from the file's extension, the server's content type, else its first line. */
   format: z.enum(['csv', 'vcard']).optional(),
   /** Largest download from `url`, in bytes. */
@@ -45,6 +51,8 @@ export interface FileSourceConfig {
   readonly path?: string | undefined;
   readonly url?: string | undefined;
   readonly headers?: Readonly<Record<string, string>> | undefined;
+  readonly headersEnv?: Readonly<Record<string, string>> | undefined;
+  readonly headersFile?: Readonly<Record<string, string>> | undefined;
   readonly format?: FileFormat | undefined;
   readonly maxBytes?: number | undefined;
 }
@@ -97,6 +105,45 @@ function abortable<T>(start: () => Promise<T>, signal: AbortSignal): Promise<T> 
   });
 }
 
+/**
+ * The headers sent to the URL: `headers` as written, `headersEnv` and `headersFile` read now (as
+ * the `...Env` and `...File` forms of other secrets). Errors name the setting, never a value.
+ */
+function headersOf(config: FileSourceConfig, baseDir: string): Record<string, string> | undefined {
+  const headers: Record<string, string> = {};
+  const given = new Map<string, string>();
+  const add = (setting: string, header: string, value: string) => {
+    const earlier = given.get(header.toLowerCase());
+    if (earlier !== undefined) {
+      throw new Error(
+        `give ${header} once, in headers, headersEnv or headersFile (${earlier} and ${setting})`,
+      );
+    }
+    if (/[\r\n]/.test(value)) throw new Error(`${setting}.${header}: the value must be one line`);
+    given.set(header.toLowerCase(), setting);
+    headers[header] = value;
+  };
+  for (const [header, value] of Object.entries(config.headers ?? {})) add('headers', header, value);
+  for (const [header, variable] of Object.entries(config.headersEnv ?? {})) {
+    const value = process.env[variable]?.trim();
+    if (!value) throw new Error(`headersEnv.${header}: environment variable ${variable} is not set`);
+    add('headersEnv', header, value);
+  }
+  for (const [header, path] of Object.entries(config.headersFile ?? {})) {
+    const full = resolve(baseDir, path);
+    let value: string;
+    try {
+      value = readFileSync(full, 'utf8').trim();
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
+      throw new Error(`headersFile.${header}: cannot read ${full} (${code})`);
+    }
+    if (!value) throw new Error(`headersFile.${header}: ${full} is empty`);
+    add('headersFile', header, value);
+  }
+  return given.size > 0 ? headers : undefined;
+}
+
 /** A message that names a temporary file names what it was downloaded from instead. */
 function relabel(error: unknown, file: string, label: string): unknown {
   if (!(error instanceof Error) || !error.message.includes(file)) return error;
@@ -112,14 +159,14 @@ export function createFileSource(config: FileSourceConfig, deps: SourceDeps): So
   if ((config.path === undefined) === (config.url === undefined)) {
     throw new Error(`source "${name}": give either path or url`);
   }
-  if (config.headers && config.path !== undefined) {
+  const headers = headersOf(config, deps.baseDir);
+  if (headers && config.path !== undefined) {
     throw new Error(`source "${name}": headers are sent to a url only`);
   }
   const logger: Logger = deps.logger;
   const maxBytes = config.maxBytes ?? DEFAULT_MAX_BYTES;
   const path = config.path === undefined ? undefined : resolve(deps.baseDir, config.path);
-  const remote: Remote | undefined =
-    config.url === undefined ? undefined : remoteOf(config.url, config.headers);
+  const remote: Remote | undefined = config.url === undefined ? undefined : remoteOf(config.url, headers);
   const label = path ?? remote!.label;
 
   const calls = createCalls(name);

@@ -11,33 +11,36 @@ const identifier = z
   .string()
   .regex(/^[A-Za-z_][\w$]*(\.[A-Za-z_][\w$]*)?$/, 'must be a plain table or column name');
 
-const tableMapping = z.object({
-  /** Table (or view) holding the contacts. */
-  name: identifier,
-  id: identifier,
-  /** The full name, or firstName + lastName. */
-  fullName: identifier.optional(),
-  firstName: identifier.optional(),
-  lastName: identifier.optional(),
-  /** Company name: a column of the table, or of a joined table. */
-  company: identifier.optional(),
-  companyJoin: z
-    .object({
-      table: identifier,
-      on: identifier,
-      id: identifier.default('id'),
-      name: identifier.default('name'),
-    })
-    .optional(),
-  phones: z.array(identifier).min(1, 'list at least one number column'),
-  contactUri: identifier.optional(),
-  companyUri: identifier.optional(),
-  updatedAt: identifier.optional(),
-  /** Soft-delete flag: rows where it is true are left out (and removed by incremental syncs). */
-  deleted: identifier.optional(),
-  /** Shown on the card as label: value. */
-  custom: z.record(z.string(), identifier).default({}),
-});
+const tableMapping = z
+  .object({
+    /** Table (or view) holding the contacts. */
+    name: identifier,
+    id: identifier,
+    /** The full name, or firstName + lastName. */
+    fullName: identifier.optional(),
+    firstName: identifier.optional(),
+    lastName: identifier.optional(),
+    /** Company name: a column of the table, or of a joined table. */
+    company: identifier.optional(),
+    companyJoin: z
+      .object({
+        table: identifier,
+        on: identifier,
+        id: identifier.default('id'),
+        name: identifier.default('name'),
+      })
+      .strict()
+      .optional(),
+    phones: z.array(identifier).min(1, 'list at least one number column'),
+    contactUri: identifier.optional(),
+    companyUri: identifier.optional(),
+    updatedAt: identifier.optional(),
+    /** Soft-delete flag: rows where it is true are left out (and removed by incremental syncs). */
+    deleted: identifier.optional(),
+    /** Shown on the card as label: value. */
+    custom: z.record(z.string(), identifier).default({}),
+  })
+  .strict();
 
 export const sqlSourceSchema = z.object({
   type: z.literal('sql'),
@@ -59,6 +62,7 @@ export const sqlSourceSchema = z.object({
       /** Or your own SELECT with :e164, :digits, :national, :international, :limit. */
       query: z.string().optional(),
     })
+    .strict()
     .refine((s) => Boolean(s.column) !== Boolean(s.query), { message: 'give either column or query' })
     .optional(),
   /** Links built from row columns: https://crm.example/contacts/{id}. */

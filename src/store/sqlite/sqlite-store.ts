@@ -1,7 +1,7 @@
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { MatchKey } from '../../phone/index.js';
+import { ensurePrivateDir, privateFile } from '../private-files.js';
 import type { ContactMatch, ContactStore, ImportSession, Store, SyncState } from '../types.js';
 import { createCallJournal } from './call-journal.js';
 import { startImport } from './import-session.js';
@@ -13,7 +13,7 @@ import { createOutboxStore } from './outbox-store.js';
  * separate files so that a long import never holds up the recording of a call.
  */
 export function openSqliteStore(dataDir: string): Store {
-  mkdirSync(dataDir, { recursive: true });
+  ensurePrivateDir(dataDir);
   const contactsFile = join(dataDir, 'contacts.db');
   const contactsDb = openDatabase(contactsFile);
   const callsDb = openDatabase(join(dataDir, 'calls.db'));
@@ -36,6 +36,8 @@ export function openSqliteStore(dataDir: string): Store {
 }
 
 function openDatabase(file: string): Database.Database {
+  privateFile(file);
+  for (const companion of ['-wal', '-shm']) privateFile(`${file}${companion}`, { create: false });
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');

@@ -1,0 +1,31 @@
+import { chmodSync, closeSync, fchmodSync, mkdirSync, openSync } from 'node:fs';
+
+// The data directory holds contacts, calls and secrets: readable by callcard's user only, whatever
+// the umask callcard was started with (`npm start` under the usual 022 would give 0644 files).
+
+/** Creates the directory (and missing parents) 0700; one that exists keeps the mode it was given. */
+export function ensurePrivateDir(dir: string): void {
+  const created = mkdirSync(dir, { recursive: true, mode: 0o700 });
+  // The mode is masked by the umask: set it again on what was just made.
+  if (created !== undefined) chmodSync(created, 0o700);
+  if (created !== undefined && created !== dir) chmodSync(dir, 0o700);
+}
+
+/**
+ * Makes `file` 0600, creating it empty when missing (SQLite then fills it; it gives its -wal and -shm
+ * files the database file's mode). An existing file made by an older version is tightened too.
+ */
+export function privateFile(file: string, options: { create?: boolean } = {}): void {
+  let fd: number;
+  try {
+    fd = openSync(file, options.create === false ? 'r' : 'a', 0o600);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT' && options.create === false) return;
+    throw error;
+  }
+  try {
+    fchmodSync(fd, 0o600);
+  } finally {
+    closeSync(fd);
+  }
+}
