@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { type Auth, createAuth } from '../../sources/rest/auth.js';
-import { httpStatus } from '../../sources/rest/http.js';
 import { type CompiledRequest, compileRequest, isTemplate, joinUrl } from '../../sources/rest/rest-source.js';
 import {
   authSchema,
@@ -12,7 +11,14 @@ import {
 } from '../../sources/rest/schema.js';
 import { isUnset, parseTemplate, render, renderValue, type Vars } from '../../sources/rest/template.js';
 import { callVariables, isCallVariable, RESERVED_NAMES, VARIABLES_HELP } from './call-variables.js';
-import { readJson, refusedBy, resultMapper, unreachable } from './http-answer.js';
+import {
+  failureOf,
+  lowerCaseHeaders,
+  readJson,
+  resultMapper,
+  sendAuthorized,
+  unreachable,
+} from './http-answer.js';
 import { type Action, DeliveryError, retrySettings } from './types.js';
 
 /** A rest action creates or changes a record: POST, PUT or PATCH. */
@@ -179,12 +185,6 @@ function renderBody(value: unknown, vars: Vars): unknown {
   return value;
 }
 
-function lower(headers: Readonly<Record<string, string>> | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers ?? {})) out[name.toLowerCase()] = value;
-  return out;
-}
-
 interface Built {
   readonly url: URL;
   readonly headers: Record<string, string>;
@@ -272,7 +272,10 @@ export function createRestAction(
     throw new Error(`rest action: ${(error as Error).message}`);
   }
   const where = `rest action (${request.label})`;
-  const fixedHeaders: Record<string, string> = { accept: 'application/json', ...lower(config.headers) };
+  const fixedHeaders: Record<string, string> = {
+    accept: 'application/json',
+    ...lowerCaseHeaders(config.headers),
+  };
   const buildSettings = {
     baseUrl: config.baseUrl,
     contentType: fixedHeaders['content-type'] ?? 'application/json',
@@ -294,40 +297,6 @@ export function createRestAction(
     return vars;
   }
 
-  async function send(
-    compiled: CompiledRequest,
-    built: Built,
-    idempotencyKey: string,
-    signal: AbortSignal,
-  ): Promise<Response> {
-    for (let renewed = false; ; renewed = true) {
-      let authHeaders: Record<string, string>;
-      try {
-        authHeaders = await auth.headers(signal);
-      } catch (error) {
-        if (signal.aborted) throw error;
-        // An OAuth2 token request that failed; its message carries no secret.
-        throw new DeliveryError(`${where}: ${(error as Error).message}`);
-      }
-      const headers: Record<string, string> = { ...fixedHeaders, ...built.headers, ...authHeaders };
-      headers['content-type'] ??= 'application/json';
-      headers['idempotency-key'] = idempotencyKey;
-      const response = await fetch(built.url, {
-        method: compiled.method,
-        headers,
-        body: built.body,
-        // Credentials are not sent on to another address; a redirect is reported instead.
-        redirect: 'manual',
-        signal,
-      });
-      if (response.status === 401 && !renewed && auth.rejected(authHeaders)) {
-        await response.body?.cancel().catch(() => {});
-        continue;
-      }
-      return response;
-    }
-  }
-
   /** Sends one request of the attempt and reads its answer; failures classified for the outbox. */
   async function exchange(
     compiled: CompiledRequest,
@@ -340,7 +309,16 @@ export function createRestAction(
     const both = AbortSignal.any([signal, timeout]);
     let response: Response;
     try {
-      response = await send(compiled, built, idempotencyKey, both);
+      const headers: Record<string, string> = { ...fixedHeaders, ...built.headers };
+      headers['content-type'] ??= 'application/json';
+      headers['idempotency-key'] = idempotencyKey;
+      response = await sendAuthorized(
+        auth,
+        built.url,
+        { method: compiled.method, headers, body: built.body },
+        both,
+        where,
+      );
     } catch (error) {
       if (error instanceof DeliveryError) throw error;
       throw unreachable(where, error, {
@@ -349,16 +327,7 @@ export function createRestAction(
         cancelled: signal.aborted,
       });
     }
-    if (!response.ok) {
-      await response.body?.cancel().catch(() => {});
-      if (response.status >= 300 && response.status < 400) {
-        throw new DeliveryError(
-          `${where}: ${httpStatus(response.status)}; redirects are not followed, write the address it leads to`,
-          { permanent: true },
-        );
-      }
-      throw refusedBy(where, response);
-    }
+    if (!response.ok) throw await failureOf(where, response);
     // The record exists once the target said 2xx: an answer that cannot be read is still a success.
     return readJson(response);
   }

@@ -1,8 +1,15 @@
 import { z } from 'zod';
 import { createAuth } from '../../sources/rest/auth.js';
 import { authSchema } from '../../sources/rest/schema.js';
-import { readJson, refusedBy, resultMapper, unreachable } from './http-answer.js';
-import { type Action, retrySettings } from './types.js';
+import {
+  failureOf,
+  lowerCaseHeaders,
+  readJson,
+  resultMapper,
+  sendAuthorized,
+  unreachable,
+} from './http-answer.js';
+import { type Action, DeliveryError, retrySettings } from './types.js';
 
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
@@ -24,7 +31,8 @@ type WebhookConfig = z.output<typeof webhookActionSchema>;
 
 /**
  * POSTs the call (all its fields, the matched contact) as JSON. The delivery id goes in the
- * `Idempotency-Key` header: a target that keeps it makes a retried delivery one record.
+ * `Idempotency-Key` header: a target that keeps it makes a retried delivery one record. A 401
+ * renews an OAuth2 token once within the attempt; a redirect is not followed.
  */
 export function createWebhookAction(config: WebhookConfig, context: { baseDir: string }): Action {
   const auth = createAuth(
@@ -35,6 +43,8 @@ export function createWebhookAction(config: WebhookConfig, context: { baseDir: s
   const mapResult = resultMapper(config.response);
   const target = new URL(config.url);
   const where = `webhook ${target.host}`;
+  // Configured headers replace callcard's own of the same name, whatever its case.
+  const fixedHeaders = { 'content-type': 'application/json', ...lowerCaseHeaders(config.headers) };
 
   return {
     type: 'webhook',
@@ -43,30 +53,26 @@ export function createWebhookAction(config: WebhookConfig, context: { baseDir: s
       const both = AbortSignal.any([signal, timeout]);
       let response: Response;
       try {
-        response = await fetch(target, {
-          method: 'POST',
-          headers: {
-            ...config.headers,
-            ...(await auth.headers(both)),
-            'content-type': 'application/json',
-            'idempotency-key': deliveryId,
+        response = await sendAuthorized(
+          auth,
+          target,
+          {
+            method: 'POST',
+            headers: { ...fixedHeaders, 'idempotency-key': deliveryId },
+            body: JSON.stringify(payload),
           },
-          body: JSON.stringify(payload),
-          signal: both,
-          redirect: 'error',
-        });
+          both,
+          where,
+        );
       } catch (error) {
+        if (error instanceof DeliveryError) throw error;
         throw unreachable(where, error, {
           timedOut: timeout.aborted,
           timeoutMs: config.timeoutMs,
           cancelled: signal.aborted,
         });
       }
-      if (!response.ok) {
-        await response.body?.cancel();
-        if (response.status === 401) auth.rejected({});
-        throw refusedBy(where, response);
-      }
+      if (!response.ok) throw await failureOf(where, response);
       return mapResult(await readJson(response));
     },
   };
