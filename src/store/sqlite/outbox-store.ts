@@ -103,6 +103,15 @@ export function createOutboxStore(db: Database.Database): OutboxStore {
       updated_at = @now
     WHERE id = @id AND status = 'running' AND locked_by = @worker
     RETURNING order_key, status`);
+  // The worker still runs it: its lease (and so the row's next_at) moves on.
+  const renew = db.prepare<{ id: string; worker: string; until: number; now: number }>(`
+    UPDATE deliveries SET locked_until = @until, next_at = @until
+    WHERE id = @id AND status = 'running' AND locked_by = @worker`);
+  // Leases of an earlier run of this instance (their worker is gone): they run out now.
+  const reclaim = db.prepare<{ prefix: string; worker: string; now: number }>(`
+    UPDATE deliveries SET locked_until = @now, next_at = @now
+    WHERE status = 'running' AND substr(locked_by, 1, length(@prefix)) = @prefix AND locked_by <> @worker
+      AND next_at > @now`);
   const retry = db.prepare<{ id: string; now: number }, { order_key: string }>(`
     UPDATE deliveries SET status = 'pending', attempts = 0, next_at = @now, updated_at = @now
     WHERE id = @id AND status IN ('pending', 'dead')
@@ -195,6 +204,12 @@ export function createOutboxStore(db: Database.Database): OutboxStore {
         resultUrl: result.url ?? null,
         now,
       });
+    },
+    async renew(id, worker, leaseMs, now) {
+      return renew.run({ id, worker, until: now + leaseMs, now }).changes > 0;
+    },
+    async reclaim(instance, worker, now) {
+      return reclaim.run({ prefix: `${instance}:`, worker, now }).changes;
     },
     async expedite(workflow, action, now) {
       return expediteRetries.run(now, workflow, action, now).changes;

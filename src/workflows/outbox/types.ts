@@ -57,6 +57,14 @@ export interface OutboxStore {
    * has an earlier delivery not yet done or dead.
    */
   claim(worker: string, now: number, leaseMs: number, limit: number): Promise<Delivery[]>;
+  /** Extends a running delivery's lease to `now + leaseMs`, while its attempt goes on. False if the lease was lost. */
+  renew(id: string, worker: string, leaseMs: number, now: number): Promise<boolean>;
+  /**
+   * Ends at once the leases held by earlier runs of an instance (workers named `<instance>:...`,
+   * other than `worker`): their process is gone, so their deliveries need not wait for the leases
+   * to run out. Answers how many.
+   */
+  reclaim(instance: string, worker: string, now: number): Promise<number>;
   /** Marks a leased delivery done with the target's answer. False if the lease was lost. */
   complete(id: string, worker: string, result: DeliveryResult, now: number): Promise<boolean>;
   /**
