@@ -32,7 +32,9 @@ type WebhookConfig = z.output<typeof webhookActionSchema>;
 /**
  * POSTs the call (all its fields, the matched contact) as JSON. The delivery id goes in the
  * `Idempotency-Key` header: a target that keeps it makes a retried delivery one record. A 401
- * renews an OAuth2 token once within the attempt; a redirect is not followed.
+ * renews an OAuth2 token once within the attempt; a redirect is not followed. A call that changes
+ * after its delivery was made is sent again as an update: its own delivery id (and key), and
+ * `update: {of: <first delivery id>, id: <the record the target answered>}` in the body.
  */
 export function createWebhookAction(config: WebhookConfig, context: { baseDir: string }): Action {
   const auth = createAuth(
@@ -48,7 +50,8 @@ export function createWebhookAction(config: WebhookConfig, context: { baseDir: s
 
   return {
     type: 'webhook',
-    async run(payload, { signal, deliveryId }) {
+    updates: true,
+    async run(payload, { signal, deliveryId, update }) {
       const timeout = AbortSignal.timeout(config.timeoutMs);
       const both = AbortSignal.any([signal, timeout]);
       let response: Response;
@@ -59,7 +62,11 @@ export function createWebhookAction(config: WebhookConfig, context: { baseDir: s
           {
             method: 'POST',
             headers: { ...fixedHeaders, 'idempotency-key': deliveryId },
-            body: JSON.stringify(payload),
+            body: JSON.stringify(
+              update
+                ? { ...payload, update: { of: update.of, ...(update.id !== undefined && { id: update.id }) } }
+                : payload,
+            ),
           },
           both,
           where,

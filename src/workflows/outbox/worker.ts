@@ -243,14 +243,35 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     if (halt.signal.aborted) onHalt();
     else halt.signal.addEventListener('abort', onHalt, { once: true });
     try {
-      const result = await untilAborted(
+      // An update: the record the first delivery made, which it changes.
+      const first = delivery.updateOf === undefined ? undefined : await store.get(delivery.updateOf);
+      const made = first?.status === 'done';
+      const update =
+        delivery.updateOf === undefined
+          ? undefined
+          : {
+              of: delivery.updateOf,
+              made,
+              ...(made && first.resultId !== undefined && { id: first.resultId }),
+              ...(made && first.resultUrl !== undefined && { url: first.resultUrl }),
+            };
+      const answered = await untilAborted(
         action.run(delivery.payload, {
           signal: controller.signal,
           deliveryId: delivery.id,
           attempt: delivery.attempts,
+          ...(update && { update }),
         }),
         controller.signal,
       );
+      // An update that answers nothing of its own still leads to the record it changed.
+      const result = update
+        ? {
+            ...(update.id !== undefined && { id: update.id }),
+            ...(update.url !== undefined && { url: update.url }),
+            ...answered,
+          }
+        : answered;
       const completed = await writeBack(() => store.complete(delivery.id, id, result, now()));
       if (completed === false) logger.warn(log, 'outbox lease lost before the delivery was recorded done');
       else {
