@@ -26,6 +26,17 @@ const METHODS = ['POST', 'PUT', 'PATCH'] as const;
 
 const VALUE_NAME = /^[A-Za-z][\w-]*$/;
 
+/** An update's variables: the record the first delivery made. */
+const RECORD_VARIABLES = ['record.id', 'record.url'];
+
+/** The default update of a record a request made: PATCH at its URL and id, or the PUT/PATCH again. */
+function defaultUpdate(request: RestActionConfig['request']): RestActionConfig['request'] {
+  if (request.method !== 'POST') return request;
+  const [path = '', query] = request.url.split(/\?(.*)/s);
+  const url = `${path.replace(/\/+$/, '')}/{record.id}${query ? `?${query}` : ''}`;
+  return { ...request, method: 'PATCH', url };
+}
+
 /** A variable of the config's own: another variable's value translated, e.g. incoming → INBOUND. */
 const valueSchema = z
   .object({
@@ -90,6 +101,12 @@ export const restActionSchema = z
       })
       .strict()
       .optional(),
+    /**
+     * How a call that changes after its record was made updates it (`{record.id}`, `{record.url}`: the
+     * record made). By default a POST's record is PATCHed at `<request.url>/{record.id}` with the same
+     * body, and a PUT or PATCH request is sent again; `false` sends no updates.
+     */
+    update: z.union([z.literal(false), z.object({ request: requestSchema }).strict()]).optional(),
     /** Where the answer says what was created: `id` a path; `url` a path or a URL template with `{id}`. */
     response: z
       .object({ id: responsePath.default('id'), url: uriTemplate.optional() })
@@ -111,12 +128,14 @@ function checkVariables(config: RestActionConfig, ctx: Issues): void {
   const own = Object.keys(config.values);
   const ownHelp = own.length > 0 ? `, and ${own.map((name) => `{${name}}`).join(', ')} (values)` : '';
   const check = (text: string, path: (string | number)[]) => {
+    const updating = path[0] === 'update';
     for (const name of parseTemplate(text).names) {
       if (isCallVariable(name) || own.includes(name)) continue;
+      if (updating && RECORD_VARIABLES.includes(name)) continue;
       ctx.addIssue({
         code: 'custom',
         path,
-        message: `unknown variable {${name}}: rest actions know ${VARIABLES_HELP}${ownHelp}`,
+        message: `unknown variable {${name}}: rest actions know ${VARIABLES_HELP}${ownHelp}${updating ? ', and {record.id}, {record.url} (the record updated)' : ''}`,
       });
     }
   };
@@ -129,6 +148,7 @@ function checkVariables(config: RestActionConfig, ctx: Issues): void {
   };
   const requests: [RestActionConfig['request'], string[]][] = [[config.request, ['request']]];
   if (config.createContact) requests.push([config.createContact.request, ['createContact', 'request']]);
+  if (config.update) requests.push([config.update.request, ['update', 'request']]);
   for (const [request, at] of requests) {
     check(request.url, [...at, 'url']);
     for (const [name, text] of Object.entries(request.query ?? {})) check(text, [...at, 'query', name]);
@@ -253,6 +273,7 @@ export function createRestAction(
   let auth: Auth;
   let request: CompiledRequest;
   let contactRequest: CompiledRequest | undefined;
+  let updateRequest: CompiledRequest | undefined;
   try {
     auth = createAuth(
       config.auth,
@@ -261,6 +282,13 @@ export function createRestAction(
     );
     // The source's compiler reads the method as text: PUT and PATCH pass through as they are.
     request = compileRequest(config.request as RequestConfig, 'request', config.baseUrl);
+    if (config.update !== false) {
+      updateRequest = compileRequest(
+        (config.update?.request ?? defaultUpdate(config.request)) as RequestConfig,
+        'update',
+        config.baseUrl,
+      );
+    }
     if (config.createContact) {
       contactRequest = compileRequest(
         config.createContact.request as RequestConfig,
@@ -334,8 +362,21 @@ export function createRestAction(
 
   return {
     type: 'rest',
-    async run(payload, { signal, deliveryId }) {
+    updates: updateRequest !== undefined,
+    async run(payload, { signal, deliveryId, update }) {
       const vars = variables(payload, deliveryId) as Record<string, string | number | undefined>;
+      if (update && updateRequest) {
+        // The record the first delivery made changes; no contact is created for it.
+        if (!update.made) {
+          throw new DeliveryError(
+            `rest action (${updateRequest.label}): nothing to update, the first delivery (${update.of}) was not made`,
+            { permanent: true },
+          );
+        }
+        vars['record.id'] = update.id;
+        vars['record.url'] = update.url;
+        return mapResult(await exchange(updateRequest, vars, deliveryId, signal));
+      }
       if (contactRequest && mapContact && !hasValue(vars, 'contact.id')) {
         // Its own key, stable across attempts: a target that keeps keys makes one contact.
         const created = mapContact(await exchange(contactRequest, vars, `${deliveryId}:contact`, signal));
