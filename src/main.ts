@@ -18,6 +18,8 @@ import { openSqliteStore } from './store/sqlite/sqlite-store.js';
 import type { Store } from './store/types.js';
 import { createSyncEngine, type MirrorEntry, type SyncEngine } from './sync/engine.js';
 import { createAction } from './workflows/actions/registry.js';
+import { attemptTimeout } from './workflows/config.js';
+import { outboxInstance } from './workflows/outbox/instance.js';
 import { createOutboxWorker, type OutboxWorker } from './workflows/outbox/worker.js';
 import { createWorkflowRegistry, type Workflows } from './workflows/registry.js';
 import { type ConfiguredAction, createWorkflow, otherParty } from './workflows/workflow.js';
@@ -133,11 +135,13 @@ export async function openCore(config: Readonly<Tenant>, options: CoreOptions = 
     store: store.outbox,
     actionFor: (item) => settings.get(item.workflow.toLowerCase())?.actions[item.action]?.action,
     logger: logger.child({ part: 'outbox' }),
-    leaseMs: 120_000,
-    pollMs: 1000,
+    leaseMs: config.delivery.leaseMs,
+    pollMs: config.delivery.pollMs,
     concurrency: config.delivery.concurrency,
     backoff: { baseMs: config.delivery.backoffBaseMs, maxMs: config.delivery.backoffMaxMs, factor: 2 },
-    attemptTimeoutMs: 60_000,
+    attemptTimeoutMs: attemptTimeout(config.workflows, config.delivery),
+    // The data directory is one instance's: at start it takes back the leases of its earlier runs.
+    instance: outboxInstance(config.dataDir),
   });
   // The contact a call was with, for the actions' payload: found as a lookup finds it.
   let lookup: Lookup | undefined;

@@ -110,7 +110,17 @@ export interface ShowOptions {
   readonly showNumbers: boolean;
 }
 
-export const TABLE_HEADER = ['TIME', 'DIRECTION', 'STATUS', 'FROM', 'TO', 'CONTACT', 'DURATION', 'ID'];
+export const TABLE_HEADER = [
+  'TIME',
+  'WORKFLOW',
+  'DIRECTION',
+  'STATUS',
+  'FROM',
+  'TO',
+  'CONTACT',
+  'DURATION',
+  'ID',
+];
 
 export function tableRow(call: CallRecord, { region, showNumbers }: ShowOptions): string[] {
   const party = (number: string | undefined, name: string | undefined) => {
@@ -119,6 +129,8 @@ export function tableRow(call: CallRecord, { region, showNumbers }: ShowOptions)
   };
   return [
     isoTime(callTimeOf(call)),
+    // The same call posted to several workflows is one row per workflow.
+    call.workflow,
     call.direction ?? '-',
     call.status,
     party(call.originatorNumber, call.originatorName),

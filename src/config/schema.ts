@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { parseCidr } from '../http/address.js';
 import { isRegion } from '../phone/index.js';
 import { sourceTypes } from '../sources/registry.js';
-import { deliverySchema, workflowsSchema } from '../workflows/config.js';
+import { checkDelivery, deliverySchema, workflowsSchema } from '../workflows/config.js';
 
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
@@ -161,6 +161,7 @@ const tenantSchema = z
     })),
   }))
   .superRefine((tenant, ctx) => {
+    checkDelivery(tenant, ctx);
     const names = new Set(tenant.sources.map((entry) => entry.name));
     for (const [workflow, settings] of Object.entries(tenant.workflows)) {
       settings.sources?.forEach((name, index) => {

@@ -43,8 +43,63 @@ export const deliverySchema = z
     backoffBaseMs: z.coerce.number().int().min(100).default(5_000),
     backoffMaxMs: z.coerce.number().int().min(1000).default(3_600_000),
     concurrency: z.coerce.number().int().min(1).max(64).default(4),
+    /**
+     * How long a delivery being attempted stays the worker's without news from it; renewed every
+     * third of it while the attempt runs. After a crash a restarted instance takes its deliveries
+     * back at once; another process would wait this long.
+     */
+    leaseMs: z.coerce.number().int().min(3_000).max(600_000).default(30_000),
+    /** How often the outbox looks for due deliveries when nothing wakes it. */
+    pollMs: z.coerce.number().int().min(50).max(60_000).default(1000),
+    /** An attempt still running after this is cut off and counts as failed; default: see attemptTimeout. */
+    attemptTimeoutMs: z.coerce.number().int().min(1000).max(3_600_000).optional(),
     /** Done and dead deliveries (with their payloads) are removed this many days after they ended; null keeps them. */
     retentionDays: z.coerce.number().int().min(1).max(36_500).nullable().default(90),
   })
   .strict()
   .prefault({});
+
+type WorkflowsConfig = z.output<typeof workflowsSchema>;
+type DeliveryConfig = z.output<typeof deliverySchema>;
+
+/** Shortest attempt time when no action asks for more. */
+const MIN_DEFAULT_ATTEMPT_MS = 60_000;
+
+/** The longest `timeoutMs` of the configured actions, and where it is set. */
+function longestActionTimeout(
+  workflows: WorkflowsConfig,
+): { ms: number; path: (string | number)[] } | undefined {
+  let longest: { ms: number; path: (string | number)[] } | undefined;
+  for (const [name, workflow] of Object.entries(workflows)) {
+    workflow.actions.forEach((action, index) => {
+      if (!longest || action.timeoutMs > longest.ms)
+        longest = { ms: action.timeoutMs, path: ['workflows', name, 'actions', index, 'timeoutMs'] };
+    });
+  }
+  return longest;
+}
+
+/**
+ * How long an attempt may run: `delivery.attemptTimeoutMs`, else twice the longest action
+ * `timeoutMs` (a rest action that creates the contact first makes two requests), at least 60 s.
+ */
+export function attemptTimeout(workflows: WorkflowsConfig, delivery: DeliveryConfig): number {
+  if (delivery.attemptTimeoutMs !== undefined) return delivery.attemptTimeoutMs;
+  return Math.max(MIN_DEFAULT_ATTEMPT_MS, 2 * (longestActionTimeout(workflows)?.ms ?? 0));
+}
+
+/** An attempt time shorter than an action's own timeout would cut that action off before it gives up. */
+export function checkDelivery(
+  tenant: { readonly workflows: WorkflowsConfig; readonly delivery: DeliveryConfig },
+  ctx: z.core.$RefinementCtx<unknown>,
+): void {
+  const { attemptTimeoutMs } = tenant.delivery;
+  const longest = longestActionTimeout(tenant.workflows);
+  if (attemptTimeoutMs !== undefined && longest && attemptTimeoutMs < longest.ms) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['delivery', 'attemptTimeoutMs'],
+      message: `must be at least the longest action timeoutMs (${longest.ms} at ${longest.path.join('.')})`,
+    });
+  }
+}

@@ -2,7 +2,7 @@ import { type CallInputs, parseIsoTime } from '../connector/wire.js';
 import type { CallJournal, NewCallRecord } from '../store/types.js';
 import type { Action } from './actions/types.js';
 import { callId } from './call-identity.js';
-import type { Delivery, NewDelivery, OutboxStore } from './outbox/types.js';
+import type { Delivery, OutboxStore, Submission } from './outbox/types.js';
 import type { Workflow } from './registry.js';
 
 /** Path of a call record's page, under the base path. */
@@ -38,7 +38,9 @@ export interface WorkflowOptions {
  * A workflow the CONNECTOR can post a call to. The call is recorded once in the journal (a repeat
  * of the same call completes the same record); each action becomes a delivery in the durable
  * outbox, claimed under an id derived from the call before any target is touched, so a repeat or
- * a concurrent post never makes a second one. When the first action's target confirms within the
+ * a concurrent post never makes a second one. A repeat that completes the call (its answer and end
+ * after its start) brings the delivery up to date: one not made yet carries the call as it is now;
+ * one already made is followed by an update (see `OutboxStore.submit`). When the first action's target confirms within the
  * budget, the answer is its record's id and url; otherwise callcard's id of the call and its page,
  * which leads to the record once it exists. Whichever id the first answer gave, every repeat of the
  * call gets the same.
@@ -52,21 +54,26 @@ export function createWorkflow(options: WorkflowOptions): Workflow {
     appliesTo: (source) => options.sources === undefined || options.sources.includes(source),
     async run(call, context) {
       const id = callId(secret, name, call);
-      const record = toRecord(id, name, call);
-      await journal.record(record);
+      const { record } = await journal.record(toRecord(id, name, call));
       const page = { id, url: `${context.baseUrl}${CALL_PAGE_PATH}${id}` };
       if (actions.length === 0) return page;
 
-      const contact = await options.findContact?.(call).catch(() => undefined);
-      const { inputs, ...fields } = record;
-      const payload = {
-        workflow: name,
-        callId: id,
-        call: { ...inputs, ...fields },
-        contact: contact ?? null,
-      };
+      // The call as the journal has it now, every post of it merged: what the deliveries carry.
+      const { inputs, receivedCount: _r, createdAt: _c, updatedAt: _u, ...fields } = record;
+      const found = await options.findContact?.(call).catch(() => undefined);
+      const previous = (await outbox!.forCall(name, id)).at(-1)?.payload;
+      const before = (previous?.['call'] ?? {}) as Record<string, unknown>;
+      const sent: Record<string, unknown> = { ...inputs, ...fields };
+      // The same number written another way is no change: the call keeps the form first sent.
+      for (const field of ['originatorNumber', 'destinationNumber'] as const) {
+        const was = before[field];
+        if (typeof was === 'string' && digitsOf(was) === digitsOf(sent[field])) sent[field] = was;
+      }
+      // A repeat whose lookup finds no contact (a source down) keeps the one found before.
+      const contact = found ?? previous?.['contact'] ?? null;
+      const payload = { workflow: name, callId: id, call: sent, contact };
       const orderKey = call.contactCrmId ?? otherParty(call) ?? id;
-      const deliveries: NewDelivery[] = actions.map(({ action, maxAttempts }, index) => ({
+      const deliveries: Submission[] = actions.map(({ action, maxAttempts }, index) => ({
         id: `${name}:${id}:${index}`,
         workflow: name,
         callId: id,
@@ -75,8 +82,9 @@ export function createWorkflow(options: WorkflowOptions): Workflow {
         orderKey: `${name}:${orderKey}`,
         payload,
         maxAttempts,
+        updates: action.updates ?? false,
       }));
-      await outbox!.enqueue(deliveries, Date.now());
+      await outbox!.submit(deliveries, Date.now());
       runner!.kick();
       const budget = options.answerBudgetMs ?? 0;
       const first = budget > 0 ? await runner!.waitFor(deliveries[0]!.id, budget) : undefined;
@@ -87,6 +95,8 @@ export function createWorkflow(options: WorkflowOptions): Workflow {
     },
   };
 }
+
+const digitsOf = (value: unknown) => (typeof value === 'string' ? value.replace(/\D/g, '') : undefined);
 
 /** The number of the party on the other end: the caller of an incoming call, the callee of an outgoing one. */
 export function otherParty(call: CallInputs): string | undefined {

@@ -88,10 +88,10 @@ describe('callcard calls and outbox', () => {
     const { code, stdout } = callcard(['calls']);
     expect(code).toBe(0);
     const lines = stdout.trim().split('\n');
-    expect(lines[0]).toMatch(/^TIME\s+DIRECTION\s+STATUS\s+FROM\s+TO\s+CONTACT\s+DURATION\s+ID$/);
+    expect(lines[0]).toMatch(/^TIME\s+WORKFLOW\s+DIRECTION\s+STATUS\s+FROM\s+TO\s+CONTACT\s+DURATION\s+ID$/);
     expect(lines.slice(1).map((line) => line.split(/\s+/).at(-1))).toEqual(['call-c', 'call-b', 'call-a']);
     expect(lines[3]).toMatch(
-      /^2026-11-26T10:00:00Z\s+incoming\s+answered\s+\+41 21 \*\*\* \*\* 00 \(Alexa Holiday\)\s+\+41 44 \*\*\* \*\* 77 \(Reception\)\s+c1\s+3:00\s+call-a$/,
+      /^2026-11-26T10:00:00Z\s+CallFlow\s+incoming\s+answered\s+\+41 21 \*\*\* \*\* 00 \(Alexa Holiday\)\s+\+41 44 \*\*\* \*\* 77 \(Reception\)\s+c1\s+3:00\s+call-a$/,
     );
     expect(stdout).not.toMatch(/5522000|5556677|1234567/);
     // A name's line break does not break the table.
@@ -100,6 +100,17 @@ describe('callcard calls and outbox', () => {
     const shown = callcard(['calls', '--show-numbers']);
     expect(shown.stdout).toContain('41215522000 (Alexa Holiday)');
     expect(shown.stdout).toContain('0041 21 552 20 00');
+  });
+
+  it('shows which workflow each row is: one call posted to two workflows is two rows', async () => {
+    await seed((store) => store.calls.record(call('call-t', { workflow: 'CreateTicket' })));
+    const { code, stdout } = callcard(['calls', '--contact', 'c1', '--status', 'answered']);
+    expect(code).toBe(0);
+    const rows = stdout.trim().split('\n').slice(1);
+    expect(rows.map((row) => `${row.split(/\s+/)[1]} ${row.split(/\s+/).at(-1)}`).sort()).toEqual([
+      'CallFlow call-a',
+      'CreateTicket call-t',
+    ]);
   });
 
   it('filters by number in any form, direction, status, contact and dates', () => {

@@ -38,7 +38,7 @@ afterEach(async () => {
   dir.remove();
 });
 
-function startChild(options: Record<string, number> = {}): Child {
+function startChild(options: Record<string, number | boolean> = {}): Child {
   const child = spawn(
     process.execPath,
     ['--import', 'tsx', CHILD, dir.path, target.url, JSON.stringify(options)],
@@ -129,6 +129,47 @@ describe('outbox across processes', () => {
       `crash test: ${items.length} deliveries, ${inFlightAtKill.size} in flight at the kill, ` +
         `${repeated.length} delivered twice, ${target.hits.length} requests recorded`,
     );
+  }, 60_000);
+
+  it('after a restart, the killed run’s deliveries and the calls queued behind them go at once, not when the leases run out', async () => {
+    target = await startTarget({ delayMs: 150 });
+    const keys = 4;
+    const perKey = 4;
+    const items = Array.from({ length: keys * perKey }, (_, i) =>
+      newDelivery(`call-${i}`, { orderKey: `contact-${i % keys}`, n: Math.floor(i / keys) }),
+    );
+    await store.outbox.enqueue(items, Date.now());
+    // Leases far longer than this test may take: only taking them back can finish it.
+    const settings = { concurrency: 2, leaseMs: 600_000, attemptTimeoutMs: 1000, instance: true };
+    const first = startChild(settings);
+    await first.ready;
+    await until(() => target.hits.length >= 2 && target.inFlight > 0, 20_000, 'a delivery in flight');
+    first.process.kill('SIGKILL');
+    expect(await first.exited).toMatchObject({ signal: 'SIGKILL' });
+    const running = await store.outbox.list({ status: 'running' });
+    expect(running.length).toBeGreaterThan(0);
+    // The contacts of the deliveries in flight have later calls waiting behind them.
+    const blocked = items.filter(
+      (item) => running.some((d) => d.orderKey === item.orderKey) && !running.some((d) => d.id === item.id),
+    );
+    expect(blocked.length).toBeGreaterThan(0);
+    const leasesEnd = Math.min(...running.map((d) => d.lockedUntil!));
+
+    const second = startChild(settings);
+    await second.ready;
+    await until(() => allDone(items.length), 40_000, 'every delivery done');
+    // Done while the killed run's leases still held: the restarted instance took them back.
+    expect(Date.now()).toBeLessThan(leasesEnd);
+    second.process.kill('SIGTERM');
+    expect(await second.exited).toMatchObject({ code: 0 });
+    expect(second.stderr()).toContain('deliveries left running by an earlier run are due again');
+
+    const counts = target.counts();
+    expect(new Set(counts.keys())).toEqual(new Set(items.map((item) => item.id)));
+    for (const [key, n] of counts) if (n > 1) expect(running.some((d) => d.id === key)).toBe(true);
+    for (const [, order] of arrivalOrder()) expect(ascending(order)).toBe(true);
+    const final = await store.outbox.list({ limit: 1000 });
+    expect(final.every((d) => d.status === 'done' && d.resultId === `crm-${d.id}`)).toBe(true);
   }, 60_000);
 
   it('never lets two live processes make the same delivery', async () => {

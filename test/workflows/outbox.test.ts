@@ -419,8 +419,64 @@ describe('outbox worker', () => {
     expect(await store.outbox.get('a')).toMatchObject({ status: 'pending', attempts: 1 });
   });
 
-  it('refuses a lease no longer than an attempt', () => {
-    expect(() => base(undefined, { leaseMs: 2000, attemptTimeoutMs: 2000 })).toThrow(/lease/);
+  it('renews the lease while an attempt runs: a short lease is not taken over under a live worker', async () => {
+    let finish: ((result: DeliveryResult) => void) | undefined;
+    const slow: Action = {
+      type: 'test',
+      run: () =>
+        new Promise((resolve) => {
+          finish = resolve;
+        }),
+    };
+    // An attempt may take far longer than the lease.
+    const worker = base(slow, { leaseMs: 600, attemptTimeoutMs: 60_000 });
+    await store.outbox.enqueue([newDelivery('a')], T0);
+    const attempt = worker.runOnce();
+    await until(() => finish !== undefined, 5000, 'the attempt to start');
+    expect(await store.outbox.get('a')).toMatchObject({ status: 'running', lockedUntil: T0 + 600 });
+    // Time passes for the store: the worker's renewals carry the lease on from the time it is.
+    clock = T0 + 500;
+    await until(async () => (await store.outbox.get('a'))?.lockedUntil === T0 + 1100, 5000, 'a renewal');
+    clock = T0 + 1000;
+    await until(async () => (await store.outbox.get('a'))?.lockedUntil === T0 + 1600, 5000, 'a renewal');
+    // Past the first lease's end, another worker finds nothing to take.
+    expect(await secondStore().outbox.claim('worker-2', T0 + 1050, 600, 10)).toEqual([]);
+    finish!({ id: 'crm-a' });
+    await attempt;
+    expect(await store.outbox.get('a')).toMatchObject({ status: 'done', attempts: 1, resultId: 'crm-a' });
+  });
+
+  it('at start, takes back at once the leases of its instance’s earlier run, and no one else’s', async () => {
+    await store.outbox.enqueue(
+      [
+        newDelivery('a1', { orderKey: 'A' }),
+        newDelivery('a2', { orderKey: 'A' }),
+        newDelivery('b1', { orderKey: 'B' }),
+      ],
+      T0,
+    );
+    // The instance's earlier run leased a1, then died; another process holds b1, alive.
+    await store.outbox.claim('inst-1:earlier', T0, LEASE, 1);
+    await store.outbox.claim('inst-2:alive', T0, LEASE, 1);
+    expect((await store.outbox.list({ status: 'running' })).map((d) => [d.id, d.lockedBy])).toEqual([
+      ['a1', 'inst-1:earlier'],
+      ['b1', 'inst-2:alive'],
+    ]);
+    const action = scripted([]);
+    // The store's time stands still: nothing runs out by itself.
+    const worker = base(action, { instance: 'inst-1', id: undefined });
+    worker.start();
+    try {
+      await until(async () => (await store.outbox.counts()).done === 2, 5000, 'a1 and a2 delivered');
+    } finally {
+      await worker.stop();
+    }
+    expect(action.calls.map((c) => [c.deliveryId, c.attempt])).toEqual([
+      ['a1', 2],
+      ['a2', 1],
+    ]);
+    expect(worker.id).toMatch(/^inst-1:/);
+    expect(await store.outbox.get('b1')).toMatchObject({ status: 'running', lockedBy: 'inst-2:alive' });
   });
 
   it('takes over the delivery of a worker that died once its lease runs out', async () => {

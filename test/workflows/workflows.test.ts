@@ -194,6 +194,67 @@ describe('workflows with a webhook action', () => {
     expect(thirdAt).toBeGreaterThanOrEqual(afterTooMany!.nextAt);
   });
 
+  it('a call completed by a later post while its delivery waits for a retry is delivered as it is then', async () => {
+    const started = { ...CALL, answeredTime: undefined, endedTime: undefined };
+    let down = true;
+    // Down, it asks for two seconds: the retry is not under way while the call is posted again.
+    hook.set(() =>
+      down
+        ? { status: 503, headers: { 'retry-after': '2' } }
+        : { status: 201, body: { record: { id: 'T-9' } } },
+    );
+    await start({}, 0);
+    const first = (await post('CallFlow', started)).json();
+    await until(async () => {
+      const [delivery] = await service.store.outbox.forCall('CallFlow', first.id);
+      return delivery?.status === 'pending' && delivery.attempts === 1;
+    });
+    // The same call, now answered and ended, while the first attempt's retry is pending.
+    const second = (await post('CallFlow', CALL)).json();
+    down = false;
+    expect(second.id).toBe(first.id);
+    await until(async () => (await service.store.outbox.counts()).done === 1);
+    const delivered = hook.received.at(-1)!;
+    expect(delivered.key).toBe(`CallFlow:${first.id}:0`);
+    expect(delivered.body['call']).toMatchObject({
+      status: 'answered',
+      durationSeconds: 120,
+      answeredTime: CALL.answeredTime,
+      endedTime: CALL.endedTime,
+    });
+    expect(delivered.body['update']).toBeUndefined();
+    expect(
+      hook.received.filter((r) => r.body['update'] === undefined && r.key === delivered.key).length,
+    ).toBe(hook.received.length);
+  });
+
+  it('a call completed after its delivery was made is sent again as an update, with its own key; a repeat is not', async () => {
+    hook.set((_request, n) => ({ status: 201, body: { record: { id: `T-${n}` } } }));
+    await start({}, 0);
+    const started = { ...CALL, answeredTime: undefined, endedTime: undefined };
+    const { id } = (await post('CallFlow', started)).json();
+    await until(async () => (await service.store.outbox.counts()).done === 1);
+    expect(hook.received[0]?.body['call']).toMatchObject({ status: 'missed' });
+
+    await post('CallFlow', CALL);
+    await until(async () => (await service.store.outbox.counts()).done === 2);
+    const update = hook.received[1]!;
+    expect(update.key).toBe(`CallFlow:${id}:0:update:1`);
+    expect(update.body['update']).toEqual({ of: `CallFlow:${id}:0`, id: 'T-1' });
+    expect(update.body['call']).toMatchObject({ status: 'answered', durationSeconds: 120 });
+    expect(update.body['callId']).toBe(id);
+
+    // The same details again (a number written another way too): nothing more is sent.
+    await post('CallFlow', CALL);
+    await post('CallFlow', { ...CALL, originatorNumber: '+41 21 552 20 00' });
+    await post('CallFlow', started);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await service.store.outbox.counts()).toMatchObject({ pending: 0, running: 0, done: 2 });
+    expect(hook.received).toHaveLength(2);
+    // The journal shows what was delivered.
+    expect(await service.store.calls.get(id)).toMatchObject({ status: 'answered', durationSeconds: 120 });
+  });
+
   it('gives up on a target that refuses the call (4xx), and says so on the page', async () => {
     hook.set(() => ({ status: 400 }));
     await start({}, 0);

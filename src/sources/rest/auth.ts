@@ -26,6 +26,21 @@ export interface OAuthOptions {
 
 const OAUTH_ERROR = /^[\w.-]{1,60}$/;
 
+/** A token request that failed; `status` is the token endpoint's answer when it gave one. */
+export class TokenRequestError extends Error {
+  constructor(
+    message: string,
+    readonly status?: number,
+  ) {
+    super(message);
+  }
+
+  /** The endpoint refused the client itself (400, 401, 403): asking again with the same settings cannot help. */
+  get refused(): boolean {
+    return this.status === 400 || this.status === 401 || this.status === 403;
+  }
+}
+
 /** Builds the auth of a source; reads its secrets now, so a missing one stops the start. */
 export function createAuth(config: AuthConfig, context: SecretContext, options: OAuthOptions): Auth {
   const fixed = (headers: Record<string, string>): Auth => ({
@@ -104,7 +119,7 @@ function clientCredentials(config: OAuthConfig, secret: string, options: OAuthOp
     } catch (error) {
       const cause = (error as { cause?: { code?: unknown } }).cause?.code;
       const timedOut = (error as Error).name === 'TimeoutError';
-      throw new Error(
+      throw new TokenRequestError(
         `OAuth2 token request failed: ${timedOut ? `no answer within ${options.timeoutMs} ms` : 'connection failed'}${typeof cause === 'string' ? ` (${cause})` : ''}`,
       );
     }
@@ -120,15 +135,18 @@ function clientCredentials(config: OAuthConfig, secret: string, options: OAuthOp
       // The error code of RFC 6749 section 5.2 ("invalid_client") is safe to show; the rest is not.
       const code =
         typeof body['error'] === 'string' && OAUTH_ERROR.test(body['error']) ? ` (${body['error']})` : '';
-      throw new Error(`OAuth2 token request failed: ${httpStatus(response.status)}${code}`);
+      throw new TokenRequestError(
+        `OAuth2 token request failed: ${httpStatus(response.status)}${code}`,
+        response.status,
+      );
     }
     const value = body['access_token'];
     if (typeof value !== 'string' || value === '' || /[\r\n\0]/.test(value)) {
-      throw new Error('OAuth2 token request failed: the answer has no access_token');
+      throw new TokenRequestError('OAuth2 token request failed: the answer has no access_token');
     }
     const type = body['token_type'];
     if (typeof type === 'string' && type.toLowerCase() !== 'bearer') {
-      throw new Error(
+      throw new TokenRequestError(
         `OAuth2 token request failed: token_type "${type.slice(0, 20)}" is not supported (bearer only)`,
       );
     }

@@ -6,6 +6,7 @@ import type {
   NewDelivery,
   OutboxFilter,
   OutboxStore,
+  Submission,
 } from '../../workflows/outbox/types.js';
 import { purgeInBatches } from './purge.js';
 
@@ -28,6 +29,7 @@ interface DeliveryRow {
   last_error: string | null;
   result_id: string | null;
   result_url: string | null;
+  update_of: string | null;
   created_at: number;
   updated_at: number;
 }
@@ -59,9 +61,16 @@ const OPEN = "status IN ('pending', 'running')";
 export function createOutboxStore(db: Database.Database): OutboxStore {
   const insert = db.prepare(`
     INSERT OR IGNORE INTO deliveries (id, workflow, call_id, action, action_type, order_key, payload, status,
-      attempts, max_attempts, next_at, held, created_at, updated_at)
+      attempts, max_attempts, next_at, held, update_of, created_at, updated_at)
     VALUES (@id, @workflow, @callId, @action, @actionType, @orderKey, @payload, 'pending', 0, @maxAttempts, @now,
-      EXISTS (SELECT 1 FROM deliveries WHERE order_key = @orderKey AND ${OPEN}), @now, @now)`);
+      EXISTS (SELECT 1 FROM deliveries WHERE order_key = @orderKey AND ${OPEN}), @updateOf, @now, @now)`);
+  // The latest of a first delivery and its updates, and how many there are.
+  const latestOf = db.prepare<{ id: string }, DeliveryRow & { chain: number }>(`
+    SELECT *, (SELECT COUNT(*) FROM deliveries WHERE update_of = @id) AS chain FROM deliveries
+    WHERE seq = (SELECT MAX(seq) FROM deliveries WHERE id = @id OR update_of = @id)`);
+  const setPayload = db.prepare<{ seq: number; payload: string; now: number }>(
+    'UPDATE deliveries SET payload = @payload, updated_at = @now WHERE seq = @seq',
+  );
   const byId = db.prepare<[string], DeliveryRow>('SELECT * FROM deliveries WHERE id = ?');
   const byCall = db.prepare<[string, string], DeliveryRow>(
     'SELECT * FROM deliveries WHERE workflow = ? AND call_id = ? ORDER BY action, seq',
@@ -103,6 +112,15 @@ export function createOutboxStore(db: Database.Database): OutboxStore {
       updated_at = @now
     WHERE id = @id AND status = 'running' AND locked_by = @worker
     RETURNING order_key, status`);
+  // The worker still runs it: its lease (and so the row's next_at) moves on.
+  const renew = db.prepare<{ id: string; worker: string; until: number; now: number }>(`
+    UPDATE deliveries SET locked_until = @until, next_at = @until
+    WHERE id = @id AND status = 'running' AND locked_by = @worker`);
+  // Leases of an earlier run of this instance (their worker is gone): they run out now.
+  const reclaim = db.prepare<{ prefix: string; worker: string; now: number }>(`
+    UPDATE deliveries SET locked_until = @now, next_at = @now
+    WHERE status = 'running' AND substr(locked_by, 1, length(@prefix)) = @prefix AND locked_by <> @worker
+      AND next_at > @now`);
   const retry = db.prepare<{ id: string; now: number }, { order_key: string }>(`
     UPDATE deliveries SET status = 'pending', attempts = 0, next_at = @now, updated_at = @now
     WHERE id = @id AND status IN ('pending', 'dead')
@@ -118,21 +136,43 @@ export function createOutboxStore(db: Database.Database): OutboxStore {
       SELECT seq FROM deliveries INDEXED BY deliveries_finished
       WHERE status IN ('done', 'dead') AND updated_at < ? LIMIT ?)`);
 
+  const insertOne = (item: NewDelivery, now: number, fields: { id?: string; updateOf?: string } = {}) =>
+    insert.run({
+      id: fields.id ?? item.id,
+      workflow: item.workflow,
+      callId: item.callId,
+      action: item.action,
+      actionType: item.actionType,
+      orderKey: item.orderKey,
+      payload: JSON.stringify(item.payload),
+      maxAttempts: Math.max(1, Math.floor(item.maxAttempts)),
+      updateOf: fields.updateOf ?? item.updateOf ?? null,
+      now,
+    });
+
   const enqueueAll = db.transaction((items: readonly NewDelivery[], now: number) => {
-    for (const item of items) {
-      insert.run({
-        id: item.id,
-        workflow: item.workflow,
-        callId: item.callId,
-        action: item.action,
-        actionType: item.actionType,
-        orderKey: item.orderKey,
-        payload: JSON.stringify(item.payload),
-        maxAttempts: Math.max(1, Math.floor(item.maxAttempts)),
-        now,
-      });
-    }
+    for (const item of items) insertOne(item, now);
     // Read back inside the transaction: what is answered is what the first writer stored.
+    return items.map((item) => toDelivery(byId.get(item.id)!));
+  });
+
+  const submitAll = db.transaction((items: readonly Submission[], now: number) => {
+    for (const item of items) {
+      const latest = latestOf.get({ id: item.id });
+      if (!latest) {
+        insertOne(item, now);
+        continue;
+      }
+      const payload = JSON.stringify(item.payload);
+      if (latest.payload === payload) continue;
+      if (latest.status === 'pending' || latest.status === 'dead') {
+        // Not made yet: its next attempt (or a retry from `callcard outbox`) carries the call as it is now.
+        setPayload.run({ seq: latest.seq, payload, now });
+      } else if (item.updates) {
+        // Being made or made with what the call was: the change follows as an update, behind it.
+        insertOne(item, now, { id: `${item.id}:update:${latest.chain + 1}`, updateOf: item.id });
+      }
+    }
     return items.map((item) => toDelivery(byId.get(item.id)!));
   });
 
@@ -183,6 +223,10 @@ export function createOutboxStore(db: Database.Database): OutboxStore {
       if (items.length === 0) return [];
       return enqueueAll.immediate(items, now);
     },
+    async submit(items, now) {
+      if (items.length === 0) return [];
+      return submitAll.immediate(items, now);
+    },
     async claim(worker, now, leaseMs, limit) {
       if (limit <= 0) return [];
       return claimDue.immediate(worker, now, leaseMs, limit);
@@ -195,6 +239,12 @@ export function createOutboxStore(db: Database.Database): OutboxStore {
         resultUrl: result.url ?? null,
         now,
       });
+    },
+    async renew(id, worker, leaseMs, now) {
+      return renew.run({ id, worker, until: now + leaseMs, now }).changes > 0;
+    },
+    async reclaim(instance, worker, now) {
+      return reclaim.run({ prefix: `${instance}:`, worker, now }).changes;
     },
     async expedite(workflow, action, now) {
       return expediteRetries.run(now, workflow, action, now).changes;
@@ -269,6 +319,7 @@ function toDelivery(row: DeliveryRow): Delivery {
     ...(row.last_error !== null && { lastError: row.last_error }),
     ...(row.result_id !== null && { resultId: row.result_id }),
     ...(row.result_url !== null && { resultUrl: row.result_url }),
+    ...(row.update_of !== null && { updateOf: row.update_of }),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };

@@ -1,3 +1,4 @@
+import { type Auth, TokenRequestError } from '../../sources/rest/auth.js';
 import { httpStatus } from '../../sources/rest/http.js';
 import { link } from '../../sources/rest/mapping.js';
 import { first, type Path, parsePath } from '../../sources/rest/path.js';
@@ -36,6 +37,71 @@ export function refusedBy(where: string, response: Response): DeliveryError {
     permanent: !isRetryable(status) && status !== 401,
     ...(wait !== undefined && { retryAfterMs: wait }),
   });
+}
+
+/** Header names in lower case, so that a configured one replaces callcard's own whatever its case. */
+export function lowerCaseHeaders(
+  headers: Readonly<Record<string, string>> | undefined,
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers ?? {})) out[name.toLowerCase()] = value;
+  return out;
+}
+
+/**
+ * Sends a request of an HTTP action with the auth's headers (added to `headers`, which must be in
+ * lower case). A 401 lets the auth drop the token it was sent with, and the request goes once more
+ * with a new one. A token endpoint that refuses the client (400, 401, 403) fails the delivery for
+ * good, with the endpoint's error code; a token request that got no answer is tried again later.
+ * Redirects are not followed (credentials are not sent on to another address): the answer is returned.
+ */
+export async function sendAuthorized(
+  auth: Auth,
+  url: URL,
+  init: {
+    readonly method: string;
+    readonly headers: Readonly<Record<string, string>>;
+    readonly body: string;
+  },
+  signal: AbortSignal,
+  where: string,
+): Promise<Response> {
+  for (let renewed = false; ; renewed = true) {
+    let authHeaders: Record<string, string>;
+    try {
+      authHeaders = await auth.headers(signal);
+    } catch (error) {
+      if (signal.aborted) throw error;
+      // Its message carries no secret: the endpoint's status and RFC 6749 error code at most.
+      throw new DeliveryError(`${where}: ${(error as Error).message}`, {
+        permanent: error instanceof TokenRequestError && error.refused,
+      });
+    }
+    const response = await fetch(url, {
+      method: init.method,
+      headers: { ...init.headers, ...authHeaders },
+      body: init.body,
+      redirect: 'manual',
+      signal,
+    });
+    if (response.status === 401 && !renewed && auth.rejected(authHeaders)) {
+      await response.body?.cancel().catch(() => {});
+      continue;
+    }
+    return response;
+  }
+}
+
+/** The failure of a non-2xx answer: a redirect is permanent with its reason; others as `refusedBy`. */
+export async function failureOf(where: string, response: Response): Promise<DeliveryError> {
+  await response.body?.cancel().catch(() => {});
+  if (response.status >= 300 && response.status < 400) {
+    return new DeliveryError(
+      `${where}: ${httpStatus(response.status)}; redirects are not followed, write the address it leads to`,
+      { permanent: true },
+    );
+  }
+  return refusedBy(where, response);
 }
 
 /** A request that got no answer (refused, reset, timed out): always worth another attempt. */

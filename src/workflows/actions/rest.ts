@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { type Auth, createAuth } from '../../sources/rest/auth.js';
-import { httpStatus } from '../../sources/rest/http.js';
 import { type CompiledRequest, compileRequest, isTemplate, joinUrl } from '../../sources/rest/rest-source.js';
 import {
   authSchema,
@@ -12,13 +11,31 @@ import {
 } from '../../sources/rest/schema.js';
 import { isUnset, parseTemplate, render, renderValue, type Vars } from '../../sources/rest/template.js';
 import { callVariables, isCallVariable, RESERVED_NAMES, VARIABLES_HELP } from './call-variables.js';
-import { readJson, refusedBy, resultMapper, unreachable } from './http-answer.js';
+import {
+  failureOf,
+  lowerCaseHeaders,
+  readJson,
+  resultMapper,
+  sendAuthorized,
+  unreachable,
+} from './http-answer.js';
 import { type Action, DeliveryError, retrySettings } from './types.js';
 
 /** A rest action creates or changes a record: POST, PUT or PATCH. */
 const METHODS = ['POST', 'PUT', 'PATCH'] as const;
 
 const VALUE_NAME = /^[A-Za-z][\w-]*$/;
+
+/** An update's variables: the record the first delivery made. */
+const RECORD_VARIABLES = ['record.id', 'record.url'];
+
+/** The default update of a record a request made: PATCH at its URL and id, or the PUT/PATCH again. */
+function defaultUpdate(request: RestActionConfig['request']): RestActionConfig['request'] {
+  if (request.method !== 'POST') return request;
+  const [path = '', query] = request.url.split(/\?(.*)/s);
+  const url = `${path.replace(/\/+$/, '')}/{record.id}${query ? `?${query}` : ''}`;
+  return { ...request, method: 'PATCH', url };
+}
 
 /** A variable of the config's own: another variable's value translated, e.g. incoming → INBOUND. */
 const valueSchema = z
@@ -84,6 +101,12 @@ export const restActionSchema = z
       })
       .strict()
       .optional(),
+    /**
+     * How a call that changes after its record was made updates it (`{record.id}`, `{record.url}`: the
+     * record made). By default a POST's record is PATCHed at `<request.url>/{record.id}` with the same
+     * body, and a PUT or PATCH request is sent again; `false` sends no updates.
+     */
+    update: z.union([z.literal(false), z.object({ request: requestSchema }).strict()]).optional(),
     /** Where the answer says what was created: `id` a path; `url` a path or a URL template with `{id}`. */
     response: z
       .object({ id: responsePath.default('id'), url: uriTemplate.optional() })
@@ -105,12 +128,14 @@ function checkVariables(config: RestActionConfig, ctx: Issues): void {
   const own = Object.keys(config.values);
   const ownHelp = own.length > 0 ? `, and ${own.map((name) => `{${name}}`).join(', ')} (values)` : '';
   const check = (text: string, path: (string | number)[]) => {
+    const updating = path[0] === 'update';
     for (const name of parseTemplate(text).names) {
       if (isCallVariable(name) || own.includes(name)) continue;
+      if (updating && RECORD_VARIABLES.includes(name)) continue;
       ctx.addIssue({
         code: 'custom',
         path,
-        message: `unknown variable {${name}}: rest actions know ${VARIABLES_HELP}${ownHelp}`,
+        message: `unknown variable {${name}}: rest actions know ${VARIABLES_HELP}${ownHelp}${updating ? ', and {record.id}, {record.url} (the record updated)' : ''}`,
       });
     }
   };
@@ -123,6 +148,7 @@ function checkVariables(config: RestActionConfig, ctx: Issues): void {
   };
   const requests: [RestActionConfig['request'], string[]][] = [[config.request, ['request']]];
   if (config.createContact) requests.push([config.createContact.request, ['createContact', 'request']]);
+  if (config.update) requests.push([config.update.request, ['update', 'request']]);
   for (const [request, at] of requests) {
     check(request.url, [...at, 'url']);
     for (const [name, text] of Object.entries(request.query ?? {})) check(text, [...at, 'query', name]);
@@ -177,12 +203,6 @@ function renderBody(value: unknown, vars: Vars): unknown {
     return out;
   }
   return value;
-}
-
-function lower(headers: Readonly<Record<string, string>> | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers ?? {})) out[name.toLowerCase()] = value;
-  return out;
 }
 
 interface Built {
@@ -253,6 +273,7 @@ export function createRestAction(
   let auth: Auth;
   let request: CompiledRequest;
   let contactRequest: CompiledRequest | undefined;
+  let updateRequest: CompiledRequest | undefined;
   try {
     auth = createAuth(
       config.auth,
@@ -261,6 +282,13 @@ export function createRestAction(
     );
     // The source's compiler reads the method as text: PUT and PATCH pass through as they are.
     request = compileRequest(config.request as RequestConfig, 'request', config.baseUrl);
+    if (config.update !== false) {
+      updateRequest = compileRequest(
+        (config.update?.request ?? defaultUpdate(config.request)) as RequestConfig,
+        'update',
+        config.baseUrl,
+      );
+    }
     if (config.createContact) {
       contactRequest = compileRequest(
         config.createContact.request as RequestConfig,
@@ -272,7 +300,10 @@ export function createRestAction(
     throw new Error(`rest action: ${(error as Error).message}`);
   }
   const where = `rest action (${request.label})`;
-  const fixedHeaders: Record<string, string> = { accept: 'application/json', ...lower(config.headers) };
+  const fixedHeaders: Record<string, string> = {
+    accept: 'application/json',
+    ...lowerCaseHeaders(config.headers),
+  };
   const buildSettings = {
     baseUrl: config.baseUrl,
     contentType: fixedHeaders['content-type'] ?? 'application/json',
@@ -294,40 +325,6 @@ export function createRestAction(
     return vars;
   }
 
-  async function send(
-    compiled: CompiledRequest,
-    built: Built,
-    idempotencyKey: string,
-    signal: AbortSignal,
-  ): Promise<Response> {
-    for (let renewed = false; ; renewed = true) {
-      let authHeaders: Record<string, string>;
-      try {
-        authHeaders = await auth.headers(signal);
-      } catch (error) {
-        if (signal.aborted) throw error;
-        // An OAuth2 token request that failed; its message carries no secret.
-        throw new DeliveryError(`${where}: ${(error as Error).message}`);
-      }
-      const headers: Record<string, string> = { ...fixedHeaders, ...built.headers, ...authHeaders };
-      headers['content-type'] ??= 'application/json';
-      headers['idempotency-key'] = idempotencyKey;
-      const response = await fetch(built.url, {
-        method: compiled.method,
-        headers,
-        body: built.body,
-        // Credentials are not sent on to another address; a redirect is reported instead.
-        redirect: 'manual',
-        signal,
-      });
-      if (response.status === 401 && !renewed && auth.rejected(authHeaders)) {
-        await response.body?.cancel().catch(() => {});
-        continue;
-      }
-      return response;
-    }
-  }
-
   /** Sends one request of the attempt and reads its answer; failures classified for the outbox. */
   async function exchange(
     compiled: CompiledRequest,
@@ -340,7 +337,16 @@ export function createRestAction(
     const both = AbortSignal.any([signal, timeout]);
     let response: Response;
     try {
-      response = await send(compiled, built, idempotencyKey, both);
+      const headers: Record<string, string> = { ...fixedHeaders, ...built.headers };
+      headers['content-type'] ??= 'application/json';
+      headers['idempotency-key'] = idempotencyKey;
+      response = await sendAuthorized(
+        auth,
+        built.url,
+        { method: compiled.method, headers, body: built.body },
+        both,
+        where,
+      );
     } catch (error) {
       if (error instanceof DeliveryError) throw error;
       throw unreachable(where, error, {
@@ -349,24 +355,28 @@ export function createRestAction(
         cancelled: signal.aborted,
       });
     }
-    if (!response.ok) {
-      await response.body?.cancel().catch(() => {});
-      if (response.status >= 300 && response.status < 400) {
-        throw new DeliveryError(
-          `${where}: ${httpStatus(response.status)}; redirects are not followed, write the address it leads to`,
-          { permanent: true },
-        );
-      }
-      throw refusedBy(where, response);
-    }
+    if (!response.ok) throw await failureOf(where, response);
     // The record exists once the target said 2xx: an answer that cannot be read is still a success.
     return readJson(response);
   }
 
   return {
     type: 'rest',
-    async run(payload, { signal, deliveryId }) {
+    updates: updateRequest !== undefined,
+    async run(payload, { signal, deliveryId, update }) {
       const vars = variables(payload, deliveryId) as Record<string, string | number | undefined>;
+      if (update && updateRequest) {
+        // The record the first delivery made changes; no contact is created for it.
+        if (!update.made) {
+          throw new DeliveryError(
+            `rest action (${updateRequest.label}): nothing to update, the first delivery (${update.of}) was not made`,
+            { permanent: true },
+          );
+        }
+        vars['record.id'] = update.id;
+        vars['record.url'] = update.url;
+        return mapResult(await exchange(updateRequest, vars, deliveryId, signal));
+      }
       if (contactRequest && mapContact && !hasValue(vars, 'contact.id')) {
         // Its own key, stable across attempts: a target that keeps keys makes one contact.
         const created = mapContact(await exchange(contactRequest, vars, `${deliveryId}:contact`, signal));

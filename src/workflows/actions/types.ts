@@ -14,11 +14,23 @@ export interface ActionContext {
   readonly deliveryId: string;
   /** 1 for the first attempt. */
   readonly attempt: number;
+  /**
+   * Set when the delivery updates what an earlier one made (the call changed after it): `of` is the
+   * first delivery's id; `made` whether it was made, with the record it answered (`id`, `url`).
+   */
+  readonly update?: {
+    readonly of: string;
+    readonly made: boolean;
+    readonly id?: string;
+    readonly url?: string;
+  };
 }
 
 /** Something a workflow does for a call in a target system (journal, database, HTTP API). */
 export interface Action {
   readonly type: string;
+  /** It can update what it made: a call that changes after its delivery then gets an update delivery. */
+  readonly updates?: boolean;
   run(payload: Readonly<Record<string, unknown>>, context: ActionContext): Promise<DeliveryResult>;
   close?(): Promise<void>;
 }

@@ -1,8 +1,15 @@
 import { z } from 'zod';
 import { createAuth } from '../../sources/rest/auth.js';
 import { authSchema } from '../../sources/rest/schema.js';
-import { readJson, refusedBy, resultMapper, unreachable } from './http-answer.js';
-import { type Action, retrySettings } from './types.js';
+import {
+  failureOf,
+  lowerCaseHeaders,
+  readJson,
+  resultMapper,
+  sendAuthorized,
+  unreachable,
+} from './http-answer.js';
+import { type Action, DeliveryError, retrySettings } from './types.js';
 
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
@@ -24,7 +31,10 @@ type WebhookConfig = z.output<typeof webhookActionSchema>;
 
 /**
  * POSTs the call (all its fields, the matched contact) as JSON. The delivery id goes in the
- * `Idempotency-Key` header: a target that keeps it makes a retried delivery one record.
+ * `Idempotency-Key` header: a target that keeps it makes a retried delivery one record. A 401
+ * renews an OAuth2 token once within the attempt; a redirect is not followed. A call that changes
+ * after its delivery was made is sent again as an update: its own delivery id (and key), and
+ * `update: {of: <first delivery id>, id: <the record the target answered>}` in the body.
  */
 export function createWebhookAction(config: WebhookConfig, context: { baseDir: string }): Action {
   const auth = createAuth(
@@ -35,38 +45,41 @@ export function createWebhookAction(config: WebhookConfig, context: { baseDir: s
   const mapResult = resultMapper(config.response);
   const target = new URL(config.url);
   const where = `webhook ${target.host}`;
+  // Configured headers replace callcard's own of the same name, whatever its case.
+  const fixedHeaders = { 'content-type': 'application/json', ...lowerCaseHeaders(config.headers) };
 
   return {
     type: 'webhook',
-    async run(payload, { signal, deliveryId }) {
+    updates: true,
+    async run(payload, { signal, deliveryId, update }) {
       const timeout = AbortSignal.timeout(config.timeoutMs);
       const both = AbortSignal.any([signal, timeout]);
       let response: Response;
       try {
-        response = await fetch(target, {
-          method: 'POST',
-          headers: {
-            ...config.headers,
-            ...(await auth.headers(both)),
-            'content-type': 'application/json',
-            'idempotency-key': deliveryId,
+        response = await sendAuthorized(
+          auth,
+          target,
+          {
+            method: 'POST',
+            headers: { ...fixedHeaders, 'idempotency-key': deliveryId },
+            body: JSON.stringify(
+              update
+                ? { ...payload, update: { of: update.of, ...(update.id !== undefined && { id: update.id }) } }
+                : payload,
+            ),
           },
-          body: JSON.stringify(payload),
-          signal: both,
-          redirect: 'error',
-        });
+          both,
+          where,
+        );
       } catch (error) {
+        if (error instanceof DeliveryError) throw error;
         throw unreachable(where, error, {
           timedOut: timeout.aborted,
           timeoutMs: config.timeoutMs,
           cancelled: signal.aborted,
         });
       }
-      if (!response.ok) {
-        await response.body?.cancel();
-        if (response.status === 401) auth.rejected({});
-        throw refusedBy(where, response);
-      }
+      if (!response.ok) throw await failureOf(where, response);
       return mapResult(await readJson(response));
     },
   };

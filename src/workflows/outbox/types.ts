@@ -19,6 +19,14 @@ export interface NewDelivery {
   /** What the action needs: the call's inputs and the matched contact, as JSON. */
   readonly payload: Readonly<Record<string, unknown>>;
   readonly maxAttempts: number;
+  /** Set on an update: the id of the call's first delivery to the action, whose record it updates. */
+  readonly updateOf?: string;
+}
+
+/** A call's delivery to one action, as a workflow submits it each time the call is posted. */
+export interface Submission extends NewDelivery {
+  /** The action can update what it made: a call that changed after its delivery was made gets an update. */
+  readonly updates: boolean;
 }
 
 export interface Delivery extends NewDelivery {
@@ -52,11 +60,28 @@ export interface OutboxStore {
   /** Adds the deliveries that do not exist yet, in one transaction; answers all of them as stored. */
   enqueue(items: readonly NewDelivery[], now: number): Promise<Delivery[]>;
   /**
+   * Adds each delivery that does not exist yet, or brings the call's existing one up to date, in
+   * one transaction. The latest of the call's deliveries to the action (the first, or its last
+   * update) decides: same payload, nothing to do; not made yet (pending or dead), it takes the new
+   * payload, so that its next attempt carries the call as it is; being made or made (running or
+   * done), an update delivery `<id>:update:<n>` is added behind it (when the action makes updates).
+   * Answers the first deliveries as stored.
+   */
+  submit(items: readonly Submission[], now: number): Promise<Delivery[]>;
+  /**
    * Leases up to `limit` due deliveries to `worker` until `now + leaseMs`: pending ones whose time
    * has come, and running ones whose lease ran out (their worker died). Never one whose order key
    * has an earlier delivery not yet done or dead.
    */
   claim(worker: string, now: number, leaseMs: number, limit: number): Promise<Delivery[]>;
+  /** Extends a running delivery's lease to `now + leaseMs`, while its attempt goes on. False if the lease was lost. */
+  renew(id: string, worker: string, leaseMs: number, now: number): Promise<boolean>;
+  /**
+   * Ends at once the leases held by earlier runs of an instance (workers named `<instance>:...`,
+   * other than `worker`): their process is gone, so their deliveries need not wait for the leases
+   * to run out. Answers how many.
+   */
+  reclaim(instance: string, worker: string, now: number): Promise<number>;
   /** Marks a leased delivery done with the target's answer. False if the lease was lost. */
   complete(id: string, worker: string, result: DeliveryResult, now: number): Promise<boolean>;
   /**

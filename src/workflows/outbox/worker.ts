@@ -21,7 +21,11 @@ export interface OutboxWorkerOptions {
   readonly logger: Logger;
   /** Epoch ms; injected by tests to move time by hand. */
   readonly now?: () => number;
-  /** How long a claimed delivery stays this worker's; longer than `attemptTimeoutMs`. */
+  /**
+   * How long a claimed delivery stays this worker's without news from it: the lease is renewed every
+   * third of it while the attempt runs, so it can be short (a crashed worker's deliveries wait no
+   * longer than this), whatever the attempt's length.
+   */
   readonly leaseMs: number;
   /** How often to look for due deliveries when nothing wakes the worker. */
   readonly pollMs: number;
@@ -34,8 +38,14 @@ export interface OutboxWorkerOptions {
   readonly maxRetryAfterMs?: number;
   /** How long `stop()` lets running attempts finish before aborting them (default 10 s at most). */
   readonly stopGraceMs?: number;
-  /** Names this worker in the leases it holds (default: host, pid and a random part). */
+  /** Names this worker in the leases it holds (default: `<instance>:` and a random part, or host, pid and a random part). */
   readonly id?: string;
+  /**
+   * The stable name of the instance whose outbox this is (kept in its data directory). Its leases
+   * are named `<instance>:...`, and at start the worker ends those of the instance's earlier runs:
+   * after a crash, their deliveries (and the contacts' later calls queued behind them) go at once.
+   */
+  readonly instance?: string;
   /** In [0, 1): the jitter's source; injected by tests for exact waits. */
   readonly random?: () => number;
 }
@@ -68,6 +78,7 @@ const MAX_ERROR_LENGTH = 500;
 const DEFAULT_MAX_RETRY_AFTER_MS = 3_600_000;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 const DEFAULT_STOP_GRACE_MS = 10_000;
+const MIN_LEASE_MS = 300;
 
 /** Why an attempt was cut short; its failure is then not the target's fault. */
 class Interrupted extends Error {
@@ -81,9 +92,10 @@ class Interrupted extends Error {
 
 /**
  * The outbox worker: claims due deliveries, runs their actions and writes back the outcome. A
- * delivery is leased while it runs; if this process dies, the lease runs out and another worker
- * (or this one, restarted) makes the attempt again with the same idempotency key: the target sees
- * a delivery at least once, and once in effect.
+ * delivery is leased while it runs, and the lease renewed as long as the attempt goes on; if this
+ * process dies, the lease runs out (or the instance, restarted, ends it at once) and a worker makes
+ * the attempt again with the same idempotency key: the target sees a delivery at least once, and
+ * once in effect.
  */
 export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
   const { store, actionFor, logger, leaseMs, pollMs, attemptTimeoutMs, backoff } = options;
@@ -92,14 +104,15 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
   const concurrency = Math.max(1, Math.floor(options.concurrency));
   const maxRetryAfterMs = options.maxRetryAfterMs ?? Math.max(backoff.maxMs, DEFAULT_MAX_RETRY_AFTER_MS);
   const stopGraceMs = options.stopGraceMs ?? Math.min(attemptTimeoutMs, DEFAULT_STOP_GRACE_MS);
-  const id = options.id ?? `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
-  // No lease renewal: an attempt is cut at attemptTimeoutMs, so a lease longer than that cannot run
-  // out under a live worker.
-  if (!(leaseMs > attemptTimeoutMs)) {
-    throw new Error(
-      `the outbox lease (${leaseMs} ms) must be longer than an attempt (${attemptTimeoutMs} ms)`,
-    );
-  }
+  const instance = options.instance;
+  const id =
+    options.id ??
+    (instance
+      ? `${instance}:${randomBytes(6).toString('hex')}`
+      : `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`);
+  if (!(leaseMs >= MIN_LEASE_MS)) throw new Error(`the outbox lease must be at least ${MIN_LEASE_MS} ms`);
+  /** A running attempt renews its lease this often: two renewals may fail before it runs out. */
+  const renewEveryMs = Math.floor(leaseMs / 3);
 
   /** Attempts running, by delivery id. */
   const running = new Map<string, Promise<void>>();
@@ -162,6 +175,18 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
   }
 
   async function poll(): Promise<void> {
+    if (instance) {
+      try {
+        const reclaimed = await store.reclaim(instance, id, now());
+        if (reclaimed > 0)
+          logger.warn(
+            { worker: id, reclaimed },
+            'outbox: deliveries left running by an earlier run are due again',
+          );
+      } catch (error) {
+        logger.warn({ worker: id, err: describe(error) }, 'outbox reclaim failed; those leases will run out');
+      }
+    }
     while (!stopping) {
       try {
         await claimBatch();
@@ -202,18 +227,51 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
       () => controller.abort(new Interrupted(`attempt timed out after ${attemptTimeoutMs} ms`, false)),
       attemptTimeoutMs,
     );
+    // The lease is renewed while the attempt runs; a lease lost (another worker took the delivery
+    // after a long stall) ends the attempt, whose outcome could no longer be written back.
+    const heartbeat = setInterval(() => {
+      store.renew(delivery.id, id, leaseMs, now()).then(
+        (held) => {
+          if (!held) controller.abort(new Interrupted('the lease was lost', false));
+        },
+        (error: unknown) => {
+          logger.warn({ ...log, err: describe(error) }, 'outbox lease renewal failed');
+        },
+      );
+    }, renewEveryMs);
     const onHalt = () => controller.abort(new Interrupted('interrupted: the worker stopped', true));
     if (halt.signal.aborted) onHalt();
     else halt.signal.addEventListener('abort', onHalt, { once: true });
     try {
-      const result = await untilAborted(
+      // An update: the record the first delivery made, which it changes.
+      const first = delivery.updateOf === undefined ? undefined : await store.get(delivery.updateOf);
+      const made = first?.status === 'done';
+      const update =
+        delivery.updateOf === undefined
+          ? undefined
+          : {
+              of: delivery.updateOf,
+              made,
+              ...(made && first.resultId !== undefined && { id: first.resultId }),
+              ...(made && first.resultUrl !== undefined && { url: first.resultUrl }),
+            };
+      const answered = await untilAborted(
         action.run(delivery.payload, {
           signal: controller.signal,
           deliveryId: delivery.id,
           attempt: delivery.attempts,
+          ...(update && { update }),
         }),
         controller.signal,
       );
+      // An update that answers nothing of its own still leads to the record it changed.
+      const result = update
+        ? {
+            ...(update.id !== undefined && { id: update.id }),
+            ...(update.url !== undefined && { url: update.url }),
+            ...answered,
+          }
+        : answered;
       const completed = await writeBack(() => store.complete(delivery.id, id, result, now()));
       if (completed === false) logger.warn(log, 'outbox lease lost before the delivery was recorded done');
       else {
@@ -245,6 +303,7 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
       else logger.warn(fields, 'outbox delivery failed: will retry');
     } finally {
       clearTimeout(timer);
+      clearInterval(heartbeat);
       halt.signal.removeEventListener('abort', onHalt);
     }
   }

@@ -5,6 +5,7 @@
  */
 import pino from 'pino';
 import { openSqliteStore } from '../../../src/store/sqlite/sqlite-store.js';
+import { outboxInstance } from '../../../src/workflows/outbox/instance.js';
 import { createOutboxWorker } from '../../../src/workflows/outbox/worker.js';
 import { httpAction } from './support.js';
 
@@ -14,6 +15,8 @@ const options = JSON.parse(json ?? '{}') as {
   concurrency?: number;
   leaseMs?: number;
   attemptTimeoutMs?: number;
+  /** Named after the data directory's instance, as the service's worker is (it then takes back its earlier run's leases). */
+  instance?: boolean;
 };
 
 const store = openSqliteStore(dataDir);
@@ -27,6 +30,7 @@ const worker = createOutboxWorker({
   concurrency: options.concurrency ?? 2,
   backoff: { baseMs: 100, maxMs: 1000, factor: 2 },
   attemptTimeoutMs: options.attemptTimeoutMs ?? 1000,
+  ...(options.instance && { instance: outboxInstance(dataDir) }),
 });
 worker.start();
 process.stdout.write('ready\n');
