@@ -181,7 +181,7 @@ export async function openCore(config: Readonly<Tenant>, options: CoreOptions = 
       }
       sources.push({
         name: entry.name,
-        mode: mode === 'live' ? 'live' : 'index',
+        mode,
         find:
           mode === 'live'
             ? createLiveFinder(source, config.region, entry.cache)
