@@ -94,7 +94,7 @@ describe('GET /metrics', () => {
       ['contacts', 'embedded'],
       ['office', 'mirror'],
       ['gone', 'mirror'],
-    ]) {
+    ] as const) {
       expect(sampleValue(samples, 'callcard_source_results_total', { source, status: 'ok' })).toBe(2);
       expect(sampleValue(samples, 'callcard_source_results_total', { source, status: 'error' })).toBe(0);
       expect(sampleValue(samples, 'callcard_source_results_total', { source, status: 'timeout' })).toBe(0);
