@@ -26,6 +26,7 @@ export interface LoadOptions {
 export interface LoadSummary {
   readonly read: number;
   readonly imported: number;
+  /** Contacts gone from the source: marked deleted, or (replacing) not in the entries any more. */
   readonly removed: number;
   readonly skipped: number;
   /** Contacts written in this load. */
@@ -78,7 +79,8 @@ export async function loadContacts(
   const session = await store.beginImport(options.source, { replace: options.replace });
   let read = 0;
   let skipped = 0;
-  let removed = 0;
+  /** Entries that mark a contact deleted. */
+  let deleted = 0;
   let latestUpdate: number | undefined;
   const inFlight: Promise<void>[] = [];
   let writing = Promise.resolve();
@@ -97,7 +99,7 @@ export async function loadContacts(
         } else records.push(result);
       });
       await session.write(records);
-      if (deletions.length > 0) removed += await session.remove(deletions);
+      if (deletions.length > 0) await session.remove(deletions);
     });
     // Failures surface where the batch is awaited; until then they are not unhandled.
     writing.catch(() => {});
@@ -120,6 +122,7 @@ export async function loadContacts(
         latestUpdate = raw.updatedAt;
       }
       if (raw.deleted) {
+        deleted++;
         if (raw.id) deletions.push(raw.id);
         continue;
       }
@@ -140,7 +143,7 @@ export async function loadContacts(
     await session.abort();
     throw error;
   }
-  const { contacts } = await session.commit();
-  const summary = { read, imported: read - skipped - removed, removed, skipped, contacts };
+  const { contacts, removed } = await session.commit();
+  const summary = { read, imported: read - skipped - deleted, removed, skipped, contacts };
   return latestUpdate === undefined ? summary : { ...summary, latestUpdate };
 }

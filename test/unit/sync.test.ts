@@ -115,7 +115,7 @@ describe('sync engine', () => {
     expect(await sync.sync(entry(crm.source))).toMatchObject({ full: false });
     expect(await ids('+41215522002')).toEqual(['2']);
     clock += 3_600_000;
-    expect(await sync.sync(entry(crm.source))).toMatchObject({ full: true, written: 1 });
+    expect(await sync.sync(entry(crm.source))).toMatchObject({ full: true, written: 1, removed: 1 });
     expect(await ids('+41215522002')).toEqual([]);
   });
 
