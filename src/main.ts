@@ -12,7 +12,7 @@ import { createLiveFinder } from './lookup/live.js';
 import { type ConfiguredSource, createLookup, type Lookup } from './lookup/lookup.js';
 import { createMetrics, measuredLookup } from './metrics/metrics.js';
 import { ensureSecretFile, newKey, newToken, Redactor, secretsOf } from './secrets.js';
-import { createSource } from './sources/registry.js';
+import { openSource } from './sources/registry.js';
 import type { Source } from './sources/types.js';
 import { openSqliteStore } from './store/sqlite/sqlite-store.js';
 import type { Store } from './store/types.js';
@@ -94,22 +94,6 @@ export function createLogger(
 /** Each logger's redactor, so secrets read later (a reloaded token file) are hidden by it too. */
 const redactors = new WeakMap<Logger, Redactor>();
 
-type SourceEntry = Readonly<Tenant>['sources'][number];
-
-/** How a source is read: its own index (embedded), a mirror of it, or asked live. */
-function modeOf(entry: SourceEntry, source: Source): 'embedded' | 'mirror' | 'live' {
-  if (!source.list && !source.search) return 'embedded';
-  const mode = entry.mode ?? (source.list ? 'mirror' : 'live');
-  if (mode === 'mirror' && !source.list)
-    throw new Error(`source "${entry.name}" cannot list contacts: use mode: live`);
-  if (mode === 'live' && !source.search) {
-    throw new Error(
-      `source "${entry.name}" cannot search numbers: use mode: mirror (or configure its search)`,
-    );
-  }
-  return mode;
-}
-
 /** Wiring only, for one tenant: config → store → sources → lookup, workflows and sync. */
 export async function openCore(config: Readonly<Tenant>, options: CoreOptions = {}): Promise<Core> {
   const logger = options.logger ?? pino({ level: 'info', base: { service: 'callcard' } });
@@ -173,9 +157,11 @@ export async function openCore(config: Readonly<Tenant>, options: CoreOptions = 
   const sources: ConfiguredSource[] = [];
   try {
     for (const entry of config.sources) {
-      const source = await createSource(entry, { logger: logger.child({ source: entry.name }), baseDir });
+      const { source, mode } = await openSource(entry, {
+        logger: logger.child({ source: entry.name }),
+        baseDir,
+      });
       opened.push(source);
-      const mode = modeOf(entry, source);
       if (mode === 'mirror') {
         mirrors.set(entry.name, {
           source,
@@ -185,7 +171,7 @@ export async function openCore(config: Readonly<Tenant>, options: CoreOptions = 
       }
       sources.push({
         name: entry.name,
-        mode: mode === 'live' ? 'live' : 'index',
+        mode,
         find:
           mode === 'live'
             ? createLiveFinder(source, config.region, entry.cache)

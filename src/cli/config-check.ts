@@ -4,13 +4,13 @@ import { ConfigError, loadConfig } from '../config/load.js';
 import { pathPrefix } from '../config/schema.js';
 import type { Credential } from '../http/auth.js';
 import { configuredCredentials, sharedTokenMessage, sharedTokens, tlsFilesOf } from '../main.js';
-import { createSource } from '../sources/registry.js';
+import { openSource } from '../sources/registry.js';
 import { createAction } from '../workflows/actions/registry.js';
 
 /**
  * `callcard config check FILE`: validates a config as `serve` would read it (with the environment's
- * overrides), and builds each source and action, which reads their secrets and checks their
- * settings, without opening the data directory or starting anything.
+ * overrides), and builds each source (as serve does, its mode included) and action, which reads
+ * their secrets and checks their settings, without opening the data directory or starting anything.
  */
 export async function configCheckCommand(file: string): Promise<void> {
   const config = loadConfig({ file });
@@ -29,7 +29,7 @@ export async function configCheckCommand(file: string): Promise<void> {
     }
     for (const [index, entry] of tenant.sources.entries()) {
       try {
-        const source = await createSource(entry, { logger, baseDir });
+        const { source } = await openSource(entry, { logger, baseDir });
         await source.close?.();
       } catch (error) {
         problems.push(`${at}sources.${index} (${entry.name}): ${(error as Error).message}`);

@@ -22,7 +22,8 @@ export async function importCommand(files: string[], options: ImportCommandOptio
     throw new Error(
       options.source
         ? `"${options.source}" is not an embedded source; configured: ${embedded.join(', ') || 'none'}`
-        : 'no embedded source is configured',
+        : 'no embedded source is configured: a `sources:` list replaces the default one; ' +
+            'add `- type: embedded` to it to keep importing',
     );
   }
   const region = options.region?.toUpperCase() ?? config.region;

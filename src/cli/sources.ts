@@ -26,10 +26,10 @@ export async function sourcesCommand(options: CommonOptions): Promise<void> {
     ];
     for (const entry of tenant.sources) {
       const configured = core.sources.find((source) => source.name === entry.name)!;
-      const mirrored = core.mirrors.has(entry.name);
-      const mode = mirrored ? 'mirror' : configured.mode === 'live' ? 'live' : 'embedded';
+      const { mode } = configured;
+      const mirrored = mode === 'mirror';
       const state = mirrored ? await core.store.contacts.syncState(entry.name) : undefined;
-      const count = configured.mode === 'index' ? String(await core.store.contacts.count(entry.name)) : '-';
+      const count = mode === 'live' ? '-' : String(await core.store.contacts.count(entry.name));
       rows.push([
         entry.name,
         entry.type,

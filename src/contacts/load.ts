@@ -17,7 +17,7 @@ export interface LoadOptions {
   /** Replace every contact of the source; otherwise entries update contacts with the same id. */
   readonly replace: boolean;
   readonly region: CountryCode;
-  /** Worker threads that parse numbers; 0 parses on the calling thread. */
+  /** Worker threads that parse numbers in large loads (shared by every load of the process); 0 parses on the calling thread. */
   readonly workers?: number;
   /** Told about each entry that was skipped, with its place (line in a file, row in a listing). */
   readonly onSkip?: (line: number, reason: string, file?: string) => void;
@@ -26,6 +26,7 @@ export interface LoadOptions {
 export interface LoadSummary {
   readonly read: number;
   readonly imported: number;
+  /** Contacts gone from the source: marked deleted, or (replacing) not in the entries any more. */
   readonly removed: number;
   readonly skipped: number;
   /** Contacts written in this load. */
@@ -42,13 +43,26 @@ type Build = (raws: RawContact[], region: CountryCode) => Promise<(ContactRecord
 
 // The compiled worker sits beside this module; run from TypeScript sources there is none.
 const WORKER = fileURLToPath(new URL('./build-worker.js', import.meta.url));
+const HAS_WORKER = existsSync(WORKER);
+/** A batch this small is parsed on the calling thread in a few milliseconds: no thread for it. */
+const SMALL_BATCH = 200;
+/** Threads idle this long exit; the next large load starts them again. */
+const IDLE_MS = 60_000;
 
-function builder(workers: number): { build: Build; close(): Promise<void> } {
-  if (workers <= 0 || !existsSync(WORKER)) {
-    return { build: async (raws, region) => buildBatch({ raws, region }), close: async () => {} };
-  }
-  const pool = new Piscina({ filename: WORKER, minThreads: workers, maxThreads: workers });
-  return { build: (raws, region) => pool.run({ raws, region }), close: () => pool.destroy() };
+/**
+ * One pool for the process's life, made on the first large batch: starting threads for every load
+ * (a mirror syncs every few seconds) costs CPU and memory, and a thread stopped while it still
+ * loads its module can abort the whole process. Its size is the first caller's `workers`.
+ */
+let pool: Piscina | undefined;
+
+function builder(workers: number): Build {
+  if (workers <= 0 || !HAS_WORKER) return async (raws, region) => buildBatch({ raws, region });
+  return async (raws, region) => {
+    if (raws.length < SMALL_BATCH) return buildBatch({ raws, region });
+    pool ??= new Piscina({ filename: WORKER, minThreads: 0, maxThreads: workers, idleTimeout: IDLE_MS });
+    return pool.run({ raws, region });
+  };
 }
 
 /**
@@ -61,11 +75,12 @@ export async function loadContacts(
   entries: AsyncIterable<Entry>,
   options: LoadOptions,
 ): Promise<LoadSummary> {
-  const { build, close } = builder(options.workers ?? 0);
+  const build = builder(options.workers ?? 0);
   const session = await store.beginImport(options.source, { replace: options.replace });
   let read = 0;
   let skipped = 0;
-  let removed = 0;
+  /** Entries that mark a contact deleted. */
+  let deleted = 0;
   let latestUpdate: number | undefined;
   const inFlight: Promise<void>[] = [];
   let writing = Promise.resolve();
@@ -84,7 +99,7 @@ export async function loadContacts(
         } else records.push(result);
       });
       await session.write(records);
-      if (deletions.length > 0) removed += await session.remove(deletions);
+      if (deletions.length > 0) await session.remove(deletions);
     });
     // Failures surface where the batch is awaited; until then they are not unhandled.
     writing.catch(() => {});
@@ -107,6 +122,7 @@ export async function loadContacts(
         latestUpdate = raw.updatedAt;
       }
       if (raw.deleted) {
+        deleted++;
         if (raw.id) deletions.push(raw.id);
         continue;
       }
@@ -126,10 +142,8 @@ export async function loadContacts(
     await writing.catch(() => {});
     await session.abort();
     throw error;
-  } finally {
-    await close();
   }
-  const { contacts } = await session.commit();
-  const summary = { read, imported: read - skipped - removed, removed, skipped, contacts };
+  const { contacts, removed } = await session.commit();
+  const summary = { read, imported: read - skipped - deleted, removed, skipped, contacts };
   return latestUpdate === undefined ? summary : { ...summary, latestUpdate };
 }

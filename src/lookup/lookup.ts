@@ -9,8 +9,8 @@ import type { Finder, Found } from './live.js';
 /** A source with what the core needs to ask it and present its contacts. */
 export interface ConfiguredSource {
   readonly name: string;
-  /** `index`: read from the local index (embedded or mirrored); `live`: the source is asked. */
-  readonly mode: 'index' | 'live';
+  /** `embedded` and `mirror`: read from the local index; `live`: the source is asked. */
+  readonly mode: 'embedded' | 'mirror' | 'live';
   readonly find: Finder;
   readonly crmName: string;
   readonly crmLogo?: string;
@@ -79,7 +79,7 @@ export function createLookup(options: LookupOptions): Lookup {
     let timer: NodeJS.Timeout | undefined;
     try {
       let found: Found;
-      if (entry.mode === 'index') {
+      if (entry.mode !== 'live') {
         found = await entry.find(query, { signal: local });
       } else {
         const limitMs = Math.min(entry.timeoutMs, deadlineMs);

@@ -37,6 +37,39 @@ export const sourceTypes = {
 
 export type SourceTypeName = keyof typeof sourceTypes;
 
+/** How a source is read: its own index (embedded), a mirror of it, or asked live. */
+export type ReadMode = 'embedded' | 'mirror' | 'live';
+
+function modeOf(entry: SourceCommonConfig & { readonly mode?: string }, source: Source): ReadMode {
+  if (!source.list && !source.search) return 'embedded';
+  const mode = entry.mode ?? (source.list ? 'mirror' : 'live');
+  if (mode === 'mirror' && !source.list)
+    throw new Error(`source "${entry.name}" cannot list contacts: use mode: live`);
+  if (mode === 'live' && !source.search) {
+    throw new Error(
+      `source "${entry.name}" cannot search numbers: use mode: mirror (or configure its search)`,
+    );
+  }
+  return mode === 'live' ? 'live' : 'mirror';
+}
+
+/**
+ * Builds a source and decides how it is read: the one build step of `serve` and `config check`, so
+ * that a config the check accepts is one serve starts with.
+ */
+export async function openSource(
+  config: SourceCommonConfig & { readonly mode?: string } & Record<string, unknown>,
+  deps: SourceDeps,
+): Promise<{ source: Source; mode: ReadMode }> {
+  const source = await createSource(config, deps);
+  try {
+    return { source, mode: modeOf(config, source) };
+  } catch (error) {
+    await source.close?.();
+    throw error;
+  }
+}
+
 export async function createSource(
   config: SourceCommonConfig & Record<string, unknown>,
   deps: SourceDeps,

@@ -37,9 +37,10 @@ export interface ImportSession {
   remove(ids: readonly string[]): Promise<number>;
   /**
    * Makes the import visible at once; with `replace`, rows not written in this session are gone.
-   * Answers how many contact records were written (one written twice counts twice).
+   * Answers how many contact records were written (one written twice counts twice), and how many
+   * contacts that were there before are gone (removed by id, or not written again by a replace).
    */
-  commit(): Promise<{ readonly contacts: number }>;
+  commit(): Promise<{ readonly contacts: number; readonly removed: number }>;
   /** Leaves the store as it was before the session. */
   abort(): Promise<void>;
 }

@@ -39,8 +39,8 @@ const OVERLAP_MS = 60_000;
 
 /**
  * Mirrors sources into the local index: a full listing first and then every `fullIntervalMs`,
- * changes since the last one in between. One sync at a time; a failed sync keeps the last good
- * contacts and records its error for `callcard sources`.
+ * changes since the last one in between. One sync at a time, and at most one waiting per source;
+ * a failed sync keeps the last good contacts and records its error for `callcard sources`.
  */
 export function createSyncEngine(options: SyncEngineOptions) {
   const { store, region, logger, workers } = options;
@@ -138,11 +138,29 @@ export function createSyncEngine(options: SyncEngineOptions) {
     }
   }
 
-  /** Syncs one source now, after any sync already running. */
+  /** Syncs not yet started, by source: a sync asked while one waits joins it. */
+  const waiting = new Map<string, { report: Promise<SyncReport>; full: boolean }>();
+
+  /**
+   * Syncs one source after any sync already running. A source has at most one sync waiting: when
+   * a listing takes longer than the interval, the syncs asked meanwhile are one run, not a queue
+   * that runs back to back. A full sync asked joins a waiting one and makes it full.
+   */
   function sync(entry: MirrorEntry, { full = false } = {}): Promise<SyncReport> {
-    const next = queue.then(() => run(entry, full));
-    queue = next.catch(() => {});
-    return next;
+    const name = entry.source.name;
+    const pending = waiting.get(name);
+    if (pending) {
+      pending.full ||= full;
+      return pending.report;
+    }
+    const report = queue.then(() => {
+      const asked = waiting.get(name)?.full ?? full;
+      waiting.delete(name);
+      return run(entry, asked);
+    });
+    waiting.set(name, { report, full });
+    queue = report.catch(() => {});
+    return report;
   }
 
   return {

@@ -98,6 +98,16 @@ describe('callcard CLI', () => {
     expect(result.stderr).not.toMatch(/\n\s+at /);
   });
 
+  it('says how to keep importing when the sources listed leave out the embedded one', () => {
+    const config = join(dir.path, 'callcard.yaml');
+    writeFileSync(config, 'sources:\n  - type: file\n    name: office\n    path: office.csv\n');
+    const csv = join(dir.path, 'contacts.csv');
+    writeFileSync(csv, 'id,name,phone\n1,Alexa,021 552 20 00\n');
+    const result = callcard(['import', '--config', config, csv], { CALLCARD_DATA_DIR: dir.path });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/no embedded source is configured: .*add `- type: embedded`/);
+  });
+
   it('stops on a bad config with every problem listed', () => {
     const config = join(dir.path, 'bad.yaml');
     writeFileSync(config, 'port: -1\nregion: Mars\n');

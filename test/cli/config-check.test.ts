@@ -71,6 +71,24 @@ describe('callcard config check', () => {
     expectRefused(sources, /sources\.1 \(crm\): .*CRM_TOKEN_FOR_CHECK is not set/);
     expectValid(sources, [], { CRM_TOKEN_FOR_CHECK: 'a-token-that-is-long-enough' });
   });
+
+  it('refuses what serve refuses: a live source that cannot search, a password variable not set', {
+    timeout: 60_000,
+  }, () => {
+    const suitecrm = [
+      'sources:',
+      '  - type: sql',
+      '    name: crm',
+      '    driver: mysql',
+      '    url: mysql://callcard@127.0.0.1:1/suitecrm',
+      '    preset: suitecrm',
+      '    baseUrl: https://crm.example',
+    ];
+    expectRefused([...suitecrm, '    mode: live'], /sources\.0 \(crm\): .*cannot search numbers/);
+    const withPassword = [...suitecrm, '    passwordEnv: CRM_DB_PASSWORD_FOR_CHECK'];
+    expectRefused(withPassword, /sources\.0 \(crm\): passwordEnv: .*CRM_DB_PASSWORD_FOR_CHECK is not set/);
+    expectValid(withPassword, ['crm (sql)'], { CRM_DB_PASSWORD_FOR_CHECK: 'secret' });
+  });
 });
 
 describe('callcard config check with tenants', () => {

@@ -85,8 +85,8 @@ describe('callcard sync, sources and lookup --explain', () => {
     );
     expect(code).toBe(0);
     expect(stdout).toContain('→ key +41215522000');
-    expect(stdout).toMatch(/source erp \(index\): ok, 1 found/);
-    expect(stdout).toMatch(/source office \(index\): ok, 1 found/);
+    expect(stdout).toMatch(/source erp \(mirror\): ok, 1 found/);
+    expect(stdout).toMatch(/source office \(mirror\): ok, 1 found/);
     expect(stdout).toContain('kept erp/k1 (main number)');
     const answer = JSON.parse(stdout.slice(stdout.indexOf('answer:') + 'answer:'.length));
     expect(answer.map((c: { id: string; crmName: string }) => [c.id, c.crmName])).toEqual([

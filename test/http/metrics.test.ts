@@ -90,14 +90,18 @@ describe('GET /metrics', () => {
     expect(sampleValue(samples, 'callcard_lookup_duration_seconds_bucket', { le: '+Inf' })).toBe(3);
     expect(sampleValue(samples, 'callcard_lookup_duration_seconds_sum')).toBeGreaterThan(0);
     // The empty number asks no source.
-    for (const source of ['contacts', 'office', 'gone']) {
+    for (const [source, mode] of [
+      ['contacts', 'embedded'],
+      ['office', 'mirror'],
+      ['gone', 'mirror'],
+    ] as const) {
       expect(sampleValue(samples, 'callcard_source_results_total', { source, status: 'ok' })).toBe(2);
       expect(sampleValue(samples, 'callcard_source_results_total', { source, status: 'error' })).toBe(0);
       expect(sampleValue(samples, 'callcard_source_results_total', { source, status: 'timeout' })).toBe(0);
       expect(
         sampleValue(samples, 'callcard_source_duration_seconds_count', {
           source,
-          mode: 'index',
+          mode,
           status: 'ok',
         }),
       ).toBe(2);

@@ -427,8 +427,8 @@ describeWithServer('carddav source: Radicale', typeof server === 'string' ? serv
 
       await book.remove('a3.vcf');
       await book.put('a2.vcf', vcard(person('a2', 'Bruno Keller', '078 999 88 77')));
-      // A full listing: what it did not give is removed from the mirror.
-      expect(await engine.sync(entry)).toMatchObject({ full: true, written: 2 });
+      // A full listing: what it did not give is removed from the mirror, and counted.
+      expect(await engine.sync(entry)).toMatchObject({ full: true, written: 2, removed: 1 });
       expect(await ids('+33215522000')).toEqual([]);
       expect(await ids('+41791234567')).toEqual([]);
       expect(await ids('+41789998877')).toEqual(['a2']);

@@ -289,6 +289,14 @@ describeWithServer('sql source: CRM presets', unavailable, () => {
         expect(await mirror.ids('+41787654321')).toEqual([]);
         expect(await mirror.ids(ALEXA_KEYS.work)).toEqual([crm.ids.alexa]);
       });
+
+      it('a full sync counts a contact deleted in the CRM as removed', async () => {
+        expect(await mirror.sync()).toMatchObject({ full: true, removed: 0 });
+        await db.exec(crm.deleteBruno);
+        expect(await mirror.sync({ full: true })).toMatchObject({ full: true, written: 2, removed: 1 });
+        expect(await mirror.ids('+41787654321')).toEqual([]);
+        expect(await store.contacts.count('crm')).toBe(2);
+      });
     });
   }
 });

@@ -1,5 +1,5 @@
 import pino from 'pino';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { RawContact } from '../../src/contacts/raw-contact.js';
 import type { ListOptions, Source } from '../../src/sources/types.js';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
@@ -115,7 +115,7 @@ describe('sync engine', () => {
     expect(await sync.sync(entry(crm.source))).toMatchObject({ full: false });
     expect(await ids('+41215522002')).toEqual(['2']);
     clock += 3_600_000;
-    expect(await sync.sync(entry(crm.source))).toMatchObject({ full: true, written: 1 });
+    expect(await sync.sync(entry(crm.source))).toMatchObject({ full: true, written: 1, removed: 1 });
     expect(await ids('+41215522002')).toEqual([]);
   });
 
@@ -155,20 +155,98 @@ describe('sync engine', () => {
   it('runs one sync at a time', async () => {
     let running = 0;
     let most = 0;
-    const source: Source = {
+    let runs = 0;
+    // Three sources: syncs of one source asked together are one run (below), those of several queue.
+    const source = (name: string): Source => ({
       type: 'test',
-      name: 'crm',
+      name,
       async *list() {
         running++;
+        runs++;
         most = Math.max(most, running);
         await new Promise((resolve) => setTimeout(resolve, 20));
         running--;
         yield [contact('1', '021 552 20 01', 1)];
       },
+    });
+    const sync = engine();
+    await Promise.all(['a', 'b', 'c'].map((name) => sync.sync(entry(source(name)))));
+    expect(runs).toBe(3);
+    expect(most).toBe(1);
+  });
+
+  it('a source has at most one sync waiting: syncs asked during a long one are one run', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    try {
+      let calls = 0;
+      let release = () => {};
+      const gate = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      let firstStarted = () => {};
+      const first = new Promise<void>((resolve) => {
+        firstStarted = resolve;
+      });
+      let secondStarted = () => {};
+      const second = new Promise<void>((resolve) => {
+        secondStarted = resolve;
+      });
+      const source: Source = {
+        type: 'test',
+        name: 'crm',
+        async *list() {
+          calls++;
+          if (calls === 1) {
+            firstStarted();
+            await gate;
+          } else secondStarted();
+          yield [contact('1', '021 552 20 01', calls)];
+        },
+      };
+      const sync = engine();
+      // A listing that takes twelve intervals.
+      sync.start([{ source, intervalMs: 1000, fullIntervalMs: 3_600_000 }]);
+      await first;
+      vi.advanceTimersByTime(12_000);
+      release();
+      await second;
+      await sync.stop();
+      expect(calls).toBe(2);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('a full sync asked while one waits makes that one full', async () => {
+    let release = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const crm = arraySource([contact('1', '021 552 20 01', 1_000_000)]);
+    const list = crm.source.list!;
+    let started = () => {};
+    const listing = new Promise<void>((resolve) => {
+      started = resolve;
+    });
+    let first = true;
+    crm.source.list = async function* (options) {
+      if (first) {
+        first = false;
+        started();
+        await gate;
+      }
+      yield* list.call(crm.source, options);
     };
     const sync = engine();
-    await Promise.all([sync.sync(entry(source)), sync.sync(entry(source)), sync.sync(entry(source))]);
-    expect(most).toBe(1);
+    const running = sync.sync(entry(crm.source));
+    await listing;
+    const waiting = sync.sync(entry(crm.source));
+    const full = sync.sync(entry(crm.source), { full: true });
+    expect(full).toBe(waiting);
+    release();
+    await running;
+    expect(await full).toMatchObject({ full: true });
+    expect(crm.calls).toEqual([undefined, undefined]);
   });
 
   it('stop cuts off a sync in progress; the index keeps what it had', async () => {

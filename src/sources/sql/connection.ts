@@ -13,14 +13,35 @@ export const connectionSettings = {
   passwordFile: z.string().optional(),
 };
 
-/** The password from the environment or a file (relative to the config's folder), if one is set. */
+/**
+ * The password from the environment or a file (relative to the config's folder), if one is set.
+ * A variable that is not set, or a file that cannot be read, is an error now rather than a failed
+ * login at the first query; errors name the setting, never the value.
+ */
 export function readPassword(
   config: { readonly passwordEnv?: string | undefined; readonly passwordFile?: string | undefined },
   baseDir: string,
+  env: NodeJS.ProcessEnv = process.env,
 ): string | undefined {
-  return (
-    (config.passwordEnv && process.env[config.passwordEnv]) ||
-    (config.passwordFile && readFileSync(resolve(baseDir, config.passwordFile), 'utf8').trim()) ||
-    undefined
-  );
+  if (config.passwordEnv !== undefined && config.passwordFile !== undefined)
+    throw new Error('give only one of passwordEnv, passwordFile');
+  if (config.passwordEnv !== undefined) {
+    const value = env[config.passwordEnv];
+    if (!value) throw new Error(`passwordEnv: environment variable ${config.passwordEnv} is not set`);
+    return value;
+  }
+  if (config.passwordFile !== undefined) {
+    const file = resolve(baseDir, config.passwordFile);
+    let value: string;
+    try {
+      value = readFileSync(file, 'utf8').trim();
+    } catch (error) {
+      throw new Error(
+        `passwordFile: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+      );
+    }
+    if (!value) throw new Error(`passwordFile: ${file} is empty`);
+    return value;
+  }
+  return undefined;
 }

@@ -50,6 +50,8 @@ export function startImport(
       db.prepare<[string], { id: number }>('SELECT id FROM sources WHERE name = ?').get(source)?.id ??
       Number(db.prepare('INSERT INTO sources (name) VALUES (?)').run(source).lastInsertRowid);
     if (replace) {
+      // The ids replaced, so that the commit can tell how many contacts are gone for good.
+      db.prepare('CREATE TEMP TABLE replaced AS SELECT id FROM contacts WHERE source = ?').run(id);
       db.prepare('DELETE FROM phone_keys WHERE source = ?').run(id);
       db.prepare('DELETE FROM contacts WHERE source = ?').run(id);
     }
@@ -91,6 +93,7 @@ export function startImport(
 
   // Counted, not collected: an import of millions of rows keeps no list of them in memory.
   let written = 0;
+  let removedById = 0;
   const session: ImportSession = {
     async write(records) {
       if (!open) throw new Error('the import has ended');
@@ -111,12 +114,22 @@ export function startImport(
         deleteContact.run(previous.seq);
         removed++;
       }
+      removedById += removed;
       return removed;
     },
     async commit() {
       if (!open) throw new Error('the import has ended');
+      // Replacing, a contact is gone when it was there before and was not written again.
+      const removed = replace
+        ? db
+            .prepare<[number], { n: number }>(
+              `SELECT count(*) AS n FROM replaced r
+                WHERE NOT EXISTS (SELECT 1 FROM contacts c WHERE c.source = ? AND c.id = r.id)`,
+            )
+            .get(id)!.n
+        : removedById;
       end('COMMIT');
-      return { contacts: written };
+      return { contacts: written, removed };
     },
     async abort() {
       end('ROLLBACK');
