@@ -6,8 +6,9 @@ import { createOutboxWorker, type OutboxWorker } from '../../src/workflows/outbo
 import { tempDir } from '../helper.js';
 import { httpAction, newDelivery, startTarget, type Target, until, wrongHolds } from './outbox/support.js';
 
-const CALLS = 10_000;
-const CONTACTS = 200;
+// Correctness at a small size; the drain rate at 10,000 deliveries is the bench's outbox-drain scenario.
+const CALLS = 1_000;
+const CONTACTS = 100;
 const CONCURRENCY = 32;
 
 let dir: ReturnType<typeof tempDir>;
@@ -27,7 +28,7 @@ afterEach(async () => {
   dir.remove();
 });
 
-it('keeps 10,000 calls while the target is down and delivers each once, in order, when it is back', async () => {
+it('keeps the calls while the target is down and delivers each once, in order, when it is back', async () => {
   target = await startTarget({ down: true });
   const action = httpAction(target.url, { sockets: CONCURRENCY });
   worker = createOutboxWorker({
@@ -43,7 +44,6 @@ it('keeps 10,000 calls while the target is down and delivers each once, in order
   worker.start();
 
   // One enqueue per call, as CallFlow makes them, while the worker keeps failing against the target.
-  const enqueueStart = performance.now();
   for (let i = 0; i < CALLS; i++) {
     await store.outbox.enqueue(
       [
@@ -57,17 +57,13 @@ it('keeps 10,000 calls while the target is down and delivers each once, in order
     );
     if (i % 500 === 0) worker.kick();
   }
-  const enqueueMs = performance.now() - enqueueStart;
   await until(() => target.requests >= CONTACTS, 20_000, 'every contact tried while down');
-  const failedWhileDown = target.requests;
   expect(wrongHolds(dir.path)).toEqual([]);
   expect(target.hits).toHaveLength(0);
   expect((await store.outbox.counts()).done).toBe(0);
 
   target.down = false;
-  const drainStart = performance.now();
   await until(async () => (await store.outbox.counts()).done === CALLS, 60_000, 'the outbox drained');
-  const drainMs = performance.now() - drainStart;
 
   // Each call arrived once, by its idempotency key, and each contact's calls in the order made.
   const counts = target.counts();
@@ -79,10 +75,4 @@ it('keeps 10,000 calls while the target is down and delivers each once, in order
   for (const [, numbers] of order) expect(numbers).toEqual(numbers.map((_, i) => i));
   expect(await store.outbox.counts()).toEqual({ pending: 0, running: 0, done: CALLS, dead: 0 });
   await action.close?.();
-
-  console.log(
-    `outbox drain: ${CALLS} deliveries (${CONTACTS} order keys, concurrency ${CONCURRENCY}) ` +
-      `enqueued in ${Math.round(enqueueMs)} ms; ${failedWhileDown} failed attempts while down; ` +
-      `drained in ${Math.round(drainMs)} ms = ${Math.round(CALLS / (drainMs / 1000))} deliveries/s`,
-  );
 }, 120_000);

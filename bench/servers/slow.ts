@@ -1,11 +1,22 @@
-// A slow contacts API for bench/run.js: every request is answered only after `delayMs` (10 s), with
-// one contact carrying the number asked for, so that a card from it would show if callcard ever waited.
-// Runs inside the bench process (it only holds timers); listens on 127.0.0.1 only.
+// A slow contacts API for the slow-source scenario: every request is answered only after `delayMs`
+// (10 s), with one contact carrying the number asked for, so that a card from it would show if callcard
+// ever waited. Runs inside the bench process (it only holds timers); listens on 127.0.0.1 only.
 import { createServer } from 'node:http';
 
-export async function startSlowServer(port, delayMs) {
-  const stats = { requests: 0, answered: 0, closedBeforeAnswer: 0 };
-  const timers = new Set();
+export interface SlowStats {
+  requests: number;
+  answered: number;
+  closedBeforeAnswer: number;
+}
+
+export interface SlowServer {
+  readonly stats: SlowStats;
+  close(): Promise<void>;
+}
+
+export async function startSlowServer(port: number, delayMs: number): Promise<SlowServer> {
+  const stats: SlowStats = { requests: 0, answered: 0, closedBeforeAnswer: 0 };
+  const timers = new Set<NodeJS.Timeout>();
   const server = createServer((request, response) => {
     stats.requests++;
     const number = new URL(request.url ?? '/', 'http://127.0.0.1').searchParams.get('number') ?? '';
@@ -31,7 +42,7 @@ export async function startSlowServer(port, delayMs) {
     });
     request.resume();
   });
-  await new Promise((resolve, reject) => {
+  await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, '127.0.0.1', resolve);
   });

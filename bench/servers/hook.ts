@@ -1,5 +1,5 @@
-// A webhook target for the workflows section of bench/run.js, run as its own process. POST /hook
-// answers at once: 200 {"id": "T-<n>", "url": "http://127.0.0.1:<port>/records/T-<n>"} while up, or
+// A webhook target for the workflow scenarios of the bench (callflow, callflow-down, outbox-drain),
+// run as its own process. POST /hook answers at once: 200 {"id": "T-<n>", "url": "http://127.0.0.1:<port>/records/T-<n>"} while up, or
 // the configured failure status (503) while down. It keeps what the bench checks afterwards:
 // every Idempotency-Key answered 200 (and how often it came), and, per contact (body.call.contactCrmId),
 // whether the sequence number in body.call.benchSeq only grew in the order the deliveries arrived.
@@ -7,24 +7,61 @@
 //
 // Control (127.0.0.1 only): GET /_bench/stats, POST /_bench/status/<code> (200 up, 503 down),
 // POST /_bench/reset, GET /healthz.
-import { createServer } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 
 const port = Number(process.env['HOOK_PORT'] ?? 18184);
 let status = Number(process.env['HOOK_STATUS'] ?? 200);
 let statusSince = Date.now();
+
+interface State {
+  requests: number;
+  byStatus: Record<string, number>;
+  /** Idempotency-Key → its record id and how often it came. */
+  keys: Map<string, { id: string; n: number }>;
+  keysTwice: number;
+  extraReceipts: number;
+  withoutKey: number;
+  badBodies: number;
+  /** contactCrmId → last benchSeq delivered. */
+  lastSeq: Map<string, number>;
+  orderChecked: number;
+  orderViolations: number;
+  violationSamples: string[];
+  first200At: number | null;
+  lastNewKeyAt: number | null;
+}
+
+/** What GET /_bench/stats answers. */
+export interface HookStats {
+  readonly status: number;
+  readonly statusSince: number;
+  readonly requests: number;
+  readonly byStatus: Record<string, number>;
+  readonly distinctKeys: number;
+  readonly keysTwice: number;
+  readonly extraReceipts: number;
+  readonly withoutKey: number;
+  readonly badBodies: number;
+  readonly contacts: number;
+  readonly orderChecked: number;
+  readonly orderViolations: number;
+  readonly violationSamples: readonly string[];
+  readonly first200At: number | null;
+  readonly lastNewKeyAt: number | null;
+  readonly now: number;
+}
+
 let state = fresh();
 
-function fresh() {
+function fresh(): State {
   return {
     requests: 0,
     byStatus: {},
-    /** Idempotency-Key → { id, n } for every key answered 200. */
     keys: new Map(),
     keysTwice: 0,
     extraReceipts: 0,
     withoutKey: 0,
     badBodies: 0,
-    /** contactCrmId → last benchSeq delivered. */
     lastSeq: new Map(),
     orderChecked: 0,
     orderViolations: 0,
@@ -34,7 +71,7 @@ function fresh() {
   };
 }
 
-function send(response, code, body) {
+function send(response: ServerResponse, code: number, body?: unknown): void {
   const text = body === undefined ? '' : JSON.stringify(body);
   response.writeHead(code, {
     'content-type': 'application/json',
@@ -43,7 +80,7 @@ function send(response, code, body) {
   response.end(text);
 }
 
-function hook(request, response, text) {
+function hook(request: IncomingMessage, response: ServerResponse, text: string): void {
   state.requests++;
   state.byStatus[status] = (state.byStatus[status] ?? 0) + 1;
   if (status !== 200) {
@@ -69,9 +106,9 @@ function hook(request, response, text) {
   const id = `T-${state.keys.size + 1}`;
   state.keys.set(key, { id, n: 1 });
   state.lastNewKeyAt = now;
-  let call;
+  let call: { contactCrmId?: unknown; benchSeq?: unknown } | undefined;
   try {
-    call = JSON.parse(text).call;
+    call = (JSON.parse(text) as { call?: typeof call }).call;
   } catch {
     state.badBodies++;
   }
@@ -90,7 +127,7 @@ function hook(request, response, text) {
   send(response, 200, { id, url: `http://127.0.0.1:${port}/records/${id}` });
 }
 
-function stats() {
+function stats(): HookStats {
   return {
     status,
     statusSince,
@@ -112,8 +149,8 @@ function stats() {
 }
 
 const server = createServer((request, response) => {
-  const chunks = [];
-  request.on('data', (chunk) => chunks.push(chunk));
+  const chunks: Buffer[] = [];
+  request.on('data', (chunk: Buffer) => chunks.push(chunk));
   request.on('end', () => {
     const path = request.url ?? '/';
     if (request.method === 'POST' && path === '/hook')
@@ -135,7 +172,7 @@ const server = createServer((request, response) => {
 });
 server.keepAliveTimeout = 72_000;
 server.listen(port, '127.0.0.1', () => process.stderr.write(`webhook target on 127.0.0.1:${port}\n`));
-for (const signal of ['SIGINT', 'SIGTERM'])
+for (const signal of ['SIGINT', 'SIGTERM'] as const)
   process.once(signal, () => {
     server.close(() => process.exit(0));
     server.closeAllConnections();

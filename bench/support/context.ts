@@ -1,0 +1,95 @@
+// What every scenario is given: the options, the paths and ports, the token, the results so far.
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type pg from 'pg';
+import type { Options } from '../options.js';
+import type { ScenarioResults } from '../scenarios/index.js';
+import { withTimeout } from './children.js';
+import * as pgBench from './pg.js';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** Seed of the generated contacts and of every shuffled order. */
+export const SEED = 20_240_501;
+
+/** The figures callcard aims at (README, Performance). */
+export const TARGETS = {
+  ratio: 0.6,
+  p99Ms: 10,
+  serverRssMb: 300,
+  importRowsPerSecond: 40_000,
+} as const;
+
+export interface Paths {
+  readonly work: string;
+  /** The data dir of the imported contacts (served by the lookup and workflow scenarios). */
+  readonly data: string;
+  readonly csv: string;
+  readonly csvMeta: string;
+  readonly dist: string;
+  readonly cli: string;
+  readonly dataLive: string;
+  readonly dataMirror: string;
+}
+
+export interface Ports {
+  readonly callcard: number;
+  readonly bare: number;
+  readonly slow: number;
+  readonly hook: number;
+}
+
+export interface Context {
+  readonly options: Options;
+  readonly paths: Paths;
+  readonly ports: Ports;
+  /** The execution token callcard is started with. */
+  readonly token: string;
+  /** The build has rate limits (lifted for the loads, which come from one address with one token). */
+  readonly hasLimits: boolean;
+  /** Results of the scenarios that have run and succeeded so far. */
+  readonly results: Partial<ScenarioResults>;
+  /** One PostgreSQL connection for the run (options.pgUrl), made on first use. */
+  pg(): Promise<pg.Client>;
+  /** The connection if one was made. */
+  pgIfConnected(): pg.Client | undefined;
+}
+
+export function createContext(options: Options): Context {
+  const work = join(ROOT, 'bench', '.work');
+  const dist = resolve(ROOT, options.dist);
+  let client: pg.Client | undefined;
+  let connecting: Promise<pg.Client> | undefined;
+  return {
+    options,
+    paths: {
+      work,
+      data: join(work, 'data'),
+      csv: join(work, 'contacts.csv'),
+      csvMeta: join(work, 'contacts.meta.json'),
+      dist,
+      cli: join(dist, 'cli', 'index.js'),
+      dataLive: join(work, 'data-live'),
+      dataMirror: join(work, 'data-mirror'),
+    },
+    ports: {
+      callcard: options.port,
+      bare: options.port + 1,
+      slow: options.port + 2,
+      hook: options.port + 3,
+    },
+    token: randomBytes(24).toString('hex'),
+    hasLimits: existsSync(join(dist, 'http', 'limits.js')),
+    results: {},
+    pg() {
+      connecting ??= (async () => {
+        pgBench.assertLocal(options.pgUrl);
+        client = await withTimeout(pgBench.connect(options.pgUrl), 15_000, 'PostgreSQL connect');
+        return client;
+      })();
+      return connecting;
+    },
+    pgIfConnected: () => client,
+  };
+}
