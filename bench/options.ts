@@ -14,7 +14,11 @@ const SPEC = {
   warmup: [seconds.default(3), 'BENCH_WARMUP', 'seconds of warm-up before each lookup load'],
   connections: [count(1).default(32), 'BENCH_CONNECTIONS', 'connections of the lookup loads'],
   reuseCsv: [flag.default(false), 'BENCH_REUSE_CSV', 'keep an existing CSV of the same size and seed'],
-  sources: [flag.default(true), 'BENCH_SOURCES', 'run live-sql, slow-source and mirror-sync by default'],
+  sources: [
+    flag.default(true),
+    'BENCH_SOURCES',
+    'run pg-table, live-sql, slow-source and mirror-sync by default',
+  ],
   pgUrl: [
     z.url({ protocol: /^postgres(ql)?$/ }).default('postgres://postgres@127.0.0.1:5432/test'),
     'BENCH_PG_URL',
@@ -30,7 +34,11 @@ const SPEC = {
     'first of 4 ports on 127.0.0.1 the bench uses',
   ],
   quietWait: [seconds.default(60), 'BENCH_QUIET_WAIT', 'seconds to wait, at most, for a quiet machine'],
-  workflows: [flag.default(true), 'BENCH_WORKFLOWS', 'run callflow and callflow-down by default'],
+  workflows: [
+    flag.default(true),
+    'BENCH_WORKFLOWS',
+    'run callflow, callflow-down and outbox-drain by default',
+  ],
   wfConnections: [count(1).default(16), 'BENCH_WF_CONNECTIONS', 'connections of the CallFlow load'],
   wfWarmup: [seconds.default(2), 'BENCH_WF_WARMUP', 'seconds of warm-up of the CallFlow load'],
   wfDuration: [seconds.default(10), 'BENCH_WF_DURATION', 'seconds of the measured CallFlow load'],
@@ -52,7 +60,7 @@ const SPEC = {
   soakChangeSeconds: [
     seconds.default(1),
     'BENCH_SOAK_CHANGE',
-    'soak-sync: seconds between changes to the file (0: never)',
+    'soak-sync: the file is rewritten after each sync, at most this often (0: never)',
   ],
   syncIntervalMs: [count(1000).default(1000), 'BENCH_SOAK_SYNC_MS', 'soak-sync: the source sync.intervalMs'],
 } as const;
@@ -89,7 +97,8 @@ export function help(
   ];
   for (const [key, [type, env, text]] of Object.entries(SPEC)) {
     const fallback = (type as z.ZodType).parse(undefined);
-    lines.push(`  --${flagName(key).padEnd(22)} ${env.padEnd(26)} ${text} (default ${String(fallback)})`);
+    const name = typeof fallback === 'boolean' ? `[no-]${flagName(key)}` : flagName(key);
+    lines.push(`  --${name.padEnd(22)} ${env.padEnd(26)} ${text} (default ${String(fallback)})`);
   }
   lines.push('  --help, --list');
   return lines.join('\n');
@@ -100,10 +109,7 @@ export class OptionsError extends Error {}
 /** Options from argv (without node and script) and the environment. */
 export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): Options | 'help' {
   const booleans = Object.entries(SPEC)
-    .filter(
-      ([, [type]]) =>
-        (type as z.ZodType).parse(undefined) === true || (type as z.ZodType).parse(undefined) === false,
-    )
+    .filter(([, [type]]) => typeof (type as z.ZodType).parse(undefined) === 'boolean')
     .map(([key]) => flagName(key));
   const flags: Record<string, { type: 'boolean' | 'string'; short?: string }> = {
     help: { type: 'boolean', short: 'h' },

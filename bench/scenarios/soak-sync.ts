@@ -1,8 +1,10 @@
 // soak-sync: callcard with a mirrored file source (sync.intervalMs 1000 ms by default) running for
-// --minutes (default 60), the file changed every --soak-change-seconds so that syncs read it. The
+// --minutes (default 60). The file is rewritten after each sync that read it (at most every
+// --soak-change-seconds), so that the next sync reads it again (an unchanged file is not read). The
 // server's resident memory and thread count (/proc/<pid>/status VmRSS, Threads) are sampled every
-// --sample-seconds: a table, min/max/first/last, and the trend from the first to the last quarter
-// show whether memory and threads stay flat across thousands of syncs.
+// --sample-seconds, the thread count also every 200 ms in between (its peak: threads that live only
+// during a sync). A table, min/max/first/last, and the trend from the first to the last quarter show
+// whether memory and threads stay flat across thousands of syncs.
 import { rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { freshDir, startCallcard, writeConfig } from '../support/callcard.js';
@@ -17,6 +19,8 @@ export interface SoakSample {
   readonly atSeconds: number;
   readonly rssMb: number;
   readonly threads: number;
+  /** Most threads seen since the sample before (polled every 200 ms). */
+  readonly threadsPeak: number;
   /** Syncs that read the file so far ("source synced" log lines). */
   readonly syncs: number;
   readonly fileChanges: number;
@@ -44,8 +48,14 @@ export interface SoakSyncResult {
   readonly samples: SoakSample[];
   readonly rssMb: Spread;
   readonly threads: Spread;
+  readonly threadsPeak: Spread;
   readonly pass: { threadsFlat: boolean; rssFlat: boolean; synced: boolean };
 }
+
+/** How often the thread count is polled between samples. */
+const POLL_MS = 200;
+const SYNCED = 'source synced';
+const SYNC_FAILED = 'sync failed; the last good contacts stay';
 
 /** RSS may grow this much from the first to the last quarter (heap warm-up, allocator). */
 const RSS_GROWTH_ALLOWED = 0.2;
@@ -83,11 +93,11 @@ export function sampleTable(samples: readonly SoakSample[], maxRows = 30): strin
   const clock = (s: number) =>
     `${String(Math.floor(s / 60)).padStart(3)}:${String(Math.floor(s % 60)).padStart(2, '0')}`;
   return [
-    '   time   RSS MB  threads   syncs  file changes',
+    '   time   RSS MB  threads  peak   syncs  file changes',
     ...shown.map(
       (s) =>
         `${clock(s.atSeconds)}  ${String(s.rssMb.toFixed(1)).padStart(7)}  ${String(s.threads).padStart(7)}  ` +
-        `${String(s.syncs).padStart(6)}  ${String(s.fileChanges).padStart(12)}`,
+        `${String(s.threadsPeak).padStart(4)}  ${String(s.syncs).padStart(6)}  ${String(s.fileChanges).padStart(12)}`,
     ),
   ];
 }
@@ -111,17 +121,22 @@ export default defineScenario<SoakSyncResult>({
     });
     log(
       `soak-sync: callcard with a file source of ${num(soakContacts)} contacts, sync every ${syncIntervalMs} ms, ` +
-        `file changed every ${soakChangeSeconds || 'never'} s, for ${minutes} min`,
+        `file rewritten ${soakChangeSeconds > 0 ? 'after each sync' : 'never'}, for ${minutes} min`,
     );
     // Info: the sync engine logs each sync that read the source ("source synced").
     const server = await startCallcard(ctx, { logLevel: 'info', logTo: 'pipe', config, dataDir });
     const samples: SoakSample[] = [];
-    let changing = true;
+    const syncsDone = () => (server.messages.get(SYNCED) ?? 0) + (server.messages.get(SYNC_FAILED) ?? 0);
+    let running = true;
+    // After each sync that read the file (done or failed), a new version for the next one.
     const changer = (async () => {
       if (soakChangeSeconds <= 0) return;
-      while (changing) {
-        await sleep(soakChangeSeconds * 1000);
-        if (!changing) break;
+      let seen = 0;
+      while (running) {
+        await sleep(Math.max(POLL_MS, soakChangeSeconds * 1000));
+        const done = syncsDone();
+        if (!running || done === seen) continue;
+        seen = done;
         // Written aside and renamed: a sync never reads a half-written file.
         const next = join(dir, 'contacts.csv.next');
         await writeFile(next, soakCsv(soakContacts, ++fileChanges));
@@ -131,36 +146,47 @@ export default defineScenario<SoakSyncResult>({
     try {
       const started = performance.now();
       const endAt = started + minutes * 60_000;
+      let nextSampleAt = started;
+      let threadsPeak = 0;
       let lastLog = 0;
       for (;;) {
         const now = performance.now();
         const seen = memoryAndThreads(server.child.pid);
         if (!seen) throw new Error('the server exited during the soak');
-        const sample: SoakSample = {
-          atSeconds: round((now - started) / 1000, 1),
-          rssMb: round(seen.rssKb / 1024, 1),
-          threads: seen.threads,
-          syncs: server.messages.get('source synced') ?? 0,
-          fileChanges,
-        };
-        samples.push(sample);
-        if (now - lastLog >= 60_000 || samples.length === 1) {
-          log(
-            `soak-sync ${sample.atSeconds} s: RSS ${sample.rssMb} MB, ${sample.threads} threads, ${sample.syncs} syncs`,
-          );
-          lastLog = now;
+        threadsPeak = Math.max(threadsPeak, seen.threads);
+        if (now >= nextSampleAt || now >= endAt) {
+          const sample: SoakSample = {
+            atSeconds: round((now - started) / 1000, 1),
+            rssMb: round(seen.rssKb / 1024, 1),
+            threads: seen.threads,
+            threadsPeak,
+            syncs: server.messages.get(SYNCED) ?? 0,
+            fileChanges,
+          };
+          samples.push(sample);
+          threadsPeak = 0;
+          nextSampleAt += sampleSeconds * 1000;
+          if (now - lastLog >= 60_000 || samples.length === 1) {
+            log(
+              `soak-sync ${sample.atSeconds} s: RSS ${sample.rssMb} MB, ${sample.threads} threads ` +
+                `(peak ${sample.threadsPeak}), ${sample.syncs} syncs`,
+            );
+            lastLog = now;
+          }
+          if (now >= endAt) break;
         }
-        if (now >= endAt) break;
-        await sleep(Math.min(sampleSeconds * 1000, Math.max(0, endAt - performance.now())));
+        await sleep(Math.min(POLL_MS, Math.max(0, endAt - performance.now())));
       }
     } finally {
-      changing = false;
+      running = false;
       await changer;
       await stop(server.child);
     }
     const rssMb = spread(samples.map((s) => s.rssMb));
     const threads = spread(samples.map((s) => s.threads));
-    const syncs = server.messages.get('source synced') ?? 0;
+    // The first sample's peak is the start-up's: left out of the peaks' spread.
+    const threadsPeak = spread(samples.slice(1).map((s) => s.threadsPeak));
+    const syncs = server.messages.get(SYNCED) ?? 0;
     return {
       minutes,
       sampleSeconds,
@@ -168,13 +194,15 @@ export default defineScenario<SoakSyncResult>({
       contacts: soakContacts,
       changeSeconds: soakChangeSeconds,
       syncs,
-      syncsFailed: server.messages.get('sync failed; the last good contacts stay') ?? 0,
+      syncsFailed: server.messages.get(SYNC_FAILED) ?? 0,
       fileChanges,
       samples,
       rssMb,
       threads,
+      threadsPeak,
       pass: {
-        threadsFlat: threads.lastQuarter <= threads.firstQuarter,
+        threadsFlat:
+          threads.lastQuarter <= threads.firstQuarter && threadsPeak.lastQuarter <= threadsPeak.firstQuarter,
         rssFlat: rssMb.lastQuarter <= rssMb.firstQuarter * (1 + RSS_GROWTH_ALLOWED),
         synced: syncs > 1,
       },
@@ -182,7 +210,8 @@ export default defineScenario<SoakSyncResult>({
   },
   notes: (r) => [
     `soak-sync: one file source (${num(r.contacts)} contacts, sync.intervalMs ${r.syncIntervalMs}), file rewritten ` +
-      `every ${r.changeSeconds || 'never'} s, ${r.minutes} min, a sample every ${r.sampleSeconds} s ` +
+      (r.changeSeconds > 0 ? `after each sync (at most every ${r.changeSeconds} s)` : 'never') +
+      `, ${r.minutes} min, a sample every ${r.sampleSeconds} s ` +
       '(/proc/<pid>/status VmRSS and Threads of the server; table below)',
   ],
   footer: (r) => ['soak-sync samples:', ...sampleTable(r.samples).map((line) => `  ${line}`)],
@@ -206,6 +235,7 @@ export default defineScenario<SoakSyncResult>({
       r.pass.rssFlat,
     );
     report.row(`${title}: server threads`, text(r.threads, ''), 'no growth', r.pass.threadsFlat);
+    report.row(`${title}: server threads, peak per sample`, text(r.threadsPeak, ''));
   },
   pass: (r) => ({
     soakSyncThreadsFlat: r.pass.threadsFlat,
