@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import type { Tenant } from '../config/schema.js';
+import { ErrorMessages as M } from '../errors.js';
 import { createAllowList } from './address.js';
 import type { Authenticator } from './auth.js';
 import { errorBody } from './errors.js';
@@ -19,7 +20,7 @@ function tooMany(reply: FastifyReply, verdict: Verdict & { ok: false }, message:
   return reply
     .code(429)
     .header('retry-after', String(verdict.retryAfterSeconds))
-    .send(errorBody('RATE_LIMITED', `${message}; retry after ${verdict.retryAfterSeconds} s`));
+    .send(errorBody('RATE_LIMITED', M.retryAfter(message, verdict.retryAfterSeconds)));
 }
 
 export function createTenantGuard(
@@ -40,30 +41,28 @@ export function createTenantGuard(
       mark(request);
       const address = request.ip;
       if (allowed && !allowed(address)) {
-        return reply
-          .code(403)
-          .send(errorBody('ADDRESS_NOT_ALLOWED', 'this address may not call this service'));
+        return reply.code(403).send(errorBody('ADDRESS_NOT_ALLOWED', M.ADDRESS_NOT_ALLOWED));
       }
       // Listed addresses are known callers (peoplefone's): a wrong token there is a setting to fix,
       // not someone guessing, and locking them out would delay the fix.
       const locked = allowed ? OK_VERDICT : lockout.check(address);
-      if (!locked.ok) return tooMany(reply, locked, 'too many wrong tokens from this address');
+      if (!locked.ok) return tooMany(reply, locked, M.TOO_MANY_BAD_TOKENS);
       const byAddress = perAddress.take(address);
-      if (!byAddress.ok) return tooMany(reply, byAddress, 'too many requests from this address');
+      if (!byAddress.ok) return tooMany(reply, byAddress, M.TOO_MANY_FROM_ADDRESS);
       // Checked before the body is read: an unauthenticated request costs nothing and learns nothing.
       const credential = auth.check(request.headers);
       if (credential === undefined) {
         if (!allowed) lockout.fail(address);
-        return reply.code(401).send(errorBody('UNAUTHORIZED', 'missing or wrong token header'));
+        return reply.code(401).send(errorBody('UNAUTHORIZED', M.UNAUTHORIZED));
       }
       lockout.succeed(address);
       const byToken = perToken.take(credential);
-      if (!byToken.ok) return tooMany(reply, byToken, 'too many requests with this token');
+      if (!byToken.ok) return tooMany(reply, byToken, M.TOO_MANY_WITH_TOKEN);
     },
     async page(request, reply) {
       mark(request);
       const byAddress = perAddress.take(request.ip);
-      if (!byAddress.ok) return tooMany(reply, byAddress, 'too many requests from this address');
+      if (!byAddress.ok) return tooMany(reply, byAddress, M.TOO_MANY_FROM_ADDRESS);
     },
   };
 }

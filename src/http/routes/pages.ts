@@ -1,4 +1,5 @@
 import type { FastifyPluginAsync, onRequestAsyncHookHandler } from 'fastify';
+import { ErrorMessages } from '../../errors.js';
 import type { CallJournal } from '../../store/types.js';
 import type { OutboxStore } from '../../workflows/outbox/types.js';
 import { CALL_PAGE_PATH } from '../../workflows/workflow.js';
@@ -23,7 +24,7 @@ export const pageRoutes: FastifyPluginAsync<PageRoutesOptions> = async (app, { j
     const record = /^[\w-]{22}$/.test(request.params.id) ? await journal.get(request.params.id) : undefined;
     reply.header('cache-control', 'no-store').header('referrer-policy', 'no-referrer');
     reply.header('x-robots-tag', 'noindex');
-    if (!record) return reply.code(404).send(errorBody('NOT_FOUND', 'no call record at this address'));
+    if (!record) return reply.code(404).send(errorBody('NOT_FOUND', ErrorMessages.NO_CALL_RECORD));
     const deliveries = outbox ? await outbox.forCall(record.workflow, record.id) : [];
     const created = deliveries.find((delivery) => delivery.status === 'done' && delivery.resultUrl);
     if (created?.resultUrl) return reply.redirect(created.resultUrl, 302);
