@@ -33,9 +33,11 @@ export function serializerSchema(schema: z.ZodType): JsonSchema {
  * JSON Schema 2020-12 (OpenAPI 3.1's) of each named schema, each one another names referred to by
  * `#/components/schemas/<name>`. Requests are described as a client may send them (zod's input side).
  */
-export function componentSchemas(schemas: Readonly<Record<string, z.ZodType>>): Record<string, JsonSchema> {
+export function componentSchemas<Name extends string>(
+  schemas: Readonly<Record<Name, z.ZodType>>,
+): Record<Name, JsonSchema> {
   const registry = z.registry<{ id: string }>();
-  for (const [id, schema] of Object.entries(schemas)) registry.add(schema, { id });
+  for (const [id, schema] of Object.entries<z.ZodType>(schemas)) registry.add(schema, { id });
   const { schemas: generated } = z.toJSONSchema(registry, {
     target: 'draft-2020-12',
     io: 'input',
@@ -48,5 +50,5 @@ export function componentSchemas(schemas: Readonly<Record<string, z.ZodType>>): 
   });
   return Object.fromEntries(
     Object.entries(generated).map(([id, { $schema: _, $id: __, ...json }]) => [id, json as JsonSchema]),
-  );
+  ) as Record<Name, JsonSchema>;
 }

@@ -52,8 +52,6 @@ const codesWithStatus = (status: number) =>
     .map((code) => `\`${code}\``)
     .join(', ');
 
-const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
-
 /**
  * The example answer to a request the reader refuses, with the reader's own code and message; none
  * if the reader accepts it after all (a test catches that).
@@ -103,7 +101,13 @@ const Health = z.object({ status: z.literal('ok') });
 
 const Readiness = z.object({
   status: z.enum(['ready', 'not ready']),
-  checks: z.array(z.object({ name: z.string(), ok: z.boolean(), detail: z.string().optional() })),
+  checks: z.array(
+    z.object({
+      name: z.string().meta({ description: 'What was checked: the store, or a source by name.' }),
+      ok: z.boolean(),
+      detail: z.string().optional().meta({ description: 'Why it is not ready.' }),
+    }),
+  ),
 });
 
 /** The document's schemas, by the name it refers to them with. */
@@ -118,6 +122,8 @@ const SCHEMAS = componentSchemas({
   Health,
   Readiness,
 });
+
+const ref = (name: keyof typeof SCHEMAS) => ({ $ref: `#/components/schemas/${name}` });
 
 /** A component name for a header: what OpenAPI allows of a header name's characters. */
 const schemeName = (header: string) => header.replace(/[^\w.-]/g, '_');
