@@ -17,9 +17,9 @@ export interface ConnectorRoutesOptions {
 }
 
 // The answers' serializers, from the schemas the OpenAPI document shows.
-const refusal = serializerSchema(ErrorAnswer);
-const lookupRoute = { schema: { response: { 200: serializerSchema(LookupAnswer), '4xx': refusal } } };
-const workflowRoute = { schema: { response: { 200: serializerSchema(WorkflowAnswer), '4xx': refusal } } };
+const REFUSAL = serializerSchema(ErrorAnswer);
+const LOOKUP_ANSWER = serializerSchema(LookupAnswer);
+const WORKFLOW_ANSWER = serializerSchema(WorkflowAnswer);
 
 /** The CONNECTOR API: `<base>/Lookup` and `<base>/<WorkflowName>`, behind the token headers. */
 export const connectorRoutes: FastifyPluginAsync<ConnectorRoutesOptions> = async (app, options) => {
@@ -40,9 +40,11 @@ export const connectorRoutes: FastifyPluginAsync<ConnectorRoutesOptions> = async
     };
     return result.hits.map((hit) => toWireContact(hit, publicUrl));
   };
+  const lookupRoute = { schema: { response: { 200: LOOKUP_ANSWER, '4xx': REFUSAL } } };
   app.post('/Lookup', lookupRoute, answerLookup);
   app.get('/Lookup', lookupRoute, answerLookup);
 
+  const workflowRoute = { schema: { response: { 200: WORKFLOW_ANSWER, '4xx': REFUSAL } } };
   app.post<{ Params: { workflow: string } }>('/:workflow', workflowRoute, async (request) => {
     const workflow = workflows.get(request.params.workflow);
     if (!workflow) {
