@@ -8,7 +8,7 @@ import Fastify, {
 import type { Logger } from 'pino';
 import secureJson from 'secure-json-parse';
 import { type Config, pathPrefix, type Tenant } from '../config/schema.js';
-import { CallcardError } from '../errors.js';
+import { CallcardError, ErrorMessages } from '../errors.js';
 import type { Lookup } from '../lookup/lookup.js';
 import { maskNumber } from '../phone/index.js';
 import type { CallJournal } from '../store/types.js';
@@ -19,6 +19,7 @@ import { type Authenticator, bearerCheck } from './auth.js';
 import { registerErrorHandling, sendError } from './errors.js';
 import { type AnyTenantAccepts, createTenantGuard, createUnservedGuard } from './guard.js';
 import { openApiRoutes } from './openapi.js';
+import { BODY_LIMIT } from './request.js';
 import { connectorRoutes } from './routes/connector.js';
 import { type MetricsRoutesOptions, metricsRoutes } from './routes/metrics.js';
 import { pageRoutes } from './routes/pages.js';
@@ -51,23 +52,6 @@ export interface AppOptions {
   readonly now?: () => number;
 }
 
-/** What a handler found out, for the one log line each request gets. */
-export interface RequestOutcome {
-  tenant?: string;
-  /** The number looked up, as its key; the log shows it masked. */
-  key?: string;
-  results?: number;
-  workflow?: string;
-  sources?: string;
-}
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    outcome: RequestOutcome | null;
-  }
-}
-
-export const BODY_LIMIT = 64 * 1024;
 /** `type/subtype`, as a Content-Type header starts. */
 const MEDIA_TYPE = /^\s*[\w!#$&^.+-]+\/[\w!#$&^.+-]+/;
 /** While stopping, how often connections that fell idle are closed. */
@@ -121,7 +105,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     try {
       done(null, secureJson.parse(text, undefined, { protoAction: 'remove', constructorAction: 'remove' }));
     } catch {
-      done(new CallcardError('INVALID_JSON', 'the request body is not valid JSON'), undefined);
+      done(new CallcardError('INVALID_JSON', ErrorMessages.INVALID_JSON), undefined);
     }
   });
 
@@ -214,9 +198,4 @@ class RequestLog extends LogController {
       'request',
     );
   }
-}
-
-/** The address the caller used to reach callcard, unless configured. */
-export function publicUrlOf(request: FastifyRequest, configured: string | undefined): string {
-  return (configured ?? `${request.protocol}://${request.host}`).replace(/\/+$/, '');
 }

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { CallcardError, type ErrorCode } from '../errors.js';
+import { CallcardError, type ErrorCode, ErrorMessages as M } from '../errors.js';
+import { BODY_LIMIT } from './request.js';
 
 export interface ErrorBody {
   error: { code: ErrorCode; message: string };
@@ -11,12 +12,12 @@ export function errorBody(code: ErrorCode, message: string): ErrorBody {
 
 // Fastify's own request errors, by code, as the CONNECTOR's client should read them.
 const FASTIFY_ERRORS: Readonly<Record<string, readonly [ErrorCode, string]>> = {
-  FST_ERR_CTP_BODY_TOO_LARGE: ['BODY_TOO_LARGE', 'the request body is larger than 64 KiB'],
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: ['UNSUPPORTED_MEDIA_TYPE', 'send the body as application/json'],
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: ['INVALID_INPUT', 'the Content-Length header does not match the body'],
-  FST_ERR_CTP_EMPTY_JSON_BODY: ['MISSING_INPUTS', 'the JSON body is empty'],
-  FST_ERR_BAD_URL: ['INVALID_INPUT', 'the URL is not valid (broken percent-encoding)'],
-  FST_ERR_MAX_PARAM_LENGTH: ['INVALID_INPUT', 'a part of the URL path is longer than 100 characters'],
+  FST_ERR_CTP_BODY_TOO_LARGE: ['BODY_TOO_LARGE', M.bodyTooLarge(BODY_LIMIT)],
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: ['UNSUPPORTED_MEDIA_TYPE', M.UNSUPPORTED_MEDIA_TYPE],
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: ['INVALID_INPUT', M.CONTENT_LENGTH],
+  FST_ERR_CTP_EMPTY_JSON_BODY: ['MISSING_INPUTS', M.EMPTY_JSON_BODY],
+  FST_ERR_BAD_URL: ['INVALID_INPUT', M.BAD_URL],
+  FST_ERR_MAX_PARAM_LENGTH: ['INVALID_INPUT', M.PATH_PART_TOO_LONG],
 };
 
 /**
@@ -34,20 +35,20 @@ export function sendError(error: FastifyError, request: FastifyRequest, reply: F
     return reply.code(error.statusCode ?? 400).send(errorBody(code, message));
   }
   if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
-    return reply.code(error.statusCode).send(errorBody('INVALID_INPUT', 'the request could not be read'));
+    return reply.code(error.statusCode).send(errorBody('INVALID_INPUT', M.UNREADABLE_REQUEST));
   }
   request.log.error(
     { err: { type: error.name, code: error.code, message: error.message } },
     'request failed',
   );
-  return reply.code(500).send(errorBody('INTERNAL', 'internal error; the service log has the details'));
+  return reply.code(500).send(errorBody('INTERNAL', M.INTERNAL));
 }
 
 /** The answer for a path with nothing behind it; the same wherever that is. */
 export function sendNotFound(request: FastifyRequest, reply: FastifyReply): FastifyReply {
   return reply
     .code(404)
-    .send(errorBody('NOT_FOUND', `no such endpoint: ${request.method} ${request.url.split('?')[0]}`));
+    .send(errorBody('NOT_FOUND', M.noSuchEndpoint(request.method, request.url.split('?')[0] ?? '')));
 }
 
 export function registerErrorHandling(

@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import type { Tenant } from '../config/schema.js';
+import { ErrorMessages as M } from '../errors.js';
 import { createAllowList } from './address.js';
 import type { Authenticator } from './auth.js';
 import { errorBody, sendNotFound } from './errors.js';
@@ -24,11 +25,10 @@ function tooMany(reply: FastifyReply, verdict: Verdict & { ok: false }, message:
   return reply
     .code(429)
     .header('retry-after', String(verdict.retryAfterSeconds))
-    .send(errorBody('RATE_LIMITED', `${message}; retry after ${verdict.retryAfterSeconds} s`));
+    .send(errorBody('RATE_LIMITED', M.retryAfter(message, verdict.retryAfterSeconds)));
 }
 
-const unauthorized = (reply: FastifyReply) =>
-  reply.code(401).send(errorBody('UNAUTHORIZED', 'missing or wrong token header'));
+const unauthorized = (reply: FastifyReply) => reply.code(401).send(errorBody('UNAUTHORIZED', M.UNAUTHORIZED));
 
 /**
  * The answers without a right token are the same at a tenant's base path and at a path where no
@@ -59,9 +59,9 @@ export function createTenantGuard(
       // not someone guessing, and locking them out would delay the fix.
       const listed = allowed?.(address);
       const locked = listed ? OK_VERDICT : lockout.check(address);
-      if (!locked.ok) return tooMany(reply, locked, 'too many wrong tokens from this address');
+      if (!locked.ok) return tooMany(reply, locked, M.TOO_MANY_BAD_TOKENS);
       const byAddress = perAddress.take(address);
-      if (!byAddress.ok) return tooMany(reply, byAddress, 'too many requests from this address');
+      if (!byAddress.ok) return tooMany(reply, byAddress, M.TOO_MANY_FROM_ADDRESS);
       // Checked before the body is read: an unauthenticated request costs nothing and learns nothing.
       const credential = auth.check(request.headers);
       if (credential === undefined) {
@@ -72,18 +72,16 @@ export function createTenantGuard(
       // An address outside the list is told so only with the right token: without it, the answer
       // is the one of a path where no tenant is.
       if (listed === false) {
-        return reply
-          .code(403)
-          .send(errorBody('ADDRESS_NOT_ALLOWED', 'this address may not call this service'));
+        return reply.code(403).send(errorBody('ADDRESS_NOT_ALLOWED', M.ADDRESS_NOT_ALLOWED));
       }
       lockout.succeed(address);
       const byToken = perToken.take(credential);
-      if (!byToken.ok) return tooMany(reply, byToken, 'too many requests with this token');
+      if (!byToken.ok) return tooMany(reply, byToken, M.TOO_MANY_WITH_TOKEN);
     },
     async page(request, reply) {
       mark(request);
       const byAddress = perAddress.take(request.ip);
-      if (!byAddress.ok) return tooMany(reply, byAddress, 'too many requests from this address');
+      if (!byAddress.ok) return tooMany(reply, byAddress, M.TOO_MANY_FROM_ADDRESS);
     },
   };
 }

@@ -1,24 +1,32 @@
 import { readFileSync } from 'node:fs';
 import type { FastifyPluginAsync, onRequestAsyncHookHandler } from 'fastify';
+import { z } from 'zod';
 import { pathPrefix, type Tenant } from '../config/schema.js';
 import {
-  CALL_TEXT_FIELDS,
-  CALL_TIME_FIELDS,
-  lookupResponseSchema,
-  readCallInputs,
-  readLookupNumber,
-} from '../connector/wire.js';
-import { CallcardError, type ErrorCode, ErrorCodes } from '../errors.js';
+  CallInputs,
+  Contact,
+  ErrorAnswer,
+  HTTP_ERROR_CODES,
+  LookupAnswer,
+  LookupRequest,
+  type WireContact,
+  WorkflowAnswer,
+  WorkflowRequest,
+} from '../connector/schema.js';
+import { readCallInputs, readLookupNumber } from '../connector/wire.js';
+import { CallcardError, ErrorCodes, ErrorMessages as M } from '../errors.js';
 import type { Workflows } from '../workflows/registry.js';
 import { CALL_PAGE_PATH } from '../workflows/workflow.js';
-import { BODY_LIMIT } from './app.js';
 import { type ErrorBody, errorBody } from './errors.js';
+import { componentSchemas } from './json-schema.js';
+import { BODY_LIMIT } from './request.js';
 import type { MetricsRoutesOptions } from './routes/metrics.js';
 
 /**
- * The OpenAPI 3.1 description of the API as this app serves it: built from the app's own settings
- * (base path, token headers, workflows, public URL) and, for the lookup answer, from the schema its
- * serializer uses, so that it describes this deployment rather than a generic one.
+ * The OpenAPI 3.1 description of the API as this app serves it: its schemas are the wire's own
+ * (`connector/schema.ts`, which the readers and the serializers use too), its paths and security
+ * come from the app's settings (base path, token headers, workflows, public URL), so that it
+ * describes this deployment rather than a generic one. The refusals it shows are the readers' own.
  */
 
 type Json = Record<string, unknown>;
@@ -39,44 +47,10 @@ export interface ServedApi {
   readonly metrics?: { readonly bearer: boolean };
 }
 
-// Field descriptions from the CONNECTOR API's tables; the field set itself comes from wire.ts.
-const CONTACT_FIELDS: Readonly<Record<string, string>> = {
-  name: 'Full name of the contact, shown on the card.',
-  company: 'Company the contact belongs to, shown on the card.',
-  contactUri: "Address of the contact's page in the CRM; the card links to it.",
-  companyUri: "Address of the company's page in the CRM; the card links to it.",
-  id: 'Id of the contact in its source, sent back as `contactCrmId` in workflows. Not shown.',
-  crmName: 'Name of the source, shown as the tooltip of its logo.',
-  crmLogo: 'Address of the logo shown on the card.',
-  crmActions: 'Workflows that can run for this contact (`POST <base>/<name>`).',
-  customData: 'More fields shown as label: value, such as the e-mail address.',
-};
-
-const CALL_FIELDS: Readonly<Record<string, string>> = {
-  contactCrmId: 'Id of the contact, as the lookup gave it.',
-  userCrmId: 'Id of the user linked to the SIP user (CUSTOMER-PORTAL).',
-  originatorNumber: 'Number that made the call.',
-  originatorName: 'Name of the caller, when known.',
-  destinationNumber: 'Number that was dialled.',
-  destinationName: 'Name of the person who answered, when known.',
-  startedTime: 'When the call started ringing.',
-  answeredTime: 'When the call was answered; empty when it was not (the call is recorded as missed).',
-  endedTime: 'When the call ended.',
-  declinedTime: 'When the call was declined; empty when it was answered.',
-};
-
-// A 5xx answer never says more than INTERNAL: the handler hides the code that caused it.
-const HTTP_ERROR_CODES = [
-  ...(Object.keys(ErrorCodes) as ErrorCode[]).filter((code) => ErrorCodes[code] < 500),
-  'INTERNAL',
-] as const;
-
 const codesWithStatus = (status: number) =>
   HTTP_ERROR_CODES.filter((code) => ErrorCodes[code] === status)
     .map((code) => `\`${code}\``)
     .join(', ');
-
-const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 
 /**
  * The example answer to a request the reader refuses, with the reader's own code and message; none
@@ -120,128 +94,41 @@ const RAW_BODY = {
 
 const BAD_JSON = {
   summary: 'The body is not valid JSON',
-  value: errorBody('INVALID_JSON', 'the request body is not valid JSON'),
+  value: errorBody('INVALID_JSON', M.INVALID_JSON),
 };
 
-function schemas(): Json {
-  const contact = lookupResponseSchema.items;
-  return {
-    LookupRequest: {
-      type: 'object',
-      description: 'Names are read in any case (`Inputs`, `PhoneNumber`); other fields are ignored.',
-      required: ['inputs'],
-      properties: {
-        inputs: {
-          type: 'object',
-          properties: {
-            phoneNumber: {
-              type: ['string', 'number', 'null'],
-              description:
-                'The number calling or called, in international form without `+` (`41215522000`), with `+` or `00`, or national. Missing, empty or withheld (`anonymous`): the answer is `[]`.',
-            },
-          },
-        },
-      },
-    },
-    Contact: {
-      type: 'object',
-      description: 'One contact card. Values a contact does not have are left out, never null.',
-      required: ['id', 'crmName', 'crmActions'],
-      properties: Object.fromEntries(
-        Object.entries(contact.properties).map(([name, schema]) => [
-          name,
-          structuredClone({ ...schema, ...(CONTACT_FIELDS[name] && { description: CONTACT_FIELDS[name] }) }),
-        ]),
-      ),
-    },
-    LookupAnswer: {
-      type: 'array',
-      description: 'The contacts found, best first, at most `maxResults`; `[]` when none (never 404).',
-      items: ref('Contact'),
-    },
-    CallInputs: {
-      type: 'object',
-      description:
-        'The call. Names are read in any case; fields not listed are kept with the call record as sent.',
-      additionalProperties: true,
-      properties: {
-        ...Object.fromEntries(
-          CALL_TEXT_FIELDS.map((name) => [
-            name,
-            { type: ['string', 'number', 'null'], description: CALL_FIELDS[name] },
-          ]),
-        ),
-        direction: {
-          enum: ['incoming', 'outgoing', '', null],
-          description: 'Direction of the call, in any case.',
-        },
-        ...Object.fromEntries(
-          CALL_TIME_FIELDS.map((name) => [
-            name,
-            {
-              type: ['string', 'null'],
-              description: `${CALL_FIELDS[name]} ISO-8601, with or without zone (\`2026-11-26T10:00:00Z\`), or empty.`,
-            },
-          ]),
-        ),
-      },
-    },
-    WorkflowRequest: {
-      type: 'object',
-      required: ['inputs'],
-      properties: { inputs: ref('CallInputs') },
-    },
-    WorkflowAnswer: {
-      type: 'object',
-      required: ['id', 'url'],
-      properties: {
-        id: {
-          type: 'string',
-          description: 'Id of the record: the one the CRM created, or the call journal entry.',
-        },
-        url: { type: 'string', format: 'uri', description: 'Address that opens the record.' },
-      },
-    },
-    Error: {
-      type: 'object',
-      required: ['error'],
-      properties: {
-        error: {
-          type: 'object',
-          required: ['code', 'message'],
-          properties: {
-            code: { type: 'string', enum: [...HTTP_ERROR_CODES] },
-            message: { type: 'string', description: 'What to fix, for a person.' },
-          },
-        },
-      },
-    },
-    Health: {
-      type: 'object',
-      required: ['status'],
-      properties: { status: { const: 'ok' } },
-    },
-    Readiness: {
-      type: 'object',
-      required: ['status'],
-      properties: {
-        status: { enum: ['ready', 'not ready'] },
-        checks: {
-          type: 'array',
-          items: {
-            type: 'object',
-            required: ['name', 'ok'],
-            properties: {
-              name: { type: 'string' },
-              ok: { type: 'boolean' },
-              detail: { type: 'string' },
-            },
-          },
-        },
-      },
-    },
-  };
-}
+const Health = z.object({ status: z.literal('ok') });
+
+const Readiness = z.object({
+  status: z.enum(['ready', 'not ready']),
+  checks: z
+    .array(
+      z.object({
+        name: z.string().meta({ description: 'What was checked: the store, or a source by name.' }),
+        ok: z.boolean(),
+        detail: z.string().optional().meta({ description: 'Why it is not ready.' }),
+      }),
+    )
+    .optional()
+    .meta({
+      description: 'Only with the metrics token or on the metrics port: they name tenants and sources.',
+    }),
+});
+
+/** The document's schemas, by the name it refers to them with. */
+const SCHEMAS = componentSchemas({
+  LookupRequest,
+  Contact,
+  LookupAnswer,
+  CallInputs,
+  WorkflowRequest,
+  WorkflowAnswer,
+  Error: ErrorAnswer,
+  Health,
+  Readiness,
+});
+
+const ref = (name: keyof typeof SCHEMAS) => ({ $ref: `#/components/schemas/${name}` });
 
 /** A component name for a header: what OpenAPI allows of a header name's characters. */
 const schemeName = (header: string) => header.replace(/[^\w.-]/g, '_');
@@ -281,7 +168,7 @@ export function buildOpenApiDocument(api: ServedApi): Json {
   const unauthorized = errorResponse(401, 'The token header is missing or wrong.', {
     noToken: {
       summary: 'No token header',
-      value: errorBody('UNAUTHORIZED', 'missing or wrong token header'),
+      value: errorBody('UNAUTHORIZED', M.UNAUTHORIZED),
     },
   });
   const tooMany = (summary: string, message: string) => ({
@@ -296,24 +183,24 @@ export function buildOpenApiDocument(api: ServedApi): Json {
       403: errorResponse(403, 'The client address is not in the allow list.', {
         notAllowed: {
           summary: 'An address not listed',
-          value: errorBody('ADDRESS_NOT_ALLOWED', 'this address may not call this service'),
+          value: errorBody('ADDRESS_NOT_ALLOWED', M.ADDRESS_NOT_ALLOWED),
         },
       }),
     }),
     429: tooMany(
       'Over the limit of an address or a token, or too many wrong tokens',
-      'too many requests from this address; retry after 12 s',
+      M.retryAfter(M.TOO_MANY_FROM_ADDRESS, 12),
     ),
   };
   const tooLarge = errorResponse(413, `The body is larger than ${BODY_LIMIT / 1024} KiB.`, {
     tooLarge: {
       summary: 'A body over the limit',
-      value: errorBody('BODY_TOO_LARGE', 'the request body is larger than 64 KiB'),
+      value: errorBody('BODY_TOO_LARGE', M.bodyTooLarge(BODY_LIMIT)),
     },
   });
 
   // Lookup: the body form, and the older PhoneNumber query parameter with no body.
-  const alexa = {
+  const alexa: WireContact = {
     name: 'Alexa Holiday',
     company: 'White Cross Co',
     contactUri: 'https://crm.example.com/contacts/1',
@@ -339,7 +226,7 @@ export function buildOpenApiDocument(api: ServedApi): Json {
     miss: { summary: 'A number nobody has', value: { inputs: { phoneNumber: '41445556677' } } },
     withheld: { summary: 'A withheld number', value: { inputs: { phoneNumber: 'anonymous' } } },
     missingInputs: { summary: 'No `inputs`', value: { phoneNumber: '41215522000' } },
-  };
+  } satisfies Record<string, { summary: string; value: unknown }>;
   const phoneNumberParameter = (required: boolean) => ({
     name: 'PhoneNumber',
     in: 'query',
@@ -388,7 +275,7 @@ export function buildOpenApiDocument(api: ServedApi): Json {
   });
 
   // Workflows: one operation per name served.
-  const call = {
+  const call: z.input<typeof CallInputs> = {
     contactCrmId: '1',
     userCrmId: 'u7',
     originatorNumber: '41215522000',
@@ -493,11 +380,11 @@ export function buildOpenApiDocument(api: ServedApi): Json {
           summary: 'An id no call has',
           value: errorBody(
             'NOT_FOUND',
-            `no such endpoint: GET ${base}${CALL_PAGE_PATH}AAAAAAAAAAAAAAAAAAAAAA`,
+            M.noSuchEndpoint('GET', `${base}${CALL_PAGE_PATH}AAAAAAAAAAAAAAAAAAAAAA`),
           ),
         },
       }),
-      429: tooMany('Over the limit of an address', 'too many requests from this address; retry after 12 s'),
+      429: tooMany('Over the limit of an address', M.retryAfter(M.TOO_MANY_FROM_ADDRESS, 12)),
     },
   });
   add('/healthz', 'get', {
@@ -570,7 +457,7 @@ export function buildOpenApiDocument(api: ServedApi): Json {
           401: errorResponse(401, 'The bearer token is missing or wrong.', {
             noToken: {
               summary: 'No bearer token',
-              value: errorBody('UNAUTHORIZED', 'missing or wrong bearer token'),
+              value: errorBody('UNAUTHORIZED', M.METRICS_UNAUTHORIZED),
             },
           }),
         }),
@@ -596,7 +483,7 @@ export function buildOpenApiDocument(api: ServedApi): Json {
     ],
     security,
     paths,
-    components: { schemas: schemas(), securitySchemes },
+    components: { schemas: structuredClone(SCHEMAS), securitySchemes },
   };
 }
 

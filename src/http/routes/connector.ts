@@ -1,15 +1,12 @@
 import type { FastifyPluginAsync, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import { pathPrefix, type Tenant } from '../../config/schema.js';
-import {
-  lookupResponseSchema,
-  readCallInputs,
-  readLookupNumber,
-  toWireContact,
-} from '../../connector/wire.js';
-import { CallcardError } from '../../errors.js';
+import { ErrorAnswer, LookupAnswer, WorkflowAnswer } from '../../connector/schema.js';
+import { readCallInputs, readLookupNumber, toWireContact } from '../../connector/wire.js';
+import { CallcardError, ErrorMessages } from '../../errors.js';
 import type { Lookup } from '../../lookup/lookup.js';
 import type { Workflows } from '../../workflows/registry.js';
-import { publicUrlOf } from '../app.js';
+import { serializerSchema } from '../json-schema.js';
+import { publicUrlOf } from '../request.js';
 
 export interface ConnectorRoutesOptions {
   readonly tenant: Pick<Tenant, 'basePath' | 'publicUrl'>;
@@ -18,6 +15,11 @@ export interface ConnectorRoutesOptions {
   /** Address, limits and token, checked before the body is read. */
   readonly guard: onRequestAsyncHookHandler;
 }
+
+// The answers' serializers, from the schemas the OpenAPI document shows.
+const REFUSAL = serializerSchema(ErrorAnswer);
+const LOOKUP_ANSWER = serializerSchema(LookupAnswer);
+const WORKFLOW_ANSWER = serializerSchema(WorkflowAnswer);
 
 /** The CONNECTOR API: `<base>/Lookup` and `<base>/<WorkflowName>`, behind the token headers. */
 export const connectorRoutes: FastifyPluginAsync<ConnectorRoutesOptions> = async (app, options) => {
@@ -38,17 +40,15 @@ export const connectorRoutes: FastifyPluginAsync<ConnectorRoutesOptions> = async
     };
     return result.hits.map((hit) => toWireContact(hit, publicUrl));
   };
-  const lookupRoute = { schema: { response: { 200: lookupResponseSchema } } };
+  const lookupRoute = { schema: { response: { 200: LOOKUP_ANSWER, '4xx': REFUSAL } } };
   app.post('/Lookup', lookupRoute, answerLookup);
   app.get('/Lookup', lookupRoute, answerLookup);
 
-  app.post<{ Params: { workflow: string } }>('/:workflow', async (request) => {
+  const workflowRoute = { schema: { response: { 200: WORKFLOW_ANSWER, '4xx': REFUSAL } } };
+  app.post<{ Params: { workflow: string } }>('/:workflow', workflowRoute, async (request) => {
     const workflow = workflows.get(request.params.workflow);
     if (!workflow) {
-      throw new CallcardError(
-        'UNKNOWN_WORKFLOW',
-        `no workflow named "${request.params.workflow.slice(0, 64)}"`,
-      );
+      throw new CallcardError('UNKNOWN_WORKFLOW', ErrorMessages.unknownWorkflow(request.params.workflow));
     }
     request.outcome = { ...request.outcome, workflow: workflow.name };
     const call = readCallInputs(request.body);

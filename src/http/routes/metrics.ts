@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Registry } from 'prom-client';
+import { ErrorMessages } from '../../errors.js';
 import { bearerCheck } from '../auth.js';
 import { errorBody } from '../errors.js';
 
@@ -17,7 +18,7 @@ export const metricsRoutes: FastifyPluginAsync<MetricsRoutesOptions> = async (ap
       return reply
         .code(401)
         .header('www-authenticate', 'Bearer')
-        .send(errorBody('UNAUTHORIZED', 'missing or wrong bearer token'));
+        .send(errorBody('UNAUTHORIZED', ErrorMessages.METRICS_UNAUTHORIZED));
     }
     return reply.type(registry.contentType).send(await registry.metrics());
   });

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsync, onRequestAsyncHookHandler } from 'fastify';
+import { ErrorMessages } from '../../errors.js';
 import type { CallJournal } from '../../store/types.js';
 import type { OutboxStore } from '../../workflows/outbox/types.js';
 import { CALL_PAGE_PATH } from '../../workflows/workflow.js';
