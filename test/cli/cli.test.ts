@@ -157,6 +157,7 @@ describe('callcard CLI', () => {
       socket.once('error', () => done(false));
     });
 
+  // Several processes start one after the other: the bound is for a busy machine, not a measure.
   it('says what it really exposes, and keeps the plain HTTP metrics port on this machine', async () => {
     const [port, metricsPort] = [await freePort(), await freePort()];
     const config = join(dir.path, 'callcard.yaml');
@@ -189,8 +190,9 @@ describe('callcard CLI', () => {
       console.warn('no address but loopback on this machine: the metrics port was checked on loopback only');
     }
     expect(await served.stop()).toBe(0);
-  });
+  }, 90_000);
 
+  // Several processes start one after the other: the bound is for a busy machine, not a measure.
   it("runs the container's health check against an HTTPS instance", async () => {
     // The HEALTHCHECK of the Containerfile, as the container runs it (in /app, from the environment).
     const containerfile = readFileSync(resolve(import.meta.dirname, '../../Containerfile'), 'utf8');
@@ -246,7 +248,7 @@ describe('callcard CLI', () => {
     const down = healthCheck();
     expect(down.status).toBe(1);
     expect(down.stderr).toMatch(/ECONNREFUSED/);
-  });
+  }, 90_000);
 
   describe('with tenants', () => {
     const writeConfig = (port: number) => {

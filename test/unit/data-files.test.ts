@@ -1,6 +1,7 @@
-import { readdirSync, statSync } from 'node:fs';
+import { chmodSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { build, type TestService, tempDir } from '../helper.js';
 
 /** Every directory and file under `dir`, with its permission bits. */
@@ -77,4 +78,17 @@ describe('the data directory', () => {
       expect(open).toEqual([]);
     });
   }
+
+  it('tightens the files an older version left readable by others', async () => {
+    dir = tempDir();
+    const dataDir = join(dir.path, 'data');
+    await openSqliteStore(dataDir).close();
+    for (const file of ['contacts.db', 'calls.db']) chmodSync(join(dataDir, file), 0o644);
+    const store = openSqliteStore(dataDir);
+    try {
+      expect(modes(dataDir)).toMatchObject({ './contacts.db': '0600', './calls.db': '0600' });
+    } finally {
+      await store.close();
+    }
+  });
 });

@@ -11,36 +11,34 @@ const identifier = z
   .string()
   .regex(/^[A-Za-z_][\w$]*(\.[A-Za-z_][\w$]*)?$/, 'must be a plain table or column name');
 
-const tableMapping = z
-  .object({
-    /** Table (or view) holding the contacts. */
-    name: identifier,
-    id: identifier,
-    /** The full name, or firstName + lastName. */
-    fullName: identifier.optional(),
-    firstName: identifier.optional(),
-    lastName: identifier.optional(),
-    /** Company name: a column of the table, or of a joined table. */
-    company: identifier.optional(),
-    companyJoin: z
-      .object({
-        table: identifier,
-        on: identifier,
-        id: identifier.default('id'),
-        name: identifier.default('name'),
-      })
-      .strict()
-      .optional(),
-    phones: z.array(identifier).min(1, 'list at least one number column'),
-    contactUri: identifier.optional(),
-    companyUri: identifier.optional(),
-    updatedAt: identifier.optional(),
-    /** Soft-delete flag: rows where it is true are left out (and removed by incremental syncs). */
-    deleted: identifier.optional(),
-    /** Shown on the card as label: value. */
-    custom: z.record(z.string(), identifier).default({}),
-  })
-  .strict();
+const tableMapping = z.strictObject({
+  /** Table (or view) holding the contacts. */
+  name: identifier,
+  id: identifier,
+  /** The full name, or firstName + lastName. */
+  fullName: identifier.optional(),
+  firstName: identifier.optional(),
+  lastName: identifier.optional(),
+  /** Company name: a column of the table, or of a joined table. */
+  company: identifier.optional(),
+  companyJoin: z
+    .object({
+      table: identifier,
+      on: identifier,
+      id: identifier.default('id'),
+      name: identifier.default('name'),
+    })
+    .strict()
+    .optional(),
+  phones: z.array(identifier).min(1, 'list at least one number column'),
+  contactUri: identifier.optional(),
+  companyUri: identifier.optional(),
+  updatedAt: identifier.optional(),
+  /** Soft-delete flag: rows where it is true are left out (and removed by incremental syncs). */
+  deleted: identifier.optional(),
+  /** Shown on the card as label: value. */
+  custom: z.record(z.string(), identifier).default({}),
+});
 
 export const sqlSourceSchema = z.object({
   type: z.literal('sql'),
