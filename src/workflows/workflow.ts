@@ -83,6 +83,7 @@ export function createWorkflow(options: WorkflowOptions): Workflow {
         payload,
         maxAttempts,
         updates: action.updates ?? false,
+        version: record.receivedCount,
       }));
       await outbox!.submit(deliveries, Date.now());
       runner!.kick();

@@ -51,6 +51,64 @@ describe('outbox store', () => {
     expect(await store.outbox.counts()).toEqual({ pending: 1, running: 0, done: 0, dead: 0 });
   });
 
+  it('submit: a call posted again brings its delivery up to date, or adds an update behind the one made', async () => {
+    const post = (n: number, version: number, fields: { updates?: boolean; at?: number } = {}) =>
+      store.outbox.submit(
+        [{ ...newDelivery('a', { n }), updates: fields.updates ?? true, version }],
+        fields.at ?? T0,
+      );
+    const chain = async () =>
+      (await store.outbox.forCall('CallFlow', 'a')).map((d) => [
+        d.id,
+        d.status,
+        d.payload['n'],
+        d.updateOf ?? null,
+      ]);
+    await post(1, 1);
+    // The same payload: nothing. A new one while not made yet: it takes it.
+    await post(1, 2);
+    await post(2, 3);
+    expect(await chain()).toEqual([['a', 'pending', 2, null]]);
+    // A post that raced and lost: its older view of the call does not replace the newer one.
+    await post(1, 2);
+    expect(await chain()).toEqual([['a', 'pending', 2, null]]);
+
+    // Being made: the change follows as an update, held behind it.
+    await store.outbox.claim('w', T0, LEASE, 10);
+    await post(3, 4);
+    expect(await chain()).toEqual([
+      ['a', 'running', 2, null],
+      ['a:update:1', 'pending', 3, 'a'],
+    ]);
+    expect(await store.outbox.claim('w', T0, LEASE, 10)).toEqual([]);
+    // The update not made yet takes the next change; once made, the next one is a second update.
+    await post(4, 5);
+    await store.outbox.complete('a', 'w', { id: 'crm-a' }, T0 + 1);
+    expect((await store.outbox.claim('w', T0 + 1, LEASE, 10)).map((d) => d.id)).toEqual(['a:update:1']);
+    await store.outbox.complete('a:update:1', 'w', { id: 'crm-a' }, T0 + 2);
+    await post(4, 6);
+    await post(5, 7);
+    expect(await chain()).toEqual([
+      ['a', 'done', 2, null],
+      ['a:update:1', 'done', 4, 'a'],
+      ['a:update:2', 'pending', 5, 'a'],
+    ]);
+    // An action that makes no updates gets none.
+    const other = { orderKey: 'other', updates: false };
+    await store.outbox.submit(
+      [{ ...newDelivery('b', { n: 1, orderKey: 'other' }), ...other, version: 1 }],
+      T0,
+    );
+    await store.outbox.claim('w', T0 + 3, LEASE, 10);
+    await store.outbox.submit(
+      [{ ...newDelivery('b', { n: 2, orderKey: 'other' }), ...other, version: 2 }],
+      T0,
+    );
+    expect((await store.outbox.forCall('CallFlow', 'b')).map((d) => [d.id, d.status])).toEqual([
+      ['b', 'running'],
+    ]);
+  });
+
   it('keeps one delivery when two connections enqueue the same ids at once', async () => {
     const other = secondStore();
     const batch = Array.from({ length: 50 }, (_, i) => newDelivery(`d${i}`, { n: i }));

@@ -170,6 +170,46 @@ describeWithServer('sql action: vtiger preset on MariaDB', mysqlDown, () => {
     expect(await sequence()).toBe(SEQ + 4);
   });
 
+  it('an update writes the call as it is now into the record logged before, and relates a contact found since', async () => {
+    const action = vtiger();
+    expect(action.updates).toBe(true);
+    const logged = await run(action, payloadOf(missed(CALL), null));
+    const id = SEQ + 1;
+    expect(logged).toEqual({ id: String(id), url: recordUrl(id) });
+    expect(await relations()).toEqual([]);
+    const answer = await action.run(payloadOf(CALL), {
+      signal: new AbortController().signal,
+      deliveryId: `${DELIVERY}:update:1`,
+      attempt: 1,
+      update: { of: DELIVERY, made: true, id: String(id), url: recordUrl(id) },
+    });
+    expect(answer).toEqual({ id: String(id), url: recordUrl(id) });
+    // No new record: the same one, as the call is now.
+    expect(await sequence()).toBe(id);
+    expect(await entities()).toEqual([
+      expect.objectContaining({ crmid: id, label: 'Incoming call from Alexa Holiday' }),
+    ]);
+    expect(await activities()).toEqual([
+      expect.objectContaining({
+        activityid: id,
+        subject: 'Incoming call from Alexa Holiday',
+        time_end: '10:02:05',
+        duration_minutes: '2',
+        eventstatus: 'Held',
+      }),
+    ]);
+    expect(await relations()).toEqual([{ contactid: 5, activityid: id }]);
+    // Made again (a retry after a crash): the same rows.
+    await action.run(payloadOf(CALL), {
+      signal: new AbortController().signal,
+      deliveryId: `${DELIVERY}:update:1`,
+      attempt: 2,
+      update: { of: DELIVERY, made: true, id: String(id) },
+    });
+    expect(await relations()).toEqual([{ contactid: 5, activityid: id }]);
+    expect(await markers()).toEqual([{ delivery_id: DELIVERY, crmid: id }]);
+  });
+
   it("a missed call is 'Not Held', without duration", async () => {
     await run(vtiger(), payloadOf(missed(CALL)));
     expect(await activities()).toEqual([

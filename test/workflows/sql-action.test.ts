@@ -427,6 +427,54 @@ describeWithServer('sql action: a statement of ones own on PostgreSQL', pgDown, 
     ]);
   });
 
+  it('update: the statements of its own update the row logged before, keyed on the first delivery', async () => {
+    const table = `"${schema.name}".call_log`;
+    const config = {
+      driver: 'postgres',
+      url: schema.url(),
+      query: `INSERT INTO ${table} (id, delivery_id, started_at, ended_at, direction, status, seconds, contact_id,
+          assigned_to, subject)
+        VALUES (:recordId, :deliveryId, :startedAt, :endedAt, :direction, :status, :durationSeconds, :contactId,
+          :userId, :subject)
+        ON CONFLICT (id) DO NOTHING`,
+      update: `UPDATE ${table} SET ended_at = :endedAt, status = :status, seconds = :durationSeconds,
+          subject = :subject WHERE id = :recordId`,
+    };
+    const action = sqlAction(config);
+    expect(action.updates).toBe(true);
+    expect(sqlAction({ ...config, update: undefined }).updates).toBe(false);
+    const first = 'CallFlow:updated-call:0';
+    await run(action, payloadOf(missed(CALL)), first);
+    const update = { of: first, made: true, id: recordUuid(first) };
+    const answer = await action.run(payloadOf(CALL), {
+      signal: new AbortController().signal,
+      deliveryId: `${first}:update:1`,
+      attempt: 1,
+      update,
+    });
+    expect(answer).toEqual({ id: recordUuid(first) });
+    expect(
+      await schema.rows(`SELECT delivery_id, status, seconds, subject FROM ${table} WHERE id = $1`, [
+        recordUuid(first),
+      ]),
+    ).toEqual([
+      { delivery_id: first, status: 'answered', seconds: 120, subject: 'Incoming call from Alexa Holiday' },
+    ]);
+    // An update of a delivery that was never made has nothing to change.
+    const nothing = await failure(
+      action.run(payloadOf(CALL), {
+        signal: new AbortController().signal,
+        deliveryId: 'CallFlow:other:0:update:1',
+        attempt: 1,
+        update: { of: 'CallFlow:other:0', made: false },
+      }),
+    );
+    expect(nothing.permanent).toBe(true);
+    expect(nothing.message).toMatch(
+      /nothing to update, the first delivery \(CallFlow:other:0\) was not made/,
+    );
+  });
+
   it('a NOT NULL column left empty fails for good; a server that is down is tried again', async () => {
     const table = `"${schema.name}".call_log`;
     const refused = await failure(

@@ -136,10 +136,12 @@ export const callMigrations: readonly Migration[] = [
   // Finished deliveries by age, for their removal after delivery.retentionDays.
   (db) =>
     db.exec(`CREATE INDEX deliveries_finished ON deliveries (updated_at) WHERE status IN ('done', 'dead')`),
-  // An update of a delivery already made (the call changed after it): the first delivery's id.
+  // An update of a delivery already made (the call changed after it): the first delivery's id; and
+  // which post of the call the payload is of (the journal's count), so an older one never replaces it.
   (db) =>
     db.exec(`
       ALTER TABLE deliveries ADD COLUMN update_of TEXT;
+      ALTER TABLE deliveries ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
       CREATE INDEX deliveries_updates ON deliveries (update_of, seq) WHERE update_of IS NOT NULL;
     `),
 ];

@@ -30,6 +30,7 @@ interface DeliveryRow {
   result_id: string | null;
   result_url: string | null;
   update_of: string | null;
+  version: number;
   created_at: number;
   updated_at: number;
 }
@@ -61,15 +62,15 @@ const OPEN = "status IN ('pending', 'running')";
 export function createOutboxStore(db: Database.Database): OutboxStore {
   const insert = db.prepare(`
     INSERT OR IGNORE INTO deliveries (id, workflow, call_id, action, action_type, order_key, payload, status,
-      attempts, max_attempts, next_at, held, update_of, created_at, updated_at)
+      attempts, max_attempts, next_at, held, update_of, version, created_at, updated_at)
     VALUES (@id, @workflow, @callId, @action, @actionType, @orderKey, @payload, 'pending', 0, @maxAttempts, @now,
-      EXISTS (SELECT 1 FROM deliveries WHERE order_key = @orderKey AND ${OPEN}), @updateOf, @now, @now)`);
+      EXISTS (SELECT 1 FROM deliveries WHERE order_key = @orderKey AND ${OPEN}), @updateOf, @version, @now, @now)`);
   // The latest of a first delivery and its updates, and how many there are.
   const latestOf = db.prepare<{ id: string }, DeliveryRow & { chain: number }>(`
     SELECT *, (SELECT COUNT(*) FROM deliveries WHERE update_of = @id) AS chain FROM deliveries
     WHERE seq = (SELECT MAX(seq) FROM deliveries WHERE id = @id OR update_of = @id)`);
-  const setPayload = db.prepare<{ seq: number; payload: string; now: number }>(
-    'UPDATE deliveries SET payload = @payload, updated_at = @now WHERE seq = @seq',
+  const setPayload = db.prepare<{ seq: number; payload: string; version: number; now: number }>(
+    'UPDATE deliveries SET payload = @payload, version = @version, updated_at = @now WHERE seq = @seq',
   );
   const byId = db.prepare<[string], DeliveryRow>('SELECT * FROM deliveries WHERE id = ?');
   const byCall = db.prepare<[string, string], DeliveryRow>(
@@ -136,7 +137,11 @@ export function createOutboxStore(db: Database.Database): OutboxStore {
       SELECT seq FROM deliveries INDEXED BY deliveries_finished
       WHERE status IN ('done', 'dead') AND updated_at < ? LIMIT ?)`);
 
-  const insertOne = (item: NewDelivery, now: number, fields: { id?: string; updateOf?: string } = {}) =>
+  const insertOne = (
+    item: NewDelivery & { version?: number },
+    now: number,
+    fields: { id?: string; updateOf?: string } = {},
+  ) =>
     insert.run({
       id: fields.id ?? item.id,
       workflow: item.workflow,
@@ -147,6 +152,7 @@ export function createOutboxStore(db: Database.Database): OutboxStore {
       payload: JSON.stringify(item.payload),
       maxAttempts: Math.max(1, Math.floor(item.maxAttempts)),
       updateOf: fields.updateOf ?? item.updateOf ?? null,
+      version: item.version ?? 0,
       now,
     });
 
@@ -164,10 +170,11 @@ export function createOutboxStore(db: Database.Database): OutboxStore {
         continue;
       }
       const payload = JSON.stringify(item.payload);
-      if (latest.payload === payload) continue;
+      // An earlier post of the call, whose submit comes last: what is there already knows more.
+      if (item.version < latest.version || latest.payload === payload) continue;
       if (latest.status === 'pending' || latest.status === 'dead') {
         // Not made yet: its next attempt (or a retry from `callcard outbox`) carries the call as it is now.
-        setPayload.run({ seq: latest.seq, payload, now });
+        setPayload.run({ seq: latest.seq, payload, version: item.version, now });
       } else if (item.updates) {
         // Being made or made with what the call was: the change follows as an update, behind it.
         insertOne(item, now, { id: `${item.id}:update:${latest.chain + 1}`, updateOf: item.id });

@@ -17,6 +17,8 @@ export interface PresetStatement {
 export interface CallPreset {
   /** The inserts, in order; each is a no-op when its row exists. */
   statements(call: CallParameters, ids: { link: string }): PresetStatement[];
+  /** The changes of a call logged before (the record `call.recordId`), each a no-op when nothing changed. */
+  update(call: CallParameters, ids: { link: string }): PresetStatement[];
   /** The record's page, under the CRM's address (no trailing slash). */
   recordUrl(base: string, id: string): string;
 }
@@ -74,6 +76,39 @@ const suiteCrm: CallPreset = {
         values: { id: ids.link, call: call.recordId, contact: call.contactId, now: call.nowUtc },
       });
     }
+    return statements;
+  },
+  update(call, ids) {
+    const minutes = call.durationMinutes;
+    const statements: PresetStatement[] = [
+      {
+        // The Call as it is now; its relation to a contact is kept when the call no longer finds one.
+        sql: `UPDATE calls SET name = :name, date_modified = :now, modified_user_id = COALESCE(:user, modified_user_id),
+            description = :description, duration_hours = :hours, duration_minutes = :minutes, date_start = :start,
+            date_end = :end, parent_type = COALESCE(:parentType, parent_type), parent_id = COALESCE(:parentId, parent_id),
+            status = :status, direction = COALESCE(:direction, direction)
+          WHERE id = :id AND deleted = 0`,
+        values: {
+          id: call.recordId,
+          name: truncate(call.subject, SUITE_NAME_LENGTH),
+          now: call.nowUtc,
+          user: call.userId,
+          description: call.description,
+          hours: Math.floor(minutes / 60),
+          minutes: minutes % 60,
+          start: call.startedAtUtc,
+          end: call.endedAtUtc,
+          parentType: call.contactId === null ? null : 'Contacts',
+          parentId: call.contactId,
+          status: call.status === 'answered' ? 'Held' : 'Not Held',
+          direction:
+            call.direction === 'incoming' ? 'Inbound' : call.direction === 'outgoing' ? 'Outbound' : null,
+        },
+      },
+    ];
+    // A contact found now (and not before) becomes a participant; the link's id is the first delivery's.
+    const [, link] = suiteCrm.statements(call, ids);
+    if (link) statements.push(link);
     return statements;
   },
   recordUrl: (base, id) =>

@@ -44,6 +44,8 @@ const integer = (value: string | null | undefined): number | undefined =>
 export interface VtigerWriter {
   /** Logs the call (once per delivery id) and answers its record id. */
   log(call: CallParameters, owner: number, signal: AbortSignal): Promise<number>;
+  /** Writes the call as it is now into the record `crmid` logged before. */
+  update(call: CallParameters, crmid: number, signal: AbortSignal): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -104,6 +106,45 @@ async function insertCall(
   return crmid;
 }
 
+/** The record's rows as the call is now; the contact related when it was not yet. */
+async function updateCall(
+  connection: mysql.PoolConnection,
+  call: CallParameters,
+  crmid: number,
+): Promise<void> {
+  const subject = truncate(call.subject, SUBJECT_LENGTH);
+  const minutes = call.durationMinutes;
+  await connection.query(
+    'UPDATE vtiger_crmentity SET description = ?, modifiedtime = ?, label = ? WHERE crmid = ? AND deleted = 0',
+    [call.description, call.nowUtc, truncate(subject, LABEL_LENGTH), crmid],
+  );
+  await connection.query(
+    `UPDATE vtiger_activity SET subject = ?, date_start = ?, time_start = ?, due_date = ?, time_end = ?,
+       duration_hours = ?, duration_minutes = ?, eventstatus = ?
+     WHERE activityid = ?`,
+    [
+      subject,
+      call.startedAtUtc.slice(0, 10),
+      call.startedAtUtc.slice(11),
+      call.endedAtUtc.slice(0, 10),
+      call.endedAtUtc.slice(11),
+      String(Math.floor(minutes / 60)),
+      String(minutes % 60),
+      call.status === 'answered' ? 'Held' : 'Not Held',
+      crmid,
+    ],
+  );
+  const contact = integer(call.contactId);
+  if (contact !== undefined) {
+    await connection.query(
+      `INSERT INTO vtiger_cntactivityrel (contactid, activityid)
+       SELECT contactid, ? FROM vtiger_contactdetails WHERE contactid = ?
+         AND NOT EXISTS (SELECT 1 FROM vtiger_cntactivityrel WHERE contactid = ? AND activityid = ?)`,
+      [crmid, contact, contact, crmid],
+    );
+  }
+}
+
 export function createVtigerWriter(options: { url: string; password?: string }): VtigerWriter {
   const pool = mysql.createPool({
     uri: options.url,
@@ -150,7 +191,51 @@ export function createVtigerWriter(options: { url: string; password?: string }):
     }
   }
 
+  /** Runs `work` on a connection of its own, which `signal` kills (the server then rolls it back). */
+  async function withConnection<T>(
+    signal: AbortSignal,
+    work: (connection: mysql.PoolConnection) => Promise<T>,
+  ): Promise<T> {
+    signal.throwIfAborted();
+    const connection = await pool.getConnection();
+    let broken = false;
+    const stop = () => {
+      broken = true;
+      pool.query(`KILL ${Number(connection.threadId)}`).catch(() => {});
+      connection.destroy();
+    };
+    try {
+      if (signal.aborted) throw signal.reason;
+      signal.addEventListener('abort', stop, { once: true });
+      const running = work(connection);
+      return await new Promise<T>((resolve, reject) => {
+        const abort = () => reject(signal.reason);
+        signal.addEventListener('abort', abort, { once: true });
+        running.then(resolve, reject).finally(() => signal.removeEventListener('abort', abort));
+      });
+    } catch (error) {
+      if ((error as { fatal?: unknown }).fatal) broken = true;
+      throw error;
+    } finally {
+      signal.removeEventListener('abort', stop);
+      if (broken) connection.destroy();
+      else connection.release();
+    }
+  }
+
   return {
+    update(call, crmid, signal) {
+      return withConnection(signal, async (connection) => {
+        await connection.query('START TRANSACTION');
+        try {
+          await updateCall(connection, call, crmid);
+          await connection.query('COMMIT');
+        } catch (error) {
+          await connection.query('ROLLBACK').catch(() => {});
+          throw error;
+        }
+      });
+    },
     async log(call, owner, signal) {
       signal.throwIfAborted();
       const connection = await pool.getConnection();

@@ -51,7 +51,7 @@ export type CallParameters = {
   readonly deliveryId: string;
   readonly callId: string;
   readonly workflow: string;
-  /** A UUID derived from the delivery id: the same on every attempt. */
+  /** A UUID derived from the delivery id (an update's: the first delivery's): the same on every attempt. */
   readonly recordId: string;
   readonly direction: 'incoming' | 'outgoing' | null;
   readonly status: 'answered' | 'missed';
@@ -104,6 +104,11 @@ export const sqlActionSchema = z
     baseUrl: z.url({ protocol: /^https?$/ }).optional(),
     /** Your own statement(s), with :named parameters; each must leave an existing row alone. */
     query: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
+    /**
+     * With `query`: the statement(s) that update the row when the call changes after it was logged
+     * (`:recordId` is the row's key); without, a changed call is not written again.
+     */
+    update: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
     /** The record's page: https://crm.example/calls/{recordId}. */
     recordUrl: z.string().optional(),
     /** The CRM user a call is assigned to when the CONNECTOR sends no userCrmId. */
@@ -120,6 +125,8 @@ export const sqlActionSchema = z
       issue(config.driver === 'sqlite' ? 'sqlite needs a file' : `${config.driver} needs a url`, 'driver');
     }
     if (Boolean(config.preset) === Boolean(config.query)) issue('give either preset or query', 'query');
+    if (config.update && !config.query)
+      issue('update goes with query (presets update their own rows)', 'update');
     if (config.preset && config.driver !== 'mysql') {
       issue(`${config.preset} runs on MySQL/MariaDB: use driver mysql`, 'driver');
     }
@@ -133,6 +140,13 @@ export const sqlActionSchema = z
       );
     }
     const names = Object.fromEntries(SQL_ACTION_PARAMETERS.map((name) => [name, null]));
+    for (const statement of [config.update ?? []].flat()) {
+      try {
+        bindNamed(statement, names, 'question');
+      } catch (error) {
+        issue(`${(error as Error).message} (known: ${SQL_ACTION_PARAMETERS.join(', ')})`, 'update');
+      }
+    }
     for (const statement of [config.query ?? []].flat()) {
       try {
         bindNamed(statement, names, 'question');
@@ -198,7 +212,7 @@ function durationText(seconds: number): string {
 export function callParameters(
   payload: Readonly<Json>,
   deliveryId: string,
-  options: { userId?: string; contactSource?: string; now?: number } = {},
+  options: { userId?: string; contactSource?: string; now?: number; recordOf?: string } = {},
 ): CallParameters {
   const call = isObject(payload['call']) ? payload['call'] : {};
   const found = isObject(payload['contact']) ? payload['contact'] : undefined;
@@ -263,7 +277,7 @@ export function callParameters(
     deliveryId,
     callId,
     workflow: text(payload['workflow']) ?? '',
-    recordId: recordUuid(deliveryId),
+    recordId: recordUuid(options.recordOf ?? deliveryId),
     direction,
     status,
     durationSeconds: seconds,
@@ -456,17 +470,31 @@ export function createSqlAction(config: SqlActionConfig, deps: { baseDir: string
   const preset = config.preset && config.preset !== 'vtiger' ? callPresets[config.preset] : undefined;
   const base = config.baseUrl?.replace(/\/+$/, '');
   const statements = [config.query ?? []].flat();
+  const updates = [config.update ?? []].flat();
 
   return {
     type: 'sql',
-    async run(payload, { signal, deliveryId }) {
+    updates: Boolean(config.preset) || updates.length > 0,
+    async run(payload, { signal, deliveryId, update }) {
+      if (update && !update.made) {
+        throw new DeliveryError(
+          `${where}: nothing to update, the first delivery (${update.of}) was not made`,
+          { permanent: true },
+        );
+      }
+      // An update's rows are the first delivery's.
+      const first = update?.of ?? deliveryId;
       const call = callParameters(payload, deliveryId, {
         ...(config.userId && { userId: config.userId }),
         ...(config.contactSource && { contactSource: config.contactSource }),
+        ...(update && { recordOf: update.of }),
       });
+      const ids = { link: recordUuid(`${first}/contact`) };
       const work = preset
-        ? preset.statements(call, { link: recordUuid(`${deliveryId}/contact`) })
-        : statements.map((sql) => ({ sql, values: call }));
+        ? update
+          ? preset.update(call, ids)
+          : preset.statements(call, ids)
+        : (update ? updates : statements).map((sql) => ({ sql, values: call }));
       const timeout = AbortSignal.timeout(config.timeoutMs);
       const both = AbortSignal.any([signal, timeout]);
       const failed = (error: unknown) => {
@@ -474,6 +502,18 @@ export function createSqlAction(config: SqlActionConfig, deps: { baseDir: string
         if (timeout.aborted) return new DeliveryError(`${where}: no answer within ${config.timeoutMs} ms`);
         return deliveryError(error, where);
       };
+      if (vtiger && update) {
+        const crmid = Number(update.id);
+        if (!(crmid > 0)) {
+          throw new DeliveryError(`${where}: nothing to update, no vtiger record id`, { permanent: true });
+        }
+        try {
+          await vtiger.update(call, crmid, both);
+        } catch (error) {
+          throw failed(error);
+        }
+        return { id: String(crmid), ...(base && { url: vtigerRecordUrl(base, crmid) }) };
+      }
       if (vtiger) {
         const owner = vtigerOwner(call, config.userId);
         if (owner === undefined) throw new DeliveryError(`${where}: no vtiger user id`, { permanent: true });

@@ -27,6 +27,11 @@ export interface NewDelivery {
 export interface Submission extends NewDelivery {
   /** The action can update what it made: a call that changed after its delivery was made gets an update. */
   readonly updates: boolean;
+  /**
+   * Which post of the call the payload is of, counted by the journal: a payload of an earlier post
+   * (two posts racing) never replaces that of a later one.
+   */
+  readonly version: number;
 }
 
 export interface Delivery extends NewDelivery {
