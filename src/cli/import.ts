@@ -38,6 +38,7 @@ export async function importCommand(files: string[], options: ImportCommandOptio
   const store = openSqliteStore(config.dataDir);
   const started = performance.now();
   let listed = 0;
+  let warned = 0;
   try {
     const summary = await importFiles(store.contacts, {
       source,
@@ -47,6 +48,9 @@ export async function importCommand(files: string[], options: ImportCommandOptio
       workers: Math.max(1, Math.min(4, availableParallelism())),
       onSkip(file, line, reason) {
         if (listed++ < MAX_LISTED) process.stderr.write(`${file}:${line}: skipped: ${reason}\n`);
+      },
+      onWarning(file, line, message) {
+        if (warned++ < MAX_LISTED) process.stderr.write(`${file}:${line}: ${message}\n`);
       },
     });
     const seconds = (performance.now() - started) / 1000;

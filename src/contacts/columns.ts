@@ -16,6 +16,7 @@ export type ColumnRole =
         | 'contactUri'
         | 'companyUri'
         | 'country'
+        | 'companyCountry'
         | 'updatedAt'
         | 'deleted';
     }
@@ -37,6 +38,7 @@ const FIELDS: Readonly<Record<string, ColumnRole['kind']>> = {
   contact_uri: 'contactUri',
   company_uri: 'companyUri',
   country: 'country',
+  company_country: 'companyCountry',
   vorname: 'firstName',
   nachname: 'lastName',
   prenom: 'firstName',
@@ -104,6 +106,7 @@ export function toRawContact(roles: readonly ColumnRole[], values: readonly unkn
   const raw: RawContact = { phones: [], customData: {} };
   let first = '';
   let last = '';
+  let companyCountry: string | undefined;
   roles.forEach((role, index) => {
     const cell = values[index];
     if (role.kind === 'updatedAt') {
@@ -131,10 +134,15 @@ export function toRawContact(roles: readonly ColumnRole[], values: readonly unkn
       case 'lastName':
         last = value;
         break;
+      case 'companyCountry':
+        companyCountry = value;
+        break;
       default:
         raw[role.kind] = value;
     }
   });
   if (!raw.name && (first || last)) raw.name = `${first} ${last}`.trim();
+  // A contact without an address country of its own is read in its company's.
+  if (!raw.country && companyCountry) raw.country = companyCountry;
   return raw;
 }

@@ -4,7 +4,7 @@ import type { CountryCode } from 'libphonenumber-js';
 import { Piscina } from 'piscina';
 import type { ContactRecord, ContactStore } from '../store/types.js';
 import buildBatch from './build-worker.js';
-import type { RawContact } from './raw-contact.js';
+import type { Built, RawContact } from './raw-contact.js';
 
 /** One entry to load: a contact not yet checked, or why the entry at that place was skipped. */
 export type Entry = (
@@ -21,6 +21,8 @@ export interface LoadOptions {
   readonly workers?: number;
   /** Told about each entry that was skipped, with its place (line in a file, row in a listing). */
   readonly onSkip?: (line: number, reason: string, file?: string) => void;
+  /** Told about each entry that was loaded with a doubt (an unknown country), with its place. */
+  readonly onWarning?: (line: number, message: string, file?: string) => void;
 }
 
 export interface LoadSummary {
@@ -39,7 +41,7 @@ const BATCH = 1000;
 /** Batches being parsed while earlier ones are written; bounds memory whatever the input's size. */
 const IN_FLIGHT = 4;
 
-type Build = (raws: RawContact[], region: CountryCode) => Promise<(ContactRecord | string)[]>;
+type Build = (raws: RawContact[], region: CountryCode) => Promise<(Built | string)[]>;
 
 // The compiled worker sits beside this module; run from TypeScript sources there is none.
 const WORKER = fileURLToPath(new URL('./build-worker.js', import.meta.url));
@@ -92,11 +94,14 @@ export async function loadContacts(
     writing = Promise.all([built, writing]).then(async ([results]) => {
       const records: ContactRecord[] = [];
       results.forEach((result, index) => {
+        const place = places[index]!;
         if (typeof result === 'string') {
           skipped++;
-          const place = places[index]!;
           options.onSkip?.(place.line, result, place.file);
-        } else records.push(result);
+          return;
+        }
+        if (result.warning) options.onWarning?.(place.line, result.warning, place.file);
+        records.push(result.record);
       });
       await session.write(records);
       if (deletions.length > 0) await session.remove(deletions);

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { CountryCode } from 'libphonenumber-js';
-import { isRegion, storedKeys } from '../phone/index.js';
+import { regionOf, storedKeys } from '../phone/index.js';
 import type { ContactRecord, PhoneEntry } from '../store/types.js';
 
 /** A contact as a file or a source gives it, before its numbers are parsed. */
@@ -10,7 +10,7 @@ export interface RawContact {
   company?: string;
   contactUri?: string;
   companyUri?: string;
-  /** ISO region that the row's national numbers are read in. */
+  /** Country that the row's national numbers are read in: an ISO code or a name (en, de, fr, it). */
   country?: string;
   phones: { value: string; label?: string }[];
   customData: Record<string, string>;
@@ -22,17 +22,26 @@ export interface RawContact {
 
 const MAX_ID_LENGTH = 200;
 
+/** A contact ready for the store, and what was odd about it (it is kept all the same). */
+export interface Built {
+  readonly record: ContactRecord;
+  readonly warning?: string;
+}
+
 /**
- * Turns a raw contact into the record the store keeps: numbers parsed once into match keys.
+ * Turns a raw contact into the record the store keeps: numbers parsed once into match keys, the
+ * national ones in the contact's country (an unknown country: the default region, and a warning).
  * Returns a message instead when the entry cannot be used.
  */
-export function buildContact(raw: RawContact, defaultRegion: CountryCode): ContactRecord | string {
+export function buildContact(raw: RawContact, defaultRegion: CountryCode): Built | string {
   let region = defaultRegion;
-  if (raw.country) {
-    const country = raw.country.trim().toUpperCase();
-    if (!isRegion(country))
-      return `country "${raw.country.slice(0, 20)}" is not an ISO region code (CH, DE, AT...)`;
-    region = country;
+  let warning: string | undefined;
+  if (raw.country?.trim()) {
+    const found = regionOf(raw.country);
+    if (found) region = found;
+    else {
+      warning = `country "${raw.country.trim().slice(0, 30)}" is not known: national numbers read in ${defaultRegion}`;
+    }
   }
   if (!raw.name && !raw.company) return 'no name and no company';
   const phones: PhoneEntry[] = [];
@@ -58,7 +67,7 @@ export function buildContact(raw: RawContact, defaultRegion: CountryCode): Conta
     ...(Object.keys(raw.customData).length > 0 && { customData: raw.customData }),
     ...(raw.updatedAt !== undefined && { updatedAt: raw.updatedAt }),
   };
-  return record;
+  return warning === undefined ? { record } : { record, warning };
 }
 
 function stableId(name = '', company = '', key = ''): string {

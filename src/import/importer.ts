@@ -16,6 +16,8 @@ export interface ImportOptions {
   readonly workers?: number;
   /** Told about each entry that was skipped, with its line number. */
   readonly onSkip?: (file: string, line: number, reason: string) => void;
+  /** Told about each entry imported with a doubt (an unknown country), with its line number. */
+  readonly onWarning?: (file: string, line: number, message: string) => void;
 }
 
 export type ImportSummary = LoadSummary;
@@ -38,5 +40,6 @@ export async function importFiles(store: ContactStore, options: ImportOptions): 
     region: options.region,
     ...(options.workers !== undefined && { workers: options.workers }),
     onSkip: (line, reason, file) => options.onSkip?.(file ?? '', line, reason),
+    onWarning: (line, message, file) => options.onWarning?.(file ?? '', line, message),
   });
 }

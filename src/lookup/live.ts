@@ -33,11 +33,12 @@ export function recheck(contacts: readonly RawContact[], key: MatchKey, region: 
   const dropped: { id: string; reason: string }[] = [];
   for (const contact of contacts) {
     // Read like any contact written to the index: numbers parsed in the contact's country.
-    const record = buildContact(contact, region);
-    if (typeof record === 'string') {
-      dropped.push({ id: contact.id || '(none)', reason: record });
+    const built = buildContact(contact, region);
+    if (typeof built === 'string') {
+      dropped.push({ id: contact.id || '(none)', reason: built });
       continue;
     }
+    const { record } = built;
     if (!contact.id) {
       dropped.push({ id: '(none)', reason: 'no id' });
       continue;

@@ -88,6 +88,7 @@ export function createSyncEngine(options: SyncEngineOptions) {
       }
     }
     let skippedLogged = 0;
+    let warned = 0;
     try {
       const summary = await loadContacts(store, entries(), {
         source: source.name,
@@ -96,6 +97,9 @@ export function createSyncEngine(options: SyncEngineOptions) {
         workers,
         onSkip: (row, reason) => {
           if (skippedLogged++ < 20) logger.warn({ source: source.name, row, reason }, 'contact skipped');
+        },
+        onWarning: (row, reason) => {
+          if (warned++ < 20) logger.warn({ source: source.name, row, reason }, 'contact read with a doubt');
         },
       });
       const durationMs = now() - started;

@@ -79,6 +79,55 @@ describe('CSV import', () => {
     expect((await ctx.find('+49891234567'))[0]?.customData).toBeUndefined();
   });
 
+  it('reads country names in English, German, French and Italian, and ISO codes of three letters', async () => {
+    const file = ctx.write(
+      'names.csv',
+      lines(
+        'id,name,phone,country',
+        'de1,Deutsch,089 / 123 45-67,Deutschland',
+        'de2,German,089 / 123 45-68,germany',
+        'fr1,Français,01 23 45 67 89,France',
+        'fr2,Französisch,01 23 45 67 88,Frankreich',
+        'it1,Italiano,02 1234 5678,Italia',
+        'at1,Wiener,01 5123456,Österreich',
+        'at2,Vienne,01 5123457,AUT',
+        'ch1,Suisse,021 552 20 00,Suisse',
+        'ch2,Svizzera,091 552 20 00,Svizzera',
+      ),
+    );
+    const { skips, warnings } = await ctx.run(file, { region: 'CH' });
+    expect(skips).toEqual([]);
+    expect(warnings).toEqual([]);
+    const cases = [
+      ['+49891234567', 'de1'],
+      ['+49891234568', 'de2'],
+      ['+33123456789', 'fr1'],
+      ['+33123456788', 'fr2'],
+      ['+390212345678', 'it1'],
+      ['+4315123456', 'at1'],
+      ['+4315123457', 'at2'],
+      ['+41215522000', 'ch1'],
+      ['+41915522000', 'ch2'],
+    ];
+    for (const [key, id] of cases)
+      expect(
+        (await ctx.find(key!)).map((m) => m.id),
+        key,
+      ).toEqual([id]);
+  });
+
+  it('an unknown country keeps the contact: its national numbers are read in the import region, with a warning', async () => {
+    const file = ctx.write(
+      'unknown.csv',
+      lines('id,name,phone,country', 'x1,Nowhere,021 552 20 01,Atlantis'),
+    );
+    const { summary, skips, warnings } = await ctx.run(file, { region: 'CH' });
+    expect(skips).toEqual([]);
+    expect(warnings).toEqual(['2: country "Atlantis" is not known: national numbers read in CH']);
+    expect(summary).toMatchObject({ imported: 1, skipped: 0 });
+    expect((await ctx.find('+41215522001')).map((m) => m.id)).toEqual(['x1']);
+  });
+
   it('treats every phone/mobile/tel/fax column as a number; the first one is the main number', async () => {
     const file = ctx.write(
       'phones.csv',

@@ -18,6 +18,8 @@ export interface Skip {
 export interface ImportRun {
   readonly summary: ImportSummary;
   readonly skips: Skip[];
+  /** Entries imported with a doubt (an unknown country), as `line: message`. */
+  readonly warnings: string[];
 }
 
 export interface ImportContext {
@@ -69,17 +71,19 @@ export function useImportContext(): ImportContext {
     },
     async run(files, options = {}) {
       const skips: Skip[] = [];
+      const warnings: string[] = [];
       const summary = await importFiles(current().store.contacts, {
         source: options.source ?? SOURCE,
         files: typeof files === 'string' ? [files] : files,
         replace: options.replace ?? false,
         region: options.region ?? 'CH',
         onSkip: (file, line, reason) => skips.push({ file, line, reason }),
+        onWarning: (_file, line, message) => warnings.push(`${line}: ${message}`),
       });
       // Entries that fail while read and entries that fail while built may be told in either order.
       const order = typeof files === 'string' ? [files] : files;
       skips.sort((a, b) => order.indexOf(a.file) - order.indexOf(b.file) || a.line - b.line);
-      return { summary, skips };
+      return { summary, skips, warnings };
     },
     find(key, source = SOURCE) {
       return current().store.contacts.findByKey(source, key, 5);

@@ -1,4 +1,7 @@
+import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -592,6 +595,48 @@ describe('rest source: templates and encoding', () => {
       '/v1/persons/by-phone/%2B41215522000',
       '/v1/persons/by-phone/0215522000',
     ]);
+  });
+});
+
+describe('rest source: fields.country', () => {
+  it('reads national numbers in the country a record names, by code or name; search ranks by it too', async () => {
+    const records = [
+      { id: 'ch', name: 'Schweizer', phone: '089 123 45 67', land: 'Schweiz' },
+      { id: 'de', name: 'Deutsch', phone: '089 / 123 45-67', land: 'Deutschland' },
+      { id: 'xx', name: 'Nowhere', phone: '021 552 20 01', land: 'Atlantis' },
+    ];
+    const server = createServer((_request, response) => {
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.end(JSON.stringify(records));
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const dir = tempDir();
+    const store = openSqliteStore(dir.path);
+    try {
+      const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const fields = { id: 'id', name: 'name', phones: ['phone'], country: 'land' };
+      const source = rest({
+        baseUrl,
+        list: { request: { url: '/all' } },
+        search: { request: { url: '/search/{e164}' } },
+        fields,
+      });
+      const engine = createSyncEngine({ store: store.contacts, region: 'CH', logger: silent, workers: 0 });
+      const report = await engine.sync({ source, intervalMs: 60_000, fullIntervalMs: 3_600_000 });
+      expect(report).toMatchObject({ written: 3, skipped: 0 });
+      const ids = async (key: string) => (await store.contacts.findByKey('crm', key, 5)).map((m) => m.id);
+      expect(await ids('+49891234567')).toEqual(['de']);
+      expect(await ids('+41891234567')).toEqual(['ch']);
+      expect(await ids('+41215522001')).toEqual(['xx']);
+      // The German record has the number a caller from Munich has: it comes first.
+      const found = await source.search!(query('+49891234567', 1), { signal: never() });
+      expect(found.map((contact) => contact.id)).toEqual(['de']);
+    } finally {
+      await store.close();
+      dir.remove();
+      server.close();
+    }
   });
 });
 

@@ -3,7 +3,10 @@
  * filled the way the CRM fills them, in MariaDB: the customer gives only the connection and the
  * CRM's address.
  */
+
+import pino from 'pino';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createSqlSource, sqlSourceSchema } from '../../src/sources/sql/sql-source.js';
 import type { Source } from '../../src/sources/types.js';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import type { Store } from '../../src/store/types.js';
@@ -44,6 +47,14 @@ interface Crm {
   readonly details: Record<string, string>;
   /** SQL that soft-deletes Bruno now, as the CRM does. */
   readonly deleteBruno: string;
+  /** SQL that renames Alexa's company to White Cross Group now, as the CRM does. */
+  readonly renameCompany: string;
+  /** SQL that soft-deletes Alexa's company now, as the CRM does. */
+  readonly deleteCompany: string;
+  /** SQL that gives Dora a German address and number, Bruno an address in Atlantis, Alexa's company a French one. */
+  readonly countries: string;
+  /** Tables an e-mail-less database user may not read (empty: the preset needs no optional table). */
+  readonly emailTables: readonly string[];
 }
 
 // --- SuiteCRM 7 / SugarCRM CE ------------------------------------------------------------------
@@ -94,6 +105,13 @@ const suite = (preset: 'suitecrm' | 'sugarcrm'): Crm => ({
   companyUrl: (id) => `https://crm.example.ch/crm/index.php?module=Accounts&action=DetailView&record=${id}`,
   details: { 'E-mail': 'alexa@whitecross.example', Title: 'Head of Sales', Department: 'Sales' },
   deleteBruno: `UPDATE contacts SET deleted = 1, date_modified = UTC_TIMESTAMP() WHERE id = '${S.bruno}'`,
+  renameCompany: `UPDATE accounts SET name = 'White Cross Group', date_modified = UTC_TIMESTAMP() WHERE id = '${S.account}'`,
+  deleteCompany: `UPDATE accounts SET deleted = 1, date_modified = UTC_TIMESTAMP() WHERE id = '${S.account}'`,
+  countries: `
+    UPDATE contacts SET primary_address_country = 'Deutschland', phone_work = '089 / 123 45-67' WHERE id = '${S.dora}';
+    UPDATE contacts SET primary_address_country = 'Atlantis' WHERE id = '${S.bruno}';
+    UPDATE accounts SET billing_address_country = 'Frankreich' WHERE id = '${S.account}';`,
+  emailTables: ['email_addr_bean_rel', 'email_addresses'],
 });
 
 // --- vtiger 7 ----------------------------------------------------------------------------------
@@ -130,6 +148,14 @@ const vtiger: Crm = {
   companyUrl: (id) => `https://crm.example.ch/crm/index.php?module=Accounts&view=Detail&record=${id}`,
   details: { 'E-mail': 'alexa@whitecross.example', Title: 'Head of Sales', Department: 'Sales' },
   deleteBruno: 'UPDATE vtiger_crmentity SET deleted = 1, modifiedtime = UTC_TIMESTAMP() WHERE crmid = 102',
+  renameCompany: `UPDATE vtiger_account SET accountname = 'White Cross Group' WHERE accountid = 201;
+    UPDATE vtiger_crmentity SET modifiedtime = UTC_TIMESTAMP() WHERE crmid = 201;`,
+  deleteCompany: 'UPDATE vtiger_crmentity SET deleted = 1, modifiedtime = UTC_TIMESTAMP() WHERE crmid = 201',
+  countries: `
+    INSERT INTO vtiger_contactaddress (contactaddressid, mailingcountry) VALUES (104, 'Deutschland'), (102, 'Atlantis');
+    UPDATE vtiger_contactdetails SET phone = '089 / 123 45-67' WHERE contactid = 104;
+    INSERT INTO vtiger_accountbillads (accountaddressid, bill_country) VALUES (201, 'Frankreich');`,
+  emailTables: [],
 };
 
 // --- EspoCRM -----------------------------------------------------------------------------------
@@ -192,6 +218,14 @@ const espocrm: Crm = {
   companyUrl: (id) => `https://crm.example.ch/crm/#Account/view/${id}`,
   details: { 'E-mail': 'alexa@whitecross.example', Title: 'Head of Sales' },
   deleteBruno: `UPDATE contact SET deleted = 1, modified_at = UTC_TIMESTAMP() WHERE id = '${E.bruno}'`,
+  renameCompany: `UPDATE account SET name = 'White Cross Group', modified_at = UTC_TIMESTAMP() WHERE id = '${E.account}'`,
+  deleteCompany: `UPDATE account SET deleted = 1, modified_at = UTC_TIMESTAMP() WHERE id = '${E.account}'`,
+  countries: `
+    UPDATE contact SET address_country = 'Deutschland' WHERE id = '${E.dora}';
+    UPDATE phone_number SET name = '089 / 123 45-67' WHERE id = '65a1f1000000000p6';
+    UPDATE contact SET address_country = 'Atlantis' WHERE id = '${E.bruno}';
+    UPDATE account SET billing_address_country = 'Frankreich' WHERE id = '${E.account}';`,
+  emailTables: ['entity_email_address', 'email_address'],
 };
 
 describeWithServer('sql source: CRM presets', unavailable, () => {
@@ -289,6 +323,94 @@ describeWithServer('sql source: CRM presets', unavailable, () => {
         expect(await mirror.ids('+41787654321')).toEqual([]);
         expect(await mirror.ids(ALEXA_KEYS.work)).toEqual([crm.ids.alexa]);
       });
+
+      it('an incremental sync takes a company off the cards when it is deleted in the CRM', async () => {
+        await mirror.sync();
+        await db.exec(crm.deleteCompany);
+        expect(await mirror.sync()).toMatchObject({ full: false });
+        const [alexa] = await mirror.find(ALEXA_KEYS.work);
+        expect(alexa).toMatchObject({ id: crm.ids.alexa, name: 'Alexa Holiday' });
+        expect(alexa?.company).toBeUndefined();
+        expect(alexa?.companyUri).toBeUndefined();
+      });
+
+      it('an incremental sync picks up a company renamed in the CRM since the last one', async () => {
+        await mirror.sync();
+        await db.exec(crm.renameCompany);
+        const report = await mirror.sync();
+        expect(report).toMatchObject({ full: false });
+        const [alexa] = await mirror.find(ALEXA_KEYS.work);
+        expect(alexa).toMatchObject({ id: crm.ids.alexa, company: 'White Cross Group' });
+      });
+
+      it("reads national numbers in the contact's address country, else its company's; an unknown one keeps the contact", async () => {
+        await db.exec(crm.countries);
+        expect((await mirror.sync()).error).toBeUndefined();
+        // Dora's 089 / 123 45-67 is a Munich number.
+        expect(await mirror.ids('+49891234567')).toEqual([crm.ids.dora]);
+        expect(await mirror.ids('+41891234567')).toEqual([]);
+        // Alexa has no country of her own: her mobile 079 123 45 67 is read in her company's France.
+        expect(await mirror.ids('+33791234567')).toEqual([crm.ids.alexa]);
+        // Atlantis is no country: Bruno's number is read in the default region, and he stays.
+        expect(await mirror.ids('+41787654321')).toEqual([crm.ids.bruno]);
+        expect(await store.contacts.count('crm')).toBe(3);
+      });
+
+      // vtiger keeps the e-mail address in vtiger_contactdetails: no optional table.
+      it.skipIf(crm.emailTables.length === 0)(
+        'a database user without access to the e-mail tables gets every contact, without e-mail, and a warning',
+        async () => {
+          const user = `cc_limited_${Math.random().toString(36).slice(2, 10)}`;
+          const granted = (
+            await db.rows<{ name: string }>(
+              `SELECT table_name AS name FROM information_schema.tables WHERE table_schema = ?`,
+              [db.name],
+            )
+          )
+            .map((t) => t.name)
+            .filter((name) => !crm.emailTables.includes(name));
+          await db.exec(
+            `CREATE USER '${user}'@'%' IDENTIFIED BY 'limited-pw'; ${granted
+              .map((table) => `GRANT SELECT ON \`${db.name}\`.\`${table}\` TO '${user}'@'%';`)
+              .join(' ')}`,
+          );
+          const lines: string[] = [];
+          const logger = pino({ level: 'warn' }, { write: (line: string) => void lines.push(line) });
+          const url = new URL(db.url());
+          url.username = user;
+          url.password = 'limited-pw';
+          const limited = createSqlSource(
+            {
+              ...sqlSourceSchema.parse({
+                type: 'sql',
+                driver: 'mysql',
+                url: url.href,
+                preset: crm.preset,
+                baseUrl: BASE,
+              }),
+              name: 'crm',
+              timeoutMs: 1500,
+            },
+            { logger, baseDir: process.cwd() },
+          );
+          try {
+            const report = await syncer(store, limited).sync();
+            expect(report.error).toBeUndefined();
+            expect(report.written).toBe(3);
+            const [alexa] = await mirror.find(ALEXA_KEYS.work);
+            expect(alexa).toMatchObject({ id: crm.ids.alexa, company: 'White Cross Co' });
+            expect(alexa?.customData?.['E-mail']).toBeUndefined();
+            expect(lines.map((line) => JSON.parse(line).msg)).toEqual([
+              expect.stringMatching(
+                /^cannot read (email_addr_bean_rel|email_addresses|entity_email_address|email_address): contacts are read without their e-mail addresses$/,
+              ),
+            ]);
+          } finally {
+            await limited.close?.();
+            await db.exec(`DROP USER '${user}'@'%'`);
+          }
+        },
+      );
 
       it('a full sync counts a contact deleted in the CRM as removed', async () => {
         expect(await mirror.sync()).toMatchObject({ full: true, removed: 0 });

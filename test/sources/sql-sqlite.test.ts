@@ -67,6 +67,48 @@ describe('sql source: SQLite', () => {
     }));
   });
 
+  describe('address countries', () => {
+    let dir: ReturnType<typeof tempDir>;
+    let store: Store;
+    beforeEach(() => {
+      dir = tempDir();
+      store = openSqliteStore(join(dir.path, 'index'));
+      const db = new Database(join(dir.path, 'crm.db'));
+      db.exec(`CREATE TABLE people (id TEXT PRIMARY KEY, name TEXT, phone TEXT, land TEXT);
+        INSERT INTO people VALUES ('de', 'Deutsch', '089 / 123 45-67', 'Deutschland'),
+                                  ('fr', 'Français', '01 23 45 67 89', 'FR'),
+                                  ('ch', 'Suisse', '021 552 20 00', NULL),
+                                  ('xx', 'Nowhere', '021 552 20 01', 'Atlantis');`);
+      db.close();
+    });
+    afterEach(async () => {
+      await store.close();
+      dir.remove();
+    });
+
+    for (const [how, config] of [
+      [
+        'table: the country key',
+        { table: { name: 'people', id: 'id', fullName: 'name', phones: ['phone'], country: 'land' } },
+      ],
+      ['query: a country column', { query: 'SELECT id, name, phone, land AS country FROM people' }],
+    ] as const) {
+      it(`${how} gives the region of national numbers; an unknown country keeps the contact`, async () => {
+        const source = sqlSource({ driver: 'sqlite', file: 'crm.db', ...config }, { baseDir: dir.path });
+        try {
+          const mirror = syncer(store, source);
+          expect(await mirror.sync()).toMatchObject({ written: 4, skipped: 0 });
+          expect(await mirror.ids('+49891234567')).toEqual(['de']);
+          expect(await mirror.ids('+33123456789')).toEqual(['fr']);
+          expect(await mirror.ids('+41215522000')).toEqual(['ch']);
+          expect(await mirror.ids('+41215522001')).toEqual(['xx']);
+        } finally {
+          await source.close?.();
+        }
+      });
+    }
+  });
+
   describe('the file', () => {
     let dir: ReturnType<typeof tempDir>;
     let store: Store;

@@ -45,7 +45,7 @@ describe('number parsing threads', () => {
     dir.remove();
   });
 
-  it('a hundred small loads in a row (incremental syncs) start no thread', async () => {
+  it('a hundred small loads in a row (incremental syncs) start no thread', { timeout: 120_000 }, async () => {
     const { loadContacts } = (await import(LOAD)) as LoadModule;
     for (let i = 0; i < 100; i++) {
       const summary = await loadContacts(store.contacts, entries(5, i * 5), {
@@ -60,17 +60,19 @@ describe('number parsing threads', () => {
     expect(started).toBe(0);
   });
 
-  it('a hundred loads in a row share the threads the first large one started', async () => {
+  it('a hundred loads in a row share the threads the first large one started', {
+    timeout: 180_000,
+  }, async () => {
     const { loadContacts } = (await import(LOAD)) as LoadModule;
     const options = { source: 'crm', replace: true, region: 'CH', workers: 2 } as const;
-    await loadContacts(store.contacts, entries(3000), options);
+    await loadContacts(store.contacts, entries(1500), options);
     const first = started;
     // The large load is parsed in threads: the test would prove nothing otherwise.
     expect(first).toBeGreaterThan(0);
     expect(first).toBeLessThanOrEqual(2);
     for (let i = 0; i < 100; i++) {
       // Every tenth load is a full listing large enough for the threads; the rest are small.
-      const count = i % 10 === 0 ? 3000 : 20;
+      const count = i % 10 === 0 ? 1500 : 20;
       const summary = await loadContacts(store.contacts, entries(count), options);
       expect(summary.imported).toBe(count);
     }

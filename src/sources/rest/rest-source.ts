@@ -1,6 +1,6 @@
 import type { CountryCode } from 'libphonenumber-js';
 import type { RawContact } from '../../contacts/raw-contact.js';
-import { isRegion, storedKeys } from '../../phone/index.js';
+import { regionOf, storedKeys } from '../../phone/index.js';
 import type { CallOptions, ListOptions, SearchQuery, Source, SourceDeps } from '../types.js';
 import { createAuth } from './auth.js';
 import { createHttpClient, type HttpRequest, type HttpResponse, nextLink, RestRequestError } from './http.js';
@@ -100,9 +100,8 @@ export function joinUrl(baseUrl: string | undefined, text: string): string {
   return `${baseUrl.replace(/\/+$/, '')}/${text.replace(/^\/+/, '')}`;
 }
 
-function regionOf(contact: RawContact, fallback: CountryCode): CountryCode {
-  const country = contact.country?.trim().toUpperCase();
-  return country && isRegion(country) ? country : fallback;
+function contactRegion(contact: RawContact, fallback: CountryCode): CountryCode {
+  return (contact.country && regionOf(contact.country)) || fallback;
 }
 
 /**
@@ -326,7 +325,7 @@ export function createRestSource(
     // A vendor's search may be fuzzy; those that have the number come first, so the limit keeps them.
     const exact = (contact: RawContact) =>
       contact.phones.some((phone) =>
-        storedKeys(phone.value, regionOf(contact, query.region)).includes(query.key),
+        storedKeys(phone.value, contactRegion(contact, query.region)).includes(query.key),
       );
     const ranked = [...contacts.filter(exact), ...contacts.filter((contact) => !exact(contact))];
     return ranked.slice(0, query.limit);

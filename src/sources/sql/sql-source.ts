@@ -38,6 +38,8 @@ const tableMapping = z.strictObject({
   deleted: identifier.optional(),
   /** Shown on the card as label: value. */
   custom: z.record(z.string(), identifier).default({}),
+  /** Country of the row's address (ISO code or name): its national numbers are read there. */
+  country: identifier.optional(),
 });
 
 export const sqlSourceSchema = z.object({
@@ -89,9 +91,24 @@ function fill(template: string, row: Row): string | undefined {
   return missing ? undefined : text;
 }
 
-function listingOf(config: SqlSourceConfig, { quote, alias }: Pick<SqlClient, 'quote' | 'alias'>): string {
+/**
+ * An error saying the database user may not read one of these tables, or that it is not there (a
+ * CRM without e-mail tables): MySQL/MariaDB ER_TABLEACCESS_DENIED_ERROR, ER_NO_SUCH_TABLE and their
+ * PostgreSQL and SQLite likes, naming the table.
+ */
+function missingTable(error: unknown, tables: readonly string[]): string | undefined {
+  const message = error instanceof Error ? error.message : '';
+  if (!/denied|doesn't exist|does not exist|no such table|permission/i.test(message)) return undefined;
+  return tables.find((table) => new RegExp(`\\b${table}\\b`).test(message));
+}
+
+function listingOf(
+  config: SqlSourceConfig,
+  { quote, alias }: Pick<SqlClient, 'quote' | 'alias'>,
+  optional = true,
+): string {
   if (config.query) return config.query;
-  if (config.preset) return presetOf(config.preset as PresetName).query;
+  if (config.preset) return presetOf(config.preset as PresetName).query({ optional });
   const t = config.table!;
   const columns: string[] = [`t.${quote(t.id)} AS ${alias('id')}`];
   const add = (column: string | undefined, name: string) => {
@@ -111,6 +128,7 @@ function listingOf(config: SqlSourceConfig, { quote, alias }: Pick<SqlClient, 'q
   add(t.companyUri, 'company_uri');
   add(t.updatedAt, 'updated_at');
   add(t.deleted, 'deleted');
+  add(t.country, 'country');
   if (config.search?.column) add(config.search.column, 'search_key');
   for (const [label, column] of Object.entries(t.custom))
     columns.push(`t.${quote(column)} AS ${alias(label)}`);
@@ -148,8 +166,25 @@ export function createSqlSource(config: SqlSourceConfig, deps: SourceDeps): Sour
     statementTimeoutMs: Math.max(config.timeoutMs * 2, 30_000),
   });
   const q = client.quote;
-  const listing = listingOf(config, client);
+  let listing = listingOf(config, client);
   const preset = config.preset ? presetOf(config.preset as PresetName) : undefined;
+  let withOptional = preset !== undefined && preset.optionalTables.length > 0;
+  /**
+   * A preset's optional parts read tables the database user may not be granted: without them the
+   * contacts come still, with a warning, from then on. Answers whether the query is worth asking again.
+   */
+  const degrade = (error: unknown): boolean => {
+    if (!preset || !withOptional) return false;
+    const table = missingTable(error, preset.optionalTables);
+    if (!table) return false;
+    withOptional = false;
+    listing = listingOf(config, client, false);
+    deps.logger.warn(
+      { source: config.name, table },
+      `cannot read ${table}: contacts are read without their ${preset.optionalWhat}`,
+    );
+    return true;
+  };
   const base = config.baseUrl?.replace(/\/+$/, '');
   const contactUrl = config.contactUrl ?? (preset && base + preset.contactPath);
   const companyUrl = config.companyUrl ?? (preset && base + preset.companyPath);
@@ -195,10 +230,20 @@ export function createSqlSource(config: SqlSourceConfig, deps: SourceDeps): Sour
       const where: string[] = [];
       if (since !== undefined && hasUpdated) where.push(`q.${q('updated_at')} > :since`);
       if (since === undefined && hasDeleted) where.push(notDeleted);
-      const sql = `SELECT * FROM (${listing}) q${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''}`;
       const values = since === undefined ? {} : { since: sqlTime(config.driver, since) };
-      for await (const rows of client.stream(sql, values, signal, config.batchSize))
-        yield rows.map(toContact);
+      const filter = where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '';
+      const rows = () =>
+        client.stream(`SELECT * FROM (${listing}) q${filter}`, values, signal, config.batchSize);
+      let listed = false;
+      try {
+        for await (const batch of rows()) {
+          listed = true;
+          yield batch.map(toContact);
+        }
+      } catch (error) {
+        if (listed || !degrade(error)) throw error;
+        for await (const batch of rows()) yield batch.map(toContact);
+      }
     },
     close() {
       closed = true;
@@ -219,12 +264,17 @@ export function createSqlSource(config: SqlSourceConfig, deps: SourceDeps): Sour
         // A search query that may return near misses should order the likeliest rows first.
         limit: query.limit,
       };
-      const sql =
+      const sql = () =>
         search.query ??
         `SELECT * FROM (${listing}) q WHERE q.${q('search_key')} = :${search.form}${
           hasDeleted ? ` AND ${notDeleted}` : ''
         } LIMIT :limit`;
-      return (await client.query(sql, values, signal)).map(toContact);
+      try {
+        return (await client.query(sql(), values, signal)).map(toContact);
+      } catch (error) {
+        if (!degrade(error)) throw error;
+        return (await client.query(sql(), values, signal)).map(toContact);
+      }
     };
   }
   return source;
