@@ -1,6 +1,6 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { loadConfig } from '../src/config/load.js';
 import type { ConfigInput } from '../src/config/schema.js';
 import { importFiles } from '../src/import/importer.js';
@@ -101,4 +101,14 @@ export async function settled<T>(
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** The one ```yaml example of a documentation page (`docs/sources.md`...) that contains `text`. */
+export function docExample(page: string, text: string): string {
+  const markdown = readFileSync(resolve(import.meta.dirname, '..', page), 'utf8');
+  const found = [...markdown.matchAll(/```yaml\n([\s\S]*?)```/g)]
+    .map((match) => match[1]!)
+    .filter((block) => block.includes(text));
+  if (found.length !== 1) throw new Error(`${page}: ${found.length} yaml examples contain ${text}`);
+  return found[0]!;
 }

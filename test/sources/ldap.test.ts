@@ -673,7 +673,7 @@ describe('ldap source: configuration', () => {
     return loadConfig({ file, env: {} });
   };
 
-  it('takes an OpenLDAP and an Active Directory source as the README shows them', () => {
+  it('takes an OpenLDAP and an Active Directory source as docs/sources.md shows them', () => {
     const config = load(
       [
         'sources:',

@@ -19,7 +19,7 @@ import {
 import type { SearchQuery, Source } from '../../src/sources/types.js';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { createSyncEngine } from '../../src/sync/engine.js';
-import { tempDir } from '../helper.js';
+import { docExample, tempDir } from '../helper.js';
 import { CONTRACT_CONTACTS, sourceContract } from './contract.js';
 import { ECHO_CURSOR, type FakeApi, type FakeOptions, startFakeApi, toHubSpot } from './rest/fake-api.js';
 
@@ -764,8 +764,8 @@ describe('rest source: configuration', () => {
     expect(() => rest({ baseUrl: 'https://crm.example' })).toThrow('needs `list`');
   });
 
-  it('the README example is a valid configuration', async () => {
-    const config = configSchema.parse(YAML.parse(README_EXAMPLE));
+  it('the example of docs/sources.md is a valid configuration', async () => {
+    const config = configSchema.parse(YAML.parse(DOC_EXAMPLE));
     const [entry] = config.tenants[0]!.sources;
     expect(entry).toMatchObject({ type: 'rest', name: 'hubspot', mode: 'mirror' });
     const source = await createSource({ ...entry!, auth: { type: 'bearer', token: 'test' } } as never, {
@@ -778,59 +778,5 @@ describe('rest source: configuration', () => {
   });
 });
 
-const README_EXAMPLE = `
-sources:
-  - type: rest
-    name: hubspot
-    crmName: HubSpot
-    mode: mirror                      # or live: search only while the phone rings
-    baseUrl: https://api.hubapi.com
-    auth:
-      type: bearer
-      tokenEnv: HUBSPOT_TOKEN         # a private app's access token
-    list:
-      request:
-        url: /crm/v3/objects/contacts
-        query:
-          limit: '{limit}'
-          after: '{cursor}'           # left out on the first page
-          properties: firstname,lastname,company,phone,mobilephone,email,hs_lastmodifieddate
-      incremental:                    # changes since the last sync
-        method: POST
-        url: /crm/v3/objects/contacts/search
-        body:
-          filterGroups:
-            - filters: [{ propertyName: hs_lastmodifieddate, operator: GTE, value: '{sinceMs}' }]
-          properties: [firstname, lastname, company, phone, mobilephone, email, hs_lastmodifieddate]
-          limit: '{limit}'
-          after: '{cursor}'
-      items: results
-      pagination:
-        type: cursor
-        cursorPath: paging.next.after
-        limit: 100
-    search:
-      request:
-        method: POST
-        url: /crm/v3/objects/contacts/search
-        body: |
-          {"filterGroups": [
-            {"filters": [{"propertyName": "phone", "operator": "CONTAINS_TOKEN", "value": "*{national}"}]},
-            {"filters": [{"propertyName": "mobilephone", "operator": "CONTAINS_TOKEN", "value": "*{national}"}]},
-            {"filters": [{"propertyName": "phone", "operator": "CONTAINS_TOKEN", "value": "*{digits}"}]},
-            {"filters": [{"propertyName": "mobilephone", "operator": "CONTAINS_TOKEN", "value": "*{digits}"}]}],
-           "properties": ["firstname", "lastname", "company", "phone", "mobilephone", "email"],
-           "limit": 20}
-      items: results
-    fields:
-      id: id
-      firstName: properties.firstname
-      lastName: properties.lastname
-      company: properties.company
-      phones: [properties.phone, properties.mobilephone]
-      contactUri: https://app.hubspot.com/contacts/1234567/record/0-1/{id}
-      updatedAt: properties.hs_lastmodifieddate
-      deleted: archived
-      customData:
-        E-mail: properties.email
-`;
+/** The HubSpot example of docs/sources.md. */
+const DOC_EXAMPLE = docExample('docs/sources.md', 'name: hubspot');

@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config/load.js';
@@ -127,15 +127,25 @@ describe('source settings', () => {
   });
 });
 
-describe("the README's configuration examples", () => {
-  // Whole configs in the README (not the fragments that show one setting): they must load as written.
-  const readme = readFileSync(resolve(import.meta.dirname, '../../README.md'), 'utf8');
-  const blocks = [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)].map((match) => match[1]!);
-  const whole = blocks.filter((block) =>
-    /^(# callcard\.yaml|port:|sources:\n {2}- type: sql {15})/.test(block),
+describe("the documentation's configuration examples", () => {
+  // Whole configs in the README and the pages of docs/ (not the fragments that show one setting): they
+  // must load as written.
+  const root = resolve(import.meta.dirname, '../..');
+  const pages = [
+    'README.md',
+    ...readdirSync(join(root, 'docs'))
+      .filter((name) => name.endsWith('.md'))
+      .sort()
+      .map((name) => `docs/${name}`),
+  ];
+  const whole = pages.flatMap((page) =>
+    [...readFileSync(join(root, page), 'utf8').matchAll(/```yaml\n([\s\S]*?)```/g)]
+      .map((match) => match[1]!)
+      .filter((block) => /^(# callcard\.yaml|port:|sources:\n {2}- type: sql {15})/.test(block))
+      .map((block) => [`${page}: ${block.split('\n')[0]!}`, block] as const),
   );
 
-  it.each(whole.map((block) => [block.split('\n')[0]!, block]))('%s', (_first, block) => {
+  it.each(whole)('%s', (_first, block) => {
     const dir = tempDir();
     try {
       const file = join(dir.path, 'callcard.yaml');
@@ -147,6 +157,10 @@ describe("the README's configuration examples", () => {
   });
 
   it('finds them', () => {
-    expect(whole).toHaveLength(3);
+    expect(whole.map(([name]) => name.split(':')[0])).toEqual([
+      'docs/configuration.md',
+      'docs/sources.md',
+      'docs/tenants.md',
+    ]);
   });
 });

@@ -189,7 +189,7 @@ function fakeHubSpot() {
   };
 }
 
-/** The README's HubSpot call logging config, against the fake. */
+/** The HubSpot call logging config of docs/workflows.md, against the fake. */
 function hubspotConfig(baseUrl: string, extra: Record<string, unknown> = {}) {
   return {
     type: 'rest',

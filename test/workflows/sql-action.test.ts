@@ -9,7 +9,7 @@ import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import { recordUuid, sqlActionSchema } from '../../src/workflows/actions/sql.js';
-import { tempDir } from '../helper.js';
+import { docExample, tempDir } from '../helper.js';
 import {
   describeWithServer,
   MY_PORT,
@@ -50,31 +50,8 @@ const CONTACT = {
   crmName: 'SuiteCRM',
 };
 
-/** The config example of the README. */
-const README_EXAMPLE = `
-workflows:
-  CallFlow:
-    actions:
-      - type: sql                      # log the call in SuiteCRM, as one of its Calls
-        driver: mysql
-        url: mysql://callcard@crm-db:3306/suitecrm
-        passwordEnv: SUITECRM_DB_PASSWORD
-        preset: suitecrm               # or sugarcrm (CE 6.5): the same tables
-        baseUrl: https://crm.example.com/
-        userId: "1"                    # assigned user when the call has no userCrmId
-        contactSource: crm             # link only contacts found in this source
-  Callback:
-    actions:
-      - type: sql                      # or your own statement, in your own table
-        driver: postgres
-        url: postgres://callcard@db:5432/crm
-        passwordFile: secrets/db-password
-        query: >-
-          INSERT INTO call_log (id, started_at, direction, status, seconds, contact_id, subject)
-          VALUES (:recordId, :startedAt, :direction, :status, :durationSeconds, :contactId, :subject)
-          ON CONFLICT (id) DO NOTHING
-        recordUrl: https://crm.example.com/calls/{recordId}
-`;
+/** The example of docs/workflows.md (the sql action). */
+const DOC_EXAMPLE = docExample('docs/workflows.md', 'preset: suitecrm');
 
 const payloadOf = payloads(CONTACT);
 
@@ -108,11 +85,11 @@ describe('sql action: config and ids', () => {
     ).toMatch(/recordUrl: unknown placeholder \{x\}/);
   });
 
-  it("reads the README's example from YAML, and names the place of a mistake", () => {
+  it('reads the example of docs/workflows.md from YAML, and names the place of a mistake', () => {
     const dir = tempDir();
     try {
       const file = join(dir.path, 'callcard.yaml');
-      writeFileSync(file, README_EXAMPLE);
+      writeFileSync(file, DOC_EXAMPLE);
       const config = loadConfig({ env: {}, file, overrides: { dataDir: dir.path } });
       const { workflows } = config.tenants[0]!;
       expect(workflows['CallFlow']?.actions).toEqual([
@@ -131,7 +108,7 @@ describe('sql action: config and ids', () => {
           recordUrl: 'https://crm.example.com/calls/{recordId}',
         }),
       ]);
-      writeFileSync(file, README_EXAMPLE.replace(':durationSeconds', ':duration'));
+      writeFileSync(file, DOC_EXAMPLE.replace(':durationSeconds', ':duration'));
       expect(() => loadConfig({ env: {}, file, overrides: { dataDir: dir.path } })).toThrow(
         /workflows\.Callback\.actions\.0\.query: unknown parameter :duration \(known:/,
       );
