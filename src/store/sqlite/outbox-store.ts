@@ -43,22 +43,7 @@ const MAX_LIMIT = 10_000;
 
 const OPEN = "status IN ('pending', 'running')";
 
-/**
- * The outbox in the calls database. Every change is one statement or one IMMEDIATE transaction, so
- * that several processes on the same file (the server and a CLI command) never lease the same
- * delivery twice: SQLite lets one writer in at a time and the busy timeout makes the others wait.
- *
- * Order: only the head of an order key, its earliest unfinished (pending or running) delivery, may
- * run; so a key's deliveries reach the target one after the other, in enqueue order, and a failing
- * one holds up those behind it, never those of other keys. The claim checks this itself (NOT
- * EXISTS an earlier unfinished one); `held` marks the others in advance so that the claim's index
- * holds only heads: with 10,000 deliveries queued behind a target that is down, a claim still reads
- * only the few that may run. Every change to the unfinished set keeps `held` true: a new delivery is
- * held when its key has an unfinished one; when one finishes, its key's new head is released.
- *
- * A running row's `next_at` is the end of its lease: the ready index then finds, in one range, the
- * pending heads whose time has come and the running ones whose worker died.
- */
+/** The outbox in the calls database; its design (one writer, order, leases): src/store/README.md. */
 export function createOutboxStore(db: Database.Database): OutboxStore {
   const insert = db.prepare(`
     INSERT OR IGNORE INTO deliveries (id, workflow, call_id, action, action_type, order_key, payload, status,

@@ -1,18 +1,4 @@
-/**
- * The sql action's `vtiger` preset (vtiger CRM 7/8 on MySQL/MariaDB): a call logged as a Calendar
- * event of type Call. vtiger takes every record's id from the one-row `vtiger_crmentity_seq`, so the
- * id cannot be derived from the delivery as the other presets' are: a marker table in the CRM's
- * database, `callcard_deliveries`, remembers which record each delivery wrote, and the marker and
- * the records are written in one transaction on one connection. An attempt repeated after a crash
- * (before the commit: nothing was written; after it: the marker is there) logs the call once and
- * answers the same record.
- *
- * How concurrent attempts of one delivery serialise: the marker row is inserted first (with the
- * record id 0, set before the commit). A second attempt's insert of the same key waits on the first
- * one's uncommitted row; once the first commits it fails as a duplicate, and the second reads the
- * record id with a shared lock. Reading first with SELECT ... FOR UPDATE would take gap locks on a
- * missing key that two attempts can hold together, and their inserts would then deadlock.
- */
+/** The sql action's `vtiger` preset; how it logs each call once: src/workflows/README.md. */
 import mysql from 'mysql2/promise';
 import type { CallParameters } from './sql.js';
 
