@@ -13,7 +13,7 @@ export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 /** Seed of the generated contacts and of every shuffled order. */
 export const SEED = 20_240_501;
 
-/** The figures callcard aims at (README, Performance). */
+/** The figures callcard aims at (docs/performance.md). */
 export const TARGETS = {
   ratio: 0.6,
   p99Ms: 10,
