@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Entry } from '../../src/contacts/load.js';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import type { Store } from '../../src/store/types.js';
-import { tempDir } from '../helper.js';
+import { tempDir } from '../support/helper.js';
 
 // Worker threads run the compiled module: loaded from the TypeScript sources, numbers are parsed
 // on the calling thread and no pool is ever made. The build comes first (`npm run build`).

@@ -9,7 +9,7 @@ import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import { recordUuid, sqlActionSchema } from '../../src/workflows/actions/sql.js';
-import { tempDir } from '../helper.js';
+import { tempDir } from '../support/helper.js';
 import {
   describeWithServer,
   MY_PORT,

@@ -1,16 +1,11 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig } from '../src/config/load.js';
-import type { ConfigInput } from '../src/config/schema.js';
-import { importFiles } from '../src/import/importer.js';
-import {
-  createLogger,
-  createService,
-  type ServedTenant,
-  type Service,
-  type ServiceOptions,
-} from '../src/main.js';
+import { loadConfig } from '../../src/config/load.js';
+import type { ConfigInput } from '../../src/config/schema.js';
+import { importFiles } from '../../src/import/importer.js';
+import { createLogger } from '../../src/logging.js';
+import { createService, type ServedTenant, type Service, type ServiceOptions } from '../../src/main.js';
 
 export const TOKEN = 'test-token-0123456789abcdef';
 export const AUTH = { 'x-execution-token': TOKEN } as const;
