@@ -3,7 +3,7 @@ import { wireNumber } from '../check/call.js';
 import { type CheckOptions, DEFAULTS, runChecks } from '../check/checks.js';
 import { collectHeaders, type HeaderFlags, parseRootUrl, UsageError } from '../check/options.js';
 import { exitCodeOf, formatJson, formatText } from '../check/report.js';
-import { exitOnUsageError, positiveInteger, usageError } from './calls.js';
+import { exitOnUsageError, positiveInteger, usageError } from './flags.js';
 import type { CommandIo } from './io.js';
 
 // `callcard check URL`: conformance of any phone lookup service to the CONNECTOR API.

@@ -40,7 +40,7 @@ export async function configCheckCommand(file: string, io: CommandIo): Promise<v
     for (const [name, workflow] of Object.entries(tenant.workflows)) {
       for (const [index, settings] of workflow.actions.entries()) {
         try {
-          const { action } = createAction(settings, { baseDir });
+          const { action } = await createAction(settings, { baseDir });
           await action.close?.();
         } catch (error) {
           problems.push(`${at}workflows.${name}.actions.${index}: ${(error as Error).message}`);

@@ -4,8 +4,8 @@ import { hider } from '../check/http.js';
 import type { HeaderFlags } from '../check/options.js';
 import type { Finding } from '../check/shape.js';
 import { SIMULATE_DEFAULTS, type Simulation, simulateCall } from '../check/simulate.js';
-import { exitOnUsageError, positiveInteger } from './calls.js';
 import { addHeaderOptions, readTarget } from './check.js';
+import { exitOnUsageError, positiveInteger } from './flags.js';
 import type { CommandIo } from './io.js';
 
 // `callcard simulate URL --from N --to M`: one call as the CONNECTOR makes it, Lookup then CallFlow.

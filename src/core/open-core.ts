@@ -56,11 +56,13 @@ export async function openCore(config: Readonly<Tenant>, options: CoreOptions = 
   >();
   settings.set('callflow', { name: 'CallFlow', actions: [] });
   for (const [name, workflow] of Object.entries(config.workflows)) {
+    const actions: ConfiguredAction[] = [];
+    for (const action of workflow.actions) actions.push(await createAction(action, { baseDir }));
     const key = name.toLowerCase();
     settings.set(key, {
       name: settings.get(key)?.name ?? name,
       ...(workflow.sources && { sources: workflow.sources }),
-      actions: workflow.actions.map((action) => createAction(action, { baseDir })),
+      actions,
     });
   }
   const delivery = createOutboxWorker({
