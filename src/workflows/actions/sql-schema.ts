@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { connectionSettings } from '../../sources/sql/connection.js';
 import { bindNamed } from '../../sources/sql/named-params.js';
-import type { CallPresetName } from './sql-presets.js';
 import { retrySettings } from './types.js';
 
 /** Every named parameter a custom `query` (and a `recordUrl`) may use. */
@@ -38,11 +37,11 @@ export const SQL_ACTION_PARAMETERS = [
   'nowUtc',
 ] as const;
 
-/** vtiger is not a list of statements: its ids come from a sequence, in a transaction (sql-vtiger.ts). */
-export const PRESETS = ['suitecrm', 'sugarcrm', 'vtiger'] as const satisfies readonly (
-  | CallPresetName
-  | 'vtiger'
-)[];
+/**
+ * vtiger is not a list of statements: its ids come from a sequence, in a transaction (sql-vtiger.ts).
+ * The others index callPresets in sql.ts, which the type checker holds to these names.
+ */
+const PRESETS = ['suitecrm', 'sugarcrm', 'vtiger'] as const;
 
 /** Logs each call as a row (or rows) in a database: a CRM's own tables (preset) or your statement. */
 export const sqlActionSchema = z
