@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
 import type { CountryCode } from 'libphonenumber-js/max';
 import { parseIsoTime } from '../connector/wire.js';
-import { openCore } from '../core/open-core.js';
 import { incomingKey, maskNumber } from '../phone/index.js';
+import { openSqliteStore } from '../store/sqlite/sqlite-store.js';
 import type { CallDirection, CallQuery, CallRecord } from '../store/types.js';
 import { isoTime, usageError } from './flags.js';
-import { quietLogger, table } from './format.js';
+import { table } from './format.js';
 import { type CommandIo, write } from './io.js';
 import { loadTenant, type TenantOptions } from './load.js';
 
@@ -167,7 +167,7 @@ const PAGE = 1000;
 
 /** `callcard calls`: the journal, newest first, numbers masked unless --show-numbers. */
 export async function callsCommand(options: CallsOptions, command: Command, io: CommandIo): Promise<void> {
-  const { config, tenant } = loadTenant(options, io);
+  const { tenant } = loadTenant(options, io);
   if (options.from && options.to && options.from.getTime() >= options.to.getTime()) {
     usageError(command, '--from must be before --to');
   }
@@ -186,9 +186,10 @@ export async function callsCommand(options: CallsOptions, command: Command, io: 
     ...(number && { number }),
   };
   const show: ShowOptions = { region: tenant.region, showNumbers: options.showNumbers ?? false };
-  const core = await openCore(tenant, { logger: quietLogger(config, io) });
+  // The journal is all this reads: the store alone, no source or action is opened.
+  const store = openSqliteStore(tenant.dataDir);
   try {
-    const journal = core.store.calls;
+    const journal = store.calls;
     if (options.csv) {
       let left = options.limit ?? Number.POSITIVE_INFINITY;
       let after: string | undefined;
@@ -219,7 +220,7 @@ export async function callsCommand(options: CallsOptions, command: Command, io: 
       io.stderr.write(`(the newest ${limit} shown; more match: use --limit, --from or --to)\n`);
     }
   } finally {
-    await core.close();
+    await store.close();
   }
 }
 
@@ -231,7 +232,7 @@ export async function purgeCallsCommand(
   command: Command,
   io: CommandIo,
 ): Promise<void> {
-  const { config, tenant } = loadTenant(options, io);
+  const { tenant } = loadTenant(options, io);
   const days = options.days ?? tenant.journal.retentionDays;
   if (days === null) {
     usageError(
@@ -239,15 +240,15 @@ export async function purgeCallsCommand(
       'journal.retentionDays is null (calls are kept for ever): give --days N to remove old calls',
     );
   }
-  const core = await openCore(tenant, { logger: quietLogger(config, io) });
+  const store = openSqliteStore(tenant.dataDir);
   try {
     const olderThan = new Date(Date.now() - days * DAY_MS);
-    const removed = await core.store.calls.purge(olderThan);
+    const removed = await store.calls.purge(olderThan);
     io.stdout.write(
       `removed ${removed} ${removed === 1 ? 'call' : 'calls'} that started before ${isoTime(olderThan.getTime())} ` +
         `(older than ${days} ${days === 1 ? 'day' : 'days'})\n`,
     );
   } finally {
-    await core.close();
+    await store.close();
   }
 }

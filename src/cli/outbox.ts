@@ -1,8 +1,8 @@
-import { type Core, openCore } from '../core/open-core.js';
+import { openSqliteStore } from '../store/sqlite/sqlite-store.js';
 import type { Delivery, DeliveryStatus, OutboxStore } from '../workflows/outbox/types.js';
 import { type CommonOptions, isoTime } from './calls.js';
 import { DELIVERY_STATUSES } from './flags.js';
-import { quietLogger, table } from './format.js';
+import { table } from './format.js';
 import type { CommandIo } from './io.js';
 import { loadTenant } from './load.js';
 
@@ -16,12 +16,13 @@ async function withOutbox(
   io: CommandIo,
   use: (outbox: OutboxStore) => Promise<void>,
 ): Promise<void> {
-  const { config, tenant } = loadTenant(options, io);
-  const core: Core = await openCore(tenant, { logger: quietLogger(config, io) });
+  const { tenant } = loadTenant(options, io);
+  // The outbox is all this reads or changes: the store alone, no source or action is opened.
+  const store = openSqliteStore(tenant.dataDir);
   try {
-    await use(core.store.outbox);
+    await use(store.outbox);
   } finally {
-    await core.close();
+    await store.close();
   }
 }
 
