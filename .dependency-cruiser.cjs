@@ -22,15 +22,15 @@ module.exports = {
     {
       name: 'wiring-only-from-cli',
       severity: 'error',
-      comment: 'The composition root is used by the commands only.',
-      from: { path: '^src', pathNot: '^src/(cli/|main\\.ts$)' },
-      to: { path: '^src/main\\.ts$' },
+      comment: 'The composition root (main.ts: the service; core/: one tenant without HTTP) is used by the commands only.',
+      from: { path: '^src', pathNot: '^src/(cli/|main\\.ts$|core/|readiness\\.ts$)' },
+      to: { path: '^src/(main\\.ts|core/)' },
     },
     {
       name: 'core-without-http',
       severity: 'error',
       comment: 'The core (lookup, sync, store, sources, workflows, contacts, phone...) imports no HTTP server.',
-      from: { path: '^src/(lookup|sync|store|sources|workflows|contacts|connector|phone|import|config|metrics)/' },
+      from: { path: ['^src/(core|lookup|sync|store|sources|workflows|contacts|connector|phone|import|config|metrics)/', '^src/(logging|tls)\\.ts$'] },
       to: { path: ['^src/http/', 'node_modules/fastify/'] },
     },
     {
@@ -52,7 +52,7 @@ module.exports = {
       severity: 'error',
       comment: 'A source adapter imports the source types and shared helpers, never the core above it.',
       from: { path: '^src/sources/' },
-      to: { path: '^src/(http|lookup|sync|workflows|cli|metrics|store/sqlite)/|^src/main\\.ts$' },
+      to: { path: '^src/(http|lookup|sync|workflows|cli|metrics|store/sqlite|core)/|^src/main\\.ts$' },
     },
     {
       name: 'adapters-apart',
@@ -66,7 +66,7 @@ module.exports = {
       severity: 'error',
       comment: 'The store keeps data; it does not know lookups, sources, HTTP or workflow logic.',
       from: { path: '^src/store/' },
-      to: { path: '^src/(lookup|sync|sources|http|cli|metrics|import|connector|workflows)/|^src/main\\.ts$' },
+      to: { path: '^src/(lookup|sync|sources|http|cli|metrics|import|connector|workflows|core)/|^src/main\\.ts$' },
     },
     {
       name: 'workflows-not-into-sources',

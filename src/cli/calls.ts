@@ -1,75 +1,25 @@
-import { once } from 'node:events';
-import type { Command, CommanderError } from 'commander';
-import { InvalidArgumentError } from 'commander';
+import type { Command } from 'commander';
 import type { CountryCode } from 'libphonenumber-js/max';
 import { parseIsoTime } from '../connector/wire.js';
-import { openCore } from '../main.js';
 import { incomingKey, maskNumber } from '../phone/index.js';
+import { openSqliteStore } from '../store/sqlite/sqlite-store.js';
 import type { CallDirection, CallQuery, CallRecord } from '../store/types.js';
-import { quietLogger, table } from './format.js';
+import { isoTime, usageError } from './flags.js';
+import { table } from './format.js';
+import { type CommandIo, write } from './io.js';
 import { loadTenant, type TenantOptions } from './load.js';
 
 export type CommonOptions = TenantOptions;
 
-// ---------------------------------------------------------------------------------------------
-// Shared by the journal and outbox commands.
-
-/**
- * Commander errors (an unknown flag, a bad value, a missing argument) end the command with exit
- * code 2, as usage errors do; help still exits 0. Set on a command before its subcommands are added.
- */
-export function exitOnUsageError(error: CommanderError): never {
-  process.exit(error.exitCode === 0 ? 0 : 2);
-}
-
-/** A usage error found after parsing (e.g. a number that is none): exit code 2. */
-export function usageError(command: Command, message: string): never {
-  return command.error(`error: ${message}`, { exitCode: 2, code: 'callcard.usage' });
-}
-
-export function positiveInteger(value: string): number {
-  const parsed = Number(value);
-  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(parsed) || parsed < 1) {
-    throw new InvalidArgumentError('must be a whole number of at least 1');
-  }
-  return parsed;
-}
-
-/** ISO time to the second (truncated), in UTC. */
-export function isoTime(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
-
-// ---------------------------------------------------------------------------------------------
-// Reading the flags.
-
-const DATE_ONLY = /^(\d{4})-(\d{2})-(\d{2})$/;
-const DATE_HELP = 'must be a date (2026-11-26) or an ISO date-time (2026-11-26T14:30, 2026-11-26T13:30:00Z)';
-
-/**
- * A date from the command line, as the range it stands for: a date alone is that whole day, in
- * the local time zone; a date-time without a zone is local too; one with "Z" or an offset is exact.
- */
-export function parseDateRange(value: string): { readonly start: number; readonly end: number } {
-  const text = value.trim();
-  const day = DATE_ONLY.exec(text);
-  if (day) {
-    const [year, month, date] = [Number(day[1]), Number(day[2]) - 1, Number(day[3])];
-    const start = new Date(year, month, date);
-    if (start.getFullYear() !== year || start.getMonth() !== month || start.getDate() !== date) {
-      throw new InvalidArgumentError(DATE_HELP);
-    }
-    return { start: start.getTime(), end: new Date(year, month, date + 1).getTime() };
-  }
-  const ms = text.length > 10 ? parseIsoTime(text) : undefined;
-  if (ms === undefined) throw new InvalidArgumentError(DATE_HELP);
-  return { start: ms, end: ms + 1 };
-}
-
-/** `--from`: calls that started then or later. */
-export const fromDate = (value: string): Date => new Date(parseDateRange(value).start);
-/** `--to`: calls that started then or earlier; a date alone includes that whole day. */
-export const toDate = (value: string): Date => new Date(parseDateRange(value).end);
+export {
+  exitOnUsageError,
+  fromDate,
+  isoTime,
+  parseDateRange,
+  positiveInteger,
+  toDate,
+  usageError,
+} from './flags.js';
 
 // ---------------------------------------------------------------------------------------------
 // Showing calls.
@@ -195,10 +145,6 @@ export function csvLine(fields: readonly string[]): string {
   return `${fields.map((field) => (/[",\r\n]/.test(field) ? `"${field.replaceAll('"', '""')}"` : field)).join(',')}\r\n`;
 }
 
-async function write(text: string): Promise<void> {
-  if (!process.stdout.write(text)) await once(process.stdout, 'drain');
-}
-
 // ---------------------------------------------------------------------------------------------
 // The commands.
 
@@ -220,8 +166,8 @@ export const DEFAULT_CALLS = 50;
 const PAGE = 1000;
 
 /** `callcard calls`: the journal, newest first, numbers masked unless --show-numbers. */
-export async function callsCommand(options: CallsOptions, command: Command): Promise<void> {
-  const { config, tenant } = loadTenant(options);
+export async function callsCommand(options: CallsOptions, command: Command, io: CommandIo): Promise<void> {
+  const { tenant } = loadTenant(options, io);
   if (options.from && options.to && options.from.getTime() >= options.to.getTime()) {
     usageError(command, '--from must be before --to');
   }
@@ -240,13 +186,14 @@ export async function callsCommand(options: CallsOptions, command: Command): Pro
     ...(number && { number }),
   };
   const show: ShowOptions = { region: tenant.region, showNumbers: options.showNumbers ?? false };
-  const core = await openCore(tenant, { logger: quietLogger(config) });
+  // The journal is all this reads: the store alone, no source or action is opened.
+  const store = openSqliteStore(tenant.dataDir);
   try {
-    const journal = core.store.calls;
+    const journal = store.calls;
     if (options.csv) {
       let left = options.limit ?? Number.POSITIVE_INFINITY;
       let after: string | undefined;
-      await write(csvLine(CSV_HEADER));
+      await write(io.stdout, csvLine(CSV_HEADER));
       while (left > 0) {
         const page = await journal.list({
           ...filter,
@@ -254,7 +201,7 @@ export async function callsCommand(options: CallsOptions, command: Command): Pro
           ...(after !== undefined && { after }),
         });
         if (page.calls.length > 0)
-          await write(page.calls.map((call) => csvLine(csvRow(call, show))).join(''));
+          await write(io.stdout, page.calls.map((call) => csvLine(csvRow(call, show))).join(''));
         left -= page.calls.length;
         if (page.next === undefined) break;
         after = page.next;
@@ -264,16 +211,16 @@ export async function callsCommand(options: CallsOptions, command: Command): Pro
     const limit = options.limit ?? DEFAULT_CALLS;
     const page = await journal.list({ ...filter, limit });
     if (page.calls.length === 0) {
-      process.stdout.write('no calls\n');
+      io.stdout.write('no calls\n');
       return;
     }
     const rows = [TABLE_HEADER, ...page.calls.map((call) => tableRow(call, show))];
-    process.stdout.write(`${table(rows)}\n`);
+    io.stdout.write(`${table(rows)}\n`);
     if (page.next !== undefined) {
-      process.stderr.write(`(the newest ${limit} shown; more match: use --limit, --from or --to)\n`);
+      io.stderr.write(`(the newest ${limit} shown; more match: use --limit, --from or --to)\n`);
     }
   } finally {
-    await core.close();
+    await store.close();
   }
 }
 
@@ -283,8 +230,9 @@ const DAY_MS = 86_400_000;
 export async function purgeCallsCommand(
   options: CommonOptions & { readonly days?: number },
   command: Command,
+  io: CommandIo,
 ): Promise<void> {
-  const { config, tenant } = loadTenant(options);
+  const { tenant } = loadTenant(options, io);
   const days = options.days ?? tenant.journal.retentionDays;
   if (days === null) {
     usageError(
@@ -292,15 +240,15 @@ export async function purgeCallsCommand(
       'journal.retentionDays is null (calls are kept for ever): give --days N to remove old calls',
     );
   }
-  const core = await openCore(tenant, { logger: quietLogger(config) });
+  const store = openSqliteStore(tenant.dataDir);
   try {
     const olderThan = new Date(Date.now() - days * DAY_MS);
-    const removed = await core.store.calls.purge(olderThan);
-    process.stdout.write(
+    const removed = await store.calls.purge(olderThan);
+    io.stdout.write(
       `removed ${removed} ${removed === 1 ? 'call' : 'calls'} that started before ${isoTime(olderThan.getTime())} ` +
         `(older than ${days} ${days === 1 ? 'day' : 'days'})\n`,
     );
   } finally {
-    await core.close();
+    await store.close();
   }
 }

@@ -3,7 +3,8 @@ import { wireNumber } from '../check/call.js';
 import { type CheckOptions, DEFAULTS, runChecks } from '../check/checks.js';
 import { collectHeaders, type HeaderFlags, parseRootUrl, UsageError } from '../check/options.js';
 import { exitCodeOf, formatJson, formatText } from '../check/report.js';
-import { exitOnUsageError, positiveInteger, usageError } from './calls.js';
+import { exitOnUsageError, positiveInteger, usageError } from './flags.js';
+import type { CommandIo } from './io.js';
 
 // `callcard check URL`: conformance of any phone lookup service to the CONNECTOR API.
 
@@ -41,17 +42,23 @@ export function readTarget(
   url: string,
   flags: HeaderFlags,
   command: Command,
+  env: NodeJS.ProcessEnv,
 ): { root: string; headers: Record<string, string> } {
   try {
-    return { root: parseRootUrl(url), headers: collectHeaders(flags) };
+    return { root: parseRootUrl(url), headers: collectHeaders(flags, env) };
   } catch (error) {
     if (error instanceof UsageError) usageError(command, error.message);
     throw error;
   }
 }
 
-export async function checkCommand(url: string, flags: CheckFlags, command: Command): Promise<void> {
-  const { root, headers } = readTarget(url, flags, command);
+export async function checkCommand(
+  url: string,
+  flags: CheckFlags,
+  command: Command,
+  io: CommandIo,
+): Promise<void> {
+  const { root, headers } = readTarget(url, flags, command, io.env);
   const number = flags.number === undefined ? undefined : wireNumber(flags.number);
   const results = await runChecks({
     url: root,
@@ -70,20 +77,18 @@ export async function checkCommand(url: string, flags: CheckFlags, command: Comm
     ...(number !== undefined && { number }),
     ...(flags.workflow !== undefined && { workflow: flags.workflow }),
   };
-  process.stdout.write(
-    flags.json ? formatJson(results, context, flags.strict) : formatText(results, context),
-  );
-  process.exitCode = exitCodeOf(results, flags.strict);
+  io.stdout.write(flags.json ? formatJson(results, context, flags.strict) : formatText(results, context));
+  io.exitCode = exitCodeOf(results, flags.strict);
 }
 
-export function addCheckCommand(program: Command): void {
+export function addCheckCommand(program: Command, io: CommandIo): void {
   const command = program
     .command('check')
     .description(
       'play the CONNECTOR against a phone lookup service (callcard or another) and report each point of the API; exit 1 on failures',
     )
     .argument('<url>', 'the root URL as entered in the CUSTOMER-PORTAL (the CONNECTOR calls <url>/Lookup)')
-    .exitOverride(exitOnUsageError);
+    .exitOverride(exitOnUsageError(io));
   addHeaderOptions(command)
     .option('--number <number>', 'a number that has a contact, as the CONNECTOR sends it (41215522000)')
     .option('--miss-number <number>', 'a number that has no contact (default 41215550199)')
@@ -106,5 +111,5 @@ export function addCheckCommand(program: Command): void {
     .option('--warn-p95-ms <ms>', `latency warns above this (default ${DEFAULTS.warnP95Ms})`, positiveInteger)
     .option('--strict', 'warnings fail too (exit 1)', false)
     .option('--json', 'print the results as JSON', false)
-    .action((url: string, flags: CheckFlags, cmd: Command) => checkCommand(url, flags, cmd));
+    .action((url: string, flags: CheckFlags, cmd: Command) => checkCommand(url, flags, cmd, io));
 }

@@ -2,28 +2,30 @@ import { readFileSync } from 'node:fs';
 import pino from 'pino';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { pathPrefix } from '../config/schema.js';
+import { configuredCredentials, sharedTokenMessage, sharedTokens } from '../credentials.js';
 import type { Credential } from '../http/auth.js';
-import { configuredCredentials, sharedTokenMessage, sharedTokens, tlsFilesOf } from '../main.js';
 import { openSource } from '../sources/registry.js';
+import { tlsFilesOf } from '../tls.js';
 import { createAction } from '../workflows/actions/registry.js';
+import type { CommandIo } from './io.js';
 
 /**
  * `callcard config check FILE`: validates a config as `serve` would read it (with the environment's
  * overrides), and builds each source (as serve does, its mode included) and action, which reads
  * their secrets and checks their settings, without opening the data directory or starting anything.
  */
-export async function configCheckCommand(file: string): Promise<void> {
-  const config = loadConfig({ file });
+export async function configCheckCommand(file: string, io: CommandIo): Promise<void> {
+  const config = loadConfig({ file, env: io.env, cwd: io.cwd });
   const logger = pino({ level: 'silent' });
   const problems: string[] = [];
   const lines = [`${file}: valid`];
   const credentials: { name: string; credentials: Credential[] }[] = [];
   for (const tenant of config.tenants) {
-    const baseDir = tenant.baseDir ?? process.cwd();
+    const baseDir = tenant.baseDir ?? io.cwd;
     // Paths in messages as written in the file: with one tenant, its settings sit at the top.
     const at = config.tenants.length > 1 ? `tenants.${tenant.name}.` : '';
     try {
-      credentials.push({ name: tenant.name, credentials: configuredCredentials(tenant) });
+      credentials.push({ name: tenant.name, credentials: configuredCredentials(tenant, io.env) });
     } catch (error) {
       problems.push(`${at}auth: ${(error as Error).message}`);
     }
@@ -38,7 +40,7 @@ export async function configCheckCommand(file: string): Promise<void> {
     for (const [name, workflow] of Object.entries(tenant.workflows)) {
       for (const [index, settings] of workflow.actions.entries()) {
         try {
-          const { action } = createAction(settings, { baseDir });
+          const { action } = await createAction(settings, { baseDir });
           await action.close?.();
         } catch (error) {
           problems.push(`${at}workflows.${name}.actions.${index}: ${(error as Error).message}`);
@@ -78,5 +80,5 @@ export async function configCheckCommand(file: string): Promise<void> {
     }
   }
   if (problems.length > 0) throw new ConfigError(problems);
-  process.stdout.write(`${lines.join('\n')}\n`);
+  io.stdout.write(`${lines.join('\n')}\n`);
 }

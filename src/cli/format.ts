@@ -1,6 +1,6 @@
-import pino from 'pino';
 import type { Config } from '../config/schema.js';
-import { createLogger } from '../main.js';
+import { createLogger } from '../logging.js';
+import type { CliIo } from './io.js';
 
 // What the commands share to print: tables and a log that stays out of their output.
 
@@ -23,7 +23,10 @@ export function table(rows: readonly (readonly string[])[]): string {
 }
 
 /** Commands print their own results: the service log goes to stderr, warnings and worse only. */
-export function quietLogger(config: Readonly<Config>) {
+export function quietLogger(config: Readonly<Config>, io: Pick<CliIo, 'stderr' | 'env'>) {
   const level = config.log.level === 'debug' || config.log.level === 'trace' ? config.log.level : 'warn';
-  return createLogger({ ...config, log: { level } }, { destination: pino.destination(2) });
+  return createLogger(
+    { ...config, log: { level } },
+    { destination: { write: (line: string) => void io.stderr.write(line) }, env: io.env },
+  );
 }

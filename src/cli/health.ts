@@ -1,6 +1,7 @@
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { loadConfig } from '../config/load.js';
+import type { CommandIo } from './io.js';
 
 export interface HealthOptions {
   readonly config?: string;
@@ -22,8 +23,12 @@ function localHost(host: string): string {
  * when it answers 200, else 1. The certificate is not checked: it is issued for the public name,
  * and this probe sends nothing secret to its own machine.
  */
-export async function healthCommand(options: HealthOptions): Promise<void> {
-  const config = loadConfig({ ...(options.config !== undefined && { file: options.config }) });
+export async function healthCommand(options: HealthOptions, io: CommandIo): Promise<void> {
+  const config = loadConfig({
+    ...(options.config !== undefined && { file: options.config }),
+    env: io.env,
+    cwd: io.cwd,
+  });
   const request = config.tls ? httpsRequest : httpRequest;
   const status = await new Promise<number | string>((resolve) => {
     const req = request(
@@ -46,9 +51,9 @@ export async function healthCommand(options: HealthOptions): Promise<void> {
   });
   const url = `${config.tls ? 'https' : 'http'}://${localHost(config.host)}:${config.port}/healthz`;
   if (status === 200) {
-    process.stdout.write(`${url}: ok\n`);
+    io.stdout.write(`${url}: ok\n`);
     return;
   }
-  process.stderr.write(`callcard: ${url}: ${typeof status === 'number' ? `answered ${status}` : status}\n`);
-  process.exit(1);
+  io.stderr.write(`callcard: ${url}: ${typeof status === 'number' ? `answered ${status}` : status}\n`);
+  io.exit(1);
 }

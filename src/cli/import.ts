@@ -1,8 +1,10 @@
 import { access } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
 import { importFiles } from '../import/importer.js';
 import { isRegion } from '../phone/index.js';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.js';
+import type { CommandIo } from './io.js';
 import { loadTenant, type TenantOptions } from './load.js';
 
 export interface ImportCommandOptions extends TenantOptions {
@@ -14,8 +16,12 @@ export interface ImportCommandOptions extends TenantOptions {
 /** Most skipped entries listed one by one; the rest are counted. */
 const MAX_LISTED = 50;
 
-export async function importCommand(files: string[], options: ImportCommandOptions): Promise<void> {
-  const { tenant: config } = loadTenant(options);
+export async function importCommand(
+  files: string[],
+  options: ImportCommandOptions,
+  io: CommandIo,
+): Promise<void> {
+  const { tenant: config } = loadTenant(options, io);
   const embedded = config.sources.filter((source) => source.type === 'embedded').map((source) => source.name);
   const source = options.source ?? embedded[0];
   if (!source || !embedded.includes(source)) {
@@ -29,8 +35,11 @@ export async function importCommand(files: string[], options: ImportCommandOptio
   const region = options.region?.toUpperCase() ?? config.region;
   if (!isRegion(region))
     throw new Error(`--region ${options.region}: not an ISO region code (CH, DE, AT...)`);
+  // Files are read against the command's directory; messages name them as given.
+  const given = new Map(files.map((file) => [resolve(io.cwd, file), file]));
+  const named = (path: string) => given.get(path) ?? path;
   for (const file of files) {
-    await access(file).catch(() => {
+    await access(resolve(io.cwd, file)).catch(() => {
       throw new Error(`${file}: cannot be read`);
     });
   }
@@ -42,24 +51,24 @@ export async function importCommand(files: string[], options: ImportCommandOptio
   try {
     const summary = await importFiles(store.contacts, {
       source,
-      files,
+      files: files.map((file) => resolve(io.cwd, file)),
       replace: options.replace,
       region,
       workers: Math.max(1, Math.min(4, availableParallelism())),
       onSkip(file, line, reason) {
-        if (listed++ < MAX_LISTED) process.stderr.write(`${file}:${line}: skipped: ${reason}\n`);
+        if (listed++ < MAX_LISTED) io.stderr.write(`${named(file)}:${line}: skipped: ${reason}\n`);
       },
       onWarning(file, line, message) {
-        if (warned++ < MAX_LISTED) process.stderr.write(`${file}:${line}: ${message}\n`);
+        if (warned++ < MAX_LISTED) io.stderr.write(`${named(file)}:${line}: ${message}\n`);
       },
     });
     const seconds = (performance.now() - started) / 1000;
     if (summary.skipped > MAX_LISTED) {
-      process.stderr.write(`... and ${summary.skipped - MAX_LISTED} more skipped entries\n`);
+      io.stderr.write(`... and ${summary.skipped - MAX_LISTED} more skipped entries\n`);
     }
     const rate = Math.round(summary.read / Math.max(seconds, 0.001));
     const peakMb = Math.round(process.resourceUsage().maxRSS / 1024);
-    process.stdout.write(
+    io.stdout.write(
       `imported ${summary.imported} of ${summary.read} entries into "${source}"` +
         `${options.replace ? ' (replacing all)' : ''}; ${summary.skipped} skipped; ` +
         `${await store.contacts.count(source)} contacts in the source; ` +

@@ -1,24 +1,28 @@
-import { type Core, openCore } from '../main.js';
+import { openSqliteStore } from '../store/sqlite/sqlite-store.js';
 import type { Delivery, DeliveryStatus, OutboxStore } from '../workflows/outbox/types.js';
 import { type CommonOptions, isoTime } from './calls.js';
-import { quietLogger, table } from './format.js';
+import { DELIVERY_STATUSES } from './flags.js';
+import { table } from './format.js';
+import type { CommandIo } from './io.js';
 import { loadTenant } from './load.js';
 
-export const DELIVERY_STATUSES: readonly DeliveryStatus[] = ['pending', 'running', 'done', 'dead'];
+export { DELIVERY_STATUSES };
 
 /** Deliveries listed when --limit is not given. */
 export const DEFAULT_DELIVERIES = 50;
 
 async function withOutbox(
   options: CommonOptions,
+  io: CommandIo,
   use: (outbox: OutboxStore) => Promise<void>,
 ): Promise<void> {
-  const { config, tenant } = loadTenant(options);
-  const core: Core = await openCore(tenant, { logger: quietLogger(config) });
+  const { tenant } = loadTenant(options, io);
+  // The outbox is all this reads or changes: the store alone, no source or action is opened.
+  const store = openSqliteStore(tenant.dataDir);
   try {
-    await use(core.store.outbox);
+    await use(store.outbox);
   } finally {
-    await core.close();
+    await store.close();
   }
 }
 
@@ -57,15 +61,16 @@ export function deliveryRows(deliveries: readonly Delivery[], now: number): stri
 /** `callcard outbox`: deliveries in queue order, with the count of each status. */
 export async function outboxCommand(
   options: CommonOptions & { readonly status?: DeliveryStatus; readonly limit?: number },
+  io: CommandIo,
 ): Promise<void> {
-  await withOutbox(options, async (outbox) => {
+  await withOutbox(options, io, async (outbox) => {
     const deliveries = await outbox.list({
       ...(options.status && { status: options.status }),
       limit: options.limit ?? DEFAULT_DELIVERIES,
     });
     const counts = await outbox.counts();
     const summary = DELIVERY_STATUSES.map((status) => `${counts[status]} ${status}`).join(', ');
-    process.stdout.write(
+    io.stdout.write(
       deliveries.length === 0
         ? `no deliveries${options.status ? ` ${options.status}` : ''}\n${summary}\n`
         : `${table(deliveryRows(deliveries, Date.now()))}\n${summary}\n`,
@@ -74,27 +79,25 @@ export async function outboxCommand(
 }
 
 /** `callcard outbox retry ID`: a dead or pending delivery is tried again at once, attempts reset. */
-export async function retryDeliveryCommand(id: string, options: CommonOptions): Promise<void> {
-  await withOutbox(options, async (outbox) => {
+export async function retryDeliveryCommand(id: string, options: CommonOptions, io: CommandIo): Promise<void> {
+  await withOutbox(options, io, async (outbox) => {
     const delivery = await outbox.get(id);
     if (!delivery) throw new Error(`no delivery "${id}"`);
     if (!(await outbox.retry(id, Date.now()))) {
       throw new Error(`delivery "${id}" is ${delivery.status}: only dead or pending deliveries are retried`);
     }
-    process.stdout.write(
-      `delivery "${id}" will be tried again at once by the running service (attempts reset)\n`,
-    );
+    io.stdout.write(`delivery "${id}" will be tried again at once by the running service (attempts reset)\n`);
   });
 }
 
 /** `callcard outbox drop ID`: removes a delivery that is not running. */
-export async function dropDeliveryCommand(id: string, options: CommonOptions): Promise<void> {
-  await withOutbox(options, async (outbox) => {
+export async function dropDeliveryCommand(id: string, options: CommonOptions, io: CommandIo): Promise<void> {
+  await withOutbox(options, io, async (outbox) => {
     const delivery = await outbox.get(id);
     if (!delivery) throw new Error(`no delivery "${id}"`);
     if (!(await outbox.drop(id))) {
       throw new Error(`delivery "${id}" is ${delivery.status}: a running delivery cannot be dropped`);
     }
-    process.stdout.write(`delivery "${id}" dropped (it was ${delivery.status})\n`);
+    io.stdout.write(`delivery "${id}" dropped (it was ${delivery.status})\n`);
   });
 }

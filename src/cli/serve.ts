@@ -4,6 +4,7 @@ import { loadConfig } from '../config/load.js';
 import { DEFAULT_METRICS_HOST, pathPrefix } from '../config/schema.js';
 import { createService } from '../main.js';
 import { startRetention } from '../workflows/retention.js';
+import type { CommandIo } from './io.js';
 
 export interface ServeOptions {
   readonly config?: string;
@@ -31,9 +32,11 @@ export function listenerOf(address: AddressInfo | string | null, tls: boolean): 
   return { where, url: `${scheme}://${everywhere ? 'localhost' : host}:${address.port}` };
 }
 
-export async function serveCommand(options: ServeOptions): Promise<void> {
+export async function serveCommand(options: ServeOptions, io: CommandIo): Promise<void> {
   const config = loadConfig({
     ...(options.config !== undefined && { file: options.config }),
+    env: io.env,
+    cwd: io.cwd,
     overrides: { port: options.port, host: options.host },
   });
   const service = await createService(config, {
@@ -90,7 +93,7 @@ export async function serveCommand(options: ServeOptions): Promise<void> {
       `             -H 'Content-Type: application/json' -d '{"inputs":{"phoneNumber":"41215522000"}}'`,
     );
   }
-  process.stderr.write(`${lines.join('\n')}\n\n`);
+  io.stderr.write(`${lines.join('\n')}\n\n`);
 
   const retentions = service.tenants.map((tenant) =>
     startRetention(tenant.store.calls, tenant.tenant.journal.retentionDays, tenant.logger, {
@@ -110,7 +113,7 @@ export async function serveCommand(options: ServeOptions): Promise<void> {
     service.logger.info({ signal }, 'stopping');
     await Promise.all(retentions.map((retention) => retention.stop()));
     await service.close();
-    process.exit(0);
+    io.exit(0);
   };
   process.once('SIGINT', () => void stop('SIGINT'));
   process.once('SIGTERM', () => void stop('SIGTERM'));

@@ -4,8 +4,9 @@ import { hider } from '../check/http.js';
 import type { HeaderFlags } from '../check/options.js';
 import type { Finding } from '../check/shape.js';
 import { SIMULATE_DEFAULTS, type Simulation, simulateCall } from '../check/simulate.js';
-import { exitOnUsageError, positiveInteger } from './calls.js';
 import { addHeaderOptions, readTarget } from './check.js';
+import { exitOnUsageError, positiveInteger } from './flags.js';
+import type { CommandIo } from './io.js';
 
 // `callcard simulate URL --from N --to M`: one call as the CONNECTOR makes it, Lookup then CallFlow.
 
@@ -82,8 +83,13 @@ export function formatSimulation(simulation: Simulation, flags: Pick<SimulateFla
   return `${lines.map(printable).join('\n')}\n`;
 }
 
-export async function simulateCommand(url: string, flags: SimulateFlags, command: Command): Promise<void> {
-  const { root, headers } = readTarget(url, flags, command);
+export async function simulateCommand(
+  url: string,
+  flags: SimulateFlags,
+  command: Command,
+  io: CommandIo,
+): Promise<void> {
+  const { root, headers } = readTarget(url, flags, command, io.env);
   const simulation = await simulateCall({
     url: root,
     headers,
@@ -101,18 +107,18 @@ export async function simulateCommand(url: string, flags: SimulateFlags, command
   const output = flags.json
     ? `${JSON.stringify(simulation, null, 2)}\n`
     : formatSimulation(simulation, flags);
-  process.stdout.write(hide(output));
-  if (!simulation.ok) process.exitCode = 1;
+  io.stdout.write(hide(output));
+  if (!simulation.ok) io.exitCode = 1;
 }
 
-export function addSimulateCommand(program: Command): void {
+export function addSimulateCommand(program: Command, io: CommandIo): void {
   const command = program
     .command('simulate')
     .description(
       'make one call as the CONNECTOR does: a Lookup of the other party, then the CallFlow with the call',
     )
     .argument('<url>', 'the root URL as entered in the CUSTOMER-PORTAL')
-    .exitOverride(exitOnUsageError);
+    .exitOverride(exitOnUsageError(io));
   addHeaderOptions(command)
     .requiredOption('--from <number>', 'the calling number (41215522000)')
     .requiredOption('--to <number>', 'the called number')
@@ -132,5 +138,5 @@ export function addSimulateCommand(program: Command): void {
     .option('--workflow <name>', 'the workflow to post the call to', SIMULATE_DEFAULTS.workflow)
     .option('--timeout-ms <ms>', 'time one request may take (default 5000)', positiveInteger)
     .option('--json', 'print the lookup and the workflow answer as JSON', false)
-    .action((url: string, flags: SimulateFlags, cmd: Command) => simulateCommand(url, flags, cmd));
+    .action((url: string, flags: SimulateFlags, cmd: Command) => simulateCommand(url, flags, cmd, io));
 }

@@ -1,7 +1,8 @@
 import { availableParallelism } from 'node:os';
 import { toWireContact } from '../connector/wire.js';
-import { openCore } from '../main.js';
+import { openCore } from '../core/open-core.js';
 import { quietLogger, table } from './format.js';
+import type { CommandIo } from './io.js';
 import { loadTenant, type TenantOptions } from './load.js';
 
 type CommonOptions = TenantOptions;
@@ -16,9 +17,9 @@ function age(ms: number | undefined, now: number): string {
 }
 
 /** `callcard sources`: each source with its mode, contacts in the index, and how its syncs went. */
-export async function sourcesCommand(options: CommonOptions): Promise<void> {
-  const { config, tenant, redact } = loadTenant(options);
-  const core = await openCore(tenant, { logger: quietLogger(config) });
+export async function sourcesCommand(options: CommonOptions, io: CommandIo): Promise<void> {
+  const { config, tenant, redact } = loadTenant(options, io);
+  const core = await openCore(tenant, { logger: quietLogger(config, io) });
   try {
     const now = Date.now();
     const rows: string[][] = [
@@ -41,7 +42,7 @@ export async function sourcesCommand(options: CommonOptions): Promise<void> {
         redact(state?.error ?? ''),
       ]);
     }
-    process.stdout.write(`${table(rows)}\n`);
+    io.stdout.write(`${table(rows)}\n`);
   } finally {
     await core.close();
   }
@@ -51,10 +52,11 @@ export async function sourcesCommand(options: CommonOptions): Promise<void> {
 export async function syncCommand(
   name: string | undefined,
   options: CommonOptions & { full: boolean },
+  io: CommandIo,
 ): Promise<void> {
-  const { config, tenant, redact } = loadTenant(options);
+  const { config, tenant, redact } = loadTenant(options, io);
   const core = await openCore(tenant, {
-    logger: quietLogger(config),
+    logger: quietLogger(config, io),
     workers: Math.min(2, availableParallelism()),
   });
   try {
@@ -70,7 +72,7 @@ export async function syncCommand(
       const report = await core.sync.sync(entry!, { full: options.full });
       const rate = report.durationMs > 0 ? Math.round((report.read / report.durationMs) * 1000) : 0;
       if (report.error) failed = true;
-      process.stdout.write(
+      io.stdout.write(
         report.error
           ? `${report.source}: failed after ${(report.durationMs / 1000).toFixed(1)} s: ${redact(report.error)}\n`
           : report.unchanged
@@ -80,7 +82,7 @@ export async function syncCommand(
               `${(report.durationMs / 1000).toFixed(1)} s (${rate} rows/s)\n`,
       );
     }
-    if (failed) process.exitCode = 1;
+    if (failed) io.exitCode = 1;
   } finally {
     await core.close();
   }
@@ -90,9 +92,10 @@ export async function syncCommand(
 export async function lookupCommand(
   number: string,
   options: CommonOptions & { explain: boolean },
+  io: CommandIo,
 ): Promise<void> {
-  const { config, tenant, redact } = loadTenant(options);
-  const core = await openCore(tenant, { logger: quietLogger(config) });
+  const { config, tenant, redact } = loadTenant(options, io);
+  const core = await openCore(tenant, { logger: quietLogger(config, io) });
   try {
     const result = await core.lookup(number);
     const publicUrl = tenant.publicUrl ?? `http://localhost:${config.port}`;
@@ -110,9 +113,9 @@ export async function lookupCommand(
         lines.push(`  kept ${hit.from.name}/${hit.match.id}${hit.match.primary ? ' (main number)' : ''}`);
       }
       lines.push('answer:');
-      process.stdout.write(`${lines.join('\n')}\n`);
+      io.stdout.write(`${lines.join('\n')}\n`);
     }
-    process.stdout.write(`${JSON.stringify(answer, null, 2)}\n`);
+    io.stdout.write(`${JSON.stringify(answer, null, 2)}\n`);
   } finally {
     await core.close();
   }

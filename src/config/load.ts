@@ -18,6 +18,8 @@ export interface LoadConfigOptions {
   /** YAML file; `CALLCARD_CONFIG` when not given. */
   readonly file?: string;
   readonly env?: Readonly<Record<string, string | undefined>>;
+  /** The directory a relative `file` is read against; the process's by default. */
+  readonly cwd?: string;
   /** Highest precedence: command-line flags. */
   readonly overrides?: ConfigInput;
 }
@@ -88,7 +90,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Readonly<Config> {
   if (file) {
     let text: string;
     try {
-      text = readFileSync(file, 'utf8');
+      text = readFileSync(resolve(options.cwd ?? process.cwd(), file), 'utf8');
     } catch (error) {
       throw new ConfigError([
         `${file}: cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
@@ -115,7 +117,9 @@ export function loadConfig(options: LoadConfigOptions = {}): Readonly<Config> {
   for (const [key, value] of Object.entries(options.overrides ?? {})) {
     if (value !== undefined) raw[key] = value;
   }
-  raw['baseDir'] ??= file ? dirname(resolve(file)) : process.cwd();
+  raw['baseDir'] ??= file
+    ? dirname(resolve(options.cwd ?? process.cwd(), file))
+    : (options.cwd ?? process.cwd());
   const result = configSchema.safeParse(raw);
   if (!result.success) problems.push(...formatIssues(result.error.issues, raw['tenants'] === undefined));
   if (problems.length > 0 || !result.success) throw new ConfigError(problems);

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { CountryCode } from 'libphonenumber-js';
-import { Piscina } from 'piscina';
+import type { Piscina } from 'piscina';
 import type { ContactRecord, ContactStore } from '../store/types.js';
 import buildBatch from './build-worker.js';
 import type { Built, RawContact } from './raw-contact.js';
@@ -56,14 +56,18 @@ const IDLE_MS = 60_000;
  * (a mirror syncs every few seconds) costs CPU and memory, and a thread stopped while it still
  * loads its module can abort the whole process. Its size is the first caller's `workers`.
  */
-let pool: Piscina | undefined;
+let pool: Promise<Piscina> | undefined;
 
 function builder(workers: number): Build {
   if (workers <= 0 || !HAS_WORKER) return async (raws, region) => buildBatch({ raws, region });
   return async (raws, region) => {
     if (raws.length < SMALL_BATCH) return buildBatch({ raws, region });
-    pool ??= new Piscina({ filename: WORKER, minThreads: 0, maxThreads: workers, idleTimeout: IDLE_MS });
-    return pool.run({ raws, region });
+    // The thread pool's library is loaded with the first large batch: commands that only read never load it.
+    pool ??= import('piscina').then(
+      ({ Piscina }) =>
+        new Piscina({ filename: WORKER, minThreads: 0, maxThreads: workers, idleTimeout: IDLE_MS }),
+    );
+    return (await pool).run({ raws, region });
   };
 }
 

@@ -1,10 +1,10 @@
 import type { z } from 'zod';
-import { carddavSourceSchema, createCarddavSource } from './carddav/carddav-source.js';
-import { createEmbeddedSource, embeddedSourceSchema } from './embedded/embedded-source.js';
-import { createFileSource, fileSourceSchema } from './file/file-source.js';
-import { createLdapSource, ldapSourceSchema } from './ldap/ldap-source.js';
-import { createRestSource, restSourceSchema } from './rest/rest-source.js';
-import { createSqlSource, sqlSourceSchema } from './sql/sql-source.js';
+import { carddavSourceSchema } from './carddav/schema.js';
+import { embeddedSourceSchema } from './embedded/embedded-source.js';
+import { fileSourceSchema } from './file/schema.js';
+import { ldapSourceSchema } from './ldap/schema.js';
+import { restSourceSchema } from './rest/schema.js';
+import { sqlSourceSchema } from './sql/schema.js';
 import type { Source, SourceDeps } from './types.js';
 
 /** Fields every source has, whatever its type; the lookup core uses them, adapters need not. */
@@ -18,21 +18,45 @@ export interface SourceCommonConfig {
 interface SourceType<S extends z.ZodObject> {
   /** The adapter's own settings, merged with the common ones in the config schema. */
   readonly schema: S;
-  readonly create: (config: z.infer<S> & SourceCommonConfig, deps: SourceDeps) => Source | Promise<Source>;
+  /** The adapter, imported when a source of its type is opened: its driver loads only then. */
+  readonly load: () => Promise<
+    (config: z.infer<S> & SourceCommonConfig, deps: SourceDeps) => Source | Promise<Source>
+  >;
 }
 
 function sourceType<S extends z.ZodObject>(type: SourceType<S>): SourceType<S> {
   return type;
 }
 
-/** Source adapters by `type`. Adding one: a folder under sources/, then one line here. */
+/**
+ * Source adapters by `type`. Adding one: a folder under sources/ with its settings' schema in a module
+ * that loads no driver (`schema.ts`), then one line here.
+ */
 export const sourceTypes = {
-  embedded: sourceType({ schema: embeddedSourceSchema, create: createEmbeddedSource }),
-  rest: sourceType({ schema: restSourceSchema, create: createRestSource }),
-  file: sourceType({ schema: fileSourceSchema, create: createFileSource }),
-  sql: sourceType({ schema: sqlSourceSchema, create: createSqlSource }),
-  ldap: sourceType({ schema: ldapSourceSchema, create: createLdapSource }),
-  carddav: sourceType({ schema: carddavSourceSchema, create: createCarddavSource }),
+  embedded: sourceType({
+    schema: embeddedSourceSchema,
+    load: async () => (await import('./embedded/embedded-source.js')).createEmbeddedSource,
+  }),
+  rest: sourceType({
+    schema: restSourceSchema,
+    load: async () => (await import('./rest/rest-source.js')).createRestSource,
+  }),
+  file: sourceType({
+    schema: fileSourceSchema,
+    load: async () => (await import('./file/file-source.js')).createFileSource,
+  }),
+  sql: sourceType({
+    schema: sqlSourceSchema,
+    load: async () => (await import('./sql/sql-source.js')).createSqlSource,
+  }),
+  ldap: sourceType({
+    schema: ldapSourceSchema,
+    load: async () => (await import('./ldap/ldap-source.js')).createLdapSource,
+  }),
+  carddav: sourceType({
+    schema: carddavSourceSchema,
+    load: async () => (await import('./carddav/carddav-source.js')).createCarddavSource,
+  }),
 } as const;
 
 export type SourceTypeName = keyof typeof sourceTypes;
@@ -76,6 +100,7 @@ export async function createSource(
 ): Promise<Source> {
   const type = sourceTypes[config.type as SourceTypeName];
   if (!type) throw new Error(`unknown source type "${config.type}"`);
+  const create = await type.load();
   // The config was validated against the type's schema when it was loaded.
-  return type.create(config as never, deps);
+  return create(config as never, deps);
 }

@@ -1,4 +1,4 @@
-import { build, type TestService } from '../helper.js';
+import { build, type TestService } from '../support/helper.js';
 
 /** callcard itself as the service under test: one contact, Alexa Holiday on +41 21 552 20 00. */
 export async function startCallcard(): Promise<{ service: TestService; url: string }> {

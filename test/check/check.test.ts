@@ -6,7 +6,7 @@ import {
   type CheckStatus,
   runChecks,
 } from '../../src/check/checks.js';
-import { AUTH, type TestService, TOKEN } from '../helper.js';
+import { AUTH, type TestService, TOKEN } from '../support/helper.js';
 import { startCallcard } from './callcard-service.js';
 import { type Breakage, FAKE_HIT, FAKE_TOKEN, type FakeService, startFake } from './fake-service.js';
 

@@ -1,30 +1,12 @@
-import { spawn } from 'node:child_process';
-import { resolve } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type TestService, TOKEN } from '../helper.js';
+import { runCli } from '../support/cli.js';
+import { type TestService, TOKEN } from '../support/helper.js';
 import { startCallcard } from './callcard-service.js';
 import { FAKE_TOKEN, type FakeService, startFake } from './fake-service.js';
 
-// The built CLI (`npx tsc -p tsconfig.build.json`; `npm test` builds first).
-const CLI = resolve(import.meta.dirname, '../../dist/cli/index.js');
-
-/** Runs the CLI without blocking this process, which serves the service under test. */
+/** Runs the command line in this process, with only PATH and `env` in its environment. */
 function callcard(args: string[], env: Record<string, string> = {}) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((done) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      env: { PATH: process.env['PATH'] ?? '', ...env },
-      timeout: 30_000,
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => {
-      stdout += chunk;
-    });
-    child.stderr.on('data', (chunk) => {
-      stderr += chunk;
-    });
-    child.on('close', (code) => done({ code, stdout, stderr }));
-  });
+  return runCli(args, { env });
 }
 
 describe('callcard check and simulate, end to end', () => {

@@ -1,15 +1,12 @@
-import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import type { NewCallRecord } from '../../src/store/types.js';
 import type { NewDelivery } from '../../src/workflows/outbox/types.js';
-import { tempDir } from '../helper.js';
-
-// The built CLI (`npx tsc -p tsconfig.build.json` first).
-const CLI = resolve(import.meta.dirname, '../../dist/cli/index.js');
+import { runCli } from '../support/cli.js';
+import { tempDir } from '../support/helper.js';
 
 const DAY = 86_400_000;
 
@@ -36,15 +33,17 @@ function call(id: string, fields: Partial<NewCallRecord> = {}): NewCallRecord {
 describe('callcard calls and outbox', () => {
   let dir: ReturnType<typeof tempDir>;
   let dataDir: string;
-  const callcard = (args: string[]) => {
-    const result = spawnSync(process.execPath, [CLI, ...args], {
-      encoding: 'utf8',
-      env: { PATH: process.env['PATH'] ?? '', CALLCARD_DATA_DIR: dataDir, TZ: 'UTC' },
-      cwd: dir.path,
-      timeout: 30_000,
-    });
-    return { code: result.status, stdout: result.stdout, stderr: result.stderr };
-  };
+  // Dates are read and shown in UTC, as the commands would with TZ=UTC.
+  const zone = process.env['TZ'];
+  beforeAll(() => {
+    process.env['TZ'] = 'UTC';
+  });
+  afterAll(() => {
+    if (zone === undefined) delete process.env['TZ'];
+    else process.env['TZ'] = zone;
+  });
+  const callcard = (args: string[]) =>
+    runCli(args, { env: { CALLCARD_DATA_DIR: dataDir, TZ: 'UTC' }, cwd: dir.path });
   const seed = async (use: (store: ReturnType<typeof openSqliteStore>) => Promise<unknown>) => {
     const store = openSqliteStore(dataDir);
     try {
@@ -84,8 +83,8 @@ describe('callcard calls and outbox', () => {
   });
   afterEach(() => dir.remove());
 
-  it('lists the journal newest first, numbers masked unless --show-numbers', () => {
-    const { code, stdout } = callcard(['calls']);
+  it('lists the journal newest first, numbers masked unless --show-numbers', async () => {
+    const { code, stdout } = await callcard(['calls']);
     expect(code).toBe(0);
     const lines = stdout.trim().split('\n');
     expect(lines[0]).toMatch(/^TIME\s+WORKFLOW\s+DIRECTION\s+STATUS\s+FROM\s+TO\s+CONTACT\s+DURATION\s+ID$/);
@@ -97,14 +96,14 @@ describe('callcard calls and outbox', () => {
     // A name's line break does not break the table.
     expect(lines).toHaveLength(4);
 
-    const shown = callcard(['calls', '--show-numbers']);
+    const shown = await callcard(['calls', '--show-numbers']);
     expect(shown.stdout).toContain('41215522000 (Alexa Holiday)');
     expect(shown.stdout).toContain('0041 21 552 20 00');
   });
 
   it('shows which workflow each row is: one call posted to two workflows is two rows', async () => {
     await seed((store) => store.calls.record(call('call-t', { workflow: 'CreateTicket' })));
-    const { code, stdout } = callcard(['calls', '--contact', 'c1', '--status', 'answered']);
+    const { code, stdout } = await callcard(['calls', '--contact', 'c1', '--status', 'answered']);
     expect(code).toBe(0);
     const rows = stdout.trim().split('\n').slice(1);
     expect(rows.map((row) => `${row.split(/\s+/)[1]} ${row.split(/\s+/).at(-1)}`).sort()).toEqual([
@@ -113,9 +112,9 @@ describe('callcard calls and outbox', () => {
     ]);
   });
 
-  it('filters by number in any form, direction, status, contact and dates', () => {
-    const ids = (...args: string[]) => {
-      const { code, stdout, stderr } = callcard(['calls', ...args]);
+  it('filters by number in any form, direction, status, contact and dates', async () => {
+    const ids = async (...args: string[]) => {
+      const { code, stdout, stderr } = await callcard(['calls', ...args]);
       expect(code, stderr).toBe(0);
       return stdout.trim() === 'no calls'
         ? []
@@ -125,22 +124,22 @@ describe('callcard calls and outbox', () => {
             .slice(1)
             .map((line) => line.split(/\s+/).at(-1));
     };
-    expect(ids('--number', '021 552 20 00')).toEqual(['call-b', 'call-a']);
-    expect(ids('--number', '+41 79 123 45 67', '--contact', 'c2')).toEqual(['call-c']);
-    expect(ids('--direction', 'outgoing')).toEqual(['call-b']);
-    expect(ids('--status', 'answered', '--contact', 'c1')).toEqual(['call-a']);
+    expect(await ids('--number', '021 552 20 00')).toEqual(['call-b', 'call-a']);
+    expect(await ids('--number', '+41 79 123 45 67', '--contact', 'c2')).toEqual(['call-c']);
+    expect(await ids('--direction', 'outgoing')).toEqual(['call-b']);
+    expect(await ids('--status', 'answered', '--contact', 'c1')).toEqual(['call-a']);
     // 09:00+01:00 is 08:00 UTC on the 27th; a date alone is the whole day.
-    expect(ids('--from', '2026-11-27', '--to', '2026-11-27')).toEqual(['call-b']);
-    expect(ids('--from', '2026-11-27T08:00:00Z')).toEqual(['call-c', 'call-b']);
-    expect(ids('--to', '2026-11-27T07:59:59Z')).toEqual(['call-a']);
-    expect(ids('--number', '2002')).toEqual([]);
-    const limited = callcard(['calls', '--limit', '1']);
+    expect(await ids('--from', '2026-11-27', '--to', '2026-11-27')).toEqual(['call-b']);
+    expect(await ids('--from', '2026-11-27T08:00:00Z')).toEqual(['call-c', 'call-b']);
+    expect(await ids('--to', '2026-11-27T07:59:59Z')).toEqual(['call-a']);
+    expect(await ids('--number', '2002')).toEqual([]);
+    const limited = await callcard(['calls', '--limit', '1']);
     expect(limited.stdout.trim().split('\n')).toHaveLength(2);
     expect(limited.stderr).toMatch(/the newest 1 shown; more match/);
   });
 
-  it('writes CSV with a header row, quoted fields and ISO times', () => {
-    const { code, stdout } = callcard(['calls', '--csv']);
+  it('writes CSV with a header row, quoted fields and ISO times', async () => {
+    const { code, stdout } = await callcard(['calls', '--csv']);
     expect(code).toBe(0);
     expect(stdout.startsWith('id,workflow,time,direction,status,originatorNumber,')).toBe(true);
     const rows = parse(stdout, { columns: true, record_delimiter: '\r\n' }) as Record<string, string>[];
@@ -156,13 +155,21 @@ describe('callcard calls and outbox', () => {
       durationSeconds: '',
     });
     expect(rows[2]).toMatchObject({ answeredTime: '2026-11-26T10:00:07.000Z', durationSeconds: '180' });
-    const full = callcard(['calls', '--csv', '--show-numbers', '--limit', '1', '--number', '41791234567']);
+    const full = await callcard([
+      'calls',
+      '--csv',
+      '--show-numbers',
+      '--limit',
+      '1',
+      '--number',
+      '41791234567',
+    ]);
     expect(parse(full.stdout, { columns: true })).toEqual([
       expect.objectContaining({ id: 'call-c', originatorNumber: '41791234567' }),
     ]);
   });
 
-  it('rejects bad flags with a clear message and exit code 2', () => {
+  it('rejects bad flags with a clear message and exit code 2', async () => {
     const cases: [string[], RegExp][] = [
       [['calls', '--direction', 'sideways'], /Allowed choices are incoming, outgoing/],
       [['calls', '--status', 'busy'], /Allowed choices are answered, missed/],
@@ -177,7 +184,7 @@ describe('callcard calls and outbox', () => {
       [['outbox', 'retry'], /missing required argument 'id'/],
     ];
     for (const [args, message] of cases) {
-      const result = callcard(args);
+      const result = await callcard(args);
       expect(result.code, args.join(' ')).toBe(2);
       expect(result.stderr, args.join(' ')).toMatch(message);
     }
@@ -190,18 +197,18 @@ describe('callcard calls and outbox', () => {
     // The seeded calls have fixed dates: those that are older than a year by now go too.
     const seeded = ['2026-11-26T10:00:00Z', '2026-11-27T08:00:00Z', '2026-11-28T10:00:00Z'];
     const expected = 1 + seeded.filter((time) => Date.parse(time) < Date.now() - 365 * DAY).length;
-    const first = callcard(['calls', 'purge']);
+    const first = await callcard(['calls', 'purge']);
     expect(first.code).toBe(0);
     expect(first.stdout).toMatch(
       new RegExp(`^removed ${expected} calls? that started before \\S+Z \\(older than 365 days\\)$`, 'm'),
     );
-    expect(callcard(['calls', '--csv']).stdout).not.toContain('call-old');
-    const second = callcard(['calls', 'purge', '--days', '1']);
+    expect((await callcard(['calls', '--csv'])).stdout).not.toContain('call-old');
+    const second = await callcard(['calls', 'purge', '--days', '1']);
     expect(second.code).toBe(0);
     expect(second.stdout).toMatch(/^removed \d+ calls? that started before \S+ \(older than 1 day\)$/m);
 
     writeFileSync(join(dir.path, 'keep.yaml'), 'journal:\n  retentionDays: null\n');
-    const off = callcard(['calls', 'purge', '--config', 'keep.yaml']);
+    const off = await callcard(['calls', 'purge', '--config', 'keep.yaml']);
     expect(off.code).toBe(2);
     expect(off.stderr).toMatch(/journal.retentionDays is null.*--days/);
   });
@@ -235,8 +242,8 @@ describe('callcard calls and outbox', () => {
       });
     });
 
-    it('lists deliveries without payloads, with status counts', () => {
-      const { code, stdout } = callcard(['outbox']);
+    it('lists deliveries without payloads, with status counts', async () => {
+      const { code, stdout } = await callcard(['outbox']);
       expect(code).toBe(0);
       const lines = stdout.trim().split('\n');
       expect(lines[0]).toMatch(/^ID\s+WORKFLOW\s+ACTION\s+STATUS\s+ATTEMPTS\s+NEXT TRY\s+LAST ERROR$/);
@@ -248,36 +255,36 @@ describe('callcard calls and outbox', () => {
       expect(lines.at(-1)).toBe('0 pending, 1 running, 1 done, 1 dead');
       expect(stdout).not.toMatch(/PAYLOAD-MUST-NOT-SHOW|41215522000/);
 
-      const dead = callcard(['outbox', '--status', 'dead', '--limit', '5']);
+      const dead = await callcard(['outbox', '--status', 'dead', '--limit', '5']);
       expect(dead.stdout.trim().split('\n').slice(1, -1)).toEqual([expect.stringMatching(/^Notes:x1:0\s/)]);
-      expect(callcard(['outbox', '--status', 'pending']).stdout).toMatch(/^no deliveries pending\n/);
+      expect((await callcard(['outbox', '--status', 'pending'])).stdout).toMatch(/^no deliveries pending\n/);
     });
 
-    it('retries and drops deliveries by id; unknown or running ones exit 1', () => {
-      const retried = callcard(['outbox', 'retry', 'Notes:x1:0']);
+    it('retries and drops deliveries by id; unknown or running ones exit 1', async () => {
+      const retried = await callcard(['outbox', 'retry', 'Notes:x1:0']);
       expect(retried.code).toBe(0);
       expect(retried.stdout).toMatch(/"Notes:x1:0" will be tried again/);
-      expect(callcard(['outbox', '--status', 'pending']).stdout).toMatch(
+      expect((await callcard(['outbox', '--status', 'pending'])).stdout).toMatch(
         /^Notes:x1:0\s.*pending\s+0\/3\s+now/m,
       );
 
-      const done = callcard(['outbox', 'retry', 'Notes:x2:0']);
+      const done = await callcard(['outbox', 'retry', 'Notes:x2:0']);
       expect(done.code).toBe(1);
       expect(done.stderr).toMatch(/"Notes:x2:0" is done/);
-      const missing = callcard(['outbox', 'retry', 'Notes:nope:0']);
+      const missing = await callcard(['outbox', 'retry', 'Notes:nope:0']);
       expect(missing.code).toBe(1);
       expect(missing.stderr).toMatch(/no delivery "Notes:nope:0"/);
 
-      const dropped = callcard(['outbox', 'drop', 'Notes:x2:0']);
+      const dropped = await callcard(['outbox', 'drop', 'Notes:x2:0']);
       expect(dropped.code).toBe(0);
       expect(dropped.stdout).toMatch(/"Notes:x2:0" dropped \(it was done\)/);
-      const running = callcard(['outbox', 'drop', 'Notes:x3:0']);
+      const running = await callcard(['outbox', 'drop', 'Notes:x3:0']);
       expect(running.code).toBe(1);
       expect(running.stderr).toMatch(/running delivery cannot be dropped/);
-      const gone = callcard(['outbox', 'drop', 'Notes:x2:0']);
+      const gone = await callcard(['outbox', 'drop', 'Notes:x2:0']);
       expect(gone.code).toBe(1);
       expect(gone.stderr).toMatch(/no delivery "Notes:x2:0"/);
-      expect(callcard(['outbox']).stdout.trim().split('\n').at(-1)).toBe(
+      expect((await callcard(['outbox'])).stdout.trim().split('\n').at(-1)).toBe(
         '1 pending, 1 running, 0 done, 0 dead',
       );
     });

@@ -1,22 +1,15 @@
-import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { tempDir } from '../helper.js';
+import { CLI_ARGS, runCli, spawnCli } from '../support/cli.js';
+import { tempDir } from '../support/helper.js';
 
-// The built CLI, as `npx callcard` runs it (`npm test` builds first).
-const CLI = resolve(import.meta.dirname, '../../dist/cli/index.js');
-
+/** The command line, run in this process with only PATH and `env` in its environment. */
 function callcard(args: string[], env: Record<string, string> = {}, cwd?: string) {
-  const result = spawnSync(process.execPath, [CLI, ...args], {
-    encoding: 'utf8',
-    env: { PATH: process.env['PATH'] ?? '', ...env },
-    ...(cwd && { cwd }),
-    timeout: 30_000,
-  });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+  return runCli(args, { env, ...(cwd && { cwd }) });
 }
 
 async function freePort(): Promise<number> {
@@ -45,7 +38,7 @@ describe('callcard CLI', () => {
 
   /** `callcard serve` in the test's folder, once its banner (stderr) matches `ready` or 15 s have passed. */
   async function serve(args: string[], ready: RegExp) {
-    const proc = spawn(process.execPath, [CLI, 'serve', ...args], {
+    const proc = spawn(process.execPath, [...CLI_ARGS, 'serve', ...args], {
       cwd: dir.path,
       env: { PATH: process.env['PATH'] ?? '' },
     });
@@ -69,49 +62,49 @@ describe('callcard CLI', () => {
     return { proc, banner, logs, stop };
   }
 
-  it('imports CSV, reports skipped rows with their line numbers, and re-imports by id', () => {
+  it('imports CSV, reports skipped rows with their line numbers, and re-imports by id', async () => {
     const csv = join(dir.path, 'contacts.csv');
     writeFileSync(
       csv,
       'id,name,phone\n1,Alexa,021 552 20 00\n2,,\n3,Bruno,not a number\n4,Carla,079 123 45 67\n',
     );
     const env = { CALLCARD_DATA_DIR: join(dir.path, 'data') };
-    const first = callcard(['import', csv], env);
+    const first = await callcard(['import', csv], env);
     expect(first.code).toBe(0);
     expect(first.stdout).toMatch(
       /imported 2 of 4 entries into "contacts"; 2 skipped; 2 contacts in the source/,
     );
     expect(first.stderr).toContain(`${csv}:3: skipped: no name and no company`);
     expect(first.stderr).toContain(`${csv}:4: skipped: no usable phone number`);
-    const again = callcard(['import', csv], env);
+    const again = await callcard(['import', csv], env);
     expect(again.stdout).toMatch(/2 contacts in the source/);
     writeFileSync(csv, 'id,name,phone\n9,Zed,021 000 00 00\n');
-    const replaced = callcard(['import', '--replace', csv], env);
+    const replaced = await callcard(['import', '--replace', csv], env);
     expect(replaced.code).toBe(0);
     expect(replaced.stdout).toMatch(/\(replacing all\).*1 contacts in the source/);
   });
 
-  it('fails with a clear message for a file it cannot read', () => {
-    const result = callcard(['import', join(dir.path, 'nope.csv')], { CALLCARD_DATA_DIR: dir.path });
+  it('fails with a clear message for a file it cannot read', async () => {
+    const result = await callcard(['import', join(dir.path, 'nope.csv')], { CALLCARD_DATA_DIR: dir.path });
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/nope\.csv: cannot be read/);
     expect(result.stderr).not.toMatch(/\n\s+at /);
   });
 
-  it('says how to keep importing when the sources listed leave out the embedded one', () => {
+  it('says how to keep importing when the sources listed leave out the embedded one', async () => {
     const config = join(dir.path, 'callcard.yaml');
     writeFileSync(config, 'sources:\n  - type: file\n    name: office\n    path: office.csv\n');
     const csv = join(dir.path, 'contacts.csv');
     writeFileSync(csv, 'id,name,phone\n1,Alexa,021 552 20 00\n');
-    const result = callcard(['import', '--config', config, csv], { CALLCARD_DATA_DIR: dir.path });
+    const result = await callcard(['import', '--config', config, csv], { CALLCARD_DATA_DIR: dir.path });
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/no embedded source is configured: .*add `- type: embedded`/);
   });
 
-  it('stops on a bad config with every problem listed', () => {
+  it('stops on a bad config with every problem listed', async () => {
     const config = join(dir.path, 'bad.yaml');
     writeFileSync(config, 'port: -1\nregion: Mars\n');
-    const result = callcard(['serve', '--config', config]);
+    const result = await callcard(['serve', '--config', config]);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/invalid configuration/);
     expect(result.stderr).toMatch(/- port: /);
@@ -122,7 +115,7 @@ describe('callcard CLI', () => {
     const port = await freePort();
     const csv = join(dir.path, 'c.csv');
     writeFileSync(csv, 'id,name,company,phone\nx1,Alexa Holiday,White Cross Co,+41 21 552 20 00\n');
-    expect(callcard(['import', csv], {}, dir.path).code).toBe(0);
+    expect((await callcard(['import', csv], {}, dir.path)).code).toBe(0);
     const { banner, logs, stop } = await serve(
       ['--port', String(port), '--host', '127.0.0.1'],
       /Header value:/,
@@ -199,6 +192,8 @@ describe('callcard CLI', () => {
     const command = /^\s*CMD (\[.*\])\s*$/m.exec(containerfile.split('HEALTHCHECK')[1] ?? '')?.[1];
     const [program, ...args] = JSON.parse(command ?? '[]') as string[];
     expect(program).toBe('node');
+    // The image runs the built entry point; here the same command line runs from source.
+    expect(args).toEqual(['dist/cli/index.js', 'health']);
     execFileSync(
       'openssl',
       [
@@ -233,20 +228,18 @@ describe('callcard CLI', () => {
       ].join('\n'),
     );
     const healthCheck = () =>
-      spawnSync(process.execPath, args, {
+      spawnCli(args.slice(1), {
         cwd: resolve(import.meta.dirname, '../..'),
-        env: { PATH: process.env['PATH'] ?? '', CALLCARD_CONFIG: config },
-        encoding: 'utf8',
-        timeout: 30_000,
+        env: { CALLCARD_CONFIG: config },
       });
     const served = await serve(['--config', config], /Try it/);
     expect(served.banner).toContain('HTTPS');
-    const up = healthCheck();
+    const up = await healthCheck();
     expect(up.stderr).toBe('');
-    expect(up.status).toBe(0);
+    expect(up.code).toBe(0);
     expect(await served.stop()).toBe(0);
-    const down = healthCheck();
-    expect(down.status).toBe(1);
+    const down = await healthCheck();
+    expect(down.code).toBe(1);
     expect(down.stderr).toMatch(/ECONNREFUSED/);
   }, 90_000);
 
@@ -268,22 +261,22 @@ describe('callcard CLI', () => {
       return file;
     };
 
-    it('imports and looks up per tenant with --tenant, and asks for it when it is missing', () => {
+    it('imports and looks up per tenant with --tenant, and asks for it when it is missing', async () => {
       const config = writeConfig(8080);
       const csv = join(dir.path, 'c.csv');
       writeFileSync(csv, 'id,name,phone\nx1,Anna Acme,+41 21 552 20 00\n');
-      expect(callcard(['--config', config, '--tenant', 'acme', 'import', csv]).code).toBe(0);
-      const acme = callcard(['--config', config, '--tenant', 'acme', 'lookup', '41215522000']);
+      expect((await callcard(['--config', config, '--tenant', 'acme', 'import', csv])).code).toBe(0);
+      const acme = await callcard(['--config', config, '--tenant', 'acme', 'lookup', '41215522000']);
       expect(acme.stdout).toContain('Anna Acme');
-      const globex = callcard(['--config', config, '--tenant', 'globex', 'lookup', '41215522000']);
+      const globex = await callcard(['--config', config, '--tenant', 'globex', 'lookup', '41215522000']);
       expect(globex.code).toBe(0);
       expect(globex.stdout).not.toContain('Anna Acme');
-      const missing = callcard(['--config', config, 'sources']);
+      const missing = await callcard(['--config', config, 'sources']);
       expect(missing.code).toBe(1);
       expect(missing.stderr).toContain(
         'several tenants are configured: name one with --tenant (acme, globex)',
       );
-      const unknown = callcard(['--config', config, '--tenant', 'initech', 'sources']);
+      const unknown = await callcard(['--config', config, '--tenant', 'initech', 'sources']);
       expect(unknown.stderr).toContain('no tenant named "initech"');
     });
 

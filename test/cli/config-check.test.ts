@@ -1,10 +1,8 @@
-import { spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { tempDir } from '../helper.js';
-
-const CLI = resolve(import.meta.dirname, '../../dist/cli/index.js');
+import { runCli } from '../support/cli.js';
+import { tempDir } from '../support/helper.js';
 
 let dir: ReturnType<typeof tempDir>;
 beforeEach(() => {
@@ -16,35 +14,30 @@ afterEach(() => dir.remove());
 function check(lines: readonly string[], env: Record<string, string> = {}) {
   const file = join(dir.path, 'callcard.yaml');
   writeFileSync(file, lines.join('\n'));
-  const result = spawnSync(process.execPath, [CLI, 'config', 'check', file], {
-    encoding: 'utf8',
-    env: { PATH: process.env['PATH'] ?? '', ...env },
-    timeout: 30_000,
-  });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+  return runCli(['config', 'check', file], { env });
 }
 
 /** Checks a config that must be accepted (exit code 0), whose description says each of `says`. */
-function expectValid(
+async function expectValid(
   lines: readonly string[],
   says: readonly string[],
   env: Record<string, string> = {},
-): void {
-  const result = check(lines, env);
+): Promise<void> {
+  const result = await check(lines, env);
   expect(result.code).toBe(0);
   for (const text of says) expect(result.stdout).toContain(text);
 }
 
 /** Checks a config that must be refused with exit code 2, for a problem the error output names. */
-function expectRefused(lines: readonly string[], problem: RegExp): void {
-  const result = check(lines);
+async function expectRefused(lines: readonly string[], problem: RegExp): Promise<void> {
+  const result = await check(lines);
   expect(result.code).toBe(2);
   expect(result.stderr).toMatch(problem);
 }
 
 describe('callcard config check', () => {
-  it('says a valid config is valid, with its sources and workflows, and starts nothing', () => {
-    expectValid(
+  it('says a valid config is valid, with its sources and workflows, and starts nothing', async () => {
+    await expectValid(
       [
         `dataDir: ${join(dir.path, 'data')}`,
         'sources:',
@@ -58,7 +51,7 @@ describe('callcard config check', () => {
     expect(existsSync(join(dir.path, 'data'))).toBe(false);
   });
 
-  it('lists every problem by path, schema and secrets alike, with exit code 2', () => {
+  it('lists every problem by path, schema and secrets alike, with exit code 2', async () => {
     const sources = [
       'sources:',
       '  - type: embedded',
@@ -67,14 +60,14 @@ describe('callcard config check', () => {
       '    auth: { type: bearer, tokenEnv: CRM_TOKEN_FOR_CHECK }',
       '    list: { request: { url: "https://crm.example/contacts" } }',
     ];
-    expectRefused(['port: 70000', ...sources], /- port: /);
-    expectRefused(sources, /sources\.1 \(crm\): .*CRM_TOKEN_FOR_CHECK is not set/);
-    expectValid(sources, [], { CRM_TOKEN_FOR_CHECK: 'a-token-that-is-long-enough' });
+    await expectRefused(['port: 70000', ...sources], /- port: /);
+    await expectRefused(sources, /sources\.1 \(crm\): .*CRM_TOKEN_FOR_CHECK is not set/);
+    await expectValid(sources, [], { CRM_TOKEN_FOR_CHECK: 'a-token-that-is-long-enough' });
   });
 
   it('refuses what serve refuses: a live source that cannot search, a password variable not set', {
     timeout: 60_000,
-  }, () => {
+  }, async () => {
     const suitecrm = [
       'sources:',
       '  - type: sql',
@@ -84,16 +77,19 @@ describe('callcard config check', () => {
       '    preset: suitecrm',
       '    baseUrl: https://crm.example',
     ];
-    expectRefused([...suitecrm, '    mode: live'], /sources\.0 \(crm\): .*cannot search numbers/);
+    await expectRefused([...suitecrm, '    mode: live'], /sources\.0 \(crm\): .*cannot search numbers/);
     const withPassword = [...suitecrm, '    passwordEnv: CRM_DB_PASSWORD_FOR_CHECK'];
-    expectRefused(withPassword, /sources\.0 \(crm\): passwordEnv: .*CRM_DB_PASSWORD_FOR_CHECK is not set/);
-    expectValid(withPassword, ['crm (sql)'], { CRM_DB_PASSWORD_FOR_CHECK: 'secret' });
+    await expectRefused(
+      withPassword,
+      /sources\.0 \(crm\): passwordEnv: .*CRM_DB_PASSWORD_FOR_CHECK is not set/,
+    );
+    await expectValid(withPassword, ['crm (sql)'], { CRM_DB_PASSWORD_FOR_CHECK: 'secret' });
   });
 });
 
 describe('callcard config check with tenants', () => {
-  it('describes each tenant, and reports problems by their path in the file', () => {
-    expectValid(
+  it('describes each tenant, and reports problems by their path in the file', async () => {
+    await expectValid(
       [
         `dataDir: ${join(dir.path, 'data')}`,
         'tenants:',
@@ -103,7 +99,7 @@ describe('callcard config check with tenants', () => {
       ['tenant acme:', 'serves /globex/Lookup', 'workflows: CallFlow, Ticket'],
     );
 
-    expectRefused(
+    await expectRefused(
       [
         'tenants:',
         '  acme: { basePath: /acme, auth: { tokenFile: missing.tokens } }',
@@ -111,21 +107,21 @@ describe('callcard config check with tenants', () => {
       ],
       /tenants\.globex\.region: /,
     );
-    expectRefused(
+    await expectRefused(
       ['tenants:', '  acme: { basePath: /acme }', '  globex: { basePath: /acme/x }'],
       /tenants\.globex\.basePath: overlaps tenant "acme"/,
     );
-    expectRefused(
+    await expectRefused(
       ['tenants:', '  acme: { basePath: /acme, auth: { tokenFile: missing.tokens } }'],
       /auth: .*missing\.tokens/,
     );
   });
 
-  it('refuses a token that two tenants would accept, from their token files or environment variables', () => {
+  it('refuses a token that two tenants would accept, from their token files or environment variables', async () => {
     const shared = 'shared-token-aaaaaaaaaaaaaa';
     writeFileSync(join(dir.path, 'acme.tokens'), `${shared}\n`);
     writeFileSync(join(dir.path, 'globex.tokens'), `globex-token-bbbbbbbbbbbbbb\n${shared}\n`);
-    expectRefused(
+    await expectRefused(
       [
         'tenants:',
         '  acme: { basePath: /acme, auth: { tokenFile: acme.tokens } }',
@@ -133,7 +129,7 @@ describe('callcard config check with tenants', () => {
       ],
       /tenants\.globex\.auth: a token of it is tenant "acme"'s too/,
     );
-    const result = check(
+    const result = await check(
       [
         'tenants:',
         '  acme: { basePath: /acme, auth: { tokenFile: acme.tokens } }',

@@ -1,20 +1,13 @@
-import { spawnSync } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { tempDir } from '../helper.js';
+import { runCli } from '../support/cli.js';
+import { tempDir } from '../support/helper.js';
 
-const CLI = resolve(import.meta.dirname, '../../dist/cli/index.js');
-
+/** The command line, run in this process in `cwd` with only PATH in its environment. */
 function callcard(args: string[], cwd: string) {
-  const result = spawnSync(process.execPath, [CLI, ...args], {
-    encoding: 'utf8',
-    env: { PATH: process.env['PATH'] ?? '' },
-    cwd,
-    timeout: 30_000,
-  });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+  return runCli(args, { cwd });
 }
 
 describe('callcard sync, sources and lookup --explain', () => {
@@ -49,23 +42,23 @@ describe('callcard sync, sources and lookup --explain', () => {
   });
   afterEach(() => dir.remove());
 
-  it('syncs mirrored sources, reports each, and fails when one fails', () => {
-    const result = callcard(['sync', '--config', 'callcard.yaml'], dir.path);
+  it('syncs mirrored sources, reports each, and fails when one fails', async () => {
+    const result = await callcard(['sync', '--config', 'callcard.yaml'], dir.path);
     expect(result.stdout).toMatch(/^erp: full sync, 2 read, 2 written, 0 removed, 0 skipped/m);
     expect(result.stdout).toMatch(/^office: full sync, 1 read, 1 written/m);
     expect(result.stdout).toMatch(/^gone: failed after .*missing\.csv/m);
     expect(result.code).toBe(1);
-    const one = callcard(['sync', 'erp', '--config', 'callcard.yaml'], dir.path);
+    const one = await callcard(['sync', 'erp', '--config', 'callcard.yaml'], dir.path);
     expect(one.code).toBe(0);
     expect(one.stdout).toMatch(/^erp: incremental sync/m);
-    expect(callcard(['sync', 'nope', '--config', 'callcard.yaml'], dir.path).stderr).toMatch(
+    expect((await callcard(['sync', 'nope', '--config', 'callcard.yaml'], dir.path)).stderr).toMatch(
       /"nope" is not a mirrored source/,
     );
   });
 
-  it('lists sources with mode, contacts, last sync and errors', () => {
-    callcard(['sync', '--config', 'callcard.yaml'], dir.path);
-    const { stdout, code } = callcard(['sources', '--config', 'callcard.yaml'], dir.path);
+  it('lists sources with mode, contacts, last sync and errors', async () => {
+    await callcard(['sync', '--config', 'callcard.yaml'], dir.path);
+    const { stdout, code } = await callcard(['sources', '--config', 'callcard.yaml'], dir.path);
     expect(code).toBe(0);
     const lines = stdout.trim().split('\n');
     expect(lines[0]).toMatch(/^SOURCE\s+TYPE\s+MODE\s+CONTACTS\s+LAST SYNC/);
@@ -76,10 +69,10 @@ describe('callcard sync, sources and lookup --explain', () => {
     );
   });
 
-  it('explains a lookup: key, each source, what was kept; the answer as the CONNECTOR gets it', () => {
-    callcard(['sync', '--config', 'callcard.yaml'], dir.path);
+  it('explains a lookup: key, each source, what was kept; the answer as the CONNECTOR gets it', async () => {
+    await callcard(['sync', '--config', 'callcard.yaml'], dir.path);
     rmSync(join(dir.path, 'erp.db'));
-    const { stdout, code } = callcard(
+    const { stdout, code } = await callcard(
       ['lookup', '41215522000', '--explain', '--config', 'callcard.yaml'],
       dir.path,
     );
@@ -95,7 +88,7 @@ describe('callcard sync, sources and lookup --explain', () => {
     ]);
   });
 
-  it('prints no secret of the config when its sources fail', () => {
+  it('prints no secret of the config when its sources fail', async () => {
     // Passwords in the sources' addresses, and sources that fail: their errors are printed.
     writeFileSync(
       join(dir.path, 'secret.yaml'),
@@ -111,12 +104,15 @@ describe('callcard sync, sources and lookup --explain', () => {
         '    table: { name: customers, id: no, fullName: display, phones: [phone] }',
       ].join('\n'),
     );
-    const sync = callcard(['sync', '--config', 'secret.yaml'], dir.path);
+    const sync = await callcard(['sync', '--config', 'secret.yaml'], dir.path);
     expect(sync.code).toBe(1);
     expect(sync.stdout).toMatch(/^export: failed after /m);
     expect(sync.stdout).toMatch(/^erp: failed after /m);
-    const listed = callcard(['sources', '--config', 'secret.yaml'], dir.path);
-    const explained = callcard(['lookup', '41215522000', '--explain', '--config', 'secret.yaml'], dir.path);
+    const listed = await callcard(['sources', '--config', 'secret.yaml'], dir.path);
+    const explained = await callcard(
+      ['lookup', '41215522000', '--explain', '--config', 'secret.yaml'],
+      dir.path,
+    );
     for (const output of [sync, listed, explained].flatMap((run) => [run.stdout, run.stderr])) {
       expect(output).not.toMatch(/pw-Secret-471[12]/);
     }

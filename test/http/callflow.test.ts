@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AUTH, build, type TestService } from '../helper.js';
+import { AUTH, build, type TestService } from '../support/helper.js';
 
 const CALL = {
   contactCrmId: 'c1',

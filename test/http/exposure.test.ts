@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { connect as connectTls } from 'node:tls';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ConfigInput } from '../../src/config/schema.js';
-import { AUTH, build, type TestService, TOKEN, tempDir } from '../helper.js';
+import { AUTH, build, type TestService, TOKEN, tempDir } from '../support/helper.js';
 
 const NUMBER = { inputs: { phoneNumber: '41215522000' } };
 

@@ -6,7 +6,7 @@ import { Authenticator } from '../../src/http/auth.js';
 import { type ConfiguredSource, createLookup } from '../../src/lookup/lookup.js';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { createWorkflowRegistry } from '../../src/workflows/registry.js';
-import { AUTH, TOKEN, tempDir } from '../helper.js';
+import { AUTH, TOKEN, tempDir } from '../support/helper.js';
 
 type Search = () => Promise<{ id: string; name: string; primary: boolean }[]>;
 

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CALL_TEXT_FIELDS, CALL_TIME_FIELDS } from '../../src/connector/wire.js';
 import { ErrorCodes } from '../../src/errors.js';
 import { incomingKey } from '../../src/phone/index.js';
-import { AUTH, build, type TestService, TOKEN } from '../helper.js';
+import { AUTH, build, type TestService, TOKEN } from '../support/helper.js';
 
 // Property-based checks of the HTTP API: random requests of every kind must get a JSON answer of a
 // documented shape, never a 5xx, never another contact's data, and never leave the service broken.

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AUTH, build, type TestService } from '../helper.js';
+import { AUTH, build, type TestService } from '../support/helper.js';
 
 const CSV = `id,name,company,contact_uri,company_uri,phone,mobile,email,language,country
 c1,Alexa Holiday,White Cross Co,https://crm.example/c/1,https://crm.example/a/9,+41 21 552 20 00,079 123 45 67,alexa@example.com,fr,

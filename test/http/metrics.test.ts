@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createMetrics, measuredLookup } from '../../src/metrics/metrics.js';
-import { AUTH, build, type TestService, TOKEN, tempDir } from '../helper.js';
+import { AUTH, build, type TestService, TOKEN, tempDir } from '../support/helper.js';
 
 const CSV = `id,name,phone
 c1,Alexa Holiday,079 123 45 67

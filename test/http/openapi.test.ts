@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AUTH, build, type TestService, TOKEN } from '../helper.js';
+import { AUTH, build, type TestService, TOKEN } from '../support/helper.js';
 
 // The parts of an OpenAPI document the tests read.
 interface Example {

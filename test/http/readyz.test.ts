@@ -1,7 +1,7 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { build, type TestService, tempDir } from '../helper.js';
+import { build, type TestService, tempDir } from '../support/helper.js';
 
 describe('GET /readyz', () => {
   let service: TestService | undefined;

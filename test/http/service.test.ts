@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { AUTH, build, type TestService, TOKEN } from '../helper.js';
+import { AUTH, build, type TestService, TOKEN } from '../support/helper.js';
 
 describe('authentication', () => {
   let service: TestService | undefined;
@@ -51,7 +51,7 @@ describe('authentication', () => {
   it('generates a token on first start, keeps it in the data directory and reuses it', async () => {
     const { loadConfig } = await import('../../src/config/load.js');
     const { createService } = await import('../../src/main.js');
-    const { tempDir } = await import('../helper.js');
+    const { tempDir } = await import('../support/helper.js');
     const { readFileSync, statSync } = await import('node:fs');
     const pino = (await import('pino')).default;
     const dir = tempDir();

@@ -8,7 +8,7 @@ import { loadConfig } from '../../src/config/load.js';
 import { importFiles } from '../../src/import/importer.js';
 import { createService } from '../../src/main.js';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
-import { TOKEN, tempDir } from '../helper.js';
+import { TOKEN, tempDir } from '../support/helper.js';
 
 /** A server that answers after `ms`: a slow live source, and a slow workflow target. */
 async function slowServer(

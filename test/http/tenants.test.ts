@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config/load.js';
 import type { ConfigInput } from '../../src/config/schema.js';
-import { build, type TestService, tempDir } from '../helper.js';
+import { build, type TestService, tempDir } from '../support/helper.js';
 
 const ACME = 'acme-token-aaaaaaaaaaaaaaaa';
 const GLOBEX = 'globex-token-bbbbbbbbbbbbbb';

@@ -22,7 +22,7 @@ import type { Source } from '../../src/sources/types.js';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import type { Store } from '../../src/store/types.js';
 import { createSyncEngine } from '../../src/sync/engine.js';
-import { tempDir } from '../helper.js';
+import { tempDir } from '../support/helper.js';
 import { sourceContract } from './contract.js';
 import { describeWithServer, relay } from './sql/support.js';
 

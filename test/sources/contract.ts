@@ -8,7 +8,7 @@ import type { SearchQuery, Source } from '../../src/sources/types.js';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import type { Store } from '../../src/store/types.js';
 import { createSyncEngine } from '../../src/sync/engine.js';
-import { settled, tempDir } from '../helper.js';
+import { settled, tempDir } from '../support/helper.js';
 
 /** What a source's test provides: the source, holding the given contacts in its own backend. */
 export interface ContractSetup {

@@ -24,7 +24,7 @@ import { numberEnding } from '../../src/sources/ldap/filters.js';
 import { createLdapSource, ldapSourceSchema } from '../../src/sources/ldap/ldap-source.js';
 import type { SearchQuery, Source } from '../../src/sources/types.js';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
-import { settled, tempDir } from '../helper.js';
+import { settled, tempDir } from '../support/helper.js';
 import { listingContract, sourceContract } from './contract.js';
 import { describeWithServer, listAll, never, type Relay, relay, searchQuery, syncer } from './sql/support.js';
 

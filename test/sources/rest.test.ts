@@ -19,7 +19,7 @@ import {
 import type { SearchQuery, Source } from '../../src/sources/types.js';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { createSyncEngine } from '../../src/sync/engine.js';
-import { docExample, tempDir } from '../helper.js';
+import { docExample, tempDir } from '../support/helper.js';
 import { CONTRACT_CONTACTS, sourceContract } from './contract.js';
 import { ECHO_CURSOR, type FakeApi, type FakeOptions, startFakeApi, toHubSpot } from './rest/fake-api.js';
 

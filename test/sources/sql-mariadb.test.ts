@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLiveFinder } from '../../src/lookup/live.js';
 import type { Source } from '../../src/sources/types.js';
-import { tempDir } from '../helper.js';
+import { tempDir } from '../support/helper.js';
 import { CONTRACT_CONTACTS, sourceContract } from './contract.js';
 import { valuesOf } from './sql/contract-rows.js';
 import { contactsTable, type SqlServer, serverCases, throughRelay } from './sql/server-cases.js';

@@ -10,7 +10,7 @@ import { createSqlSource, sqlSourceSchema } from '../../src/sources/sql/sql-sour
 import type { Source } from '../../src/sources/types.js';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import type { Store } from '../../src/store/types.js';
-import { tempDir } from '../helper.js';
+import { tempDir } from '../support/helper.js';
 import {
   describeWithServer,
   type MysqlDatabase,

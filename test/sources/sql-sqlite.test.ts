@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import type { Store } from '../../src/store/types.js';
-import { tempDir } from '../helper.js';
+import { tempDir } from '../support/helper.js';
 import { sourceContract } from './contract.js';
 import { contactRows, contactsMapping, valuesOf } from './sql/contract-rows.js';
 import { mirrorCases } from './sql/mirror-cases.js';

@@ -2,7 +2,7 @@ import { chmodSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
-import { build, type TestService, tempDir } from '../helper.js';
+import { build, type TestService, tempDir } from '../support/helper.js';
 
 /** Every directory and file under `dir`, with its permission bits. */
 function modes(dir: string): Record<string, string> {

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { tempDir } from '../helper.js';
+import { tempDir } from '../support/helper.js';
 
 /**
  * The project's markdown pages link to each other with relative links: each must lead to a file that

@@ -9,7 +9,7 @@ import { callMigrations } from '../../src/store/sqlite/migrations.js';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import type { CallQuery, CallRecord, NewCallRecord, Store } from '../../src/store/types.js';
 import { startRetention } from '../../src/workflows/retention.js';
-import { tempDir } from '../helper.js';
+import { tempDir } from '../support/helper.js';
 
 let n = 0;
 function call(fields: Partial<NewCallRecord> = {}): NewCallRecord {

@@ -1,13 +1,21 @@
+import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Entry } from '../../src/contacts/load.js';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import type { Store } from '../../src/store/types.js';
-import { tempDir } from '../helper.js';
+import { tempDir } from '../support/helper.js';
 
 // Worker threads run the compiled module: loaded from the TypeScript sources, numbers are parsed
-// on the calling thread and no pool is ever made. The build comes first (`npm run build`).
+// on the calling thread and no pool is ever made. So this file builds the sources first, into dist/.
+const ROOT = resolve(import.meta.dirname, '../..');
+beforeAll(async () => {
+  const tsc = resolve(ROOT, 'node_modules/typescript/bin/tsc');
+  const child = spawn(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
+  const code = await new Promise<number | null>((done) => child.on('close', done));
+  expect(code, 'the build (tsc -p tsconfig.build.json)').toBe(0);
+}, 300_000);
 const LOAD = pathToFileURL(resolve(import.meta.dirname, '../../dist/contacts/load.js')).href;
 type LoadModule = typeof import('../../src/contacts/load.js');
 

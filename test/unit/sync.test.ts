@@ -5,7 +5,7 @@ import type { ListOptions, Source } from '../../src/sources/types.js';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import type { Store } from '../../src/store/types.js';
 import { createSyncEngine, type MirrorEntry } from '../../src/sync/engine.js';
-import { tempDir } from '../helper.js';
+import { tempDir } from '../support/helper.js';
 
 const contact = (
   id: string,

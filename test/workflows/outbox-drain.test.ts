@@ -3,7 +3,7 @@ import { afterEach, beforeEach, expect, it } from 'vitest';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import type { Store } from '../../src/store/types.js';
 import { createOutboxWorker, type OutboxWorker } from '../../src/workflows/outbox/worker.js';
-import { tempDir } from '../helper.js';
+import { tempDir } from '../support/helper.js';
 import { httpAction, newDelivery, startTarget, type Target, until, wrongHolds } from './outbox/support.js';
 
 // Correctness at a small size; the drain rate at 10,000 deliveries is the bench's outbox-drain scenario.

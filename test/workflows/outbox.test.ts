@@ -5,7 +5,7 @@ import type { Store } from '../../src/store/types.js';
 import { type Action, type ActionContext, DeliveryError } from '../../src/workflows/actions/types.js';
 import type { DeliveryResult } from '../../src/workflows/outbox/types.js';
 import { createOutboxWorker, type OutboxWorkerOptions } from '../../src/workflows/outbox/worker.js';
-import { tempDir } from '../helper.js';
+import { tempDir } from '../support/helper.js';
 import { newDelivery, PHONE, until, wrongHolds } from './outbox/support.js';
 
 const silent = pino({ level: 'silent' });

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createRestAction, restActionSchema } from '../../src/workflows/actions/rest.js';
-import type { TestService } from '../helper.js';
+import type { TestService } from '../support/helper.js';
 import { until } from './outbox/support.js';
 import { CALL_ID, callInputs, DELIVERY, deliveringService, failure, postCall } from './support.js';
 

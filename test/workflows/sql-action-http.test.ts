@@ -4,8 +4,8 @@
  * page in the CRM.
  */
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import type { TestService } from '../helper.js';
 import { describeWithServer, type MysqlDatabase, mysqlUnavailable } from '../sources/sql/support.js';
+import type { TestService } from '../support/helper.js';
 import {
   SUITECRM_ALEXA as ALEXA,
   callInputs,

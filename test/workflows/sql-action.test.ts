@@ -9,7 +9,6 @@ import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import { recordUuid, sqlActionSchema } from '../../src/workflows/actions/sql.js';
-import { docExample, tempDir } from '../helper.js';
 import {
   describeWithServer,
   MY_PORT,
@@ -21,6 +20,7 @@ import {
   pgUnavailable,
   relay,
 } from '../sources/sql/support.js';
+import { docExample, tempDir } from '../support/helper.js';
 import {
   SUITECRM_ALEXA as ALEXA,
   CALL_ID,

@@ -3,7 +3,6 @@ import { readFileSync } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { extname, resolve } from 'node:path';
 import type { Logger } from 'pino';
-import { z } from 'zod';
 import type { RawContact } from '../../contacts/raw-contact.js';
 import { readCsv } from '../../import/csv.js';
 import type { ReadResult } from '../../import/types.js';
@@ -12,8 +11,7 @@ import { createCalls } from '../calls.js';
 import type { CallOptions, ListOptions, Source, SourceDeps } from '../types.js';
 import { download, type Remote, remoteOf, remoteVersion } from './http.js';
 
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-const headerName = z.string().regex(HEADER_NAME, 'must be an HTTP header name');
+export { fileSourceSchema } from './schema.js';
 
 /** Contacts handed to the sync per batch. */
 const BATCH = 1000;
@@ -21,28 +19,6 @@ const BATCH = 1000;
 const DEFAULT_MAX_BYTES = 200 * 1024 * 1024;
 /** Skipped rows logged one by one per listing; the rest are counted. */
 const LOGGED_SKIPS = 20;
-
-/**
- * A CSV or vCard file, or an http(s) URL of one, mirrored into the local index and read again when
- * it changes. Exactly one of `path` and `url` (checked when the source is created).
- */
-export const fileSourceSchema = z.object({
-  type: z.literal('file'),
-  /** The file; a relative path is read against the config file's directory. */
-  path: z.string().min(1).optional(),
-  /** Or an http(s) URL of the file, downloaded at each sync it has changed. */
-  url: z.url({ protocol: /^https?$/ }).optional(),
-  /** Sent with each request to `url`; never logged. A secret value goes in headersEnv or headersFile. */
-  headers: z.record(headerName, z.string()).optional(),
-  /** Headers whose values are in environment variables: `{ Authorization: CRM_EXPORT_AUTH }`. */
-  headersEnv: z.record(headerName, z.string().min(1)).optional(),
-  /** Headers whose values are in files (relative to the config's folder): `{ Authorization: export.auth }`. */
-  headersFile: z.record(headerName, z.string().min(1)).optional(),
-  /** By default from the file's extension, the server's content type, else its first line. */
-  format: z.enum(['csv', 'vcard']).optional(),
-  /** Largest download from `url`, in bytes. */
-  maxBytes: z.coerce.number().int().positive().optional(),
-});
 
 export type FileFormat = 'csv' | 'vcard';
 

@@ -1,76 +1,14 @@
 import { resolve } from 'node:path';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { type ColumnRole, roleOf, toRawContact } from '../../contacts/columns.js';
 import type { RawContact } from '../../contacts/raw-contact.js';
 import type { Source, SourceDeps } from '../types.js';
 import { connectMysql, connectPostgres, connectSqlite, type Row, type SqlClient } from './clients.js';
-import { connectionSettings, readPassword } from './connection.js';
+import { readPassword } from './connection.js';
 import { type PresetName, presetOf } from './presets.js';
+import type { sqlSourceSchema } from './schema.js';
 
-const identifier = z
-  .string()
-  .regex(/^[A-Za-z_][\w$]*(\.[A-Za-z_][\w$]*)?$/, 'must be a plain table or column name');
-
-const tableMapping = z.strictObject({
-  /** Table (or view) holding the contacts. */
-  name: identifier,
-  id: identifier,
-  /** The full name, or firstName + lastName. */
-  fullName: identifier.optional(),
-  firstName: identifier.optional(),
-  lastName: identifier.optional(),
-  /** Company name: a column of the table, or of a joined table. */
-  company: identifier.optional(),
-  companyJoin: z
-    .object({
-      table: identifier,
-      on: identifier,
-      id: identifier.default('id'),
-      name: identifier.default('name'),
-    })
-    .strict()
-    .optional(),
-  phones: z.array(identifier).min(1, 'list at least one number column'),
-  contactUri: identifier.optional(),
-  companyUri: identifier.optional(),
-  updatedAt: identifier.optional(),
-  /** Soft-delete flag: rows where it is true are left out (and removed by incremental syncs). */
-  deleted: identifier.optional(),
-  /** Shown on the card as label: value. */
-  custom: z.record(z.string(), identifier).default({}),
-  /** Country of the row's address (ISO code or name): its national numbers are read there. */
-  country: identifier.optional(),
-});
-
-export const sqlSourceSchema = z.object({
-  type: z.literal('sql'),
-  ...connectionSettings,
-  /** A CRM whose schema callcard knows: only the connection and `baseUrl` are needed. */
-  preset: z.enum(['suitecrm', 'sugarcrm', 'vtiger', 'espocrm']).optional(),
-  /** The CRM's web address, for links to contacts and companies. */
-  baseUrl: z.url().optional(),
-  table: tableMapping.optional(),
-  /** Your own SELECT, returning the conventional columns (id, name, company, phone..., updated_at). */
-  query: z.string().optional(),
-  /** Live mode: how a number is found. */
-  search: z
-    .object({
-      /** A column of the listing (or table) that holds numbers in one canonical form, indexed. */
-      column: identifier.optional(),
-      /** Which form that column holds. */
-      form: z.enum(['e164', 'digits', 'national']).default('e164'),
-      /** Or your own SELECT with :e164, :digits, :national, :international, :limit. */
-      query: z.string().optional(),
-    })
-    .strict()
-    .refine((s) => Boolean(s.column) !== Boolean(s.query), { message: 'give either column or query' })
-    .optional(),
-  /** Links built from row columns: https://crm.example/contacts/{id}. */
-  contactUrl: z.string().optional(),
-  companyUrl: z.string().optional(),
-  /** Rows per batch when listing. */
-  batchSize: z.coerce.number().int().min(100).max(100_000).default(5000),
-});
+export { sqlSourceSchema } from './schema.js';
 
 export type SqlSourceConfig = z.infer<typeof sqlSourceSchema> & {
   readonly name: string;

@@ -1,8 +1,8 @@
 import type { z } from 'zod';
-import { createRestAction, restActionSchema } from './rest.js';
-import { createSqlAction, sqlActionSchema } from './sql.js';
+import { restActionSchema } from './rest.js';
+import { sqlActionSchema } from './sql-schema.js';
 import type { Action } from './types.js';
-import { createWebhookAction, webhookActionSchema } from './webhook.js';
+import { webhookActionSchema } from './webhook.js';
 
 export interface ActionDeps {
   /** Directory that relative paths (secret files) are read against. */
@@ -11,7 +11,8 @@ export interface ActionDeps {
 
 interface ActionType<S extends z.ZodObject> {
   readonly schema: S;
-  readonly create: (config: z.output<S>, deps: ActionDeps) => Action;
+  /** The action's module, imported when an action of its type is configured: its driver loads only then. */
+  readonly load: () => Promise<(config: z.output<S>, deps: ActionDeps) => Action>;
 }
 
 function actionType<S extends z.ZodObject>(type: ActionType<S>): ActionType<S> {
@@ -20,15 +21,22 @@ function actionType<S extends z.ZodObject>(type: ActionType<S>): ActionType<S> {
 
 /** Workflow actions by `type`. Adding one: a file under actions/, then one line here. */
 export const actionTypes = {
-  webhook: actionType({ schema: webhookActionSchema, create: createWebhookAction }),
-  rest: actionType({ schema: restActionSchema, create: createRestAction }),
-  sql: actionType({ schema: sqlActionSchema, create: createSqlAction }),
+  webhook: actionType({
+    schema: webhookActionSchema,
+    load: async () => (await import('./webhook.js')).createWebhookAction,
+  }),
+  rest: actionType({
+    schema: restActionSchema,
+    load: async () => (await import('./rest.js')).createRestAction,
+  }),
+  sql: actionType({ schema: sqlActionSchema, load: async () => (await import('./sql.js')).createSqlAction }),
 } as const;
 
 export type ActionConfig = z.output<(typeof actionTypes)[keyof typeof actionTypes]['schema']>;
 
-export function createAction(config: ActionConfig & { maxAttempts: number }, deps: ActionDeps) {
+export async function createAction(config: ActionConfig & { maxAttempts: number }, deps: ActionDeps) {
   const type = actionTypes[config.type as keyof typeof actionTypes];
+  const create = await type.load();
   // The config was validated against the type's schema when it was loaded.
-  return { action: type.create(config as never, deps), maxAttempts: config.maxAttempts };
+  return { action: create(config as never, deps), maxAttempts: config.maxAttempts };
 }

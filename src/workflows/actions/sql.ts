@@ -1,48 +1,17 @@
 import { createHash } from 'node:crypto';
 import { basename, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { parseIsoTime } from '../../connector/wire.js';
 import { connectMysql, connectPostgres } from '../../sources/sql/clients.js';
-import { connectionSettings, readPassword } from '../../sources/sql/connection.js';
+import { readPassword } from '../../sources/sql/connection.js';
 import { bindNamed } from '../../sources/sql/named-params.js';
-import { type CallPresetName, callPresets } from './sql-presets.js';
+import { callPresets } from './sql-presets.js';
+import type { SQL_ACTION_PARAMETERS, sqlActionSchema } from './sql-schema.js';
 import { createVtigerWriter, type VtigerWriter, vtigerOwner, vtigerRecordUrl } from './sql-vtiger.js';
-import { type Action, DeliveryError, retrySettings } from './types.js';
+import { type Action, DeliveryError } from './types.js';
 
-/** Every named parameter a custom `query` (and a `recordUrl`) may use. */
-export const SQL_ACTION_PARAMETERS = [
-  'deliveryId',
-  'callId',
-  'workflow',
-  'recordId',
-  'direction',
-  'status',
-  'durationSeconds',
-  'durationMinutes',
-  'startedAt',
-  'answeredAt',
-  'endedAt',
-  'startedAtUtc',
-  'endedAtUtc',
-  'contactCrmId',
-  'userCrmId',
-  'userId',
-  'originatorNumber',
-  'originatorName',
-  'destinationNumber',
-  'destinationName',
-  'otherNumber',
-  'otherName',
-  'contactId',
-  'contactName',
-  'contactCompany',
-  'contactSource',
-  'subject',
-  'description',
-  'now',
-  'nowUtc',
-] as const;
+export { SQL_ACTION_PARAMETERS, sqlActionSchema } from './sql-schema.js';
 
 type ParameterName = (typeof SQL_ACTION_PARAMETERS)[number];
 
@@ -88,84 +57,6 @@ export type CallParameters = {
   readonly now: Date;
   readonly nowUtc: string;
 };
-
-/** vtiger is not a list of statements: its ids come from a sequence, in a transaction (sql-vtiger.ts). */
-const PRESETS = ['suitecrm', 'sugarcrm', 'vtiger'] as const satisfies readonly (CallPresetName | 'vtiger')[];
-
-/** Logs each call as a row (or rows) in a database: a CRM's own tables (preset) or your statement. */
-export const sqlActionSchema = z
-  .object({
-    type: z.literal('sql'),
-    /** A SQLite `file` is opened for writing. */
-    ...connectionSettings,
-    /** A CRM whose call tables callcard knows: only the connection and `baseUrl` are needed. */
-    preset: z.enum(PRESETS).optional(),
-    /** The CRM's web address, for the link to the call it logged. */
-    baseUrl: z.url({ protocol: /^https?$/ }).optional(),
-    /** Your own statement(s), with :named parameters; each must leave an existing row alone. */
-    query: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
-    /**
-     * With `query`: the statement(s) that update the row when the call changes after it was logged
-     * (`:recordId` is the row's key); without, a changed call is not written again.
-     */
-    update: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
-    /** The record's page: https://crm.example/calls/{recordId}. */
-    recordUrl: z.string().optional(),
-    /** The CRM user a call is assigned to when the CONNECTOR sends no userCrmId. */
-    userId: z.string().min(1).optional(),
-    /** Only a contact found in this callcard source is linked (its ids are the CRM's). */
-    contactSource: z.string().min(1).optional(),
-    timeoutMs: z.coerce.number().int().min(100).max(120_000).default(10_000),
-    ...retrySettings,
-  })
-  .strict()
-  .superRefine((config, ctx) => {
-    const issue = (message: string, path: string) => ctx.addIssue({ code: 'custom', message, path: [path] });
-    if (config.driver === 'sqlite' ? !config.file : !config.url) {
-      issue(config.driver === 'sqlite' ? 'sqlite needs a file' : `${config.driver} needs a url`, 'driver');
-    }
-    if (Boolean(config.preset) === Boolean(config.query)) issue('give either preset or query', 'query');
-    if (config.update && !config.query)
-      issue('update goes with query (presets update their own rows)', 'update');
-    if (config.preset && config.driver !== 'mysql') {
-      issue(`${config.preset} runs on MySQL/MariaDB: use driver mysql`, 'driver');
-    }
-    if (config.preset && !config.baseUrl) {
-      issue("a preset needs baseUrl (the CRM's address, for the link to the call)", 'baseUrl');
-    }
-    if (config.preset === 'vtiger' && !/^\d+$/.test(config.userId ?? '')) {
-      issue(
-        'vtiger needs userId: the id of the vtiger user a call is assigned to when the CONNECTOR sends none',
-        'userId',
-      );
-    }
-    const names = Object.fromEntries(SQL_ACTION_PARAMETERS.map((name) => [name, null]));
-    for (const statement of [config.update ?? []].flat()) {
-      try {
-        bindNamed(statement, names, 'question');
-      } catch (error) {
-        issue(`${(error as Error).message} (known: ${SQL_ACTION_PARAMETERS.join(', ')})`, 'update');
-      }
-    }
-    for (const statement of [config.query ?? []].flat()) {
-      try {
-        bindNamed(statement, names, 'question');
-      } catch (error) {
-        issue(`${(error as Error).message} (known: ${SQL_ACTION_PARAMETERS.join(', ')})`, 'query');
-      }
-      if (!/:(recordId|deliveryId|callId)\b/.test(statement)) {
-        issue(
-          'each statement needs a key that is the same on every attempt: :recordId or :deliveryId',
-          'query',
-        );
-      }
-    }
-    for (const [, name] of (config.recordUrl ?? '').matchAll(/\{(\w+)\}/g)) {
-      if (!(SQL_ACTION_PARAMETERS as readonly string[]).includes(name!)) {
-        issue(`unknown placeholder {${name}}`, 'recordUrl');
-      }
-    }
-  });
 
 export type SqlActionConfig = z.output<typeof sqlActionSchema>;
 

@@ -19,7 +19,7 @@ import {
 import type { SearchQuery, Source } from '../../../src/sources/types.js';
 import type { Store } from '../../../src/store/types.js';
 import { createSyncEngine, type SyncReport } from '../../../src/sync/engine.js';
-import { inCI } from '../../helper.js';
+import { inCI } from '../../support/helper.js';
 
 export const PG_HOST = process.env['CALLCARD_TEST_PG_HOST'] ?? '127.0.0.1';
 export const PG_PORT = Number(process.env['CALLCARD_TEST_PG_PORT'] ?? 5432);

@@ -1,16 +1,11 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { loadConfig } from '../src/config/load.js';
-import type { ConfigInput } from '../src/config/schema.js';
-import { importFiles } from '../src/import/importer.js';
-import {
-  createLogger,
-  createService,
-  type ServedTenant,
-  type Service,
-  type ServiceOptions,
-} from '../src/main.js';
+import { loadConfig } from '../../src/config/load.js';
+import type { ConfigInput } from '../../src/config/schema.js';
+import { importFiles } from '../../src/import/importer.js';
+import { createLogger } from '../../src/logging.js';
+import { createService, type ServedTenant, type Service, type ServiceOptions } from '../../src/main.js';
 
 export const TOKEN = 'test-token-0123456789abcdef';
 export const AUTH = { 'x-execution-token': TOKEN } as const;
@@ -105,7 +100,7 @@ export async function settled<T>(
 
 /** The one ```yaml example of a documentation page (`docs/sources.md`...) that contains `text`. */
 export function docExample(page: string, text: string): string {
-  const markdown = readFileSync(resolve(import.meta.dirname, '..', page), 'utf8');
+  const markdown = readFileSync(resolve(import.meta.dirname, '../..', page), 'utf8');
   const found = [...markdown.matchAll(/```yaml\n([\s\S]*?)```/g)]
     .map((match) => match[1]!)
     .filter((block) => block.includes(text));

@@ -1,0 +1,182 @@
+import pino, { type Logger } from 'pino';
+import type { Tenant } from '../config/schema.js';
+import { createIndexFinder } from '../lookup/index-finder.js';
+import { createLiveFinder } from '../lookup/live.js';
+import { type ConfiguredSource, createLookup, type Lookup } from '../lookup/lookup.js';
+import { ensureSecretFile, newKey } from '../secrets.js';
+import { openSource } from '../sources/registry.js';
+import type { Source } from '../sources/types.js';
+import { openSqliteStore } from '../store/sqlite/sqlite-store.js';
+import type { Store } from '../store/types.js';
+import { createSyncEngine, type MirrorEntry, type SyncEngine } from '../sync/engine.js';
+import { createAction } from '../workflows/actions/registry.js';
+import { attemptTimeout } from '../workflows/config.js';
+import { outboxInstance } from '../workflows/outbox/instance.js';
+import { createOutboxWorker, type OutboxWorker } from '../workflows/outbox/worker.js';
+import { createWorkflowRegistry, type Workflows } from '../workflows/registry.js';
+import { type ConfiguredAction, createWorkflow, otherParty } from '../workflows/workflow.js';
+
+/** One tenant's everything but HTTP: what the CLI commands use. */
+export interface Core {
+  readonly tenant: Readonly<Tenant>;
+  readonly store: Store;
+  readonly sources: readonly ConfiguredSource[];
+  /** Mirrored sources, by name. */
+  readonly mirrors: ReadonlyMap<string, MirrorEntry>;
+  readonly sync: SyncEngine;
+  readonly lookup: Lookup;
+  readonly workflows: Workflows;
+  /** Delivers the workflows' actions from the outbox. */
+  readonly delivery: OutboxWorker;
+  readonly logger: Logger;
+  close(): Promise<void>;
+}
+
+export interface CoreOptions {
+  readonly logger?: Logger;
+  /** Start syncing mirrored sources at once and on their schedule (serve does; tests sync by hand). */
+  readonly startSync?: boolean;
+  /** Worker threads that parse numbers during a sync. */
+  readonly workers?: number;
+  /** Deliver workflow actions from the outbox (serve does; commands that only read do not). */
+  readonly startDelivery?: boolean;
+}
+
+/** Wiring only, for one tenant: config → store → sources → lookup, workflows and sync. */
+export async function openCore(config: Readonly<Tenant>, options: CoreOptions = {}): Promise<Core> {
+  const logger = options.logger ?? pino({ level: 'info', base: { service: 'callcard' } });
+  const secret = Buffer.from(ensureSecretFile(config.dataDir, 'secret', newKey).value, 'base64url');
+  const store = openSqliteStore(config.dataDir);
+  const baseDir = config.baseDir ?? process.cwd();
+
+  // Workflows by name: CallFlow always (the journal), then those configured; names match in any case.
+  const settings = new Map<
+    string,
+    { name: string; sources?: readonly string[]; actions: ConfiguredAction[] }
+  >();
+  settings.set('callflow', { name: 'CallFlow', actions: [] });
+  for (const [name, workflow] of Object.entries(config.workflows)) {
+    const actions: ConfiguredAction[] = [];
+    for (const action of workflow.actions) actions.push(await createAction(action, { baseDir }));
+    const key = name.toLowerCase();
+    settings.set(key, {
+      name: settings.get(key)?.name ?? name,
+      ...(workflow.sources && { sources: workflow.sources }),
+      actions,
+    });
+  }
+  const delivery = createOutboxWorker({
+    store: store.outbox,
+    actionFor: (item) => settings.get(item.workflow.toLowerCase())?.actions[item.action]?.action,
+    logger: logger.child({ part: 'outbox' }),
+    leaseMs: config.delivery.leaseMs,
+    pollMs: config.delivery.pollMs,
+    concurrency: config.delivery.concurrency,
+    backoff: { baseMs: config.delivery.backoffBaseMs, maxMs: config.delivery.backoffMaxMs, factor: 2 },
+    attemptTimeoutMs: attemptTimeout(config.workflows, config.delivery),
+    // The data directory is one instance's: at start it takes back the leases of its earlier runs.
+    instance: outboxInstance(config.dataDir),
+  });
+  // The contact a call was with, for the actions' payload: found as a lookup finds it.
+  let lookup: Lookup | undefined;
+  const findContact = async (call: Parameters<typeof otherParty>[0]) => {
+    const number = otherParty(call);
+    if (!number || !lookup) return undefined;
+    const { hits } = await lookup(number);
+    const hit = call.contactCrmId ? hits.find((h) => h.match.id === call.contactCrmId) : hits[0];
+    if (!hit) return undefined;
+    const { primary: _, ...contact } = hit.match;
+    return { ...contact, source: hit.from.name, crmName: hit.from.crmName };
+  };
+  const workflows = createWorkflowRegistry(
+    [...settings.values()].map((workflow) =>
+      createWorkflow({
+        ...workflow,
+        journal: store.calls,
+        secret,
+        outbox: store.outbox,
+        runner: delivery,
+        answerBudgetMs: config.delivery.answerBudgetMs,
+        findContact,
+      }),
+    ),
+  );
+
+  const mirrors = new Map<string, MirrorEntry>();
+  const opened: Source[] = [];
+  const sources: ConfiguredSource[] = [];
+  try {
+    for (const entry of config.sources) {
+      const { source, mode } = await openSource(entry, {
+        logger: logger.child({ source: entry.name }),
+        baseDir,
+      });
+      opened.push(source);
+      if (mode === 'mirror') {
+        mirrors.set(entry.name, {
+          source,
+          intervalMs: entry.sync.intervalMs,
+          fullIntervalMs: entry.sync.fullIntervalMs,
+        });
+      }
+      sources.push({
+        name: entry.name,
+        mode,
+        find:
+          mode === 'live'
+            ? createLiveFinder(source, config.region, entry.cache)
+            : createIndexFinder(store.contacts, entry.name),
+        crmName: entry.crmName,
+        crmLogo: entry.crmLogo,
+        timeoutMs: entry.timeoutMs,
+        workflows: workflows.namesFor(entry.name),
+      });
+    }
+  } catch (error) {
+    await Promise.allSettled(opened.map((source) => source.close?.()));
+    await store.close();
+    throw error;
+  }
+  const sync = createSyncEngine({
+    store: store.contacts,
+    region: config.region,
+    logger,
+    workers: options.workers ?? 0,
+  });
+  if (options.startSync) sync.start([...mirrors.values()]);
+  if (options.startDelivery) delivery.start();
+  const lookupCore = createLookup({
+    sources,
+    region: config.region,
+    maxResults: config.maxResults,
+    deadlineMs: config.lookup.deadlineMs,
+    logger,
+  });
+  lookup = lookupCore;
+  let closing: Promise<void> | undefined;
+  return {
+    tenant: config,
+    store,
+    sources,
+    mirrors,
+    sync,
+    lookup: lookupCore,
+    workflows,
+    delivery,
+    logger,
+    close() {
+      closing ??= (async () => {
+        await delivery.stop();
+        await Promise.allSettled(
+          [...settings.values()].flatMap((workflow) =>
+            workflow.actions.map(({ action }) => action.close?.()),
+          ),
+        );
+        await sync.stop();
+        await Promise.allSettled(opened.map((source) => source.close?.()));
+        await store.close();
+      })();
+      return closing;
+    },
+  };
+}
