@@ -70,7 +70,7 @@ module.exports = {
     },
     {
       name: 'workflows-not-into-sources',
-      severity: 'warn',
+      severity: 'error',
       comment: 'Workflow actions share outbound HTTP, SQL clients and secrets with sources through common modules, not through a source adapter.',
       from: { path: '^src/workflows/' },
       to: { path: '^src/sources/[^/]+/' },

@@ -1,5 +1,5 @@
 import { type Core, openCore } from '../main.js';
-import type { Delivery, DeliveryStatus, OutboxStore } from '../workflows/outbox/types.js';
+import type { Delivery, DeliveryStatus, OutboxStore } from '../store/outbox-types.js';
 import { type CommonOptions, isoTime } from './calls.js';
 import { quietLogger, table } from './format.js';
 import { loadTenant } from './load.js';

@@ -3,9 +3,9 @@ import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { NewDelivery } from '../../src/store/outbox-types.js';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import type { NewCallRecord } from '../../src/store/types.js';
-import type { NewDelivery } from '../../src/workflows/outbox/types.js';
 import { tempDir } from '../helper.js';
 
 // The built CLI (`npx tsc -p tsconfig.build.json` first).

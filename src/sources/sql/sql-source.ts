@@ -2,9 +2,9 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { type ColumnRole, roleOf, toRawContact } from '../../contacts/columns.js';
 import type { RawContact } from '../../contacts/raw-contact.js';
+import { connectMysql, connectPostgres, connectSqlite, type Row, type SqlClient } from '../../sql/clients.js';
+import { connectionSettings, readPassword } from '../../sql/connection.js';
 import type { Source, SourceDeps } from '../types.js';
-import { connectMysql, connectPostgres, connectSqlite, type Row, type SqlClient } from './clients.js';
-import { connectionSettings, readPassword } from './connection.js';
 import { type PresetName, presetOf } from './presets.js';
 
 const identifier = z

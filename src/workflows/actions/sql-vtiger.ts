@@ -14,7 +14,7 @@
  * missing key that two attempts can hold together, and their inserts would then deadlock.
  */
 import mysql from 'mysql2/promise';
-import type { CallParameters } from './sql.js';
+import type { CallParameters } from './sql-parameters.js';
 
 /** The marker table: which vtiger record each delivery logged. */
 export const VTIGER_MARKER_TABLE = 'callcard_deliveries';

@@ -2,92 +2,17 @@ import { createHash } from 'node:crypto';
 import { basename, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { z } from 'zod';
-import { parseIsoTime } from '../../connector/wire.js';
-import { connectMysql, connectPostgres } from '../../sources/sql/clients.js';
-import { connectionSettings, readPassword } from '../../sources/sql/connection.js';
-import { bindNamed } from '../../sources/sql/named-params.js';
+import { connectMysql, connectPostgres } from '../../sql/clients.js';
+import { connectionSettings, readPassword } from '../../sql/connection.js';
+import { bindNamed } from '../../sql/named-params.js';
+import { isObject } from '../../util/json.js';
+import { parseIsoTime } from '../../util/time.js';
+import { type CallParameters, type ParameterName, SQL_ACTION_PARAMETERS } from './sql-parameters.js';
 import { type CallPresetName, callPresets } from './sql-presets.js';
 import { createVtigerWriter, type VtigerWriter, vtigerOwner, vtigerRecordUrl } from './sql-vtiger.js';
 import { type Action, DeliveryError, retrySettings } from './types.js';
 
-/** Every named parameter a custom `query` (and a `recordUrl`) may use. */
-export const SQL_ACTION_PARAMETERS = [
-  'deliveryId',
-  'callId',
-  'workflow',
-  'recordId',
-  'direction',
-  'status',
-  'durationSeconds',
-  'durationMinutes',
-  'startedAt',
-  'answeredAt',
-  'endedAt',
-  'startedAtUtc',
-  'endedAtUtc',
-  'contactCrmId',
-  'userCrmId',
-  'userId',
-  'originatorNumber',
-  'originatorName',
-  'destinationNumber',
-  'destinationName',
-  'otherNumber',
-  'otherName',
-  'contactId',
-  'contactName',
-  'contactCompany',
-  'contactSource',
-  'subject',
-  'description',
-  'now',
-  'nowUtc',
-] as const;
-
-type ParameterName = (typeof SQL_ACTION_PARAMETERS)[number];
-
-/** What a delivery's payload gives the statements, under the names listed above. */
-export type CallParameters = {
-  readonly deliveryId: string;
-  readonly callId: string;
-  readonly workflow: string;
-  /** A UUID derived from the delivery id (an update's: the first delivery's): the same on every attempt. */
-  readonly recordId: string;
-  readonly direction: 'incoming' | 'outgoing' | null;
-  readonly status: 'answered' | 'missed';
-  readonly durationSeconds: number;
-  readonly durationMinutes: number;
-  /** The call's start (the first time known, else the delivery's). */
-  readonly startedAt: Date;
-  readonly answeredAt: Date | null;
-  /** The call's end (its start plus its duration when the CONNECTOR sent none). */
-  readonly endedAt: Date;
-  /** The same in UTC as `YYYY-MM-DD HH:MM:SS`, for DATETIME columns that hold UTC. */
-  readonly startedAtUtc: string;
-  readonly endedAtUtc: string;
-  readonly contactCrmId: string | null;
-  readonly userCrmId: string | null;
-  /** `userCrmId`, else the configured `userId`. */
-  readonly userId: string | null;
-  readonly originatorNumber: string | null;
-  readonly originatorName: string | null;
-  readonly destinationNumber: string | null;
-  readonly destinationName: string | null;
-  /** The party on the other end: the caller of an incoming call, the callee of an outgoing one. */
-  readonly otherNumber: string | null;
-  readonly otherName: string | null;
-  /** The matched contact (of `contactSource` when set), or null. */
-  readonly contactId: string | null;
-  readonly contactName: string | null;
-  readonly contactCompany: string | null;
-  readonly contactSource: string | null;
-  /** "Incoming call from Alexa Holiday", "Missed call from 41215522000"... */
-  readonly subject: string;
-  /** The numbers, names, status and duration, on lines. */
-  readonly description: string;
-  readonly now: Date;
-  readonly nowUtc: string;
-};
+export { type CallParameters, SQL_ACTION_PARAMETERS } from './sql-parameters.js';
 
 /** vtiger is not a list of statements: its ids come from a sequence, in a transaction (sql-vtiger.ts). */
 const PRESETS = ['suitecrm', 'sugarcrm', 'vtiger'] as const satisfies readonly (CallPresetName | 'vtiger')[];
@@ -187,8 +112,6 @@ export function recordUuid(name: string): string {
 
 type Json = Record<string, unknown>;
 
-const isObject = (value: unknown): value is Json =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 const text = (value: unknown): string | null =>
   typeof value === 'string' && value.trim() !== '' ? value.trim() : null;
 const time = (value: unknown): number | undefined =>

@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
+import type { Delivery, OutboxStore } from '../../store/outbox-types.js';
 import { type Action, DeliveryError } from '../actions/types.js';
-import type { Delivery, OutboxStore } from './types.js';
 
 export interface BackoffOptions {
   /** Wait after the first failed attempt. */
