@@ -1,12 +1,11 @@
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
+import { HEADER_NAME } from '../net/headers.js';
 import { isRegion } from '../phone/index.js';
 import { sourceTypes } from '../sources/registry.js';
 import { parseCidr } from '../util/cidr.js';
 import { isObject } from '../util/json.js';
 import { checkDelivery, deliverySchema, workflowsSchema } from '../workflows/config.js';
-
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 const region = z
   .string()

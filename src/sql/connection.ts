@@ -1,6 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { z } from 'zod';
+import { readOptionalSecret } from '../config/secret-fields.js';
 
 /** How to reach a database: the same settings for sql sources and sql workflow actions. */
 export const connectionSettings = {
@@ -14,34 +13,15 @@ export const connectionSettings = {
 };
 
 /**
- * The password from the environment or a file (relative to the config's folder), if one is set.
- * A variable that is not set, or a file that cannot be read, is an error now rather than a failed
- * login at the first query; errors name the setting, never the value.
+ * The password from the environment or a file (relative to the config's folder), if one is set, by
+ * the one secret reader (config/secret-fields.ts). A variable that is not set, or a file that
+ * cannot be read, is an error now rather than a failed login at the first query; errors name the
+ * setting, never the value.
  */
 export function readPassword(
   config: { readonly passwordEnv?: string | undefined; readonly passwordFile?: string | undefined },
   baseDir: string,
   env: NodeJS.ProcessEnv = process.env,
 ): string | undefined {
-  if (config.passwordEnv !== undefined && config.passwordFile !== undefined)
-    throw new Error('give only one of passwordEnv, passwordFile');
-  if (config.passwordEnv !== undefined) {
-    const value = env[config.passwordEnv];
-    if (!value) throw new Error(`passwordEnv: environment variable ${config.passwordEnv} is not set`);
-    return value;
-  }
-  if (config.passwordFile !== undefined) {
-    const file = resolve(baseDir, config.passwordFile);
-    let value: string;
-    try {
-      value = readFileSync(file, 'utf8').trim();
-    } catch (error) {
-      throw new Error(
-        `passwordFile: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
-      );
-    }
-    if (!value) throw new Error(`passwordFile: ${file} is empty`);
-    return value;
-  }
-  return undefined;
+  return readOptionalSecret(config, 'password', { baseDir, env });
 }

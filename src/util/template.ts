@@ -80,3 +80,21 @@ export function renderValue(template: Template, vars: Vars): string | number {
   }
   return render(template, vars, 'raw');
 }
+
+/**
+ * A link: every `{name}` filled with `read(name)`, URL-encoded; undefined when one of them has no
+ * value (null, undefined or ''), so a record without its id gets no link rather than a broken one.
+ */
+export function fillLink(
+  source: string,
+  read: (name: string) => string | number | null | undefined,
+): string | undefined {
+  const template = parseTemplate(source);
+  const vars: Record<string, string | number> = {};
+  for (const name of template.names) {
+    const value = read(name);
+    if (value === null || value === undefined || value === '') return undefined;
+    vars[name] = value;
+  }
+  return render(template, vars, 'url');
+}

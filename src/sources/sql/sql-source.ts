@@ -4,6 +4,7 @@ import { type ColumnRole, roleOf, toRawContact } from '../../contacts/columns.js
 import type { RawContact } from '../../contacts/raw-contact.js';
 import { connectMysql, connectPostgres, connectSqlite, type Row, type SqlClient } from '../../sql/clients.js';
 import { connectionSettings, readPassword } from '../../sql/connection.js';
+import { fillLink } from '../../util/template.js';
 import type { Source, SourceDeps } from '../types.js';
 import { type PresetName, presetOf } from './presets.js';
 
@@ -82,13 +83,10 @@ const INTERNAL = new Set(['company_id', 'search_key']);
 
 /** Reads `{column}` placeholders from a row. */
 function fill(template: string, row: Row): string | undefined {
-  let missing = false;
-  const text = template.replace(/\{(\w+)\}/g, (_, column: string) => {
+  return fillLink(template, (column) => {
     const value = row[column];
-    if (value === null || value === undefined || value === '') missing = true;
-    return encodeURIComponent(String(value ?? ''));
+    return value === null || value === undefined ? value : String(value);
   });
-  return missing ? undefined : text;
 }
 
 /**

@@ -14,6 +14,7 @@
  * missing key that two attempts can hold together, and their inserts would then deadlock.
  */
 import mysql from 'mysql2/promise';
+import { raceAbort } from '../../util/abort.js';
 import type { CallParameters } from './sql-parameters.js';
 
 /** The marker table: which vtiger record each delivery logged. */
@@ -207,12 +208,7 @@ export function createVtigerWriter(options: { url: string; password?: string }):
     try {
       if (signal.aborted) throw signal.reason;
       signal.addEventListener('abort', stop, { once: true });
-      const running = work(connection);
-      return await new Promise<T>((resolve, reject) => {
-        const abort = () => reject(signal.reason);
-        signal.addEventListener('abort', abort, { once: true });
-        running.then(resolve, reject).finally(() => signal.removeEventListener('abort', abort));
-      });
+      return await raceAbort(signal, work(connection));
     } catch (error) {
       if ((error as { fatal?: unknown }).fatal) broken = true;
       throw error;
@@ -260,11 +256,7 @@ export function createVtigerWriter(options: { url: string; password?: string }):
           await marker;
           return transaction(connection, call, owner);
         })();
-        return await new Promise<number>((resolve, reject) => {
-          const abort = () => reject(signal.reason);
-          signal.addEventListener('abort', abort, { once: true });
-          work.then(resolve, reject).finally(() => signal.removeEventListener('abort', abort));
-        });
+        return await raceAbort(signal, work);
       } catch (error) {
         if ((error as { fatal?: unknown }).fatal) broken = true;
         throw error;

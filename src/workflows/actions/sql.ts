@@ -6,6 +6,7 @@ import { connectMysql, connectPostgres } from '../../sql/clients.js';
 import { connectionSettings, readPassword } from '../../sql/connection.js';
 import { bindNamed } from '../../sql/named-params.js';
 import { isObject } from '../../util/json.js';
+import { fillLink, parseTemplate } from '../../util/template.js';
 import { parseIsoTime } from '../../util/time.js';
 import { type CallParameters, type ParameterName, SQL_ACTION_PARAMETERS } from './sql-parameters.js';
 import { type CallPresetName, callPresets } from './sql-presets.js';
@@ -85,8 +86,8 @@ export const sqlActionSchema = z
         );
       }
     }
-    for (const [, name] of (config.recordUrl ?? '').matchAll(/\{(\w+)\}/g)) {
-      if (!(SQL_ACTION_PARAMETERS as readonly string[]).includes(name!)) {
+    for (const name of parseTemplate(config.recordUrl ?? '').names) {
+      if (!(SQL_ACTION_PARAMETERS as readonly string[]).includes(name)) {
         issue(`unknown placeholder {${name}}`, 'recordUrl');
       }
     }
@@ -232,13 +233,11 @@ export function callParameters(
 
 /** Reads `{name}` placeholders from the parameters; undefined when one of them is empty. */
 function fill(template: string, values: Readonly<Record<string, unknown>>): string | undefined {
-  let missing = false;
-  const url = template.replace(/\{(\w+)\}/g, (_, name: string) => {
+  const url = fillLink(template, (name) => {
     const value = values[name];
-    if (value === null || value === undefined || value === '') missing = true;
-    return encodeURIComponent(value instanceof Date ? value.toISOString() : String(value ?? ''));
+    return value instanceof Date ? value.toISOString() : value == null ? value : String(value);
   });
-  return missing || !/^https?:\/\//.test(url) ? undefined : url;
+  return url === undefined || !/^https?:\/\//.test(url) ? undefined : url;
 }
 
 // --- connections -------------------------------------------------------------------------------
