@@ -29,8 +29,10 @@ export interface Auth {
  *   that was not made: the configured address is wrong).
  * - `follow-same-origin`: followed on the same origin (so credentials never go to another host),
  *   at most `MAX_REDIRECTS` hops; to another origin it is a `RedirectRefused`.
+ * - `follow`: followed to any origin, at most `MAX_REDIRECTS` hops: only for requests that carry
+ *   no credentials (a public file's download link that leads to a storage host).
  */
-export type RedirectPolicy = 'error' | 'follow-same-origin';
+export type RedirectPolicy = 'error' | 'follow-same-origin' | 'follow';
 
 const MAX_REDIRECTS = 5;
 
@@ -46,6 +48,9 @@ export class RedirectRefused extends Error {
     this.name = 'RedirectRefused';
   }
 }
+
+/** The auth of requests that send no credentials, or carry fixed headers of their own. */
+export const NO_AUTH: Auth = { headers: async () => ({}), rejected: () => false };
 
 export interface OutboundRequest {
   readonly method: string;
@@ -103,7 +108,7 @@ async function fetchFollowing(
       throw new RedirectRefused(`${status}; redirects are not followed`, response.status);
     if (!location) throw new RedirectRefused(`${status} without Location`, response.status);
     const next = new URL(location, url);
-    if (next.origin !== url.origin) {
+    if (next.origin !== url.origin && policy !== 'follow') {
       throw new RedirectRefused(
         `redirected to ${next.origin}, another origin; not followed (credentials stay with ${url.origin})`,
         response.status,
