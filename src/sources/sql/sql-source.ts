@@ -2,8 +2,9 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { type ColumnRole, roleOf, toRawContact } from '../../contacts/columns.js';
 import type { RawContact } from '../../contacts/raw-contact.js';
-import { connectMysql, connectPostgres, connectSqlite, type Row, type SqlClient } from '../../sql/clients.js';
+import type { Row, SqlClient } from '../../sql/clients.js';
 import { connectionSettings, readPassword } from '../../sql/connection.js';
+import { sharedClient } from '../../sql/pools.js';
 import { fillLink } from '../../util/template.js';
 import type { Source, SourceDeps } from '../types.js';
 import { type PresetName, presetOf } from './presets.js';
@@ -150,14 +151,7 @@ export function createSqlSource(config: SqlSourceConfig, deps: SourceDeps): Sour
   }
   if (config.preset && !config.baseUrl) throw new Error(`source "${config.name}": a preset needs baseUrl`);
   const password = readPassword(config, deps.baseDir);
-  const connect = { connectPostgres, connectMysql, connectSqlite }[
-    config.driver === 'postgres'
-      ? 'connectPostgres'
-      : config.driver === 'mysql'
-        ? 'connectMysql'
-        : 'connectSqlite'
-  ];
-  const client: SqlClient = connect({
+  const client: SqlClient = sharedClient(config.driver, {
     ...(config.url && { url: config.url }),
     ...(config.file && { file: resolve(deps.baseDir, config.file) }),
     ...(password && { password }),

@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto';
 import { basename, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { z } from 'zod';
-import { connectMysql, connectPostgres } from '../../sql/clients.js';
 import { connectionSettings, readPassword } from '../../sql/connection.js';
 import { bindNamed } from '../../sql/named-params.js';
+import { sharedClient } from '../../sql/pools.js';
 import { isObject } from '../../util/json.js';
 import { fillLink, parseTemplate } from '../../util/template.js';
 import { parseIsoTime } from '../../util/time.js';
@@ -376,7 +376,7 @@ export function createSqlAction(config: SqlActionConfig, deps: { baseDir: string
         close: () => own.close(),
       };
     } else {
-      const client = (config.driver === 'postgres' ? connectPostgres : connectMysql)({
+      const client = sharedClient(config.driver, {
         url: config.url!,
         ...(password && { password }),
         statementTimeoutMs: config.timeoutMs,
