@@ -76,6 +76,20 @@ module.exports = {
       to: { path: '^src/sources/[^/]+/' },
     },
     {
+      name: 'plumbing-below-its-users',
+      severity: 'error',
+      comment: 'Shared plumbing (outbound HTTP, SQL clients, helpers) serves sources and workflows; it knows neither.',
+      from: { path: '^src/(net|sql|util)/' },
+      to: { path: '^src/(sources|workflows|lookup|sync|http|cli|store|metrics|import|contacts|connector)/|^src/main\\.ts$' },
+    },
+    {
+      name: 'util-stands-alone',
+      severity: 'error',
+      comment: 'The small helpers import nothing of callcard but each other.',
+      from: { path: '^src/util/' },
+      to: { path: '^src/', pathNot: '^src/util/' },
+    },
+    {
       name: 'not-to-unresolvable',
       severity: 'error',
       from: {},
