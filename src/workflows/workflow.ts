@@ -40,10 +40,10 @@ export interface WorkflowOptions {
  * outbox, claimed under an id derived from the call before any target is touched, so a repeat or
  * a concurrent post never makes a second one. A repeat that completes the call (its answer and end
  * after its start) brings the delivery up to date: one not made yet carries the call as it is now;
- * one already made is followed by an update (see `OutboxStore.submit`). When the first action's target confirms within the
- * budget, the answer is its record's id and url; otherwise callcard's id of the call and its page,
- * which leads to the record once it exists. Whichever id the first answer gave, every repeat of the
- * call gets the same.
+ * one already made is followed by an update (see `OutboxStore.submit`). When the first action's
+ * target confirms within the budget, the answer is its record's id and url; otherwise callcard's
+ * id of the call and its page, which leads to the record once it exists. Whichever id the first
+ * answer gave, every repeat of the call gets the same.
  */
 export function createWorkflow(options: WorkflowOptions): Workflow {
   const { name, journal, secret, actions = [], outbox, runner } = options;
