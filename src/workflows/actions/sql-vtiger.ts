@@ -193,12 +193,27 @@ export function createVtigerWriter(options: { url: string; password?: string }):
   }
 
   /** Runs `work` on a connection of its own, which `signal` kills (the server then rolls it back). */
+  /**
+   * A pooled connection unless the attempt is cut off first (a server that does not answer would
+   * hold it until the connect timeout); one that arrives after that goes straight back.
+   */
+  function connectionFor(signal: AbortSignal): Promise<mysql.PoolConnection> {
+    signal.throwIfAborted();
+    const connecting = pool.getConnection();
+    return raceAbort(signal, connecting, {
+      onAbort: () =>
+        void connecting.then(
+          (late) => late.release(),
+          () => {},
+        ),
+    });
+  }
+
   async function withConnection<T>(
     signal: AbortSignal,
     work: (connection: mysql.PoolConnection) => Promise<T>,
   ): Promise<T> {
-    signal.throwIfAborted();
-    const connection = await pool.getConnection();
+    const connection = await connectionFor(signal);
     let broken = false;
     const stop = () => {
       broken = true;
@@ -233,8 +248,7 @@ export function createVtigerWriter(options: { url: string; password?: string }):
       });
     },
     async log(call, owner, signal) {
-      signal.throwIfAborted();
-      const connection = await pool.getConnection();
+      const connection = await connectionFor(signal);
       let broken = false;
       const stop = () => {
         broken = true;
@@ -267,7 +281,8 @@ export function createVtigerWriter(options: { url: string; password?: string }):
       }
     },
     close() {
-      closed ??= pool.end();
+      // A pool whose connections were lost (a server gone) ends all the same: closing never fails.
+      closed ??= pool.end().catch(() => {});
       return closed;
     },
   };
