@@ -1,5 +1,5 @@
 /**
- * The template language of the rest source, kept tiny on purpose:
+ * The template language of requests (rest sources, rest actions) and links, kept tiny on purpose:
  *
  * - `{name}` is replaced by the value of a variable; any other text is copied as it is.
  * - In a URL, values are URL-encoded; in a JSON body written as text, they are JSON-escaped (put the

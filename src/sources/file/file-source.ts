@@ -1,5 +1,4 @@
 import type { BigIntStats } from 'node:fs';
-import { readFileSync } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { extname, resolve } from 'node:path';
 import type { Logger } from 'pino';
