@@ -3,6 +3,7 @@ import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { Delivery, OutboxStore } from '../../store/outbox-types.js';
+import { raceAbort } from '../../util/abort.js';
 import { type Action, DeliveryError } from '../actions/types.js';
 
 export interface BackoffOptions {
@@ -390,22 +391,7 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
 
 /** The action's promise, or its signal's reason once aborted (an action that ignores it is left behind). */
 function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  promise.catch(() => {});
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
+  return raceAbort(signal, promise);
 }
 
 /** An error as one line: its name and message, never its stack, cause or any data it carries. */
