@@ -14,7 +14,8 @@
  * missing key that two attempts can hold together, and their inserts would then deadlock.
  */
 import mysql from 'mysql2/promise';
-import type { CallParameters } from './sql.js';
+import { raceAbort } from '../../util/abort.js';
+import type { CallParameters } from './sql-parameters.js';
 
 /** The marker table: which vtiger record each delivery logged. */
 export const VTIGER_MARKER_TABLE = 'callcard_deliveries';
@@ -192,12 +193,27 @@ export function createVtigerWriter(options: { url: string; password?: string }):
   }
 
   /** Runs `work` on a connection of its own, which `signal` kills (the server then rolls it back). */
+  /**
+   * A pooled connection unless the attempt is cut off first (a server that does not answer would
+   * hold it until the connect timeout); one that arrives after that goes straight back.
+   */
+  function connectionFor(signal: AbortSignal): Promise<mysql.PoolConnection> {
+    signal.throwIfAborted();
+    const connecting = pool.getConnection();
+    return raceAbort(signal, connecting, {
+      onAbort: () =>
+        void connecting.then(
+          (late) => late.release(),
+          () => {},
+        ),
+    });
+  }
+
   async function withConnection<T>(
     signal: AbortSignal,
     work: (connection: mysql.PoolConnection) => Promise<T>,
   ): Promise<T> {
-    signal.throwIfAborted();
-    const connection = await pool.getConnection();
+    const connection = await connectionFor(signal);
     let broken = false;
     const stop = () => {
       broken = true;
@@ -207,12 +223,7 @@ export function createVtigerWriter(options: { url: string; password?: string }):
     try {
       if (signal.aborted) throw signal.reason;
       signal.addEventListener('abort', stop, { once: true });
-      const running = work(connection);
-      return await new Promise<T>((resolve, reject) => {
-        const abort = () => reject(signal.reason);
-        signal.addEventListener('abort', abort, { once: true });
-        running.then(resolve, reject).finally(() => signal.removeEventListener('abort', abort));
-      });
+      return await raceAbort(signal, work(connection));
     } catch (error) {
       if ((error as { fatal?: unknown }).fatal) broken = true;
       throw error;
@@ -237,8 +248,7 @@ export function createVtigerWriter(options: { url: string; password?: string }):
       });
     },
     async log(call, owner, signal) {
-      signal.throwIfAborted();
-      const connection = await pool.getConnection();
+      const connection = await connectionFor(signal);
       let broken = false;
       const stop = () => {
         broken = true;
@@ -260,11 +270,7 @@ export function createVtigerWriter(options: { url: string; password?: string }):
           await marker;
           return transaction(connection, call, owner);
         })();
-        return await new Promise<number>((resolve, reject) => {
-          const abort = () => reject(signal.reason);
-          signal.addEventListener('abort', abort, { once: true });
-          work.then(resolve, reject).finally(() => signal.removeEventListener('abort', abort));
-        });
+        return await raceAbort(signal, work);
       } catch (error) {
         if ((error as { fatal?: unknown }).fatal) broken = true;
         throw error;
@@ -275,7 +281,8 @@ export function createVtigerWriter(options: { url: string; password?: string }):
       }
     },
     close() {
-      closed ??= pool.end();
+      // A pool whose connections were lost (a server gone) ends all the same: closing never fails.
+      closed ??= pool.end().catch(() => {});
       return closed;
     },
   };
