@@ -3,7 +3,7 @@ import type { z } from 'zod';
 import { type ColumnRole, roleOf, toRawContact } from '../../contacts/columns.js';
 import type { RawContact } from '../../contacts/raw-contact.js';
 import type { Row, SqlClient } from '../../sql/clients.js';
-import { connectionSettings, readPassword } from '../../sql/connection.js';
+import { readPassword } from '../../sql/connection.js';
 import { sharedClient } from '../../sql/pools.js';
 import { fillLink } from '../../util/template.js';
 import type { Source, SourceDeps } from '../types.js';

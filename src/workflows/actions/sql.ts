@@ -9,7 +9,7 @@ import { isObject } from '../../util/json.js';
 import { fillLink } from '../../util/template.js';
 import { parseIsoTime } from '../../util/time.js';
 import type { CallParameters, ParameterName } from './sql-parameters.js';
-import { type CallPresetName, callPresets } from './sql-presets.js';
+import { callPresets } from './sql-presets.js';
 import type { sqlActionSchema } from './sql-schema.js';
 import { createVtigerWriter, type VtigerWriter, vtigerOwner, vtigerRecordUrl } from './sql-vtiger.js';
 import { type Action, DeliveryError } from './types.js';
