@@ -70,10 +70,24 @@ module.exports = {
     },
     {
       name: 'workflows-not-into-sources',
-      severity: 'warn',
+      severity: 'error',
       comment: 'Workflow actions share outbound HTTP, SQL clients and secrets with sources through common modules, not through a source adapter.',
       from: { path: '^src/workflows/' },
       to: { path: '^src/sources/[^/]+/' },
+    },
+    {
+      name: 'plumbing-below-its-users',
+      severity: 'error',
+      comment: 'Shared plumbing (outbound HTTP, SQL clients, helpers) serves sources and workflows; it knows neither.',
+      from: { path: '^src/(net|sql|util)/' },
+      to: { path: '^src/(sources|workflows|lookup|sync|http|cli|store|metrics|import|contacts|connector)/|^src/main\\.ts$' },
+    },
+    {
+      name: 'util-stands-alone',
+      severity: 'error',
+      comment: 'The small helpers import nothing of callcard but each other.',
+      from: { path: '^src/util/' },
+      to: { path: '^src/', pathNot: '^src/util/' },
     },
     {
       name: 'not-to-unresolvable',

@@ -1,5 +1,5 @@
+import type { Delivery, DeliveryStatus, OutboxStore } from '../store/outbox-types.js';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.js';
-import type { Delivery, DeliveryStatus, OutboxStore } from '../workflows/outbox/types.js';
 import { type CommonOptions, isoTime } from './calls.js';
 import { DELIVERY_STATUSES } from './flags.js';
 import { table } from './format.js';

@@ -1,11 +1,11 @@
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
-import { parseCidr } from '../http/address.js';
+import { HEADER_NAME } from '../net/headers.js';
 import { isRegion } from '../phone/index.js';
 import { sourceTypes } from '../sources/registry.js';
+import { parseCidr } from '../util/cidr.js';
+import { isObject } from '../util/json.js';
 import { checkDelivery, deliverySchema, workflowsSchema } from '../workflows/config.js';
-
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 const region = z
   .string()
@@ -194,9 +194,6 @@ const OWN_TENANT_KEYS = ['basePath', 'sources', 'workflows', 'allow', 'dataDir']
 const TENANT_KEYS = [...SHARED_TENANT_KEYS, ...OWN_TENANT_KEYS, 'auth'];
 /** The one tenant of a config without `tenants:`; its settings sit at the top. */
 export const SINGLE_TENANT = 'default';
-
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /**
  * One shape for both forms: without `tenants:`, the top-level settings are the one tenant's;

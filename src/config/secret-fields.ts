@@ -48,28 +48,52 @@ export interface SecretContext {
   readonly env: NodeJS.ProcessEnv;
 }
 
-/** Reads `<key>`, `<key>Env` or `<key>File` of the auth settings; names the setting, never the value. */
-export function readSecret(settings: Record<string, unknown>, key: string, context: SecretContext): string {
+/** A secret in an environment variable (trimmed); `setting` names it in errors, e.g. `auth.tokenEnv`. */
+export function secretFromEnv(variable: string, setting: string, env: NodeJS.ProcessEnv): string {
+  const value = env[variable]?.trim();
+  if (!value) throw new Error(`${setting}: environment variable ${variable} is not set`);
+  return value;
+}
+
+/** A secret in a file (relative to the config's folder, trimmed); errors name the setting and the file. */
+export function secretFromFile(path: string, setting: string, baseDir: string): string {
+  const full = resolve(baseDir, path);
+  let value: string;
+  try {
+    value = readFileSync(full, 'utf8').trim();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
+    throw new Error(`${setting}: cannot read ${full} (${code})`);
+  }
+  if (!value) throw new Error(`${setting}: ${full} is empty`);
+  return value;
+}
+
+/**
+ * Reads `<key>`, `<key>Env` or `<key>File` of `settings`, or undefined when none is given. A
+ * variable that is not set, or a file that cannot be read, is an error now rather than a failed
+ * login later. Errors name the setting (`prefix` + its name, e.g. `auth.tokenEnv`), never the value.
+ */
+export function readOptionalSecret(
+  settings: Readonly<Record<string, unknown>>,
+  key: string,
+  context: SecretContext,
+  prefix = '',
+): string | undefined {
+  const given = [key, `${key}Env`, `${key}File`].filter((name) => settings[name] !== undefined);
+  if (given.length > 1) throw new Error(`give only one of ${given.map((name) => prefix + name).join(', ')}`);
   const inline = settings[key];
   if (typeof inline === 'string') return inline;
   const env = settings[`${key}Env`];
-  if (typeof env === 'string') {
-    const value = context.env[env]?.trim();
-    if (!value) throw new Error(`auth.${key}Env: environment variable ${env} is not set`);
-    return value;
-  }
+  if (typeof env === 'string') return secretFromEnv(env, `${prefix}${key}Env`, context.env);
   const file = settings[`${key}File`];
-  if (typeof file === 'string') {
-    const full = resolve(context.baseDir, file);
-    let value: string;
-    try {
-      value = readFileSync(full, 'utf8').trim();
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
-      throw new Error(`auth.${key}File: cannot read ${full} (${code})`);
-    }
-    if (!value) throw new Error(`auth.${key}File: ${full} is empty`);
-    return value;
-  }
-  throw new Error(`auth.${key} is missing`);
+  if (typeof file === 'string') return secretFromFile(file, `${prefix}${key}File`, context.baseDir);
+  return undefined;
+}
+
+/** Reads `<key>`, `<key>Env` or `<key>File` of the auth settings; names the setting, never the value. */
+export function readSecret(settings: Record<string, unknown>, key: string, context: SecretContext): string {
+  const value = readOptionalSecret(settings, key, context, 'auth.');
+  if (value === undefined) throw new Error(`auth.${key} is missing`);
+  return value;
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { type ErrorCode, ErrorCodes, ErrorMessages as M } from '../errors.js';
+import { parseIsoTime } from '../util/time.js';
 
 /**
  * The CONNECTOR's wire, described once: each request field with the rule that reads it and each
@@ -27,21 +28,7 @@ export const NumberText = wireText(M.PHONE_NUMBER_NOT_TEXT).refine(
   { error: M.phoneNumberTooLong(MAX_NUMBER_LENGTH) },
 );
 
-// ISO-8601 date and time, "T" or space, optional seconds, fraction and zone.
-const ISO_DATE_TIME =
-  /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?(?:Z|[+-]\d{2}(?::?\d{2})?)?)?$/i;
-
-/** Epoch milliseconds of a valid ISO-8601 time, or undefined. */
-export function parseIsoTime(value: string): number | undefined {
-  if (!ISO_DATE_TIME.test(value)) return undefined;
-  const ms = Date.parse(
-    value
-      .replace(',', '.')
-      .replace(' ', 'T')
-      .replace(/([+-]\d{2})(\d{2})$/, '$1:$2'),
-  );
-  return Number.isNaN(ms) ? undefined : ms;
-}
+export { parseIsoTime };
 
 // Levels of arrays and objects a field may have: far beyond any payload, and the journal's JSON
 // functions and the call's identity (both recursive) stay within their limits.

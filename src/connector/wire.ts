@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import { CallcardError, ErrorMessages as M } from '../errors.js';
 import type { LookupHit } from '../lookup/lookup.js';
 import type { CallDirection } from '../store/types.js';
+import { isObject } from '../util/json.js';
 import {
   CallInputs as CallInputsSchema,
   type CallTextField,
@@ -22,10 +23,6 @@ export { CALL_TEXT_FIELDS, CALL_TIME_FIELDS, parseIsoTime, type WireContact } fr
  */
 
 type Json = Record<string, unknown>;
-
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** The value under `name`, whatever its case. */
 export function readField(object: Json, name: string): unknown {

@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import type { Tenant } from '../config/schema.js';
 import { ErrorMessages as M } from '../errors.js';
-import { createAllowList } from './address.js';
+import { createAllowList } from '../util/cidr.js';
 import type { Authenticator } from './auth.js';
 import { errorBody, sendNotFound } from './errors.js';
 import { Lockout, RateLimit, type Verdict } from './limits.js';

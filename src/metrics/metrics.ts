@@ -1,7 +1,7 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { ConfiguredSource, Lookup, LookupResult, SourceStatus } from '../lookup/lookup.js';
+import type { DeliveryStatus, OutboxStore } from '../store/outbox-types.js';
 import type { ContactStore, SyncState } from '../store/types.js';
-import type { DeliveryStatus, OutboxStore } from '../workflows/outbox/types.js';
 
 /**
  * Prometheus metrics on a registry of their own (never prom-client's global one), so several

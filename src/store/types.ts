@@ -1,6 +1,6 @@
 import type { CountryCode } from 'libphonenumber-js/max';
 import type { MatchKey } from '../phone/index.js';
-import type { OutboxStore } from '../workflows/outbox/types.js';
+import type { OutboxStore } from './outbox-types.js';
 
 /** A number of a contact, with its canonical key computed once when written. */
 export interface PhoneEntry {

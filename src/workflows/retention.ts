@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
+import type { OutboxStore } from '../store/outbox-types.js';
 import type { CallJournal } from '../store/types.js';
-import type { OutboxStore } from './outbox/types.js';
 
 const DAY_MS = 86_400_000;
 

@@ -1,8 +1,8 @@
 import { type CallInputs, parseIsoTime } from '../connector/wire.js';
+import type { Delivery, OutboxStore, Submission } from '../store/outbox-types.js';
 import type { CallJournal, NewCallRecord } from '../store/types.js';
 import type { Action } from './actions/types.js';
 import { callId } from './call-identity.js';
-import type { Delivery, OutboxStore, Submission } from './outbox/types.js';
 import type { Workflow } from './registry.js';
 
 /** Path of a call record's page, under the base path. */

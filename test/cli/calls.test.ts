@@ -2,9 +2,9 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { NewDelivery } from '../../src/store/outbox-types.js';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import type { NewCallRecord } from '../../src/store/types.js';
-import type { NewDelivery } from '../../src/workflows/outbox/types.js';
 import { runCli } from '../support/cli.js';
 import { tempDir } from '../support/helper.js';
 

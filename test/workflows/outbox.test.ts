@@ -1,9 +1,9 @@
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { DeliveryResult } from '../../src/store/outbox-types.js';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import type { Store } from '../../src/store/types.js';
 import { type Action, type ActionContext, DeliveryError } from '../../src/workflows/actions/types.js';
-import type { DeliveryResult } from '../../src/workflows/outbox/types.js';
 import { createOutboxWorker, type OutboxWorkerOptions } from '../../src/workflows/outbox/worker.js';
 import { tempDir } from '../support/helper.js';
 import { newDelivery, PHONE, until, wrongHolds } from './outbox/support.js';

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Delivery } from '../../src/workflows/outbox/types.js';
+import type { Delivery } from '../../src/store/outbox-types.js';
 import { AUTH, build, type TestService } from '../support/helper.js';
 import { callInputs, deliveringService, postCall } from './support.js';
 

@@ -1,5 +1,5 @@
+import type { Delivery } from '../../store/outbox-types.js';
 import type { CallRecord } from '../../store/types.js';
-import type { Delivery } from '../../workflows/outbox/types.js';
 
 const escapeHtml = (value: string) => value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync, onRequestAsyncHookHandler } from 'fastify';
 import { ErrorMessages } from '../../errors.js';
+import type { OutboxStore } from '../../store/outbox-types.js';
 import type { CallJournal } from '../../store/types.js';
-import type { OutboxStore } from '../../workflows/outbox/types.js';
 import { CALL_PAGE_PATH } from '../../workflows/workflow.js';
 import { sendNotFound } from '../errors.js';
 import { renderCallPage } from '../pages/call-page.js';

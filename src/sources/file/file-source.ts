@@ -1,12 +1,13 @@
 import type { BigIntStats } from 'node:fs';
-import { readFileSync } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { extname, resolve } from 'node:path';
 import type { Logger } from 'pino';
+import { secretFromEnv, secretFromFile } from '../../config/secret-fields.js';
 import type { RawContact } from '../../contacts/raw-contact.js';
 import { readCsv } from '../../import/csv.js';
 import type { ReadResult } from '../../import/types.js';
 import { readVcard } from '../../import/vcard.js';
+import { raceAbort } from '../../util/abort.js';
 import { createCalls } from '../calls.js';
 import type { CallOptions, ListOptions, Source, SourceDeps } from '../types.js';
 import { download, type Remote, remoteOf, remoteVersion } from './http.js';
@@ -73,12 +74,7 @@ async function sniff(file: string): Promise<FileFormat> {
 /** Runs `start`, settling with it or rejecting with the signal's reason as soon as it is aborted. */
 function abortable<T>(start: () => Promise<T>, signal: AbortSignal): Promise<T> {
   if (signal.aborted) return Promise.reject(signal.reason);
-  const promise = start();
-  return new Promise<T>((resolvePromise, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(resolvePromise, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
+  return raceAbort(signal, start());
 }
 
 /**
@@ -101,21 +97,10 @@ function headersOf(config: FileSourceConfig, baseDir: string): Record<string, st
   };
   for (const [header, value] of Object.entries(config.headers ?? {})) add('headers', header, value);
   for (const [header, variable] of Object.entries(config.headersEnv ?? {})) {
-    const value = process.env[variable]?.trim();
-    if (!value) throw new Error(`headersEnv.${header}: environment variable ${variable} is not set`);
-    add('headersEnv', header, value);
+    add('headersEnv', header, secretFromEnv(variable, `headersEnv.${header}`, process.env));
   }
   for (const [header, path] of Object.entries(config.headersFile ?? {})) {
-    const full = resolve(baseDir, path);
-    let value: string;
-    try {
-      value = readFileSync(full, 'utf8').trim();
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
-      throw new Error(`headersFile.${header}: cannot read ${full} (${code})`);
-    }
-    if (!value) throw new Error(`headersFile.${header}: ${full} is empty`);
-    add('headersFile', header, value);
+    add('headersFile', header, secretFromFile(path, `headersFile.${header}`, baseDir));
   }
   return given.size > 0 ? headers : undefined;
 }

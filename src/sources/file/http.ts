@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { NO_AUTH, type RedirectPolicy, sendWithAuth } from '../../net/http-client.js';
 
 /** Longest wait for a HEAD answer. */
 const HEAD_TIMEOUT_MS = 30_000;
@@ -49,6 +50,15 @@ export function remoteOf(url: string, headers: Readonly<Record<string, string>> 
   return { url: parsed.href, headers: sent, label: urlLabel(url) };
 }
 
+/**
+ * Redirects are followed by the shared client: anywhere when the request carries no headers (a
+ * public link to a storage host), on the same origin only when it does, so that configured
+ * headers (which may hold a key) and credentials never go to another host.
+ */
+function redirectPolicy(remote: Remote): RedirectPolicy {
+  return Object.keys(remote.headers).length === 0 ? 'follow' : 'follow-same-origin';
+}
+
 /** The first line of an error's message (or its cause's), the URL in it shown by its label only. */
 function describe(error: unknown, remote: Remote): string {
   const cause = (error as { cause?: unknown }).cause;
@@ -80,11 +90,12 @@ export async function remoteVersion(remote: Remote, signal: AbortSignal): Promis
   signal.throwIfAborted();
   let response: Response;
   try {
-    response = await fetch(remote.url, {
-      method: 'HEAD',
-      headers: remote.headers,
-      signal: AbortSignal.any([signal, AbortSignal.timeout(HEAD_TIMEOUT_MS)]),
-    });
+    response = await sendWithAuth(
+      NO_AUTH,
+      { method: 'HEAD', url: new URL(remote.url), headers: remote.headers },
+      AbortSignal.any([signal, AbortSignal.timeout(HEAD_TIMEOUT_MS)]),
+      redirectPolicy(remote),
+    );
   } catch (error) {
     throw requestError('HEAD', remote, error, signal, HEAD_TIMEOUT_MS);
   }
@@ -123,7 +134,12 @@ export async function download(remote: Remote, signal: AbortSignal, maxBytes: nu
   const timed = AbortSignal.any([signal, AbortSignal.timeout(DOWNLOAD_TIMEOUT_MS)]);
   let response: Response;
   try {
-    response = await fetch(remote.url, { headers: remote.headers, signal: timed });
+    response = await sendWithAuth(
+      NO_AUTH,
+      { method: 'GET', url: new URL(remote.url), headers: remote.headers },
+      timed,
+      redirectPolicy(remote),
+    );
   } catch (error) {
     throw requestError('GET', remote, error, signal, DOWNLOAD_TIMEOUT_MS);
   }

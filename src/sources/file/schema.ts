@@ -1,7 +1,5 @@
 import { z } from 'zod';
-
-export const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-export const headerName = z.string().regex(HEADER_NAME, 'must be an HTTP header name');
+import { headerName } from '../../net/headers.js';
 
 /**
  * A CSV or vCard file, or an http(s) URL of one, mirrored into the local index and read again when

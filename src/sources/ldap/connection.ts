@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { ConnectionOptions } from 'node:tls';
 import { Client, ResultCodeError } from 'ldapts';
+import { readOptionalSecret } from '../../config/secret-fields.js';
 
 /** How to reach and bind to the directory, secrets already read. */
 export interface ConnectionSettings {
@@ -35,30 +36,7 @@ export function readPassword(
   baseDir: string,
   env: NodeJS.ProcessEnv = process.env,
 ): string | undefined {
-  const given = (['password', 'passwordEnv', 'passwordFile'] as const).filter(
-    (key) => settings[key] !== undefined,
-  );
-  if (given.length > 1) throw new Error(`give only one of ${given.join(', ')}`);
-  if (settings.password !== undefined) return settings.password;
-  if (settings.passwordEnv !== undefined) {
-    const value = env[settings.passwordEnv]?.trim();
-    if (!value) throw new Error(`passwordEnv: environment variable ${settings.passwordEnv} is not set`);
-    return value;
-  }
-  if (settings.passwordFile !== undefined) {
-    const file = resolve(baseDir, settings.passwordFile);
-    let value: string;
-    try {
-      value = readFileSync(file, 'utf8').trim();
-    } catch (error) {
-      throw new Error(
-        `passwordFile: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
-      );
-    }
-    if (!value) throw new Error(`passwordFile: ${file} is empty`);
-    return value;
-  }
-  return undefined;
+  return readOptionalSecret(settings as Readonly<Record<string, unknown>>, 'password', { baseDir, env });
 }
 
 /** The CA certificate file, read once at start. */

@@ -1,8 +1,9 @@
 import { type ColumnRole, roleOf, toRawContact } from '../../contacts/columns.js';
 import type { RawContact } from '../../contacts/raw-contact.js';
-import { first, type Path, parsePath, select } from './path.js';
+import { link } from '../../net/request-template.js';
+import { isObject } from '../../util/json.js';
+import { type Path, parsePath, select } from '../../util/json-path.js';
 import type { FieldsConfig, PhoneConfig } from './schema.js';
-import { parseTemplate, render, type Template } from './template.js';
 
 /** Turns one record of a response into a contact. */
 export type Mapper = (record: unknown) => RawContact;
@@ -10,8 +11,6 @@ export type Mapper = (record: unknown) => RawContact;
 type Scalar = string | number | boolean;
 const isScalar = (value: unknown): value is Scalar =>
   typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean';
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** Epoch seconds are told from milliseconds by size: 1e11 ms is 1973, 1e11 s is year 5138. */
 function epoch(value: unknown): unknown {
@@ -61,31 +60,6 @@ function firstScalar(record: unknown, paths: readonly Path[]): Scalar | undefine
     if (value !== undefined) return value;
   }
   return undefined;
-}
-
-/** A link field: a path, or a template whose `{path}`s are read in the record (`{id}`: the contact's id). */
-export function link(
-  config: string | undefined,
-): ((record: unknown, id: unknown) => string | undefined) | undefined {
-  if (config === undefined) return undefined;
-  const template: Template = parseTemplate(config);
-  if (template.names.length === 0 && !/^[a-z][a-z0-9+.-]*:/i.test(config)) {
-    const path = parsePath(config);
-    return (record) => {
-      const value = first(record, path);
-      return isScalar(value) ? String(value) : undefined;
-    };
-  }
-  const paths = new Map(template.names.map((name) => [name, parsePath(name)]));
-  return (record, id) => {
-    const vars: Record<string, string> = {};
-    for (const [name, path] of paths) {
-      const value = name === 'id' && id !== undefined ? id : first(record, path);
-      if (!isScalar(value) || String(value) === '') return undefined;
-      vars[name] = String(value);
-    }
-    return render(template, vars, 'url');
-  };
 }
 
 /** Reads every scalar field of the record by its name, the way CSV headers are read. */

@@ -1,13 +1,20 @@
 import type { CountryCode } from 'libphonenumber-js';
 import type { RawContact } from '../../contacts/raw-contact.js';
+import { createAuth } from '../../net/auth.js';
+import {
+  createHttpClient,
+  type HttpRequest,
+  type HttpResponse,
+  nextLink,
+  RestRequestError,
+} from '../../net/http-client.js';
+import { type CompiledRequest, compileRequest, isTemplate, joinUrl } from '../../net/request-template.js';
 import { regionOf, storedKeys } from '../../phone/index.js';
+import { first, type Path, parsePath, reach } from '../../util/json-path.js';
+import { isUnset, render, renderValue, type Vars } from '../../util/template.js';
 import type { CallOptions, ListOptions, SearchQuery, Source, SourceDeps } from '../types.js';
-import { createAuth } from './auth.js';
-import { createHttpClient, type HttpRequest, type HttpResponse, nextLink, RestRequestError } from './http.js';
 import { createMapper } from './mapping.js';
-import { first, type Path, parsePath, reach } from './path.js';
-import type { RequestConfig, RestSourceSettings } from './schema.js';
-import { isUnset, parseTemplate, render, renderValue, type Template, type Vars } from './template.js';
+import type { RestSourceSettings } from './schema.js';
 
 export { restSourceSchema } from './schema.js';
 
@@ -18,41 +25,6 @@ export interface RestSourceOptions {
   readonly env?: NodeJS.ProcessEnv;
   readonly now?: () => number;
 }
-
-type Body =
-  | { readonly kind: 'text'; readonly template: Template }
-  | { readonly kind: 'tree'; readonly tree: unknown };
-
-export interface CompiledRequest {
-  readonly method: string;
-  readonly url: Template;
-  readonly query: readonly (readonly [string, Template])[];
-  readonly headers: readonly (readonly [string, Template])[];
-  readonly body: Body | undefined;
-  /** Every variable the request uses. */
-  readonly names: ReadonlySet<string>;
-  /** `POST /crm/v3/objects/contacts/search`: names the request in errors, without values. */
-  readonly label: string;
-}
-
-const ABSOLUTE = /^[a-z][a-z0-9+.-]*:\/\//i;
-
-/** Body structure with every text turned into a template. */
-function compileTree(value: unknown, names: Set<string>): unknown {
-  if (typeof value === 'string') {
-    const template = parseTemplate(value);
-    for (const name of template.names) names.add(name);
-    return template;
-  }
-  if (Array.isArray(value)) return value.map((item) => compileTree(item, names));
-  if (typeof value === 'object' && value !== null) {
-    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, compileTree(item, names)]));
-  }
-  return value;
-}
-
-export const isTemplate = (value: unknown): value is Template =>
-  typeof value === 'object' && value !== null && 'parts' in value && 'names' in value && 'source' in value;
 
 function renderTree(value: unknown, vars: Vars): unknown {
   if (isTemplate(value)) return renderValue(value, vars);
@@ -67,37 +39,6 @@ function renderTree(value: unknown, vars: Vars): unknown {
     return out;
   }
   return value;
-}
-
-export function compileRequest(
-  config: RequestConfig,
-  setting: string,
-  baseUrl: string | undefined,
-): CompiledRequest {
-  const names = new Set<string>();
-  const take = (text: string) => {
-    const template = parseTemplate(text);
-    for (const name of template.names) names.add(name);
-    return template;
-  };
-  if (!ABSOLUTE.test(config.url) && !baseUrl) {
-    throw new Error(`${setting}.url "${config.url}" is relative: set baseUrl, or write the full URL`);
-  }
-  const url = take(config.url);
-  const query = Object.entries(config.query ?? {}).map(([name, text]) => [name, take(text)] as const);
-  const headers = Object.entries(config.headers ?? {}).map(
-    ([name, text]) => [name.toLowerCase(), take(text)] as const,
-  );
-  let body: Body | undefined;
-  if (typeof config.body === 'string') body = { kind: 'text', template: take(config.body) };
-  else if (config.body !== undefined) body = { kind: 'tree', tree: compileTree(config.body, names) };
-  const label = `${config.method} ${config.url.split('?')[0]}`;
-  return { method: config.method, url, query, headers, body, names, label };
-}
-
-export function joinUrl(baseUrl: string | undefined, text: string): string {
-  if (ABSOLUTE.test(text) || !baseUrl) return text;
-  return `${baseUrl.replace(/\/+$/, '')}/${text.replace(/^\/+/, '')}`;
 }
 
 function contactRegion(contact: RawContact, fallback: CountryCode): CountryCode {

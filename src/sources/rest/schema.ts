@@ -1,32 +1,18 @@
 import { z } from 'zod';
-import { basicAuthSchema, bearerAuthSchema, oneSecret, secretFields } from '../../config/secret-fields.js';
-import { parsePath } from './path.js';
-import { parseTemplate } from './template.js';
+import { authSchema } from '../../net/auth-schema.js';
+import { headerName, noLineBreak } from '../../net/headers.js';
+import { answerPath, uriTemplate } from '../../net/request-template.js';
+import { parseTemplate } from '../../util/template.js';
 
 /** Variables of list requests: paging, and the time of the last change already mirrored. */
 export const LIST_VARIABLES = ['since', 'sinceMs', 'cursor', 'page', 'offset', 'limit'] as const;
 /** Variables of search requests: the number looked up, in several forms. */
 export const SEARCH_VARIABLES = ['e164', 'digits', 'national', 'international', 'limit'] as const;
 
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 /** The source only reads: GET, or POST for APIs that take their query in a body. */
 const METHODS = ['GET', 'POST'] as const;
 
-export const headerName = z.string().regex(HEADER_NAME, 'must be an HTTP header name');
-export const noLineBreak = (value: string) => !/[\r\n\0]/.test(value);
-
-/** A path into a response or a record, checked here, compiled when the source is created. */
-export const path = z
-  .string({
-    error: (issue) => (issue.input === undefined ? 'is required' : 'must be a path such as properties.phone'),
-  })
-  .superRefine((value, ctx) => {
-    try {
-      parsePath(value);
-    } catch (error) {
-      ctx.addIssue({ code: 'custom', message: `not a valid path: ${(error as Error).message}` });
-    }
-  });
+const path = answerPath;
 
 const list = (names: readonly string[]) => names.map((name) => `{${name}}`).join(', ');
 
@@ -80,45 +66,6 @@ function requestSchema(allowed: readonly string[], where: string) {
 
 export type RequestConfig = z.output<ReturnType<typeof requestSchema>>;
 
-export const authSchema = z
-  .discriminatedUnion(
-    'type',
-    [
-      z.object({ type: z.literal('none') }).strict(),
-      basicAuthSchema,
-      bearerAuthSchema,
-      z
-        .object({
-          type: z.literal('apiKey'),
-          /** Header that carries the key. */
-          header: headerName.default('X-API-Key'),
-          /** Text before the key, e.g. "Token " for `Authorization: Token <key>`. */
-          prefix: z.string().refine(noLineBreak, 'must be one line').optional(),
-          ...secretFields('key'),
-        })
-        .strict()
-        .superRefine(oneSecret('key')),
-      z
-        .object({
-          type: z.literal('oauth2'),
-          /** OAuth2 client credentials grant (RFC 6749 section 4.4). */
-          tokenUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }),
-          clientId: z.string().min(1),
-          ...secretFields('clientSecret'),
-          scope: z.string().min(1).optional(),
-          audience: z.string().min(1).optional(),
-          /** How the client authenticates at the token endpoint: HTTP Basic (the default) or form fields. */
-          clientAuth: z.enum(['basic', 'body']).default('basic'),
-        })
-        .strict()
-        .superRefine(oneSecret('clientSecret')),
-    ],
-    { error: 'must be one of none, basic, bearer, apiKey, oauth2' },
-  )
-  .default({ type: 'none' });
-
-export type AuthConfig = z.output<typeof authSchema>;
-
 const pagingLimits = {
   /** Records asked per page: the `{limit}` variable. */
   limit: z.coerce.number().int().min(1).max(10_000).default(100),
@@ -161,16 +108,6 @@ const paginationSchema = z
   .prefault({ type: 'none' });
 
 export type PaginationConfig = z.output<typeof paginationSchema>;
-
-export const uriTemplate = z.string().superRefine((value, ctx) => {
-  for (const name of parseTemplate(value).names) {
-    try {
-      parsePath(name);
-    } catch (error) {
-      ctx.addIssue({ code: 'custom', message: `{${name}} is not a valid path: ${(error as Error).message}` });
-    }
-  }
-});
 
 const phoneSchema = z.union([
   path,

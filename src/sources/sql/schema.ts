@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { connectionSettings } from './connection.js';
+import { connectionSettings } from '../../sql/connection.js';
 
 export const identifier = z
   .string()

@@ -2,9 +2,11 @@ import { resolve } from 'node:path';
 import type { z } from 'zod';
 import { type ColumnRole, roleOf, toRawContact } from '../../contacts/columns.js';
 import type { RawContact } from '../../contacts/raw-contact.js';
+import type { Row, SqlClient } from '../../sql/clients.js';
+import { readPassword } from '../../sql/connection.js';
+import { sharedClient } from '../../sql/pools.js';
+import { fillLink } from '../../util/template.js';
 import type { Source, SourceDeps } from '../types.js';
-import { connectMysql, connectPostgres, connectSqlite, type Row, type SqlClient } from './clients.js';
-import { readPassword } from './connection.js';
 import { type PresetName, presetOf } from './presets.js';
 import type { sqlSourceSchema } from './schema.js';
 
@@ -20,13 +22,10 @@ const INTERNAL = new Set(['company_id', 'search_key']);
 
 /** Reads `{column}` placeholders from a row. */
 function fill(template: string, row: Row): string | undefined {
-  let missing = false;
-  const text = template.replace(/\{(\w+)\}/g, (_, column: string) => {
+  return fillLink(template, (column) => {
     const value = row[column];
-    if (value === null || value === undefined || value === '') missing = true;
-    return encodeURIComponent(String(value ?? ''));
+    return value === null || value === undefined ? value : String(value);
   });
-  return missing ? undefined : text;
 }
 
 /**
@@ -90,14 +89,7 @@ export function createSqlSource(config: SqlSourceConfig, deps: SourceDeps): Sour
   }
   if (config.preset && !config.baseUrl) throw new Error(`source "${config.name}": a preset needs baseUrl`);
   const password = readPassword(config, deps.baseDir);
-  const connect = { connectPostgres, connectMysql, connectSqlite }[
-    config.driver === 'postgres'
-      ? 'connectPostgres'
-      : config.driver === 'mysql'
-        ? 'connectMysql'
-        : 'connectSqlite'
-  ];
-  const client: SqlClient = connect({
+  const client: SqlClient = sharedClient(config.driver, {
     ...(config.url && { url: config.url }),
     ...(config.file && { file: resolve(deps.baseDir, config.file) }),
     ...(password && { password }),

@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { CountryCode } from 'libphonenumber-js/max';
-import { parseIsoTime } from '../../connector/wire.js';
 import { cleanNumber, incomingKey } from '../../phone/index.js';
+import { parseIsoTime } from '../../util/time.js';
 import type { CallJournal, CallQuery, CallRecord, NewCallRecord } from '../types.js';
 import { purgeInBatches } from './purge.js';
 

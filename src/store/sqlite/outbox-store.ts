@@ -7,7 +7,7 @@ import type {
   OutboxFilter,
   OutboxStore,
   Submission,
-} from '../../workflows/outbox/types.js';
+} from '../outbox-types.js';
 import { purgeInBatches } from './purge.js';
 
 interface DeliveryRow {

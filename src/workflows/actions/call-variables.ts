@@ -1,4 +1,5 @@
-import { parseIsoTime } from '../../connector/wire.js';
+import { isObject } from '../../util/json.js';
+import { parseIsoTime } from '../../util/time.js';
 
 /**
  * The template variables of a delivery, read from the payload a workflow gives its actions:
@@ -76,9 +77,6 @@ function derived(call: Readonly<Record<string, unknown>>): CallVariables {
   }
   return out;
 }
-
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** The variables of one delivery of `payload` (see `createWorkflow`). */
 export function callVariables(payload: Readonly<Record<string, unknown>>, deliveryId: string): CallVariables {

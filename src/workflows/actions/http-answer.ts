@@ -1,25 +1,23 @@
-import { type Auth, TokenRequestError } from '../../sources/rest/auth.js';
-import { httpStatus } from '../../sources/rest/http.js';
-import { link } from '../../sources/rest/mapping.js';
-import { first, type Path, parsePath } from '../../sources/rest/path.js';
-import type { DeliveryResult } from '../outbox/types.js';
+import { TokenRequestError } from '../../net/auth.js';
+import {
+  type Auth,
+  discard,
+  httpStatus,
+  MAX_ANSWER_BYTES,
+  RedirectRefused,
+  readText,
+  retryAfterMs,
+  sendWithAuth,
+} from '../../net/http-client.js';
+import { link } from '../../net/request-template.js';
+import type { DeliveryResult } from '../../store/outbox-types.js';
+import { first, type Path, parsePath } from '../../util/json-path.js';
 import { DeliveryError } from './types.js';
 
 /**
  * What HTTP actions (webhook, rest) make of a target's answer: which failures are worth another
  * attempt, and where the answer says what it created. Messages name the status, never a body.
  */
-
-/** Longest wait a target may ask for with Retry-After; beyond it, the outbox's own backoff rules. */
-const MAX_RETRY_AFTER_MS = 6 * 3600_000;
-
-/** Seconds or an HTTP date, as RFC 9110 allows. */
-export function retryAfterMs(header: string | null, now = Date.now()): number | undefined {
-  if (!header) return undefined;
-  const seconds = Number(header);
-  const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(header) - now;
-  return Number.isFinite(ms) && ms >= 0 ? Math.min(ms, MAX_RETRY_AFTER_MS) : undefined;
-}
 
 /** A timeout, too many requests or a server error: trying again may help. */
 export function isRetryable(status: number): boolean {
@@ -39,21 +37,12 @@ export function refusedBy(where: string, response: Response): DeliveryError {
   });
 }
 
-/** Header names in lower case, so that a configured one replaces callcard's own whatever its case. */
-export function lowerCaseHeaders(
-  headers: Readonly<Record<string, string>> | undefined,
-): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers ?? {})) out[name.toLowerCase()] = value;
-  return out;
-}
-
 /**
- * Sends a request of an HTTP action with the auth's headers (added to `headers`, which must be in
- * lower case). A 401 lets the auth drop the token it was sent with, and the request goes once more
- * with a new one. A token endpoint that refuses the client (400, 401, 403) fails the delivery for
- * good, with the endpoint's error code; a token request that got no answer is tried again later.
- * Redirects are not followed (credentials are not sent on to another address): the answer is returned.
+ * Sends a request of an HTTP action by the shared client (`net/http-client.ts`): the auth's headers
+ * added to `headers` (which must be in lower case), a 401 renewing the credentials once. A token
+ * endpoint that refuses the client (400, 401, 403) fails the delivery for good, with the endpoint's
+ * error code; a token request that got no answer is tried again later. Redirects are not followed
+ * (a delivery is not sent on to another address): a permanent failure with its reason.
  */
 export async function sendAuthorized(
   auth: Auth,
@@ -66,41 +55,39 @@ export async function sendAuthorized(
   signal: AbortSignal,
   where: string,
 ): Promise<Response> {
-  for (let renewed = false; ; renewed = true) {
-    let authHeaders: Record<string, string>;
-    try {
-      authHeaders = await auth.headers(signal);
-    } catch (error) {
-      if (signal.aborted) throw error;
-      // Its message carries no secret: the endpoint's status and RFC 6749 error code at most.
-      throw new DeliveryError(`${where}: ${(error as Error).message}`, {
-        permanent: error instanceof TokenRequestError && error.refused,
-      });
-    }
-    const response = await fetch(url, {
-      method: init.method,
-      headers: { ...init.headers, ...authHeaders },
-      body: init.body,
-      redirect: 'manual',
-      signal,
+  let authFailed = false;
+  const watched: Auth = {
+    headers: (own) =>
+      auth.headers(own).catch((error: unknown) => {
+        authFailed = true;
+        throw error;
+      }),
+    rejected: (used) => auth.rejected(used),
+  };
+  try {
+    return await sendWithAuth(watched, { ...init, url }, signal, 'error');
+  } catch (error) {
+    if (error instanceof RedirectRefused) throw redirected(where, error.status);
+    if (!authFailed || signal.aborted) throw error;
+    // Its message carries no secret: the endpoint's status and RFC 6749 error code at most.
+    throw new DeliveryError(`${where}: ${(error as Error).message}`, {
+      permanent: error instanceof TokenRequestError && error.refused,
     });
-    if (response.status === 401 && !renewed && auth.rejected(authHeaders)) {
-      await response.body?.cancel().catch(() => {});
-      continue;
-    }
-    return response;
   }
+}
+
+function redirected(where: string, status: number): DeliveryError {
+  return new DeliveryError(
+    `${where}: ${httpStatus(status)}; redirects are not followed, write the address it leads to`,
+    { permanent: true },
+  );
 }
 
 /** The failure of a non-2xx answer: a redirect is permanent with its reason; others as `refusedBy`. */
 export async function failureOf(where: string, response: Response): Promise<DeliveryError> {
-  await response.body?.cancel().catch(() => {});
-  if (response.status >= 300 && response.status < 400) {
-    return new DeliveryError(
-      `${where}: ${httpStatus(response.status)}; redirects are not followed, write the address it leads to`,
-      { permanent: true },
-    );
-  }
+  await discard(response);
+  // A 304 (the only 3xx the client hands back) was not asked for: the same as a redirect.
+  if (response.status >= 300 && response.status < 400) return redirected(where, response.status);
   return refusedBy(where, response);
 }
 
@@ -120,7 +107,7 @@ export function unreachable(
 /** The answer's JSON; `undefined` when it is empty, not JSON, or cut off. */
 export async function readJson(response: Response): Promise<unknown> {
   try {
-    const text = await response.text();
+    const text = await readText(response, MAX_ANSWER_BYTES);
     return text.trim() === '' ? undefined : JSON.parse(text);
   } catch {
     return undefined;

@@ -1,24 +1,19 @@
 import { z } from 'zod';
-import { type Auth, createAuth } from '../../sources/rest/auth.js';
-import { type CompiledRequest, compileRequest, isTemplate, joinUrl } from '../../sources/rest/rest-source.js';
+import { type Auth, createAuth } from '../../net/auth.js';
+import { authSchema } from '../../net/auth-schema.js';
+import { headerName, noLineBreak } from '../../net/headers.js';
+import { lowerCaseHeaders } from '../../net/http-client.js';
 import {
-  authSchema,
-  headerName,
-  noLineBreak,
-  type RequestConfig,
-  path as responsePath,
+  type CompiledRequest,
+  compileRequest,
+  isTemplate,
+  joinUrl,
+  answerPath as responsePath,
   uriTemplate,
-} from '../../sources/rest/schema.js';
-import { isUnset, parseTemplate, render, renderValue, type Vars } from '../../sources/rest/template.js';
+} from '../../net/request-template.js';
+import { isUnset, parseTemplate, render, renderValue, type Vars } from '../../util/template.js';
 import { callVariables, isCallVariable, RESERVED_NAMES, VARIABLES_HELP } from './call-variables.js';
-import {
-  failureOf,
-  lowerCaseHeaders,
-  readJson,
-  resultMapper,
-  sendAuthorized,
-  unreachable,
-} from './http-answer.js';
+import { failureOf, readJson, resultMapper, sendAuthorized, unreachable } from './http-answer.js';
 import { type Action, DeliveryError, retrySettings } from './types.js';
 
 /** A rest action creates or changes a record: POST, PUT or PATCH. */
@@ -280,21 +275,16 @@ export function createRestAction(
       { baseDir: deps.baseDir, env: options.env ?? process.env },
       { timeoutMs: config.timeoutMs, ...(options.now && { now: options.now }) },
     );
-    // The source's compiler reads the method as text: PUT and PATCH pass through as they are.
-    request = compileRequest(config.request as RequestConfig, 'request', config.baseUrl);
+    request = compileRequest(config.request, 'request', config.baseUrl);
     if (config.update !== false) {
       updateRequest = compileRequest(
-        (config.update?.request ?? defaultUpdate(config.request)) as RequestConfig,
+        config.update?.request ?? defaultUpdate(config.request),
         'update',
         config.baseUrl,
       );
     }
     if (config.createContact) {
-      contactRequest = compileRequest(
-        config.createContact.request as RequestConfig,
-        'createContact',
-        config.baseUrl,
-      );
+      contactRequest = compileRequest(config.createContact.request, 'createContact', config.baseUrl);
     }
   } catch (error) {
     throw new Error(`rest action: ${(error as Error).message}`);

@@ -5,7 +5,7 @@
  * nothing twice, and answers the same record. vtiger, whose ids come from a sequence, cannot be
  * written this way: its preset is a transaction with a marker row, in sql-vtiger.ts.
  */
-import type { CallParameters } from './sql.js';
+import type { CallParameters } from './sql-parameters.js';
 
 export type CallPresetName = 'suitecrm' | 'sugarcrm';
 

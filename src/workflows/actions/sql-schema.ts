@@ -1,41 +1,11 @@
 import { z } from 'zod';
-import { connectionSettings } from '../../sources/sql/connection.js';
-import { bindNamed } from '../../sources/sql/named-params.js';
+import { connectionSettings } from '../../sql/connection.js';
+import { bindNamed } from '../../sql/named-params.js';
+import { parseTemplate } from '../../util/template.js';
+import { SQL_ACTION_PARAMETERS } from './sql-parameters.js';
 import { retrySettings } from './types.js';
 
-/** Every named parameter a custom `query` (and a `recordUrl`) may use. */
-export const SQL_ACTION_PARAMETERS = [
-  'deliveryId',
-  'callId',
-  'workflow',
-  'recordId',
-  'direction',
-  'status',
-  'durationSeconds',
-  'durationMinutes',
-  'startedAt',
-  'answeredAt',
-  'endedAt',
-  'startedAtUtc',
-  'endedAtUtc',
-  'contactCrmId',
-  'userCrmId',
-  'userId',
-  'originatorNumber',
-  'originatorName',
-  'destinationNumber',
-  'destinationName',
-  'otherNumber',
-  'otherName',
-  'contactId',
-  'contactName',
-  'contactCompany',
-  'contactSource',
-  'subject',
-  'description',
-  'now',
-  'nowUtc',
-] as const;
+export { SQL_ACTION_PARAMETERS };
 
 /**
  * vtiger is not a list of statements: its ids come from a sequence, in a transaction (sql-vtiger.ts).
@@ -111,8 +81,8 @@ export const sqlActionSchema = z
         );
       }
     }
-    for (const [, name] of (config.recordUrl ?? '').matchAll(/\{(\w+)\}/g)) {
-      if (!(SQL_ACTION_PARAMETERS as readonly string[]).includes(name!)) {
+    for (const name of parseTemplate(config.recordUrl ?? '').names) {
+      if (!(SQL_ACTION_PARAMETERS as readonly string[]).includes(name)) {
         issue(`unknown placeholder {${name}}`, 'recordUrl');
       }
     }

@@ -1,6 +1,7 @@
 /** The sql action's `vtiger` preset; how it logs each call once: src/workflows/README.md. */
 import mysql from 'mysql2/promise';
-import type { CallParameters } from './sql.js';
+import { raceAbort } from '../../util/abort.js';
+import type { CallParameters } from './sql-parameters.js';
 
 /** The marker table: which vtiger record each delivery logged. */
 export const VTIGER_MARKER_TABLE = 'callcard_deliveries';
@@ -178,12 +179,27 @@ export function createVtigerWriter(options: { url: string; password?: string }):
   }
 
   /** Runs `work` on a connection of its own, which `signal` kills (the server then rolls it back). */
+  /**
+   * A pooled connection unless the attempt is cut off first (a server that does not answer would
+   * hold it until the connect timeout); one that arrives after that goes straight back.
+   */
+  function connectionFor(signal: AbortSignal): Promise<mysql.PoolConnection> {
+    signal.throwIfAborted();
+    const connecting = pool.getConnection();
+    return raceAbort(signal, connecting, {
+      onAbort: () =>
+        void connecting.then(
+          (late) => late.release(),
+          () => {},
+        ),
+    });
+  }
+
   async function withConnection<T>(
     signal: AbortSignal,
     work: (connection: mysql.PoolConnection) => Promise<T>,
   ): Promise<T> {
-    signal.throwIfAborted();
-    const connection = await pool.getConnection();
+    const connection = await connectionFor(signal);
     let broken = false;
     const stop = () => {
       broken = true;
@@ -193,12 +209,7 @@ export function createVtigerWriter(options: { url: string; password?: string }):
     try {
       if (signal.aborted) throw signal.reason;
       signal.addEventListener('abort', stop, { once: true });
-      const running = work(connection);
-      return await new Promise<T>((resolve, reject) => {
-        const abort = () => reject(signal.reason);
-        signal.addEventListener('abort', abort, { once: true });
-        running.then(resolve, reject).finally(() => signal.removeEventListener('abort', abort));
-      });
+      return await raceAbort(signal, work(connection));
     } catch (error) {
       if ((error as { fatal?: unknown }).fatal) broken = true;
       throw error;
@@ -223,8 +234,7 @@ export function createVtigerWriter(options: { url: string; password?: string }):
       });
     },
     async log(call, owner, signal) {
-      signal.throwIfAborted();
-      const connection = await pool.getConnection();
+      const connection = await connectionFor(signal);
       let broken = false;
       const stop = () => {
         broken = true;
@@ -246,11 +256,7 @@ export function createVtigerWriter(options: { url: string; password?: string }):
           await marker;
           return transaction(connection, call, owner);
         })();
-        return await new Promise<number>((resolve, reject) => {
-          const abort = () => reject(signal.reason);
-          signal.addEventListener('abort', abort, { once: true });
-          work.then(resolve, reject).finally(() => signal.removeEventListener('abort', abort));
-        });
+        return await raceAbort(signal, work);
       } catch (error) {
         if ((error as { fatal?: unknown }).fatal) broken = true;
         throw error;
@@ -261,7 +267,8 @@ export function createVtigerWriter(options: { url: string; password?: string }):
       }
     },
     close() {
-      closed ??= pool.end();
+      // A pool whose connections were lost (a server gone) ends all the same: closing never fails.
+      closed ??= pool.end().catch(() => {});
       return closed;
     },
   };

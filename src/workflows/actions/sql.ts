@@ -2,61 +2,20 @@ import { createHash } from 'node:crypto';
 import { basename, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type { z } from 'zod';
-import { parseIsoTime } from '../../connector/wire.js';
-import { connectMysql, connectPostgres } from '../../sources/sql/clients.js';
-import { readPassword } from '../../sources/sql/connection.js';
-import { bindNamed } from '../../sources/sql/named-params.js';
+import { readPassword } from '../../sql/connection.js';
+import { bindNamed } from '../../sql/named-params.js';
+import { sharedClient } from '../../sql/pools.js';
+import { isObject } from '../../util/json.js';
+import { fillLink } from '../../util/template.js';
+import { parseIsoTime } from '../../util/time.js';
+import type { CallParameters, ParameterName } from './sql-parameters.js';
 import { callPresets } from './sql-presets.js';
-import type { SQL_ACTION_PARAMETERS, sqlActionSchema } from './sql-schema.js';
+import type { sqlActionSchema } from './sql-schema.js';
 import { createVtigerWriter, type VtigerWriter, vtigerOwner, vtigerRecordUrl } from './sql-vtiger.js';
 import { type Action, DeliveryError } from './types.js';
 
+export type { CallParameters } from './sql-parameters.js';
 export { SQL_ACTION_PARAMETERS, sqlActionSchema } from './sql-schema.js';
-
-type ParameterName = (typeof SQL_ACTION_PARAMETERS)[number];
-
-/** What a delivery's payload gives the statements, under the names listed above. */
-export type CallParameters = {
-  readonly deliveryId: string;
-  readonly callId: string;
-  readonly workflow: string;
-  /** A UUID derived from the delivery id (an update's: the first delivery's): the same on every attempt. */
-  readonly recordId: string;
-  readonly direction: 'incoming' | 'outgoing' | null;
-  readonly status: 'answered' | 'missed';
-  readonly durationSeconds: number;
-  readonly durationMinutes: number;
-  /** The call's start (the first time known, else the delivery's). */
-  readonly startedAt: Date;
-  readonly answeredAt: Date | null;
-  /** The call's end (its start plus its duration when the CONNECTOR sent none). */
-  readonly endedAt: Date;
-  /** The same in UTC as `YYYY-MM-DD HH:MM:SS`, for DATETIME columns that hold UTC. */
-  readonly startedAtUtc: string;
-  readonly endedAtUtc: string;
-  readonly contactCrmId: string | null;
-  readonly userCrmId: string | null;
-  /** `userCrmId`, else the configured `userId`. */
-  readonly userId: string | null;
-  readonly originatorNumber: string | null;
-  readonly originatorName: string | null;
-  readonly destinationNumber: string | null;
-  readonly destinationName: string | null;
-  /** The party on the other end: the caller of an incoming call, the callee of an outgoing one. */
-  readonly otherNumber: string | null;
-  readonly otherName: string | null;
-  /** The matched contact (of `contactSource` when set), or null. */
-  readonly contactId: string | null;
-  readonly contactName: string | null;
-  readonly contactCompany: string | null;
-  readonly contactSource: string | null;
-  /** "Incoming call from Alexa Holiday", "Missed call from 41215522000"... */
-  readonly subject: string;
-  /** The numbers, names, status and duration, on lines. */
-  readonly description: string;
-  readonly now: Date;
-  readonly nowUtc: string;
-};
 
 export type SqlActionConfig = z.output<typeof sqlActionSchema>;
 
@@ -78,8 +37,6 @@ export function recordUuid(name: string): string {
 
 type Json = Record<string, unknown>;
 
-const isObject = (value: unknown): value is Json =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 const text = (value: unknown): string | null =>
   typeof value === 'string' && value.trim() !== '' ? value.trim() : null;
 const time = (value: unknown): number | undefined =>
@@ -200,13 +157,11 @@ export function callParameters(
 
 /** Reads `{name}` placeholders from the parameters; undefined when one of them is empty. */
 function fill(template: string, values: Readonly<Record<string, unknown>>): string | undefined {
-  let missing = false;
-  const url = template.replace(/\{(\w+)\}/g, (_, name: string) => {
+  const url = fillLink(template, (name) => {
     const value = values[name];
-    if (value === null || value === undefined || value === '') missing = true;
-    return encodeURIComponent(value instanceof Date ? value.toISOString() : String(value ?? ''));
+    return value instanceof Date ? value.toISOString() : value == null ? value : String(value);
   });
-  return missing || !/^https?:\/\//.test(url) ? undefined : url;
+  return url === undefined || !/^https?:\/\//.test(url) ? undefined : url;
 }
 
 // --- connections -------------------------------------------------------------------------------
@@ -345,7 +300,7 @@ export function createSqlAction(config: SqlActionConfig, deps: { baseDir: string
         close: () => own.close(),
       };
     } else {
-      const client = (config.driver === 'postgres' ? connectPostgres : connectMysql)({
+      const client = sharedClient(config.driver, {
         url: config.url!,
         ...(password && { password }),
         statementTimeoutMs: config.timeoutMs,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { DeliveryResult } from '../outbox/types.js';
+import type { DeliveryResult } from '../../store/outbox-types.js';
 
 /** Settings every action has: how often a delivery is tried before it is dead. */
 export const retrySettings = {

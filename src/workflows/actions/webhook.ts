@@ -1,24 +1,17 @@
 import { z } from 'zod';
-import { createAuth } from '../../sources/rest/auth.js';
-import { authSchema } from '../../sources/rest/schema.js';
-import {
-  failureOf,
-  lowerCaseHeaders,
-  readJson,
-  resultMapper,
-  sendAuthorized,
-  unreachable,
-} from './http-answer.js';
+import { createAuth } from '../../net/auth.js';
+import { authSchema } from '../../net/auth-schema.js';
+import { headerName } from '../../net/headers.js';
+import { lowerCaseHeaders } from '../../net/http-client.js';
+import { failureOf, readJson, resultMapper, sendAuthorized, unreachable } from './http-answer.js';
 import { type Action, DeliveryError, retrySettings } from './types.js';
-
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 /** POSTs the whole call and the matched contact as JSON, e.g. to an automation tool. */
 export const webhookActionSchema = z
   .object({
     type: z.literal('webhook'),
     url: z.url({ protocol: /^https?$/ }),
-    headers: z.record(z.string().regex(HEADER_NAME, 'must be an HTTP header name'), z.string()).default({}),
+    headers: z.record(headerName, z.string()).default({}),
     auth: authSchema,
     /** Where the target's answer says the id and the URL of the record it created (dotted paths). */
     response: z.object({ id: z.string().optional(), url: z.string().optional() }).strict().default({}),

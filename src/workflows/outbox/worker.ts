@@ -2,8 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
+import type { Delivery, OutboxStore } from '../../store/outbox-types.js';
+import { raceAbort } from '../../util/abort.js';
 import { type Action, DeliveryError } from '../actions/types.js';
-import type { Delivery, OutboxStore } from './types.js';
 
 export interface BackoffOptions {
   /** Wait after the first failed attempt. */
@@ -390,22 +391,7 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
 
 /** The action's promise, or its signal's reason once aborted (an action that ignores it is left behind). */
 function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  promise.catch(() => {});
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
+  return raceAbort(signal, promise);
 }
 
 /** An error as one line: its name and message, never its stack, cause or any data it carries. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { nextLink } from '../../../src/sources/rest/http.js';
-import { parsePath, select } from '../../../src/sources/rest/path.js';
-import { isUnset, parseTemplate, render, renderValue } from '../../../src/sources/rest/template.js';
+import { nextLink } from '../../../src/net/http-client.js';
+import { parsePath, select } from '../../../src/util/json-path.js';
+import { isUnset, parseTemplate, render, renderValue } from '../../../src/util/template.js';
 
 describe('rest source paths', () => {
   const record = {

@@ -1,5 +1,5 @@
 /**
- * The template language of the rest source, kept tiny on purpose:
+ * The template language of requests (rest sources, rest actions) and links, kept tiny on purpose:
  *
  * - `{name}` is replaced by the value of a variable; any other text is copied as it is.
  * - In a URL, values are URL-encoded; in a JSON body written as text, they are JSON-escaped (put the
@@ -79,4 +79,22 @@ export function renderValue(template: Template, vars: Vars): string | number {
     if (typeof value === 'number') return value;
   }
   return render(template, vars, 'raw');
+}
+
+/**
+ * A link: every `{name}` filled with `read(name)`, URL-encoded; undefined when one of them has no
+ * value (null, undefined or ''), so a record without its id gets no link rather than a broken one.
+ */
+export function fillLink(
+  source: string,
+  read: (name: string) => string | number | null | undefined,
+): string | undefined {
+  const template = parseTemplate(source);
+  const vars: Record<string, string | number> = {};
+  for (const name of template.names) {
+    const value = read(name);
+    if (value === null || value === undefined || value === '') return undefined;
+    vars[name] = value;
+  }
+  return render(template, vars, 'url');
 }

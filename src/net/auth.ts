@@ -1,17 +1,9 @@
-import { readSecret, type SecretContext } from '../../config/secret-fields.js';
-import { httpStatus } from './http.js';
-import type { AuthConfig } from './schema.js';
+import { readSecret, type SecretContext } from '../config/secret-fields.js';
+import { raceAbort } from '../util/abort.js';
+import type { AuthConfig } from './auth-schema.js';
+import { type Auth, httpStatus } from './http-client.js';
 
-/** How requests are authenticated. Secrets stay in here: no message or log line carries them. */
-export interface Auth {
-  /** Headers to add to a request. */
-  headers(signal: AbortSignal): Promise<Record<string, string>>;
-  /**
-   * The server answered 401 to a request sent with `used` headers: forget the token if it can be
-   * renewed. True when asking again may help.
-   */
-  rejected(used: Record<string, string>): boolean;
-}
+export type { Auth } from './http-client.js';
 
 function checkHeaderValue(value: string, setting: string): string {
   if (/[\r\n\0]/.test(value)) throw new Error(`${setting} must be one line`);
@@ -176,13 +168,7 @@ function clientCredentials(config: OAuthConfig, secret: string, options: OAuthOp
     async headers(signal) {
       signal.throwIfAborted();
       // The token request is shared: one caller giving up does not cancel it for the others.
-      const shared = current();
-      const aborted = new Promise<never>((_, reject) => {
-        const onAbort = () => reject(signal.reason);
-        signal.addEventListener('abort', onAbort, { once: true });
-        void shared.finally(() => signal.removeEventListener('abort', onAbort)).catch(() => {});
-      });
-      const { header } = await Promise.race([shared, aborted]);
+      const { header } = await raceAbort(signal, current());
       return { authorization: header };
     },
     rejected(used) {

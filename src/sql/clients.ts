@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import mysql from 'mysql2';
 import pg from 'pg';
 import QueryStream from 'pg-query-stream';
+import { raceAbort } from '../util/abort.js';
 import { bindNamed } from './named-params.js';
 
 export type Row = Record<string, unknown>;
@@ -39,27 +40,7 @@ function aborted(signal: AbortSignal): Error {
 
 /** Runs `work`, rejecting as soon as `signal` aborts; `onAbort` stops the work on the server. */
 function abortable<T>(signal: AbortSignal, work: Promise<T>, onAbort: () => void): Promise<T> {
-  if (signal.aborted) {
-    onAbort();
-    return Promise.reject(aborted(signal));
-  }
-  return new Promise<T>((resolve, reject) => {
-    const stop = () => {
-      onAbort();
-      reject(aborted(signal));
-    };
-    signal.addEventListener('abort', stop, { once: true });
-    work.then(
-      (value) => {
-        signal.removeEventListener('abort', stop);
-        resolve(value);
-      },
-      (error) => {
-        signal.removeEventListener('abort', stop);
-        reject(error);
-      },
-    );
-  });
+  return raceAbort(signal, work, { onAbort, reason: aborted });
 }
 
 /**

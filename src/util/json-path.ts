@@ -1,3 +1,5 @@
+import { isObject } from './json.js';
+
 /**
  * Paths into a JSON response: `properties.phone`, `phones[*].number`, `emails[0]`, `data["e-mail"]`.
  * - `name` reads a field; applied to a list, it reads the field of every element
@@ -60,9 +62,6 @@ function closingBracket(text: string, start: number): number {
   if (end < 0) throw new Error(`"[" at position ${start + 1} is not closed`);
   return end;
 }
-
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 const present = (value: unknown) => value !== undefined && value !== null;
 
