@@ -1,4 +1,4 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { networkInterfaces } from 'node:os';
@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CLI_ARGS, runCli, spawnCli } from '../support/cli.js';
 import { tempDir } from '../support/helper.js';
+import { selfSignedCertificate } from '../support/tls.js';
 
 /** The command line, run in this process with only PATH and `env` in its environment. */
 function callcard(args: string[], env: Record<string, string> = {}, cwd?: string) {
@@ -194,28 +195,7 @@ describe('callcard CLI', () => {
     expect(program).toBe('node');
     // The image runs the built entry point; here the same command line runs from source.
     expect(args).toEqual(['dist/cli/index.js', 'health']);
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-days',
-        '1',
-      ].concat([
-        '-subj',
-        '/CN=lookup.example.ch',
-        '-keyout',
-        join(dir.path, 'tls.key'),
-        '-out',
-        join(dir.path, 'tls.crt'),
-      ]),
-      { stdio: 'ignore' },
-    );
+    selfSignedCertificate(dir.path, 'tls', 'lookup.example.ch');
     const port = await freePort();
     const config = join(dir.path, 'callcard.yaml');
     writeFileSync(

@@ -1,12 +1,12 @@
-import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { connect as connectTcp } from 'node:net';
 import { join } from 'node:path';
 import { connect as connectTls } from 'node:tls';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ConfigInput } from '../../src/config/schema.js';
 import { AUTH, build, type TestService, TOKEN, tempDir } from '../support/helper.js';
+import { selfSignedCertificate } from '../support/tls.js';
 
 const NUMBER = { inputs: { phoneNumber: '41215522000' } };
 
@@ -269,28 +269,8 @@ describe('exposed to the internet', () => {
 
   describe('HTTPS', () => {
     function makeCertificate(dir: string, name: string) {
-      execFileSync(
-        'openssl',
-        [
-          'req',
-          '-x509',
-          '-newkey',
-          'ec',
-          '-pkeyopt',
-          'ec_paramgen_curve:prime256v1',
-          '-nodes',
-          '-days',
-          '1',
-          '-subj',
-          `/CN=${name}`,
-          '-keyout',
-          join(dir, `${name}.key`),
-          '-out',
-          join(dir, `${name}.crt`),
-        ],
-        { stdio: 'ignore' },
-      );
-      return { cert: readFileSync(join(dir, `${name}.crt`)), key: readFileSync(join(dir, `${name}.key`)) };
+      const { cert, key } = selfSignedCertificate(dir, name);
+      return { cert, key };
     }
 
     /** The certificate the server shows to a new connection, and the answer to one lookup on it. */

@@ -1,5 +1,4 @@
 import type { FastifyPluginAsync, onRequestAsyncHookHandler } from 'fastify';
-import { ErrorMessages } from '../../errors.js';
 import type { OutboxStore } from '../../store/outbox-types.js';
 import type { CallJournal } from '../../store/types.js';
 import { CALL_PAGE_PATH } from '../../workflows/workflow.js';

@@ -203,6 +203,7 @@ export function createVtigerWriter(options: { url: string; password?: string }):
     let broken = false;
     const stop = () => {
       broken = true;
+      // The server rolls back the transaction of a connection it kills: nothing half-written.
       pool.query(`KILL ${Number(connection.threadId)}`).catch(() => {});
       connection.destroy();
     };
@@ -233,18 +234,8 @@ export function createVtigerWriter(options: { url: string; password?: string }):
         }
       });
     },
-    async log(call, owner, signal) {
-      const connection = await connectionFor(signal);
-      let broken = false;
-      const stop = () => {
-        broken = true;
-        // The server rolls back the transaction of a connection it kills: nothing half-written.
-        pool.query(`KILL ${Number(connection.threadId)}`).catch(() => {});
-        connection.destroy();
-      };
-      try {
-        if (signal.aborted) throw signal.reason;
-        signal.addEventListener('abort', stop, { once: true });
+    log(call, owner, signal) {
+      return withConnection(signal, async (connection) => {
         marker ??= connection.query(CREATE_MARKER).then(
           () => undefined,
           (error: unknown) => {
@@ -252,19 +243,9 @@ export function createVtigerWriter(options: { url: string; password?: string }):
             throw error;
           },
         );
-        const work = (async () => {
-          await marker;
-          return transaction(connection, call, owner);
-        })();
-        return await raceAbort(signal, work);
-      } catch (error) {
-        if ((error as { fatal?: unknown }).fatal) broken = true;
-        throw error;
-      } finally {
-        signal.removeEventListener('abort', stop);
-        if (broken) connection.destroy();
-        else connection.release();
-      }
+        await marker;
+        return transaction(connection, call, owner);
+      });
     },
     close() {
       // A pool whose connections were lost (a server gone) ends all the same: closing never fails.
