@@ -351,7 +351,7 @@ describe('exposed to the internet', () => {
       } finally {
         dir.remove();
       }
-    });
+    }, 60_000);
   });
 
   describe('probing for tenants', () => {
