@@ -30,6 +30,26 @@ function truncate(text: string, length: number): string {
   return text.length <= length ? text : `${text.slice(0, length - 1)}…`;
 }
 
+/** The columns of a SuiteCRM Call, as the insert and the update write them. */
+function callValues(call: CallParameters) {
+  const minutes = call.durationMinutes;
+  return {
+    id: call.recordId,
+    name: truncate(call.subject, SUITE_NAME_LENGTH),
+    now: call.nowUtc,
+    user: call.userId,
+    description: call.description,
+    hours: Math.floor(minutes / 60),
+    minutes: minutes % 60,
+    start: call.startedAtUtc,
+    end: call.endedAtUtc,
+    parentType: call.contactId === null ? null : 'Contacts',
+    parentId: call.contactId,
+    status: call.status === 'answered' ? 'Held' : 'Not Held',
+    direction: call.direction === 'incoming' ? 'Inbound' : call.direction === 'outgoing' ? 'Outbound' : null,
+  };
+}
+
 /**
  * SuiteCRM 7 / SugarCRM CE 6.5 (MySQL/MariaDB): a Call in `calls` (times in UTC, duration split
  * into hours and minutes, status Held or Not Held, related to the contact through parent_type and
@@ -39,8 +59,6 @@ function truncate(text: string, length: number): string {
  */
 const suiteCrm: CallPreset = {
   statements(call, ids) {
-    const minutes = call.durationMinutes;
-    const user = call.userId;
     const statements: PresetStatement[] = [
       {
         sql: `INSERT INTO calls (id, name, date_entered, date_modified, modified_user_id, created_by, description,
@@ -50,22 +68,7 @@ const suiteCrm: CallPreset = {
             0, :user, :hours, :minutes, :start, :end, :parentType, :parentId,
             :status, :direction, -1, -1, 0, 1)
           ON DUPLICATE KEY UPDATE id = id`,
-        values: {
-          id: call.recordId,
-          name: truncate(call.subject, SUITE_NAME_LENGTH),
-          now: call.nowUtc,
-          user,
-          description: call.description,
-          hours: Math.floor(minutes / 60),
-          minutes: minutes % 60,
-          start: call.startedAtUtc,
-          end: call.endedAtUtc,
-          parentType: call.contactId === null ? null : 'Contacts',
-          parentId: call.contactId,
-          status: call.status === 'answered' ? 'Held' : 'Not Held',
-          direction:
-            call.direction === 'incoming' ? 'Inbound' : call.direction === 'outgoing' ? 'Outbound' : null,
-        },
+        values: callValues(call),
       },
     ];
     if (call.contactId !== null) {
@@ -79,7 +82,6 @@ const suiteCrm: CallPreset = {
     return statements;
   },
   update(call, ids) {
-    const minutes = call.durationMinutes;
     const statements: PresetStatement[] = [
       {
         // The Call as it is now; its relation to a contact is kept when the call no longer finds one.
@@ -88,22 +90,7 @@ const suiteCrm: CallPreset = {
             date_end = :end, parent_type = COALESCE(:parentType, parent_type), parent_id = COALESCE(:parentId, parent_id),
             status = :status, direction = COALESCE(:direction, direction)
           WHERE id = :id AND deleted = 0`,
-        values: {
-          id: call.recordId,
-          name: truncate(call.subject, SUITE_NAME_LENGTH),
-          now: call.nowUtc,
-          user: call.userId,
-          description: call.description,
-          hours: Math.floor(minutes / 60),
-          minutes: minutes % 60,
-          start: call.startedAtUtc,
-          end: call.endedAtUtc,
-          parentType: call.contactId === null ? null : 'Contacts',
-          parentId: call.contactId,
-          status: call.status === 'answered' ? 'Held' : 'Not Held',
-          direction:
-            call.direction === 'incoming' ? 'Inbound' : call.direction === 'outgoing' ? 'Outbound' : null,
-        },
+        values: callValues(call),
       },
     ];
     // A contact found now (and not before) becomes a participant; the link's id is the first delivery's.

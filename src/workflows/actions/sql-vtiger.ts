@@ -55,7 +55,6 @@ async function insertCall(
   const crmid = Number(next?.id);
   if (!Number.isSafeInteger(crmid) || crmid <= 0) throw new Error('vtiger_crmentity_seq has no row');
   const subject = truncate(call.subject, SUBJECT_LENGTH);
-  const minutes = call.durationMinutes;
   await connection.query(
     `INSERT INTO vtiger_crmentity (crmid, smcreatorid, smownerid, modifiedby, setype, description,
        createdtime, modifiedtime, presence, deleted, label)
@@ -67,17 +66,7 @@ async function insertCall(
     `INSERT INTO vtiger_activity (activityid, subject, activitytype, date_start, time_start, due_date,
        time_end, sendnotification, duration_hours, duration_minutes, eventstatus, notime, visibility)
      VALUES (?, ?, 'Call', ?, ?, ?, ?, '0', ?, ?, ?, '0', 'Public')`,
-    [
-      crmid,
-      subject,
-      call.startedAtUtc.slice(0, 10),
-      call.startedAtUtc.slice(11),
-      call.endedAtUtc.slice(0, 10),
-      call.endedAtUtc.slice(11),
-      String(Math.floor(minutes / 60)),
-      String(minutes % 60),
-      call.status === 'answered' ? 'Held' : 'Not Held',
-    ],
+    [crmid, subject, ...activityTimes(call)],
   );
   // vtiger gives every record a row in its custom-field table.
   await connection.query('INSERT INTO vtiger_activitycf (activityid) VALUES (?)', [crmid]);
@@ -93,6 +82,20 @@ async function insertCall(
   return crmid;
 }
 
+/** vtiger_activity's dates, times (UTC), duration and status, in its column order. */
+function activityTimes(call: CallParameters): string[] {
+  const minutes = call.durationMinutes;
+  return [
+    call.startedAtUtc.slice(0, 10),
+    call.startedAtUtc.slice(11),
+    call.endedAtUtc.slice(0, 10),
+    call.endedAtUtc.slice(11),
+    String(Math.floor(minutes / 60)),
+    String(minutes % 60),
+    call.status === 'answered' ? 'Held' : 'Not Held',
+  ];
+}
+
 /** The record's rows as the call is now; the contact related when it was not yet. */
 async function updateCall(
   connection: mysql.PoolConnection,
@@ -100,7 +103,6 @@ async function updateCall(
   crmid: number,
 ): Promise<void> {
   const subject = truncate(call.subject, SUBJECT_LENGTH);
-  const minutes = call.durationMinutes;
   await connection.query(
     'UPDATE vtiger_crmentity SET description = ?, modifiedtime = ?, label = ? WHERE crmid = ? AND deleted = 0',
     [call.description, call.nowUtc, truncate(subject, LABEL_LENGTH), crmid],
@@ -109,17 +111,7 @@ async function updateCall(
     `UPDATE vtiger_activity SET subject = ?, date_start = ?, time_start = ?, due_date = ?, time_end = ?,
        duration_hours = ?, duration_minutes = ?, eventstatus = ?
      WHERE activityid = ?`,
-    [
-      subject,
-      call.startedAtUtc.slice(0, 10),
-      call.startedAtUtc.slice(11),
-      call.endedAtUtc.slice(0, 10),
-      call.endedAtUtc.slice(11),
-      String(Math.floor(minutes / 60)),
-      String(minutes % 60),
-      call.status === 'answered' ? 'Held' : 'Not Held',
-      crmid,
-    ],
+    [subject, ...activityTimes(call), crmid],
   );
   const contact = integer(call.contactId);
   if (contact !== undefined) {
