@@ -1,6 +1,6 @@
 import type { Command, CommanderError } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import { parseIsoTime } from '../connector/wire.js';
+import { parseIsoTime } from '../util/time.js';
 import type { DeliveryStatus } from '../store/outbox-types.js';
 import type { CliIo } from './io.js';
 
