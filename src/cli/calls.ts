@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import type { CountryCode } from 'libphonenumber-js/max';
-import { parseIsoTime } from '../util/time.js';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.js';
 import type { CallDirection, CallQuery, CallRecord } from '../store/types.js';
+import { parseIsoTime } from '../util/time.js';
 import { isoTime, usageError } from './flags.js';
 import { table } from './format.js';
 import { type CommandIo, write } from './io.js';
