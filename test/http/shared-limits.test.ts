@@ -4,7 +4,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { parse } from 'yaml';
 import { loadConfig } from '../../src/config/load.js';
 import type { ConfigInput } from '../../src/config/schema.js';
-import { describeWithServer } from '../sources/sql/support.js';
+import { describeWithServer } from '../support/sql.js';
 import { AUTH, build, docExample, type TestService } from '../support/helper.js';
 
 // Rate limits and wrong-token lock-outs shared by several instances through the Redis server on
