@@ -4,8 +4,8 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { parse } from 'yaml';
 import { loadConfig } from '../../src/config/load.js';
 import type { ConfigInput } from '../../src/config/schema.js';
-import { describeWithServer } from '../support/sql.js';
 import { AUTH, build, docExample, type TestService } from '../support/helper.js';
+import { describeWithServer } from '../support/sql.js';
 
 // Rate limits and wrong-token lock-outs shared by several instances through the Redis server on
 // the machine (127.0.0.1:6379): each test uses keys of its own prefix, removed after it.
