@@ -14,6 +14,7 @@ import { buildApp, buildMetricsApp, type TenantRoutes } from './http/app.js';
 import { Authenticator, type Credential } from './http/auth.js';
 import { createLogger, redactorOf } from './logging.js';
 import { createMetrics, measuredLookup } from './metrics/metrics.js';
+import { consentCallback } from './oauth/consent.js';
 import { readinessOf } from './readiness.js';
 import { readTls, tlsFilesOf, watchFiles } from './tls.js';
 
@@ -94,6 +95,7 @@ export async function createService(
         mirrors: [...core.mirrors.keys()],
         contacts: core.store.contacts,
         outbox: core.store.outbox,
+        connections: core.connections,
       })),
     });
   const scrape = metrics
@@ -115,6 +117,7 @@ export async function createService(
         journal: core.store.calls,
         outbox: core.store.outbox,
         auth: auths[index]!,
+        ...(core.connections.names().length > 0 && { oauthCallback: consentCallback(core.connections) }),
       }),
     ),
     ...(tls && { tls }),

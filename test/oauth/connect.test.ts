@@ -1,0 +1,275 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import pino from 'pino';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/load.js';
+import { openCore } from '../../src/core/open-core.js';
+import { openTokens } from '../../src/oauth/keeper.js';
+import { createSealer } from '../../src/oauth/sealing.js';
+import { tenantSecret } from '../../src/secrets.js';
+import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import { runCli } from '../support/cli.js';
+import { build, type TestService, tempDir } from '../support/helper.js';
+import { type FakeAuthorizationServer, startFakeAuthorizationServer } from './fake-authorization-server.js';
+import { giveConsent, runLive, SECRET_ENV, testConfig } from './support.js';
+
+/**
+ * `callcard connect` and the OAuth connection of a rest source, end to end against a local
+ * authorization server written from RFC 6749, RFC 7636 and RFC 8628 (fake-authorization-server.ts).
+ */
+describe('OAuth connections (authorization code with PKCE, refresh, device flow)', () => {
+  let fake: FakeAuthorizationServer;
+  let dir: ReturnType<typeof tempDir>;
+  let service: TestService | undefined;
+  let env: Record<string, string>;
+
+  beforeAll(() => {
+    // The service built in process reads the client secret from the process's environment.
+    process.env[SECRET_ENV] = 'set-per-test';
+  });
+  afterAll(() => {
+    delete process.env[SECRET_ENV];
+  });
+  beforeEach(async () => {
+    fake = await startFakeAuthorizationServer();
+    dir = tempDir();
+    env = { [SECRET_ENV]: fake.clientSecret };
+    process.env[SECRET_ENV] = fake.clientSecret;
+  });
+  afterEach(async () => {
+    await service?.close();
+    service = undefined;
+    await fake.close();
+    dir.remove();
+  });
+
+  /** `callcard connect crm` through its loopback port, the person agreeing. */
+  async function connectByLoopback(file: string) {
+    const run = runLive(['connect', 'crm', '--config', file], dir.path, env);
+    const [consentUrl] = await run.waitFor(/http\S+\/authorize\?\S+/);
+    const back = await giveConsent(consentUrl);
+    const page = await fetch(back);
+    return { run, back, page, result: await run.done };
+  }
+
+  /** The tokens as kept in the store, opened with the tenant's key. */
+  function storedTokens(dataDir: string) {
+    const store = openSqliteStore(dataDir);
+    return store.credentials
+      .read('crm')
+      .then((row) =>
+        row?.sealed ? openTokens(createSealer(tenantSecret(dataDir)), 'crm', row.sealed) : undefined,
+      )
+      .finally(() => store.close());
+  }
+
+  it('connects through a loopback port: PKCE checked by the server, the code exchanged, tokens sealed at rest', async () => {
+    const { file, config } = testConfig(dir.path, fake);
+    const { back, page, result } = await connectByLoopback(file);
+    expect(back.hostname).toBe('127.0.0.1');
+    expect(back.pathname).toBe('/oauth/callback');
+    expect(page.status).toBe(200);
+    expect(await page.text()).toMatch(/crm is connected/);
+    expect(result).toMatchObject({ code: 0 });
+    expect(result.stdout).toMatch(/^crm: connected$/m);
+
+    const asked = fake.authorizations[0]!;
+    expect(asked.get('code_challenge_method')).toBe('S256');
+    expect(asked.get('code_challenge')).toMatch(/^[\w-]{43}$/);
+    expect(asked.get('scope')).toBe('contacts.read offline_access');
+    // The server compared SHA-256 of the verifier with the challenge before it issued the tokens.
+    expect(fake.tokenRequests['authorization_code']).toBe(1);
+    expect(fake.accessTokensIssued).toHaveLength(1);
+
+    // At rest: neither token appears in the database files, only their sealed form.
+    const files = readdirSync(config.dataDir).filter((name) => name.startsWith('credentials.db'));
+    expect(files).toContain('credentials.db');
+    const bytes = Buffer.concat(files.map((name) => readFileSync(join(config.dataDir, name))));
+    expect(bytes.includes(fake.accessTokensIssued[0]!)).toBe(false);
+    expect(bytes.includes(fake.refreshTokensIssued[0]!)).toBe(false);
+    expect(bytes.includes('v1.')).toBe(true);
+    expect(await storedTokens(config.dataDir)).toMatchObject({
+      accessToken: fake.accessTokensIssued[0],
+      refreshToken: fake.refreshTokensIssued[0],
+    });
+
+    // The source reads the API with the connection's token.
+    const sync = await runCli(['sync', 'crm', '--config', file], { cwd: dir.path, env });
+    expect(sync.stdout).toMatch(/^crm: full sync, 1 read, 1 written/m);
+    expect(fake.refreshes).toBe(0);
+  });
+
+  it('a consent URL without an answer in time ends the command without tokens', async () => {
+    const { file, config } = testConfig(dir.path, fake);
+    const result = await runCli(['connect', 'crm', '--config', file, '--timeout', '1'], {
+      cwd: dir.path,
+      env,
+    });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/no consent for crm in time/);
+    expect(await storedTokens(config.dataDir)).toBeUndefined();
+  });
+
+  it('a refused consent (access_denied) fails the command', async () => {
+    const { file } = testConfig(dir.path, fake);
+    fake.deny = true;
+    const { page, result } = await connectByLoopback(file);
+    expect(page.status).toBe(400);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/consent for crm failed: access_denied/);
+  });
+
+  it("finishes at the service's callback, once: a wrong, used or expired state is refused", async () => {
+    const { file, config } = testConfig(dir.path, fake, {
+      publicUrl: 'https://callcard.example',
+      redirectUri: 'https://callcard.example/oauth/callback',
+    });
+    service = await build(config as never);
+    const callback = (url: URL | string) =>
+      service!.app.inject({
+        method: 'GET',
+        url: typeof url === 'string' ? url : `${url.pathname}${url.search}`,
+      });
+
+    const wrong = await callback('/oauth/callback?state=not-ours&code=anything');
+    expect(wrong.statusCode).toBe(400);
+    expect(wrong.json()).toMatchObject({ error: { code: 'INVALID_INPUT' } });
+    expect(wrong.body).toMatch(/unknown, used or expired state/);
+
+    const run = runLive(['connect', 'crm', '--config', file], dir.path, env);
+    const [consentUrl] = await run.waitFor(/http\S+\/authorize\?\S+/);
+    await run.waitFor(/Waiting for the service/);
+    const back = await giveConsent(consentUrl);
+    expect(back.origin).toBe('https://callcard.example');
+    const good = await callback(back);
+    expect(good.statusCode).toBe(200);
+    expect(good.body).toMatch(/crm is connected/);
+    const result = await run.done;
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^crm: connected$/m);
+
+    // The same answer again: the state was used.
+    const again = await callback(back);
+    expect(again.statusCode).toBe(400);
+    expect(fake.tokenRequests['authorization_code']).toBe(1);
+
+    // An expired consent request: its answer comes after its time.
+    const { beginConsent, CONSENT_TTL_MS } = await import('../../src/oauth/consent.js');
+    const late = await beginConsent(
+      service.connections,
+      'crm',
+      'https://callcard.example/oauth/callback',
+      () => Date.now() - CONSENT_TTL_MS - 1000,
+    );
+    const expired = await callback(await giveConsent(late.url.href));
+    expect(expired.statusCode).toBe(400);
+    expect(expired.body).toMatch(/unknown, used or expired state/);
+    expect(fake.tokenRequests['authorization_code']).toBe(1);
+
+    // The service reads the API with the tokens it kept.
+    const report = await service.sync.sync(service.mirrors.get('crm')!, { full: true });
+    expect(report.error).toBeUndefined();
+    expect(report.written).toBe(1);
+  });
+
+  it('refreshes with rotation: after a 401, and before expiry; the new refresh token kept', async () => {
+    const { file, config } = testConfig(dir.path, fake);
+    expect((await connectByLoopback(file)).result.code).toBe(0);
+
+    // The API stops taking the access token: one refresh, then the request succeeds.
+    fake.expireAccessTokens();
+    const sync = await runCli(['sync', 'crm', '--config', file], { cwd: dir.path, env });
+    expect(sync.stdout).toMatch(/^crm: full sync, 1 read, 1 written/m);
+    expect(fake.unauthorized).toBe(1);
+    expect(fake.refreshes).toBe(1);
+    expect(fake.refreshTokensIssued).toHaveLength(2);
+    expect(await storedTokens(config.dataDir)).toMatchObject({
+      accessToken: fake.accessTokensIssued[1],
+      refreshToken: fake.refreshTokensIssued[1],
+    });
+
+    // Shortly before the token expires (by the clock), it is renewed without a 401.
+    const tenant = loadConfig({ file, env, cwd: dir.path }).tenants[0]!;
+    const core = await openCore(tenant, {
+      logger: pino({ level: 'silent' }),
+      oauth: { now: () => Date.now() + 3600_000 - 30_000 },
+    });
+    try {
+      const report = await core.sync.sync(core.mirrors.get('crm')!, { full: true });
+      expect(report.error).toBeUndefined();
+    } finally {
+      await core.close();
+    }
+    expect(fake.refreshes).toBe(2);
+    expect(fake.unauthorized).toBe(1);
+    expect((await storedTokens(config.dataDir))?.refreshToken).toBe(fake.refreshTokensIssued[2]);
+  });
+
+  it('a withdrawn consent shows in sources, /readyz, the metrics and the log; other sources keep working', async () => {
+    const { file, config } = testConfig(dir.path, fake);
+    expect((await connectByLoopback(file)).result.code).toBe(0);
+    fake.revokeConsent();
+    fake.expireAccessTokens();
+
+    const lines: string[] = [];
+    const METRICS_TOKEN = 'metrics-token-0123456789';
+    service = await build({ ...config, metrics: { token: METRICS_TOKEN } } as never, lines);
+    const crm = await service.sync.sync(service.mirrors.get('crm')!, { full: true });
+    expect(crm.error).toBe('consent needed: run callcard connect crm');
+    const office = await service.sync.sync(service.mirrors.get('office')!, { full: true });
+    expect(office.error).toBeUndefined();
+    expect(office.written).toBe(1);
+
+    const headers = { authorization: `Bearer ${METRICS_TOKEN}` };
+    const ready = await service.app.inject({ method: 'GET', url: '/readyz', headers });
+    expect(ready.statusCode).toBe(503);
+    expect(ready.json().checks).toContainEqual({
+      name: 'connection crm',
+      ok: false,
+      detail: 'consent needed: run callcard connect crm',
+    });
+    const metrics = await service.app.inject({ method: 'GET', url: '/metrics', headers });
+    expect(metrics.body).toMatch(/^callcard_oauth_consent_needed\{[^}]*connection="crm"[^}]*\} 1$/m);
+    expect(lines.join('')).toMatch(/consent needed: run callcard connect crm/);
+    // Only one refresh was tried: the refusal is kept, not asked again by every request.
+    expect(fake.tokenRequests['refresh_token']).toBe(1);
+
+    const sources = await runCli(['sources', '--config', file], { cwd: dir.path, env });
+    expect(sources.stdout).toMatch(/^crm .*consent needed: run callcard connect crm/m);
+    expect(sources.stdout).not.toMatch(/^office .*consent/m);
+
+    // A new consent puts it right.
+    expect((await connectByLoopback(file)).result.code).toBe(0);
+    const again = await service.sync.sync(service.mirrors.get('crm')!, { full: true });
+    expect(again.error).toBeUndefined();
+    const healed = await service.app.inject({ method: 'GET', url: '/metrics', headers });
+    expect(healed.body).toMatch(/^callcard_oauth_consent_needed\{[^}]*connection="crm"[^}]*\} 0$/m);
+  });
+
+  it('a source never connected says so, and lookups of the others answer', async () => {
+    const { file } = testConfig(dir.path, fake);
+    const sources = await runCli(['sources', '--config', file], { cwd: dir.path, env });
+    expect(sources.stdout).toMatch(/^crm .*not connected: run callcard connect crm/m);
+    const sync = await runCli(['sync', '--config', file], { cwd: dir.path, env });
+    expect(sync.stdout).toMatch(/^crm: failed .*not connected: run callcard connect crm/m);
+    expect(sync.stdout).toMatch(/^office: full sync, 1 read, 1 written/m);
+  });
+
+  it('connects with the device flow (RFC 8628)', async () => {
+    const { file, config } = testConfig(dir.path, fake);
+    const run = runLive(['connect', 'crm', '--device', '--config', file], dir.path, env);
+    const [, code] = await run.waitFor(/enter the code (\w+)/);
+    fake.approveDevice(code!);
+    const result = await run.done;
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^crm: connected$/m);
+    expect(await storedTokens(config.dataDir)).toMatchObject({ refreshToken: fake.refreshTokensIssued[0] });
+  });
+
+  it('names the configured connections when asked for another', async () => {
+    const { file } = testConfig(dir.path, fake);
+    const result = await runCli(['connect', 'nope', '--config', file], { cwd: dir.path, env });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/no OAuth connection named "nope" \(configured: crm\)/);
+  });
+});
