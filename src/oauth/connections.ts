@@ -6,7 +6,7 @@ import type { OAuth2CodeConfig } from '../net/auth-schema.js';
 import type { CredentialStore } from '../store/credential-types.js';
 import { type ClientConfiguration, clientConfiguration } from './client.js';
 import { ConsentNeededError, createTokenKeeper } from './keeper.js';
-import type { Sealer } from './sealing.js';
+import { createSealer, type Sealer } from './sealing.js';
 
 export type ConnectionSettings = OAuth2CodeConfig & { readonly connection: string };
 
@@ -42,9 +42,16 @@ export interface ConnectionsOptions {
   readonly onWait?: (connection: string) => void;
 }
 
+/** Settings as text with their keys in order: the same settings give the same text. */
+const canonical = (value: unknown): string =>
+  JSON.stringify(value, (_key, item: unknown) =>
+    item && typeof item === 'object' && !Array.isArray(item)
+      ? Object.fromEntries(Object.entries(item).sort(([a], [b]) => a.localeCompare(b)))
+      : item,
+  );
+
 /** Settings that must agree when a source and an action share a connection. */
-const sameSettings = (a: ConnectionSettings, b: ConnectionSettings) =>
-  JSON.stringify(a) === JSON.stringify(b);
+const sameSettings = (a: ConnectionSettings, b: ConnectionSettings) => canonical(a) === canonical(b);
 
 export function createConnections(options: ConnectionsOptions): Connections {
   const { store, sealer } = options;
@@ -102,4 +109,25 @@ export function createConnections(options: ConnectionsOptions): Connections {
       return { state: row ? 'consent needed' : 'not connected', message: error.message };
     },
   };
+}
+
+/**
+ * Connections for `callcard config check`: each connection's client secret is read and settings
+ * shared under one name are compared, but no store is opened and no token is asked for.
+ */
+export function checkedConnections(logger: Logger): Connections {
+  const none = () => Promise.reject(new Error('config check opens no store'));
+  return createConnections({
+    store: {
+      read: none,
+      save: none,
+      markConsentNeeded: none,
+      lease: none,
+      release: none,
+      addPending: none,
+      takePending: none,
+    },
+    sealer: createSealer(randomBytes(32)),
+    logger,
+  });
 }

@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -246,6 +246,42 @@ describe('OAuth connections (authorization code with PKCE, refresh, device flow)
     expect(healed.body).toMatch(/^callcard_oauth_consent_needed\{[^}]*connection="crm"[^}]*\} 0$/m);
   });
 
+  it('a rest action shares the connection of the source; other settings for the same name are refused', async () => {
+    const { file, config } = testConfig(dir.path, fake);
+    expect((await connectByLoopback(file)).result.code).toBe(0);
+    service = await build(config as never);
+    const { createRestAction, restActionSchema } = await import('../../src/workflows/actions/rest.js');
+    const auth = { ...config.sources[0]!.auth, connection: 'crm' };
+    const logCall = createRestAction(
+      restActionSchema.parse({
+        type: 'rest',
+        baseUrl: fake.issuer,
+        auth,
+        request: { url: '/api/calls', body: { call: '{call.id}' } },
+      }),
+      { baseDir: dir.path, connections: service.connections },
+    );
+    fake.expireAccessTokens();
+    const context = { signal: new AbortController().signal, deliveryId: 'CallFlow:c1:0', attempt: 1 };
+    const result = await logCall.run(
+      { call: { id: 'c1', workflow: 'CallFlow', status: 'answered' } },
+      context,
+    );
+    expect(result).toMatchObject({ id: 'call-1' });
+    expect(fake.refreshes).toBe(1);
+
+    expect(() =>
+      createRestAction(
+        restActionSchema.parse({
+          type: 'rest',
+          auth: { ...auth, clientId: 'another-client' },
+          request: { url: `${fake.issuer}/api/calls`, body: {} },
+        }),
+        { baseDir: dir.path, connections: service!.connections },
+      ),
+    ).toThrow(/connection "crm" is configured twice, with different settings/);
+  });
+
   it('a source never connected says so, and lookups of the others answer', async () => {
     const { file } = testConfig(dir.path, fake);
     const sources = await runCli(['sources', '--config', file], { cwd: dir.path, env });
@@ -264,6 +300,19 @@ describe('OAuth connections (authorization code with PKCE, refresh, device flow)
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^crm: connected$/m);
     expect(await storedTokens(config.dataDir)).toMatchObject({ refreshToken: fake.refreshTokensIssued[0] });
+  });
+
+  it('config check reads the client secret of a connection, and opens no store', async () => {
+    const { file, config } = testConfig(dir.path, fake);
+    const valid = await runCli(['config', 'check', file], { cwd: dir.path, env });
+    expect(valid.code).toBe(0);
+    expect(existsSync(config.dataDir)).toBe(false);
+    delete process.env[SECRET_ENV];
+    const missing = await runCli(['config', 'check', file], { cwd: dir.path, env: {} });
+    expect(missing.code).not.toBe(0);
+    expect(missing.stdout + missing.stderr).toMatch(
+      /sources\.0 \(crm\): .*auth\.clientSecretEnv: environment variable CRM_CLIENT_SECRET is not set/,
+    );
   });
 
   it('names the configured connections when asked for another', async () => {

@@ -24,6 +24,8 @@ export interface FakeAuthorizationServer {
   readonly accessTokensIssued: string[];
   /** API requests answered 401. */
   unauthorized: number;
+  /** Calls the API recorded (`POST /api/calls`). */
+  callsLogged: number;
   /** `expires_in` of the access tokens it issues. */
   expiresIn: number;
   /** The next authorization request is refused (access_denied). */
@@ -211,6 +213,15 @@ export async function startFakeAuthorizationServer(): Promise<FakeAuthorizationS
         }
         return oauthError(response, 400, 'unsupported_grant_type');
       }
+      if (request.method === 'POST' && url.pathname === '/api/calls') {
+        const bearer = request.headers.authorization?.replace(/^Bearer /, '') ?? '';
+        if (!accessTokens.has(bearer)) {
+          fake.unauthorized++;
+          return json(response, 401, { error: 'invalid_token' });
+        }
+        fake.callsLogged++;
+        return json(response, 201, { id: `call-${fake.callsLogged}` });
+      }
       if (request.method === 'GET' && url.pathname === '/api/contacts') {
         const bearer = request.headers.authorization?.replace(/^Bearer /, '') ?? '';
         if (!accessTokens.has(bearer)) {
@@ -238,6 +249,7 @@ export async function startFakeAuthorizationServer(): Promise<FakeAuthorizationS
     refreshTokensIssued: [],
     accessTokensIssued: [],
     unauthorized: 0,
+    callsLogged: 0,
     expiresIn: 3600,
     deny: false,
     holdRefresh: undefined,
