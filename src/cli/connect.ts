@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { SINGLE_TENANT } from '../config/schema.js';
 import { type Connections, createConnections } from '../oauth/connections.js';
 import { beginConsent, ConsentError, deviceConsent, finishConsent } from '../oauth/consent.js';
 import { createSealer } from '../oauth/sealing.js';
@@ -47,6 +48,7 @@ export async function connectCommand(name: string, options: ConnectOptions, io: 
       store: store.credentials,
       sealer: createSealer(tenantSecret(tenant.dataDir)),
       logger: quietLogger(config, io),
+      ...(tenant.name !== SINGLE_TENANT && { tenant: tenant.name }),
     });
     connections.auth(settings, { baseDir: tenant.baseDir ?? io.cwd, env: io.env }, REQUEST_TIMEOUT_MS);
     const signal = AbortSignal.timeout((options.timeout ?? 600) * 1000);

@@ -1,5 +1,5 @@
 import pino, { type Logger } from 'pino';
-import type { Tenant } from '../config/schema.js';
+import { SINGLE_TENANT, type Tenant } from '../config/schema.js';
 import { createIndexFinder } from '../lookup/index-finder.js';
 import { createLiveFinder } from '../lookup/live.js';
 import { type ConfiguredSource, createLookup, type Lookup } from '../lookup/lookup.js';
@@ -63,6 +63,7 @@ export async function openCore(config: Readonly<Tenant>, options: CoreOptions = 
     store: store.credentials,
     sealer: createSealer(secret),
     logger: logger.child({ part: 'oauth' }),
+    ...(config.name !== SINGLE_TENANT && { tenant: config.name }),
     ...options.oauth,
   });
   const baseDir = config.baseDir ?? process.cwd();

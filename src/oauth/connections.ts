@@ -36,6 +36,8 @@ export interface ConnectionsOptions {
   readonly store: CredentialStore;
   readonly sealer: Sealer;
   readonly logger: Logger;
+  /** With several tenants, the tenant's name, which `callcard connect` then needs. */
+  readonly tenant?: string;
   readonly now?: () => number;
   /** How often a process waiting for another's refresh reads the store again. */
   readonly waitMs?: number;
@@ -86,6 +88,7 @@ export function createConnections(options: ConnectionsOptions): Connections {
         sealer,
         client,
         holder: instance,
+        ...(options.tenant !== undefined && { tenant: options.tenant }),
         logger: options.logger,
         timeoutMs,
         ...(options.now && { now: options.now }),
@@ -105,7 +108,7 @@ export function createConnections(options: ConnectionsOptions): Connections {
     async state(name) {
       const row = await store.read(name);
       if (row?.sealed !== undefined) return { state: 'connected' };
-      const error = new ConsentNeededError(name, row ? 'consent needed' : 'not connected');
+      const error = new ConsentNeededError(name, row ? 'consent needed' : 'not connected', options.tenant);
       return { state: row ? 'consent needed' : 'not connected', message: error.message };
     },
   };

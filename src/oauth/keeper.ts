@@ -17,14 +17,18 @@ export class ConsentNeededError extends Error {
   constructor(
     readonly connection: string,
     what: 'consent needed' | 'not connected' = 'consent needed',
+    /** With several tenants, the tenant's name, which the command needs. */
+    tenant?: string,
   ) {
-    super(`${what}: run callcard connect ${connection}`);
+    super(`${what}: run callcard connect ${connection}${tenant === undefined ? '' : ` --tenant ${tenant}`}`);
     this.name = 'ConsentNeededError';
   }
 }
 
 export interface KeeperOptions {
   readonly connection: string;
+  /** With several tenants, the tenant's name, which the messages' command needs. */
+  readonly tenant?: string;
   readonly store: CredentialStore;
   readonly sealer: Sealer;
   readonly client: () => Promise<ClientConfiguration>;
@@ -73,7 +77,7 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
  * connection as needing consent, for every process.
  */
 export function createTokenKeeper(options: KeeperOptions): Auth {
-  const { connection, store, sealer, logger } = options;
+  const { connection, store, sealer, logger, tenant } = options;
   const now = options.now ?? Date.now;
   const waitMs = options.waitMs ?? 200;
   let current: Tokens | undefined;
@@ -90,8 +94,8 @@ export function createTokenKeeper(options: KeeperOptions): Auth {
 
   async function stored(): Promise<Tokens> {
     const row = await store.read(connection);
-    if (!row) throw new ConsentNeededError(connection, 'not connected');
-    if (row.sealed === undefined) throw new ConsentNeededError(connection);
+    if (!row) throw new ConsentNeededError(connection, 'not connected', tenant);
+    if (row.sealed === undefined) throw new ConsentNeededError(connection, 'consent needed', tenant);
     return openTokens(sealer, connection, row.sealed);
   }
 
@@ -99,7 +103,7 @@ export function createTokenKeeper(options: KeeperOptions): Auth {
     if (tokens.refreshToken === undefined) {
       // Nothing to renew with: only a new consent gives a token.
       await store.markConsentNeeded(connection, 'the access token expired and there is no refresh token');
-      throw new ConsentNeededError(connection);
+      throw new ConsentNeededError(connection, 'consent needed', tenant);
     }
     const config = await options.client();
     const started = now();
@@ -109,11 +113,9 @@ export function createTokenKeeper(options: KeeperOptions): Auth {
     } catch (error) {
       if (oauthErrorOf(error) === 'invalid_grant') {
         await store.markConsentNeeded(connection, 'the authorization server refused the refresh token');
-        logger.error(
-          { connection },
-          `OAuth connection refused (invalid_grant): consent needed: run callcard connect ${connection}`,
-        );
-        throw new ConsentNeededError(connection);
+        const needed = new ConsentNeededError(connection, 'consent needed', tenant);
+        logger.error({ connection }, `OAuth refresh token refused (invalid_grant): ${needed.message}`);
+        throw needed;
       }
       throw new Error(oauthFailure(`OAuth token refresh of ${connection} failed`, error));
     }

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -208,21 +208,27 @@ describe('OAuth connections (authorization code with PKCE, refresh, device flow)
   it('a withdrawn consent shows in sources, /readyz, the metrics and the log; other sources keep working', async () => {
     const { file, config } = testConfig(dir.path, fake);
     expect((await connectByLoopback(file)).result.code).toBe(0);
-    fake.revokeConsent();
-    fake.expireAccessTokens();
-
     const lines: string[] = [];
     const METRICS_TOKEN = 'metrics-token-0123456789';
     service = await build({ ...config, metrics: { token: METRICS_TOKEN } } as never, lines);
+    const first = await service.sync.sync(service.mirrors.get('crm')!, { full: true });
+    expect(first.error).toBeUndefined();
+
+    fake.revokeConsent();
+    fake.expireAccessTokens();
     const crm = await service.sync.sync(service.mirrors.get('crm')!, { full: true });
     expect(crm.error).toBe('consent needed: run callcard connect crm');
     const office = await service.sync.sync(service.mirrors.get('office')!, { full: true });
     expect(office.error).toBeUndefined();
     expect(office.written).toBe(1);
+    // Lookups still answer from every source: the mirror of crm keeps its last good contacts.
+    const lookup = await service.lookup('+41 21 552 20 00');
+    expect(lookup.hits.map((hit) => hit.from.name).sort()).toEqual(['crm', 'office']);
 
     const headers = { authorization: `Bearer ${METRICS_TOKEN}` };
     const ready = await service.app.inject({ method: 'GET', url: '/readyz', headers });
-    expect(ready.statusCode).toBe(503);
+    // The service stays ready: the other sources answer; the check says what to do.
+    expect(ready.statusCode).toBe(200);
     expect(ready.json().checks).toContainEqual({
       name: 'connection crm',
       ok: false,
@@ -289,6 +295,41 @@ describe('OAuth connections (authorization code with PKCE, refresh, device flow)
     const sync = await runCli(['sync', '--config', file], { cwd: dir.path, env });
     expect(sync.stdout).toMatch(/^crm: failed .*not connected: run callcard connect crm/m);
     expect(sync.stdout).toMatch(/^office: full sync, 1 read, 1 written/m);
+  });
+
+  it('with several tenants, the command named in messages has the tenant, and connects that tenant only', async () => {
+    const { config } = testConfig(dir.path, fake);
+    const file = join(dir.path, 'tenants.yaml');
+    const tenants = {
+      dataDir: join(dir.path, 'data'),
+      tenants: {
+        acme: {
+          basePath: '/acme',
+          auth: { tokens: ['acme-token-0123456789abcdef'] },
+          sources: config.sources,
+        },
+        globex: {
+          basePath: '/globex',
+          auth: { tokens: ['globex-token-0123456789abcdef'] },
+          sources: config.sources,
+        },
+      },
+    };
+    writeFileSync(file, JSON.stringify(tenants));
+    const before = await runCli(['sources', '--config', file, '--tenant', 'acme'], { cwd: dir.path, env });
+    expect(before.stdout).toMatch(/^crm .*not connected: run callcard connect crm --tenant acme/m);
+
+    const run = runLive(['connect', 'crm', '--config', file, '--tenant', 'acme'], dir.path, env);
+    const [consentUrl] = await run.waitFor(/http\S+\/authorize\?\S+/);
+    await fetch(await giveConsent(consentUrl));
+    expect((await run.done).code).toBe(0);
+    const acme = await runCli(['sync', 'crm', '--config', file, '--tenant', 'acme'], { cwd: dir.path, env });
+    expect(acme.stdout).toMatch(/^crm: full sync, 1 read/m);
+    const globex = await runCli(['sync', 'crm', '--config', file, '--tenant', 'globex'], {
+      cwd: dir.path,
+      env,
+    });
+    expect(globex.stdout).toMatch(/not connected: run callcard connect crm --tenant globex/);
   });
 
   it('connects with the device flow (RFC 8628)', async () => {
