@@ -99,6 +99,37 @@ describe('OAuth connections (authorization code with PKCE, refresh, device flow)
     expect(fake.refreshes).toBe(0);
   });
 
+  it('connects with endpoints configured instead of an issuer, the secret sent in the form', async () => {
+    const { file } = testConfig(dir.path, fake, { endpoints: true });
+    const { result } = await connectByLoopback(file);
+    expect(result.code).toBe(0);
+    const sync = await runCli(['sync', 'crm', '--config', file], { cwd: dir.path, env });
+    expect(sync.stdout).toMatch(/^crm: full sync, 1 read, 1 written/m);
+    expect(fake.clientAuthSeen).toEqual(['body']);
+  });
+
+  it('the server refuses a code exchanged with another verifier than the challenge was made of', async () => {
+    const { config } = testConfig(dir.path, fake, {
+      publicUrl: 'https://callcard.example',
+      redirectUri: 'https://callcard.example/oauth/callback',
+    });
+    service = await build(config as never);
+    const { beginConsent } = await import('../../src/oauth/consent.js');
+    const redirect = 'https://callcard.example/oauth/callback';
+    const { url, state } = await beginConsent(service.connections, 'crm', redirect);
+    // The kept request is swapped for one with another verifier, sealed as callcard seals it.
+    const { credentials } = service.store;
+    const kept = (await credentials.takePending(state, Date.now()))!;
+    const sealer = service.connections.sealer;
+    const other = JSON.stringify({ verifier: 'x'.repeat(43), redirectUri: redirect });
+    await credentials.addPending(state, { ...kept, sealed: sealer.seal(other, `pending:${state}`) });
+    const back = await giveConsent(url.href);
+    const answer = await service.app.inject({ method: 'GET', url: `${back.pathname}${back.search}` });
+    expect(answer.statusCode).toBe(400);
+    expect(answer.body).toMatch(/consent for crm failed: invalid_grant/);
+    expect(fake.accessTokensIssued).toEqual([]);
+  });
+
   it('a consent URL without an answer in time ends the command without tokens', async () => {
     const { file, config } = testConfig(dir.path, fake);
     const result = await runCli(['connect', 'crm', '--config', file, '--timeout', '1'], {

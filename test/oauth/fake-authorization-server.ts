@@ -22,6 +22,8 @@ export interface FakeAuthorizationServer {
   readonly refreshTokensIssued: string[];
   /** Every access token issued, in order. */
   readonly accessTokensIssued: string[];
+  /** How the client authenticated at the token endpoint, per request: basic or body. */
+  readonly clientAuthSeen: string[];
   /** API requests answered 401. */
   unauthorized: number;
   /** Calls the API recorded (`POST /api/calls`). */
@@ -84,6 +86,7 @@ export async function startFakeAuthorizationServer(): Promise<FakeAuthorizationS
     const header = request.headers.authorization;
     let id = form.get('client_id') ?? undefined;
     let secret = form.get('client_secret') ?? undefined;
+    fake.clientAuthSeen.push(header?.startsWith('Basic ') ? 'basic' : 'body');
     if (header?.startsWith('Basic ')) {
       const [user, password] = Buffer.from(header.slice(6), 'base64').toString('utf8').split(':');
       id = decodeURIComponent((user ?? '').replace(/\+/g, ' '));
@@ -248,6 +251,7 @@ export async function startFakeAuthorizationServer(): Promise<FakeAuthorizationS
     tokenRequests: {},
     refreshTokensIssued: [],
     accessTokensIssued: [],
+    clientAuthSeen: [],
     unauthorized: 0,
     callsLogged: 0,
     expiresIn: 3600,

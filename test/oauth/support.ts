@@ -83,7 +83,7 @@ export const SECRET_ENV = 'CRM_CLIENT_SECRET';
 export function testConfig(
   dir: string,
   fake: FakeAuthorizationServer,
-  extra: { redirectUri?: string; publicUrl?: string } = {},
+  extra: { redirectUri?: string; publicUrl?: string; endpoints?: boolean } = {},
 ) {
   writeFileSync(join(dir, 'office.csv'), 'id,name,phone\no1,Office Desk,021 552 20 00\n');
   const config = {
@@ -96,7 +96,15 @@ export function testConfig(
         baseUrl: fake.issuer,
         auth: {
           type: 'oauth2Code',
-          issuer: fake.issuer,
+          // The endpoints themselves, or the issuer whose discovery document names them.
+          ...(extra.endpoints
+            ? {
+                authorizationUrl: `${fake.issuer}/authorize`,
+                tokenUrl: `${fake.issuer}/token`,
+                deviceAuthorizationUrl: `${fake.issuer}/device_authorization`,
+                clientAuth: 'body',
+              }
+            : { issuer: fake.issuer }),
           clientId: fake.clientId,
           clientSecretEnv: SECRET_ENV,
           scopes: ['contacts.read', 'offline_access'],
