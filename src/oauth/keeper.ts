@@ -96,7 +96,14 @@ export function createTokenKeeper(options: KeeperOptions): Auth {
     const row = await store.read(connection);
     if (!row) throw new ConsentNeededError(connection, 'not connected', tenant);
     if (row.sealed === undefined) throw new ConsentNeededError(connection, 'consent needed', tenant);
-    return openTokens(sealer, connection, row.sealed);
+    try {
+      return openTokens(sealer, connection, row.sealed);
+    } catch (error) {
+      // The tenant's secret file was replaced: only a new consent gives tokens this key opens.
+      throw new Error(
+        `${(error as Error).message}: ${new ConsentNeededError(connection, 'consent needed', tenant).message}`,
+      );
+    }
   }
 
   async function refresh(tokens: Tokens): Promise<Tokens> {

@@ -319,6 +319,17 @@ describe('OAuth connections (authorization code with PKCE, refresh, device flow)
     ).toThrow(/connection "crm" is configured twice, with different settings/);
   });
 
+  it('tokens sealed under another tenant secret do not open: the error says to connect again', async () => {
+    const { file, config } = testConfig(dir.path, fake);
+    expect((await connectByLoopback(file)).result.code).toBe(0);
+    writeFileSync(join(config.dataDir, 'secret'), `${Buffer.alloc(32, 9).toString('base64url')}\n`);
+    const sync = await runCli(['sync', 'crm', '--config', file], { cwd: dir.path, env });
+    expect(sync.stdout).toMatch(
+      /^crm: failed .*do not open with this tenant secret: consent needed: run callcard connect crm/m,
+    );
+    expect(sync.stdout).not.toContain(fake.accessTokensIssued[0]);
+  });
+
   it('a source never connected says so, and lookups of the others answer', async () => {
     const { file } = testConfig(dir.path, fake);
     const sources = await runCli(['sources', '--config', file], { cwd: dir.path, env });
