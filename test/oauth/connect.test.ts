@@ -9,7 +9,7 @@ import { createSealer } from '../../src/oauth/sealing.js';
 import { tenantSecret } from '../../src/secrets.js';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { runCli } from '../support/cli.js';
-import { build, type TestService, tempDir } from '../support/helper.js';
+import { build, docExample, type TestService, tempDir } from '../support/helper.js';
 import { type FakeAuthorizationServer, startFakeAuthorizationServer } from './fake-authorization-server.js';
 import { giveConsent, runLive, SECRET_ENV, testConfig } from './support.js';
 
@@ -396,6 +396,17 @@ describe('OAuth connections (authorization code with PKCE, refresh, device flow)
     expect(missing.stdout + missing.stderr).toMatch(
       /sources\.0 \(crm\): .*auth\.clientSecretEnv: environment variable CRM_CLIENT_SECRET is not set/,
     );
+  });
+
+  it("the docs page's example passes config check", async () => {
+    const file = join(dir.path, 'example.yaml');
+    writeFileSync(file, docExample('docs/oauth.md', 'type: oauth2Code'));
+    const result = await runCli(['config', 'check', file], {
+      cwd: dir.path,
+      env: { CRM_CLIENT_SECRET: 'example-secret-0123' },
+    });
+    expect(result.stdout).toMatch(/valid/);
+    expect(result.code).toBe(0);
   });
 
   it('names the configured connections when asked for another', async () => {
