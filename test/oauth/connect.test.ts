@@ -409,6 +409,14 @@ describe('OAuth connections (authorization code with PKCE, refresh, device flow)
     expect(result.code).toBe(0);
   });
 
+  it('--device where the server offers no device flow says so', async () => {
+    const { file } = testConfig(dir.path, fake, { endpoints: true, device: false });
+    const result = await runCli(['connect', 'crm', '--device', '--config', file], { cwd: dir.path, env });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/offers no device flow \(set auth\.deviceAuthorizationUrl\)/);
+    expect(fake.tokenRequests).toEqual({});
+  });
+
   it('names the configured connections when asked for another', async () => {
     const { file } = testConfig(dir.path, fake);
     const result = await runCli(['connect', 'nope', '--config', file], { cwd: dir.path, env });

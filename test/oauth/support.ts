@@ -83,7 +83,7 @@ export const SECRET_ENV = 'CRM_CLIENT_SECRET';
 export function testConfig(
   dir: string,
   fake: FakeAuthorizationServer,
-  extra: { redirectUri?: string; publicUrl?: string; endpoints?: boolean } = {},
+  extra: { redirectUri?: string; publicUrl?: string; endpoints?: boolean; device?: boolean } = {},
 ) {
   writeFileSync(join(dir, 'office.csv'), 'id,name,phone\no1,Office Desk,021 552 20 00\n');
   const config = {
@@ -101,7 +101,9 @@ export function testConfig(
             ? {
                 authorizationUrl: `${fake.issuer}/authorize`,
                 tokenUrl: `${fake.issuer}/token`,
-                deviceAuthorizationUrl: `${fake.issuer}/device_authorization`,
+                ...(extra.device !== false && {
+                  deviceAuthorizationUrl: `${fake.issuer}/device_authorization`,
+                }),
                 clientAuth: 'body',
               }
             : { issuer: fake.issuer }),
