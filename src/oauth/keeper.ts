@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Auth } from '../net/auth.js';
 import type { CredentialStore } from '../store/credential-types.js';
@@ -53,20 +54,6 @@ export function sealTokens(sealer: Sealer, connection: string, tokens: Tokens): 
 
 export function openTokens(sealer: Sealer, connection: string, sealed: string): Tokens {
   return JSON.parse(sealer.open(sealed, `connection:${connection}`)) as Tokens;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((done, fail) => {
-    const timer = setTimeout(done, ms);
-    signal.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer);
-        fail(signal.reason);
-      },
-      { once: true },
-    );
-  });
 }
 
 /**
@@ -150,7 +137,7 @@ export function createTokenKeeper(options: KeeperOptions): Auth {
         }
       }
       options.onWait?.();
-      await sleep(waitMs, signal);
+      await sleep(waitMs, undefined, { signal });
     }
   }
 
