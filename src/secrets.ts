@@ -28,6 +28,10 @@ export function ensureSecretFile(dataDir: string, name: string, make: () => stri
 export const newToken = () => randomBytes(24).toString('base64url');
 export const newKey = () => randomBytes(32).toString('base64url');
 
+/** The tenant's own key (the `secret` file of its data directory, made at first start). */
+export const tenantSecret = (dataDir: string) =>
+  Buffer.from(ensureSecretFile(dataDir, 'secret', newKey).value, 'base64url');
+
 /** Setting names that hold a secret; `<name>Env` and `<name>File` give it from the environment or a file. */
 const SECRET_KEYS = new Set(['password', 'token', 'tokens', 'key', 'clientSecret', 'secret', 'apiKey']);
 /** Shorter values are not redacted: they would blank out ordinary words in log lines. */

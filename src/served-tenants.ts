@@ -5,6 +5,7 @@ import { credentialsOf, sharedTokenMessage, sharedTokens } from './credentials.j
 import type { TenantRoutes } from './http/app.js';
 import { Authenticator, type Credential } from './http/auth.js';
 import { redactorOf } from './logging.js';
+import { consentCallback } from './oauth/consent.js';
 
 /** A tenant as served: its core and how its callers authenticate. */
 export interface ServedTenant extends Core {
@@ -81,5 +82,6 @@ export function tenantRoutes(
     journal: core.store.calls,
     outbox: core.store.outbox,
     auth: auths[index]!,
+    ...(core.connections.names().length > 0 && { oauthCallback: consentCallback(core.connections) }),
   }));
 }

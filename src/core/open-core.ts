@@ -1,9 +1,11 @@
 import pino, { type Logger } from 'pino';
-import type { Tenant } from '../config/schema.js';
+import { SINGLE_TENANT, type Tenant } from '../config/schema.js';
 import { createIndexFinder } from '../lookup/index-finder.js';
 import { createLiveFinder } from '../lookup/live.js';
 import { type ConfiguredSource, createLookup, type Lookup } from '../lookup/lookup.js';
-import { ensureSecretFile, newKey } from '../secrets.js';
+import { type Connections, createConnections } from '../oauth/connections.js';
+import { createSealer } from '../oauth/sealing.js';
+import { tenantSecret } from '../secrets.js';
 import { openSource } from '../sources/registry.js';
 import type { Source } from '../sources/types.js';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.js';
@@ -28,6 +30,8 @@ export interface Core {
   readonly workflows: Workflows;
   /** Delivers the workflows' actions from the outbox. */
   readonly delivery: OutboxWorker;
+  /** The OAuth connections of its sources and actions. */
+  readonly connections: Connections;
   readonly logger: Logger;
   close(): Promise<void>;
 }
@@ -40,13 +44,28 @@ export interface CoreOptions {
   readonly workers?: number;
   /** Deliver workflow actions from the outbox (serve does; commands that only read do not). */
   readonly startDelivery?: boolean;
+  /** How a process waiting for another's token refresh reads the store again (tests). */
+  readonly oauth?: {
+    readonly waitMs?: number;
+    readonly onWait?: (connection: string) => void;
+    /** The clock tokens expire by. */
+    readonly now?: () => number;
+  };
 }
 
 /** Wiring only, for one tenant: config → store → sources → lookup, workflows and sync. */
 export async function openCore(config: Readonly<Tenant>, options: CoreOptions = {}): Promise<Core> {
   const logger = options.logger ?? pino({ level: 'info', base: { service: 'callcard' } });
-  const secret = Buffer.from(ensureSecretFile(config.dataDir, 'secret', newKey).value, 'base64url');
+  const secret = tenantSecret(config.dataDir);
   const store = openSqliteStore(config.dataDir);
+  // OAuth connections' tokens are sealed with a key derived from the tenant's secret.
+  const connections = createConnections({
+    store: store.credentials,
+    sealer: createSealer(secret),
+    logger: logger.child({ part: 'oauth' }),
+    ...(config.name !== SINGLE_TENANT && { tenant: config.name }),
+    ...options.oauth,
+  });
   const baseDir = config.baseDir ?? process.cwd();
 
   // Workflows by name: CallFlow always (the journal), then those configured; names match in any case.
@@ -57,7 +76,7 @@ export async function openCore(config: Readonly<Tenant>, options: CoreOptions = 
   settings.set('callflow', { name: 'CallFlow', actions: [] });
   for (const [name, workflow] of Object.entries(config.workflows)) {
     const actions: ConfiguredAction[] = [];
-    for (const action of workflow.actions) actions.push(await createAction(action, { baseDir }));
+    for (const action of workflow.actions) actions.push(await createAction(action, { baseDir, connections }));
     const key = name.toLowerCase();
     settings.set(key, {
       name: settings.get(key)?.name ?? name,
@@ -110,6 +129,7 @@ export async function openCore(config: Readonly<Tenant>, options: CoreOptions = 
       const { source, mode } = await openSource(entry, {
         logger: logger.child({ source: entry.name }),
         baseDir,
+        connections,
       });
       opened.push(source);
       if (mode === 'mirror') {
@@ -163,6 +183,7 @@ export async function openCore(config: Readonly<Tenant>, options: CoreOptions = 
     lookup: lookupCore,
     workflows,
     delivery,
+    connections,
     logger,
     close() {
       closing ??= (async () => {

@@ -23,6 +23,7 @@ import { openApiRoutes } from './openapi.js';
 import { BODY_LIMIT } from './request.js';
 import { connectorRoutes } from './routes/connector.js';
 import { type MetricsRoutesOptions, metricsRoutes } from './routes/metrics.js';
+import { oauthRoutes } from './routes/oauth.js';
 import { pageRoutes } from './routes/pages.js';
 import { type Readiness, readinessRoutes, serviceRoutes } from './routes/service.js';
 
@@ -35,6 +36,8 @@ export interface TenantRoutes {
   /** Where workflow deliveries stand, for the call pages. */
   readonly outbox?: OutboxStore;
   readonly auth: Authenticator;
+  /** Finishes an OAuth consent at `<base path>/oauth/callback` (see routes/oauth.ts). */
+  readonly oauthCallback?: (query: URLSearchParams) => Promise<string>;
 }
 
 export interface AppOptions {
@@ -147,6 +150,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       guard: guard.page,
       ...(routes.outbox && { outbox: routes.outbox }),
     });
+    if (routes.oauthCallback) {
+      await app.register(oauthRoutes, { prefix, finish: routes.oauthCallback, guard: guard.page });
+    }
     await app.register(connectorRoutes, {
       prefix,
       tenant,
