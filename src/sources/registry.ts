@@ -3,6 +3,7 @@ import { carddavSourceSchema } from './carddav/schema.js';
 import { embeddedSourceSchema } from './embedded/embedded-source.js';
 import { fileSourceSchema } from './file/schema.js';
 import { ldapSourceSchema } from './ldap/schema.js';
+import { pipedriveSourceSchema } from './pipedrive/schema.js';
 import { restSourceSchema } from './rest/schema.js';
 import { sqlSourceSchema } from './sql/schema.js';
 import type { Source, SourceDeps } from './types.js';
@@ -56,6 +57,10 @@ export const sourceTypes = {
   carddav: sourceType({
     schema: carddavSourceSchema,
     load: async () => (await import('./carddav/carddav-source.js')).createCarddavSource,
+  }),
+  pipedrive: sourceType({
+    schema: pipedriveSourceSchema,
+    load: async () => (await import('./pipedrive/pipedrive-source.js')).createPipedriveSource,
   }),
 } as const;
 

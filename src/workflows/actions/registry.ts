@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { pipedriveActionSchema } from './pipedrive.js';
 import { restActionSchema } from './rest.js';
 import { sqlActionSchema } from './sql-schema.js';
 import type { Action } from './types.js';
@@ -30,6 +31,10 @@ export const actionTypes = {
     load: async () => (await import('./rest.js')).createRestAction,
   }),
   sql: actionType({ schema: sqlActionSchema, load: async () => (await import('./sql.js')).createSqlAction }),
+  pipedrive: actionType({
+    schema: pipedriveActionSchema,
+    load: async () => (await import('./pipedrive.js')).createPipedriveAction,
+  }),
 } as const;
 
 export type ActionConfig = z.output<(typeof actionTypes)[keyof typeof actionTypes]['schema']>;
