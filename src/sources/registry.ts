@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import { carddavSourceSchema } from './carddav/schema.js';
 import { embeddedSourceSchema } from './embedded/embedded-source.js';
 import { fileSourceSchema } from './file/schema.js';
+import { hubspotSourceSchema } from './hubspot/schema.js';
 import { ldapSourceSchema } from './ldap/schema.js';
 import { pipedriveSourceSchema } from './pipedrive/schema.js';
 import { restSourceSchema } from './rest/schema.js';
@@ -61,6 +62,10 @@ export const sourceTypes = {
   pipedrive: sourceType({
     schema: pipedriveSourceSchema,
     load: async () => (await import('./pipedrive/pipedrive-source.js')).createPipedriveSource,
+  }),
+  hubspot: sourceType({
+    schema: hubspotSourceSchema,
+    load: async () => (await import('./hubspot/hubspot-source.js')).createHubspotSource,
   }),
 } as const;
 

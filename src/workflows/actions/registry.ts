@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { hubspotActionSchema } from './hubspot.js';
 import { pipedriveActionSchema } from './pipedrive.js';
 import { restActionSchema } from './rest.js';
 import { sqlActionSchema } from './sql-schema.js';
@@ -34,6 +35,10 @@ export const actionTypes = {
   pipedrive: actionType({
     schema: pipedriveActionSchema,
     load: async () => (await import('./pipedrive.js')).createPipedriveAction,
+  }),
+  hubspot: actionType({
+    schema: hubspotActionSchema,
+    load: async () => (await import('./hubspot.js')).createHubspotAction,
   }),
 } as const;
 

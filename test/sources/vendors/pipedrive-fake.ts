@@ -49,6 +49,7 @@ export async function startPipedriveFake(options: { strictIds?: boolean } = {}):
   const organizations: PipedriveOrganization[] = [];
   const callLogs: Record<string, unknown>[] = [];
   const extraPersons: unknown[] = [];
+  // The fake's own list once it runs: the routes' checks and its failures in one place.
   let violations: string[] = [];
 
   const verify = (name: string, value: unknown) => {
