@@ -8,6 +8,7 @@ import { pipedriveSourceSchema } from './pipedrive/schema.js';
 import { restSourceSchema } from './rest/schema.js';
 import { sqlSourceSchema } from './sql/schema.js';
 import type { Source, SourceDeps } from './types.js';
+import { weclappSourceSchema } from './weclapp/schema.js';
 
 /** Fields every source has, whatever its type; the lookup core uses them, adapters need not. */
 export interface SourceCommonConfig {
@@ -66,6 +67,10 @@ export const sourceTypes = {
   hubspot: sourceType({
     schema: hubspotSourceSchema,
     load: async () => (await import('./hubspot/hubspot-source.js')).createHubspotSource,
+  }),
+  weclapp: sourceType({
+    schema: weclappSourceSchema,
+    load: async () => (await import('./weclapp/weclapp-source.js')).createWeclappSource,
   }),
 } as const;
 

@@ -5,6 +5,7 @@ import { restActionSchema } from './rest.js';
 import { sqlActionSchema } from './sql-schema.js';
 import type { Action } from './types.js';
 import { webhookActionSchema } from './webhook.js';
+import { weclappActionSchema } from './weclapp.js';
 
 export interface ActionDeps {
   /** Directory that relative paths (secret files) are read against. */
@@ -39,6 +40,10 @@ export const actionTypes = {
   hubspot: actionType({
     schema: hubspotActionSchema,
     load: async () => (await import('./hubspot.js')).createHubspotAction,
+  }),
+  weclapp: actionType({
+    schema: weclappActionSchema,
+    load: async () => (await import('./weclapp.js')).createWeclappAction,
   }),
 } as const;
 

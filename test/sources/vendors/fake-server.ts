@@ -46,6 +46,8 @@ export function schemaOf(file: string) {
   >;
   const ajv = new Ajv({ allErrors: true, strict: false });
   addFormats.default(ajv);
+  // Formats of vendors' own (weclapp): their type is checked, not their text.
+  for (const format of ['timestamp', 'html', 'decimal']) ajv.addFormat(format, true);
   ajv.addSchema({ ...document, $id: 'vendor' });
   const compiled = new Map<string, ValidateFunction>();
   return (name: string, value: unknown): string | undefined => {
