@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { bexioSourceSchema } from './bexio/schema.js';
 import { carddavSourceSchema } from './carddav/schema.js';
 import { embeddedSourceSchema } from './embedded/embedded-source.js';
 import { fileSourceSchema } from './file/schema.js';
@@ -71,6 +72,10 @@ export const sourceTypes = {
   weclapp: sourceType({
     schema: weclappSourceSchema,
     load: async () => (await import('./weclapp/weclapp-source.js')).createWeclappSource,
+  }),
+  bexio: sourceType({
+    schema: bexioSourceSchema,
+    load: async () => (await import('./bexio/bexio-source.js')).createBexioSource,
   }),
 } as const;
 

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { bexioActionSchema } from './bexio.js';
 import { hubspotActionSchema } from './hubspot.js';
 import { pipedriveActionSchema } from './pipedrive.js';
 import { restActionSchema } from './rest.js';
@@ -44,6 +45,10 @@ export const actionTypes = {
   weclapp: actionType({
     schema: weclappActionSchema,
     load: async () => (await import('./weclapp.js')).createWeclappAction,
+  }),
+  bexio: actionType({
+    schema: bexioActionSchema,
+    load: async () => (await import('./bexio.js')).createBexioAction,
   }),
 } as const;
 
