@@ -2,7 +2,6 @@ import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Ajv, type ValidateFunction } from 'ajv';
-import addFormats from 'ajv-formats';
 
 /**
  * The plumbing of the local stand-ins for cloud CRMs (each vendor's routes are in its own file,
@@ -38,6 +37,8 @@ export interface FakeVendorOptions {
   readonly route: Route;
 }
 
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i;
+
 /** A validator for one definition of a vendor's schema extract (a JSON file beside the fakes). */
 export function schemaOf(file: string) {
   const document = JSON.parse(readFileSync(new URL(file, import.meta.url), 'utf8')) as Record<
@@ -45,9 +46,11 @@ export function schemaOf(file: string) {
     unknown
   >;
   const ajv = new Ajv({ allErrors: true, strict: false });
-  addFormats.default(ajv);
-  // Formats of vendors' own (weclapp): their type is checked, not their text.
-  for (const format of ['timestamp', 'html', 'decimal']) ajv.addFormat(format, true);
+  // The formats the extracts use: RFC 3339 times checked; numbers' widths and vendors' own formats
+  // (weclapp's timestamp, html) by their type alone.
+  ajv.addFormat('date-time', (value: string) => RFC3339.test(value) && !Number.isNaN(Date.parse(value)));
+  ajv.addFormat('uuid', /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i);
+  for (const format of ['int32', 'timestamp', 'html']) ajv.addFormat(format, true);
   ajv.addSchema({ ...document, $id: 'vendor' });
   const compiled = new Map<string, ValidateFunction>();
   return (name: string, value: unknown): string | undefined => {
