@@ -110,4 +110,48 @@ export const authSchema = z
   )
   .default({ type: 'none' });
 
+/** The kinds of auth, without a default: for settings where auth is one choice among others. */
+export const authKinds = authSchema.unwrap();
+
 export type AuthConfig = z.output<typeof authSchema>;
+
+/**
+ * A vendor's API token as `token`, `tokenEnv` or `tokenFile`, sent the vendor's way (`as`), unless
+ * the settings give `auth` of any kind instead (one or the other).
+ */
+export function tokenOrAuth(
+  settings: {
+    readonly token?: string | undefined;
+    readonly tokenEnv?: string | undefined;
+    readonly tokenFile?: string | undefined;
+    readonly auth?: AuthConfig | undefined;
+  },
+  as:
+    | { readonly type: 'bearer' }
+    | { readonly type: 'apiKey'; readonly header: string; readonly prefix?: string },
+): AuthConfig {
+  const given = (['token', 'tokenEnv', 'tokenFile'] as const).filter((key) => settings[key] !== undefined);
+  if (settings.auth && given.length > 0) throw new Error(`give either ${given[0]} or auth, not both`);
+  if (settings.auth) return settings.auth;
+  if (given.length !== 1) {
+    throw new Error(
+      given.length === 0
+        ? "needs token, tokenEnv (an environment variable's name) or tokenFile (a file's path), or auth"
+        : `give only one of ${given.join(', ')}`,
+    );
+  }
+  const [key] = given as [keyof typeof secretKeys];
+  const value = settings[key]!;
+  if (as.type === 'bearer') return { type: 'bearer', [key]: value } as AuthConfig;
+  return {
+    type: 'apiKey',
+    header: as.header,
+    ...(as.prefix !== undefined && { prefix: as.prefix }),
+    [secretKeys[key]]: value,
+  } as AuthConfig;
+}
+
+const secretKeys = { token: 'key', tokenEnv: 'keyEnv', tokenFile: 'keyFile' } as const;
+
+/** The settings of `tokenOrAuth`, to spread into a connector's schema. */
+export const tokenOrAuthFields = { ...secretFields('token'), auth: authKinds.optional() };

@@ -29,6 +29,8 @@ export interface OAuthOptions {
   readonly now?: () => number;
   /** Needed by `oauth2Code`. */
   readonly connections?: ConnectionAuths;
+  /** The connection of an `oauth2Code` auth that names none: a source's own name. */
+  readonly connection?: string;
 }
 
 const OAUTH_ERROR = /^[\w.-]{1,60}$/;
@@ -73,7 +75,7 @@ export function createAuth(config: AuthConfig, context: SecretContext, options: 
     case 'oauth2':
       return clientCredentials(config, readSecret(config, 'clientSecret', context), options);
     case 'oauth2Code': {
-      const { connection } = config;
+      const connection = config.connection ?? options.connection;
       if (connection === undefined)
         throw new Error('auth.connection is needed: the name `callcard connect` takes');
       if (!options.connections)
