@@ -148,10 +148,23 @@ export interface CallJournal {
   purge(olderThan: Date): Promise<number>;
 }
 
+/** What callcard generates for itself once and keeps: the access token, the key of call ids. */
+export interface SecretStore {
+  /**
+   * The value kept under `name`; when there is none yet, `make`'s, kept for good (when several
+   * processes get there at once, the first one's, answered to all). `keptIn` says where, for people.
+   */
+  ensure(
+    name: string,
+    make: () => string,
+  ): Promise<{ readonly value: string; readonly created: boolean; readonly keptIn: string; readonly file?: string }>;
+}
+
 export interface Store {
   readonly contacts: ContactStore;
   readonly calls: CallJournal;
   /** The workflows' deliveries, kept beside the call journal they follow. */
   readonly outbox: OutboxStore;
+  readonly secrets: SecretStore;
   close(): Promise<void>;
 }
