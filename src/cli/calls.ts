@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import type { CountryCode } from 'libphonenumber-js/max';
 import { parseIsoTime } from '../connector/wire.js';
+import { openTenantStore } from '../core/open-store.js';
 import { incomingKey, maskNumber } from '../phone/index.js';
-import { openSqliteStore } from '../store/sqlite/sqlite-store.js';
 import type { CallDirection, CallQuery, CallRecord } from '../store/types.js';
 import { isoTime, usageError } from './flags.js';
 import { table } from './format.js';
@@ -187,7 +187,7 @@ export async function callsCommand(options: CallsOptions, command: Command, io: 
   };
   const show: ShowOptions = { region: tenant.region, showNumbers: options.showNumbers ?? false };
   // The journal is all this reads: the store alone, no source or action is opened.
-  const store = openSqliteStore(tenant.dataDir);
+  const store = await openTenantStore(tenant);
   try {
     const journal = store.calls;
     if (options.csv) {
@@ -240,7 +240,7 @@ export async function purgeCallsCommand(
       'journal.retentionDays is null (calls are kept for ever): give --days N to remove old calls',
     );
   }
-  const store = openSqliteStore(tenant.dataDir);
+  const store = await openTenantStore(tenant);
   try {
     const olderThan = new Date(Date.now() - days * DAY_MS);
     const removed = await store.calls.purge(olderThan);

@@ -3,10 +3,9 @@ import type { Tenant } from '../config/schema.js';
 import { createIndexFinder } from '../lookup/index-finder.js';
 import { createLiveFinder } from '../lookup/live.js';
 import { type ConfiguredSource, createLookup, type Lookup } from '../lookup/lookup.js';
-import { ensureSecretFile, newKey } from '../secrets.js';
+import { newKey } from '../secrets.js';
 import { openSource } from '../sources/registry.js';
 import type { Source } from '../sources/types.js';
-import { openSqliteStore } from '../store/sqlite/sqlite-store.js';
 import type { Store } from '../store/types.js';
 import { createSyncEngine, type MirrorEntry, type SyncEngine } from '../sync/engine.js';
 import { createAction } from '../workflows/actions/registry.js';
@@ -15,6 +14,7 @@ import { outboxInstance } from '../workflows/outbox/instance.js';
 import { createOutboxWorker, type OutboxWorker } from '../workflows/outbox/worker.js';
 import { createWorkflowRegistry, type Workflows } from '../workflows/registry.js';
 import { type ConfiguredAction, createWorkflow, otherParty } from '../workflows/workflow.js';
+import { openTenantStore } from './open-store.js';
 
 /** One tenant's everything but HTTP: what the CLI commands use. */
 export interface Core {
@@ -45,8 +45,15 @@ export interface CoreOptions {
 /** Wiring only, for one tenant: config → store → sources → lookup, workflows and sync. */
 export async function openCore(config: Readonly<Tenant>, options: CoreOptions = {}): Promise<Core> {
   const logger = options.logger ?? pino({ level: 'info', base: { service: 'callcard' } });
-  const secret = Buffer.from(ensureSecretFile(config.dataDir, 'secret', newKey).value, 'base64url');
-  const store = openSqliteStore(config.dataDir);
+  const store = await openTenantStore(config);
+  // The key of call ids: kept with the data, so that every instance gives a call the same id.
+  let secret: Buffer;
+  try {
+    secret = Buffer.from((await store.secrets.ensure('secret', newKey)).value, 'base64url');
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
   const baseDir = config.baseDir ?? process.cwd();
 
   // Workflows by name: CallFlow always (the journal), then those configured; names match in any case.
@@ -74,8 +81,10 @@ export async function openCore(config: Readonly<Tenant>, options: CoreOptions = 
     concurrency: config.delivery.concurrency,
     backoff: { baseMs: config.delivery.backoffBaseMs, maxMs: config.delivery.backoffMaxMs, factor: 2 },
     attemptTimeoutMs: attemptTimeout(config.workflows, config.delivery),
-    // The data directory is one instance's: at start it takes back the leases of its earlier runs.
-    instance: outboxInstance(config.dataDir),
+    // An embedded store's data directory is one instance's: at start it takes back the leases of its
+    // earlier runs. A shared store's leases are never taken back early (they may be another
+    // instance's, alive): they run out.
+    ...(config.store.type === 'sqlite' && { instance: outboxInstance(config.dataDir) }),
   });
   // The contact a call was with, for the actions' payload: found as a lookup finds it.
   let lookup: Lookup | undefined;

@@ -157,7 +157,12 @@ export interface SecretStore {
   ensure(
     name: string,
     make: () => string,
-  ): Promise<{ readonly value: string; readonly created: boolean; readonly keptIn: string; readonly file?: string }>;
+  ): Promise<{
+    readonly value: string;
+    readonly created: boolean;
+    readonly keptIn: string;
+    readonly file?: string;
+  }>;
 }
 
 export interface Store {

@@ -18,7 +18,10 @@ interface MatchRow {
  * index; an import writes through a transaction of its own, which lookups on every instance see
  * only once it commits.
  */
-export function createPostgresContactStore(pool: pg.Pool, s: string): ContactStore & { close(): Promise<void> } {
+export function createPostgresContactStore(
+  pool: pg.Pool,
+  s: string,
+): ContactStore & { close(): Promise<void> } {
   // Those whose main number it is first, then the most recently changed.
   const find = {
     name: `cc_find_${s}`,
@@ -97,7 +100,9 @@ async function startPostgresImport(
   await client.query('BEGIN');
   await lockNames(client, `callcard.import${s}`, [source]);
   await client.query(`INSERT INTO ${s}.sources (name) VALUES ($1) ON CONFLICT (name) DO NOTHING`, [source]);
-  const { rows } = await client.query<{ id: number }>(`SELECT id FROM ${s}.sources WHERE name = $1`, [source]);
+  const { rows } = await client.query<{ id: number }>(`SELECT id FROM ${s}.sources WHERE name = $1`, [
+    source,
+  ]);
   const id = rows[0]!.id;
   if (replace) {
     // The ids replaced, so that the commit can tell how many contacts are gone for good.

@@ -148,7 +148,9 @@ export async function migratePostgres(
 ): Promise<number> {
   const s = ident(schema);
   return inTransaction(pool, async (client) => {
-    await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`callcard.migrate\u001f${schema}`]);
+    await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
+      `callcard.migrate\u001f${schema}`,
+    ]);
     // Created only when missing: a role that owns its schema need not be allowed to create others.
     const exists = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema]);
     if (exists.rowCount === 0) await client.query(`CREATE SCHEMA ${s}`);

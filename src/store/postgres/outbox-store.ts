@@ -310,7 +310,10 @@ export function createPostgresOutboxStore(pool: pg.Pool, s: string): OutboxStore
       return rows.map(toDelivery);
     },
     async counts() {
-      const result = Object.fromEntries(STATUSES.map((status) => [status, 0])) as Record<DeliveryStatus, number>;
+      const result = Object.fromEntries(STATUSES.map((status) => [status, 0])) as Record<
+        DeliveryStatus,
+        number
+      >;
       const { rows } = await pool.query<{ status: DeliveryStatus; n: string }>(
         `SELECT status, count(*) AS n FROM ${table} GROUP BY status`,
       );
@@ -349,9 +352,10 @@ export function createPostgresOutboxStore(pool: pg.Pool, s: string): OutboxStore
     },
     async drop(id) {
       return withKeyOf(id, async (client, key) => {
-        const { rowCount } = await client.query(`DELETE FROM ${table} WHERE id = $1 AND status <> 'running'`, [
-          id,
-        ]);
+        const { rowCount } = await client.query(
+          `DELETE FROM ${table} WHERE id = $1 AND status <> 'running'`,
+          [id],
+        );
         if (!rowCount) return false;
         await releaseHead(client, key);
         return true;

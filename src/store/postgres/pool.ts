@@ -65,7 +65,10 @@ export function sharedPool(settings: PostgresSettings): { pool: pg.Pool; release
 export const ident = (name: string) => `"${name.replaceAll('"', '""')}"`;
 
 /** Runs `work` in one transaction on one connection: committed when it resolves, rolled back when it throws. */
-export async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+export async function inTransaction<T>(
+  pool: pg.Pool,
+  work: (client: pg.PoolClient) => Promise<T>,
+): Promise<T> {
   const client = await pool.connect();
   let broken = false;
   try {
@@ -90,7 +93,11 @@ export async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClie
  * keys whatever the caller's, so that two transactions taking some of the same never wait for each
  * other in a circle.
  */
-export async function lockNames(client: pg.ClientBase, scope: string, names: readonly string[]): Promise<void> {
+export async function lockNames(
+  client: pg.ClientBase,
+  scope: string,
+  names: readonly string[],
+): Promise<void> {
   if (names.length === 0) return;
   await client.query(
     `SELECT pg_advisory_xact_lock(k) FROM (

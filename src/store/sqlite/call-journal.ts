@@ -133,4 +133,3 @@ function listing(query: CallQuery): { sql: string; params: unknown[] } {
     ' ORDER BY started_at DESC, id DESC LIMIT ?';
   return { sql, params };
 }
-
