@@ -55,6 +55,13 @@ export interface ContactStore {
   beginImport(source: string, options: { replace: boolean }): Promise<ImportSession>;
   syncState(source: string): Promise<SyncState | undefined>;
   saveSyncState(source: string, state: SyncState): Promise<void>;
+  /**
+   * A store shared by several instances: runs `work` holding the source's sync lock, which all of
+   * them share, and answers `{ ran: false }` at once, without running it, while another holds it.
+   * The lock goes with its holder's connection: an instance that dies lets it go. The embedded
+   * store, one instance's, has none.
+   */
+  exclusively?<T>(source: string, work: () => Promise<T>): Promise<{ ran: true; value: T } | { ran: false }>;
 }
 
 /** How a mirrored source's last syncs went; kept with the index it describes. */

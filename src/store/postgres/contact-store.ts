@@ -63,6 +63,27 @@ export function createPostgresContactStore(
         [source, JSON.stringify(state)],
       );
     },
+    async exclusively(source, work) {
+      const client = await pool.connect();
+      const key = `callcard.sync${s}\u001f${source}`;
+      let broken = false;
+      try {
+        const { rows } = await client.query<{ ok: boolean }>(
+          'SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS ok',
+          [key],
+        );
+        if (!rows[0]!.ok) return { ran: false };
+        try {
+          return { ran: true, value: await work() };
+        } finally {
+          await client.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [key]).catch(() => {
+            broken = true; // the connection is gone, and the lock with it
+          });
+        }
+      } finally {
+        client.release(broken);
+      }
+    },
     async beginImport(source, { replace }) {
       if (sessions.size > 0) throw new Error('another import is running on this store');
       const client = await pool.connect();
