@@ -260,6 +260,48 @@ describeStores('outbox store', (under) => {
     expect(await store.outbox.counts()).toEqual({ pending: 0, running: 1, done: 0, dead: 0 });
   });
 
+  it('workers on two handles claiming at once deliver each delivery once, each key in order', async () => {
+    const other = await secondStore();
+    const keys = 12;
+    const items = Array.from({ length: 120 }, (_, i) =>
+      newDelivery(`d${i}`, { orderKey: `k${i % keys}`, n: i }),
+    );
+    // Enqueued from both handles at once, in batches, as calls arrive at two instances.
+    await Promise.all(
+      [0, 1, 2, 3].map((part) =>
+        (part % 2 === 0 ? store : other).outbox.enqueue(
+          items.filter((_, i) => Math.floor(i / 30) === part),
+          T0,
+        ),
+      ),
+    );
+    const made: string[] = [];
+    const work = async (handle: Store, worker: string) => {
+      for (let idle = 0; idle < 3; ) {
+        const leased = await handle.outbox.claim(worker, T0, LEASE, 3);
+        if (leased.length === 0) {
+          idle++;
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          continue;
+        }
+        idle = 0;
+        for (const delivery of leased) {
+          made.push(delivery.id);
+          expect(await handle.outbox.complete(delivery.id, worker, {}, T0)).toBe(true);
+        }
+      }
+    };
+    await Promise.all([work(store, 'w1'), work(other, 'w2'), work(store, 'w3'), work(other, 'w4')]);
+    expect(await store.outbox.counts()).toEqual({ pending: 0, running: 0, done: 120, dead: 0 });
+    expect([...made].sort()).toEqual(items.map((item) => item.id).sort());
+    // Within a key, made in the order enqueued (the ids' numbers grow with it, in each part).
+    const enqueued = (await store.outbox.list({ limit: 200 })).map((d) => d.id);
+    for (let k = 0; k < keys; k++) {
+      const ofKey = (ids: string[]) => ids.filter((id) => Number(id.slice(1)) % keys === k);
+      expect(ofKey(made)).toEqual(ofKey(enqueued));
+    }
+  });
+
   it('survives closing and reopening the files', async () => {
     await store.outbox.enqueue([newDelivery('a')], T0);
     await store.outbox.claim('w', T0, LEASE, 1);
