@@ -22,9 +22,9 @@ module.exports = {
     {
       name: 'wiring-only-from-cli',
       severity: 'error',
-      comment: 'The composition root (main.ts: the service; core/: one tenant without HTTP) is used by the commands only.',
-      from: { path: '^src', pathNot: '^src/(cli/|main\\.ts$|core/|readiness\\.ts$)' },
-      to: { path: '^src/(main\\.ts|core/)' },
+      comment: 'The composition root (main.ts: the service, with served-tenants.ts, service-metrics.ts, rotation.ts and readiness.ts; core/: one tenant without HTTP) is used by the commands only.',
+      from: { path: '^src', pathNot: '^src/(cli/|main\\.ts$|core/|readiness\\.ts$|served-tenants\\.ts$|service-metrics\\.ts$|rotation\\.ts$)' },
+      to: { path: '^src/(main\\.ts|core/|served-tenants\\.ts|service-metrics\\.ts)' },
     },
     {
       name: 'core-without-http',
@@ -81,6 +81,13 @@ module.exports = {
       comment: 'Shared plumbing (outbound HTTP, SQL clients, helpers) serves sources and workflows; it knows neither.',
       from: { path: '^src/(net|sql|util)/' },
       to: { path: '^src/(sources|workflows|lookup|sync|http|cli|store|metrics|import|contacts|connector)/|^src/main\\.ts$' },
+    },
+    {
+      name: 'oauth-below-its-users',
+      severity: 'error',
+      comment: 'OAuth connections serve sources and actions through the Auth interface; they know neither, nor the store behind its interface.',
+      from: { path: '^src/oauth/' },
+      to: { path: '^src/(sources|workflows|lookup|sync|http|cli|metrics|import|contacts|connector|core|store/sqlite)/|^src/main\\.ts$' },
     },
     {
       name: 'util-stands-alone',

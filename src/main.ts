@@ -1,34 +1,16 @@
-import type { Server as TlsServer } from 'node:tls';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
-import { type Core, type CoreOptions, openCore } from './core/open-core.js';
-import {
-  configuredCredentials,
-  credentialsOf,
-  type KeptToken,
-  reloadedCredentials,
-  sharedTokenMessage,
-  sharedTokens,
-  tokenFileOf,
-} from './credentials.js';
-import { buildApp, buildMetricsApp, type TenantRoutes } from './http/app.js';
-import { Authenticator, type Credential } from './http/auth.js';
-import { createLogger, redactorOf } from './logging.js';
-import { createMetrics, measuredLookup } from './metrics/metrics.js';
+import type { CoreOptions } from './core/open-core.js';
+import { buildApp, buildMetricsApp } from './http/app.js';
+import { createLogger } from './logging.js';
 import { readinessOf } from './readiness.js';
-import { newToken } from './secrets.js';
-import { readTls, tlsFilesOf, watchFiles } from './tls.js';
+import { rotation } from './rotation.js';
+import { openServedTenants, type ServedTenant, tenantRoutes } from './served-tenants.js';
+import { servedLookup, serviceMetrics } from './service-metrics.js';
+import { readTls } from './tls.js';
 
-/** A tenant as served: its core and how its callers authenticate. */
-export interface ServedTenant extends Core {
-  /** The token callcard generated on this start, when none was configured (first start). */
-  readonly generatedToken?: { readonly value: string; readonly keptIn: string; readonly file?: string };
-  /** The token file in the data directory, when the token comes from there. */
-  readonly tokenFile?: string;
-  /** Where the token callcard generated is kept (its file, or the shared store), when it is the tenant's token. */
-  readonly tokenKeptIn?: string;
-}
+export type { ServedTenant } from './served-tenants.js';
 
 export interface Service {
   readonly config: Readonly<Config>;
@@ -53,156 +35,32 @@ export async function createService(
   options: ServiceOptions = {},
 ): Promise<Service> {
   const logger = options.logger ?? createLogger(config);
-  // Tokens read from files, now and when reloaded, are hidden by the logger's redactor too.
-  const redactor = redactorOf(logger);
-  /** Tokens callcard generated and keeps in a shared store, by tenant: read once, at start. */
-  const keptTokens = new Map<string, KeptToken>();
-  const read = (tenant: Config['tenants'][number]) => {
-    const auth = credentialsOf(tenant, keptTokens.get(tenant.name));
-    redactor?.add(auth.credentials.flatMap((set) => Object.values(set)));
-    return auth;
-  };
-  const tenants: ServedTenant[] = [];
-  const auths: Authenticator[] = [];
-  /** The header sets each tenant accepts now, by the tenants' order. */
-  const credentials: Credential[][] = [];
   const tls = readTls(config);
-  try {
-    for (const tenant of config.tenants) {
-      // Tokens are checked before anything is opened: a bad one stops the start at once.
-      let configured: number;
-      try {
-        configured = configuredCredentials(tenant).length;
-      } catch (error) {
-        throw new Error(`tenant "${tenant.name}": ${(error as Error).message}`);
-      }
-      const several = config.tenants.length > 1;
-      const core = await openCore(tenant, {
-        ...options,
-        logger: several ? logger.child({ tenant: tenant.name }) : logger,
-      });
-      let auth: ReturnType<typeof read>;
-      try {
-        // Without tokens configured, the one callcard generated; with a shared store, kept there
-        // (the first instance makes it, every other one reads it).
-        if (configured === 0 && tenant.store.type !== 'sqlite') {
-          keptTokens.set(tenant.name, await core.store.secrets.ensure('token', newToken));
-        }
-        auth = read(tenant);
-      } catch (error) {
-        await core.close();
-        throw error;
-      }
-      credentials.push(auth.credentials);
-      auths.push(new Authenticator(auth.credentials));
-      tenants.push({
-        ...core,
-        ...(auth.tokenFile && { tokenFile: auth.tokenFile }),
-        ...(auth.keptIn && { tokenKeptIn: auth.keptIn }),
-        ...(auth.generatedToken && { generatedToken: auth.generatedToken }),
-      });
-    }
-    // One token must never open two tenants, however each got it.
-    const [shared] = sharedTokens(
-      config.tenants.map((tenant, i) => ({ name: tenant.name, credentials: credentials[i]! })),
-    );
-    if (shared) throw new Error(`tenant "${shared.tenant}": ${sharedTokenMessage(shared.other)}`);
-  } catch (error) {
-    await Promise.allSettled(tenants.map((tenant) => tenant.close()));
-    throw error;
-  }
-  const metrics =
-    config.metrics.enabled &&
-    createMetrics({
-      tenants: tenants.map((core) => ({
-        name: core.tenant.name,
-        sources: core.sources,
-        mirrors: [...core.mirrors.keys()],
-        contacts: core.store.contacts,
-        outbox: core.store.outbox,
-      })),
-    });
-  const scrape = metrics
-    ? {
-        registry: metrics.registry,
-        ...(config.metrics.token !== undefined && { token: config.metrics.token }),
-      }
-    : undefined;
-  const separate = scrape !== undefined && config.metrics.port !== undefined;
+  const served = await openServedTenants(config, options, logger);
+  const { tenants } = served;
+  const metrics = serviceMetrics(config, tenants);
   const readiness = () => readinessOf(tenants);
   const app = await buildApp({
     config,
-    tenants: tenants.map(
-      (core, index): TenantRoutes => ({
-        tenant: core.tenant,
-        // Only the CONNECTOR's lookups are measured, not those the workflows make for their actions.
-        lookup: metrics ? measuredLookup(core.lookup, metrics, core.tenant.name) : core.lookup,
-        workflows: core.workflows,
-        journal: core.store.calls,
-        outbox: core.store.outbox,
-        auth: auths[index]!,
-      }),
-    ),
+    tenants: tenantRoutes(served, (core) => servedLookup(core, metrics)),
     ...(tls && { tls }),
     readiness,
     ...(config.metrics.token !== undefined && { readinessToken: config.metrics.token }),
     logger,
     ...(options.now && { now: options.now }),
-    ...(scrape && !separate && { metrics: scrape }),
+    ...(metrics && !metrics.separate && { metrics: metrics.scrape }),
   });
-  const metricsApp = scrape && separate ? await buildMetricsApp({ ...scrape, logger, readiness }) : undefined;
-
-  // Token files and certificates are read again when they change: rotation without a restart.
-  const reload = () => {
-    const refuse = (index: number, message: string) =>
-      logger.error(
-        { tenant: config.tenants[index]!.name, err: { message } },
-        'tokens not reloaded; the previous ones stay',
-      );
-    for (const { index, credentials: fresh } of reloadedCredentials(
-      config.tenants,
-      credentials,
-      (tenant) => read(tenant).credentials,
-      refuse,
-    )) {
-      credentials[index] = fresh;
-      auths[index]!.update(fresh);
-    }
-    try {
-      const fresh = readTls(config);
-      if (fresh) (app.server as unknown as TlsServer).setSecureContext(fresh);
-    } catch (error) {
-      logger.error(
-        { err: { message: (error as Error).message } },
-        'certificate not reloaded; the previous one stays',
-      );
-    }
-  };
-  const tlsFiles = tlsFilesOf(config);
-  const unwatch = watchFiles(
-    [
-      ...config.tenants.flatMap((tenant) => tokenFileOf(tenant) ?? []),
-      ...(tlsFiles ? [tlsFiles.cert, tlsFiles.key] : []),
-    ],
-    reload,
-  );
-
+  const metricsApp = metrics?.separate
+    ? await buildMetricsApp({ ...metrics.scrape, logger, readiness })
+    : undefined;
+  const { reload, unwatch } = rotation(config, served, app, logger);
   let closing: Promise<void> | undefined;
-  return {
-    config,
-    tenants,
-    app,
-    ...(metricsApp && { metricsApp }),
-    logger,
-    reload,
-    close() {
-      closing ??= (async () => {
-        unwatch();
-        // In-flight requests are answered before the sources and the stores close.
-        await Promise.all([app.close(), metricsApp?.close()]);
-        await Promise.allSettled(tenants.map((tenant) => tenant.close()));
-      })();
-      return closing;
-    },
-  };
+  const close = () =>
+    (closing ??= (async () => {
+      unwatch();
+      // In-flight requests are answered before the sources and the stores close.
+      await Promise.all([app.close(), metricsApp?.close()]);
+      await Promise.allSettled(tenants.map((tenant) => tenant.close()));
+    })());
+  return { config, tenants, app, ...(metricsApp && { metricsApp }), logger, reload, close };
 }

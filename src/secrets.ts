@@ -2,10 +2,16 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
-export { ensureSecretFile } from './store/private-files.js';
+import { ensureSecretFile } from './store/private-files.js';
+
+export { ensureSecretFile };
 
 export const newToken = () => randomBytes(24).toString('base64url');
 export const newKey = () => randomBytes(32).toString('base64url');
+
+/** The tenant's own key (the `secret` file of its data directory, made at first start). */
+export const tenantSecret = (dataDir: string) =>
+  Buffer.from(ensureSecretFile(dataDir, 'secret', newKey).value, 'base64url');
 
 /** Setting names that hold a secret; `<name>Env` and `<name>File` give it from the environment or a file. */
 const SECRET_KEYS = new Set(['password', 'token', 'tokens', 'key', 'clientSecret', 'secret', 'apiKey']);

@@ -1,9 +1,8 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { CallcardError } from '../errors.js';
-import { addCheckCommand } from './check.js';
+import { addCheckCommand, addSimulateCommand } from './check-commands.js';
 import { DELIVERY_STATUSES, exitOnUsageError, fromDate, positiveInteger, toDate } from './flags.js';
 import { CliExit, type CliIo, type CommandIo } from './io.js';
-import { addSimulateCommand } from './simulate.js';
 
 function integer(value: string): number {
   const parsed = Number(value);
@@ -55,6 +54,16 @@ export function buildProgram(io: CommandIo): Command {
     .command('sources')
     .description('list sources: mode, contacts in the index, last sync and its errors')
     .action(async () => (await import('./sources.js')).sourcesCommand(global(), io));
+
+  program
+    .command('connect')
+    .description("ask a person's consent for an OAuth connection and keep its tokens, encrypted")
+    .argument('<name>', 'the connection: a source with auth type oauth2Code, or an auth.connection')
+    .option('--device', "the device flow: a code to enter on the authorization server's page", false)
+    .option('--timeout <seconds>', 'how long to wait for the consent (default 600)', positiveInteger)
+    .action(async (name: string, options) =>
+      (await import('./connect.js')).connectCommand(name, { ...global(), ...options }, io),
+    );
 
   program
     .command('sync')

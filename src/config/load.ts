@@ -40,6 +40,7 @@ const ENV: readonly (readonly [string, readonly string[], ((value: string) => un
   ['CALLCARD_TOKEN_FILE', ['auth', 'tokenFile']],
   ['CALLCARD_TOKEN_HEADER', ['auth', 'header']],
   ['CALLCARD_LOOKUP_DEADLINE_MS', ['lookup', 'deadlineMs']],
+  ['CALLCARD_LIMITS_REDIS_URL', ['limits', 'redis', 'url']],
   ['CALLCARD_LOG_LEVEL', ['log', 'level']],
   [
     'CALLCARD_TRUST_PROXY',

@@ -1,11 +1,12 @@
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { HEADER_NAME } from '../net/headers.js';
-import { isRegion } from '../phone/index.js';
+import { isRegion } from '../phone/countries.js';
 import { sourceTypes } from '../sources/registry.js';
 import { parseCidr } from '../util/cidr.js';
 import { isObject } from '../util/json.js';
 import { checkDelivery, deliverySchema, workflowsSchema } from '../workflows/config.js';
+import { secretFields } from './secret-fields.js';
 
 const region = z
   .string()
@@ -165,6 +166,18 @@ const tenantSchema = z
           })
           .strict()
           .prefault({}),
+        /** Counts in Redis, shared by every instance that uses it; without it, each instance counts alone. */
+        redis: z
+          .object({
+            url: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL'),
+            ...secretFields('password'),
+            /** Prefix of every key, so that deployments sharing a Redis count apart. */
+            prefix: z.string().default('callcard:limits:'),
+            /** A Redis command not answered by then: the request is counted in this instance instead. */
+            timeoutMs: z.coerce.number().int().min(1).max(5000).default(100),
+          })
+          .strict()
+          .optional(),
       })
       .strict()
       .prefault({}),

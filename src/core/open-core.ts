@@ -1,9 +1,10 @@
 import pino, { type Logger } from 'pino';
-import type { Tenant } from '../config/schema.js';
+import { SINGLE_TENANT, type Tenant } from '../config/schema.js';
 import { createIndexFinder } from '../lookup/index-finder.js';
 import { createLiveFinder } from '../lookup/live.js';
 import { type ConfiguredSource, createLookup, type Lookup } from '../lookup/lookup.js';
-import { newKey } from '../secrets.js';
+import { type Connections, createConnections } from '../oauth/connections.js';
+import { createSealer } from '../oauth/sealing.js';
 import { openSource } from '../sources/registry.js';
 import type { Source } from '../sources/types.js';
 import type { Store } from '../store/types.js';
@@ -14,7 +15,7 @@ import { outboxInstance } from '../workflows/outbox/instance.js';
 import { createOutboxWorker, type OutboxWorker } from '../workflows/outbox/worker.js';
 import { createWorkflowRegistry, type Workflows } from '../workflows/registry.js';
 import { type ConfiguredAction, createWorkflow, otherParty } from '../workflows/workflow.js';
-import { openTenantStore } from './open-store.js';
+import { openTenantStore, tenantKey } from './open-store.js';
 
 /** One tenant's everything but HTTP: what the CLI commands use. */
 export interface Core {
@@ -28,6 +29,8 @@ export interface Core {
   readonly workflows: Workflows;
   /** Delivers the workflows' actions from the outbox. */
   readonly delivery: OutboxWorker;
+  /** The OAuth connections of its sources and actions. */
+  readonly connections: Connections;
   readonly logger: Logger;
   close(): Promise<void>;
 }
@@ -40,20 +43,36 @@ export interface CoreOptions {
   readonly workers?: number;
   /** Deliver workflow actions from the outbox (serve does; commands that only read do not). */
   readonly startDelivery?: boolean;
+  /** How a process waiting for another's token refresh reads the store again (tests). */
+  readonly oauth?: {
+    readonly waitMs?: number;
+    readonly onWait?: (connection: string) => void;
+    /** The clock tokens expire by. */
+    readonly now?: () => number;
+  };
 }
 
 /** Wiring only, for one tenant: config → store → sources → lookup, workflows and sync. */
 export async function openCore(config: Readonly<Tenant>, options: CoreOptions = {}): Promise<Core> {
   const logger = options.logger ?? pino({ level: 'info', base: { service: 'callcard' } });
   const store = await openTenantStore(config);
-  // The key of call ids: kept with the data, so that every instance gives a call the same id.
+  // The tenant's key (of call ids, and of the OAuth tokens' sealing): kept with the data, so that
+  // every instance on a shared store gives a call the same id and opens the same tokens.
   let secret: Buffer;
   try {
-    secret = Buffer.from((await store.secrets.ensure('secret', newKey)).value, 'base64url');
+    secret = await tenantKey(store);
   } catch (error) {
     await store.close();
     throw error;
   }
+  // OAuth connections' tokens are sealed with a key derived from the tenant's secret.
+  const connections = createConnections({
+    store: store.credentials,
+    sealer: createSealer(secret),
+    logger: logger.child({ part: 'oauth' }),
+    ...(config.name !== SINGLE_TENANT && { tenant: config.name }),
+    ...options.oauth,
+  });
   const baseDir = config.baseDir ?? process.cwd();
 
   // Workflows by name: CallFlow always (the journal), then those configured; names match in any case.
@@ -64,7 +83,7 @@ export async function openCore(config: Readonly<Tenant>, options: CoreOptions = 
   settings.set('callflow', { name: 'CallFlow', actions: [] });
   for (const [name, workflow] of Object.entries(config.workflows)) {
     const actions: ConfiguredAction[] = [];
-    for (const action of workflow.actions) actions.push(await createAction(action, { baseDir }));
+    for (const action of workflow.actions) actions.push(await createAction(action, { baseDir, connections }));
     const key = name.toLowerCase();
     settings.set(key, {
       name: settings.get(key)?.name ?? name,
@@ -119,6 +138,7 @@ export async function openCore(config: Readonly<Tenant>, options: CoreOptions = 
       const { source, mode } = await openSource(entry, {
         logger: logger.child({ source: entry.name }),
         baseDir,
+        connections,
       });
       opened.push(source);
       if (mode === 'mirror') {
@@ -172,6 +192,7 @@ export async function openCore(config: Readonly<Tenant>, options: CoreOptions = 
     lookup: lookupCore,
     workflows,
     delivery,
+    connections,
     logger,
     close() {
       closing ??= (async () => {

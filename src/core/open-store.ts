@@ -1,6 +1,6 @@
 import type { Tenant } from '../config/schema.js';
 import { readOptionalSecret } from '../config/secret-fields.js';
-import { openPostgresStore } from '../store/postgres/postgres-store.js';
+import { newKey } from '../secrets.js';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.js';
 import type { Store } from '../store/types.js';
 
@@ -15,6 +15,8 @@ export async function openTenantStore(
 ): Promise<Store> {
   const settings = tenant.store;
   if (settings.type === 'sqlite') return openSqliteStore(tenant.dataDir);
+  // Loaded only when used: the embedded store's commands never load the PostgreSQL driver.
+  const { openPostgresStore } = await import('../store/postgres/postgres-store.js');
   const password = readOptionalSecret(
     settings,
     'password',
@@ -32,3 +34,11 @@ export async function openTenantStore(
 /** Where the tenant's data is, for people: its data directory, or its PostgreSQL schema. */
 export const storeLocation = (tenant: Readonly<Tenant>): string =>
   tenant.store.type === 'postgres' ? `PostgreSQL, schema ${tenant.store.schema}` : tenant.dataDir;
+
+/**
+ * The tenant's own key (call ids, the sealing of OAuth tokens): made at first start and kept in its
+ * store, the `secret` file of its data directory or its PostgreSQL schema.
+ */
+export async function tenantKey(store: Store): Promise<Buffer> {
+  return Buffer.from((await store.secrets.ensure('secret', newKey)).value, 'base64url');
+}

@@ -18,10 +18,12 @@ import { CALL_PAGE_PATH } from '../workflows/workflow.js';
 import { type Authenticator, bearerCheck } from './auth.js';
 import { registerErrorHandling, sendError } from './errors.js';
 import { type AnyTenantAccepts, createTenantGuard, createUnservedGuard } from './guard.js';
+import { openTenantCounters } from './limits/index.js';
 import { openApiRoutes } from './openapi.js';
 import { BODY_LIMIT } from './request.js';
 import { connectorRoutes } from './routes/connector.js';
 import { type MetricsRoutesOptions, metricsRoutes } from './routes/metrics.js';
+import { oauthRoutes } from './routes/oauth.js';
 import { pageRoutes } from './routes/pages.js';
 import { type Readiness, readinessRoutes, serviceRoutes } from './routes/service.js';
 
@@ -34,6 +36,8 @@ export interface TenantRoutes {
   /** Where workflow deliveries stand, for the call pages. */
   readonly outbox?: OutboxStore;
   readonly auth: Authenticator;
+  /** Finishes an OAuth consent at `<base path>/oauth/callback` (see routes/oauth.ts). */
+  readonly oauthCallback?: (query: URLSearchParams) => Promise<string>;
 }
 
 export interface AppOptions {
@@ -114,10 +118,17 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     auths.map((auth) => auth.check(headers)).some((id) => id !== undefined);
   // Paths where no tenant is answer as a tenant's base path without its token (the first tenant's
   // limits stand for them; tenants usually share them).
-  const limits = options.tenants[0]?.tenant.limits;
+  const counters = await openTenantCounters(
+    options.tenants.map((routes) => routes.tenant),
+    logger,
+  );
+  app.addHook('onClose', () => counters.close());
+  const first = options.tenants[0]?.tenant;
   registerErrorHandling(
     app,
-    limits ? createUnservedGuard(limits, CALL_PAGE_PATH, anyTenantAccepts, options.now) : undefined,
+    first
+      ? createUnservedGuard(first.limits, CALL_PAGE_PATH, anyTenantAccepts, counters.of(first), options.now)
+      : undefined,
   );
 
   const single = options.tenants.length === 1 ? options.tenants[0] : undefined;
@@ -132,13 +143,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   for (const routes of options.tenants) {
     const { tenant } = routes;
     const prefix = pathPrefix(tenant.basePath);
-    const guard = createTenantGuard(tenant, routes.auth, options.now, anyTenantAccepts);
+    const guard = createTenantGuard(tenant, routes.auth, counters.of(tenant), options.now, anyTenantAccepts);
     await app.register(pageRoutes, {
       prefix,
       journal: routes.journal,
       guard: guard.page,
       ...(routes.outbox && { outbox: routes.outbox }),
     });
+    if (routes.oauthCallback) {
+      await app.register(oauthRoutes, { prefix, finish: routes.oauthCallback, guard: guard.page });
+    }
     await app.register(connectorRoutes, {
       prefix,
       tenant,

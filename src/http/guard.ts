@@ -5,7 +5,7 @@ import { ErrorMessages as M } from '../errors.js';
 import { createAllowList } from '../util/cidr.js';
 import type { Authenticator } from './auth.js';
 import { errorBody, sendNotFound } from './errors.js';
-import { Lockout, RateLimit, type Verdict } from './limits.js';
+import type { LimitCounters } from './limits/index.js';
 
 /** The checks in front of one tenant's routes. */
 export interface TenantGuard {
@@ -18,14 +18,15 @@ export interface TenantGuard {
 /** Whether the headers carry a token of any tenant (they then belong to a caller who knows one). */
 export type AnyTenantAccepts = (headers: IncomingHttpHeaders) => boolean;
 
-const OK_VERDICT: Verdict = { ok: true };
 const NEVER: AnyTenantAccepts = () => false;
 
-function tooMany(reply: FastifyReply, verdict: Verdict & { ok: false }, message: string) {
+/** 429 with the wait in whole seconds, at least one. */
+function tooMany(reply: FastifyReply, waitMs: number, message: string) {
+  const seconds = Math.max(1, Math.ceil(waitMs / 1000));
   return reply
     .code(429)
-    .header('retry-after', String(verdict.retryAfterSeconds))
-    .send(errorBody('RATE_LIMITED', M.retryAfter(message, verdict.retryAfterSeconds)));
+    .header('retry-after', String(seconds))
+    .send(errorBody('RATE_LIMITED', M.retryAfter(message, seconds)));
 }
 
 const unauthorized = (reply: FastifyReply) => reply.code(401).send(errorBody('UNAUTHORIZED', M.UNAUTHORIZED));
@@ -40,13 +41,14 @@ const unauthorized = (reply: FastifyReply) => reply.code(401).send(errorBody('UN
 export function createTenantGuard(
   tenant: Pick<Tenant, 'name' | 'allow' | 'limits'>,
   auth: Authenticator,
+  counters: LimitCounters,
   now: () => number = Date.now,
   anyTenantAccepts: AnyTenantAccepts = NEVER,
 ): TenantGuard {
   const allowed = createAllowList(tenant.allow);
-  const perAddress = new RateLimit(tenant.limits.perAddress.max, tenant.limits.perAddress.windowMs, now);
-  const perToken = new RateLimit(tenant.limits.perToken.max, tenant.limits.perToken.windowMs, now);
-  const lockout = new Lockout(tenant.limits.badTokens, now);
+  const { perAddress, perToken, badTokens } = tenant.limits;
+  // Each tenant counts apart, also where the counters are shared with other tenants and instances.
+  const addressKey = (address: string) => `t:${tenant.name}:a:${address}`;
   const mark = (request: FastifyRequest) => {
     request.outcome = { ...request.outcome, tenant: tenant.name };
   };
@@ -54,19 +56,18 @@ export function createTenantGuard(
   return {
     async api(request, reply) {
       mark(request);
-      const address = request.ip;
+      const address = addressKey(request.ip);
       // Listed addresses are known callers (peoplefone's): a wrong token there is a setting to fix,
       // not someone guessing, and locking them out would delay the fix.
-      const listed = allowed?.(address);
-      const locked = listed ? OK_VERDICT : lockout.check(address);
-      if (!locked.ok) return tooMany(reply, locked, M.TOO_MANY_BAD_TOKENS);
-      const byAddress = perAddress.take(address);
-      if (!byAddress.ok) return tooMany(reply, byAddress, M.TOO_MANY_FROM_ADDRESS);
+      const listed = allowed?.(request.ip);
+      const entry = await counters.enter(address, perAddress.windowMs, !listed, now());
+      if (entry.blockedMs > 0) return tooMany(reply, entry.blockedMs, M.TOO_MANY_BAD_TOKENS);
+      if (entry.count > perAddress.max) return tooMany(reply, entry.resetMs, M.TOO_MANY_FROM_ADDRESS);
       // Checked before the body is read: an unauthenticated request costs nothing and learns nothing.
       const credential = auth.check(request.headers);
       if (credential === undefined) {
         if (anyTenantAccepts(request.headers)) return sendNotFound(request, reply);
-        if (!listed) lockout.fail(address);
+        if (!listed) await counters.fail(address, badTokens, now());
         return unauthorized(reply);
       }
       // An address outside the list is told so only with the right token: without it, the answer
@@ -74,14 +75,14 @@ export function createTenantGuard(
       if (listed === false) {
         return reply.code(403).send(errorBody('ADDRESS_NOT_ALLOWED', M.ADDRESS_NOT_ALLOWED));
       }
-      lockout.succeed(address);
-      const byToken = perToken.take(credential);
-      if (!byToken.ok) return tooMany(reply, byToken, M.TOO_MANY_WITH_TOKEN);
+      if (entry.failing) await counters.clear(address);
+      const byToken = await counters.hit(`t:${tenant.name}:k:${credential}`, perToken.windowMs, now());
+      if (byToken.count > perToken.max) return tooMany(reply, byToken.resetMs, M.TOO_MANY_WITH_TOKEN);
     },
     async page(request, reply) {
       mark(request);
-      const byAddress = perAddress.take(request.ip);
-      if (!byAddress.ok) return tooMany(reply, byAddress, M.TOO_MANY_FROM_ADDRESS);
+      const { count, resetMs } = await counters.hit(addressKey(request.ip), perAddress.windowMs, now());
+      if (count > perAddress.max) return tooMany(reply, resetMs, M.TOO_MANY_FROM_ADDRESS);
     },
   };
 }
@@ -125,25 +126,20 @@ export function createUnservedGuard(
   limits: Tenant['limits'],
   pagePath: string,
   anyTenantAccepts: AnyTenantAccepts,
+  counters: LimitCounters,
   now: () => number = Date.now,
 ) {
-  const perAddress = new RateLimit(limits.perAddress.max, limits.perAddress.windowMs, now);
-  const lockout = new Lockout(limits.badTokens, now);
+  const { perAddress, badTokens } = limits;
   return async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
     const route = unservedRoute(request.method, request.url, pagePath);
     if (!route) return sendNotFound(request, reply);
-    const key = `${request.ip} ${route.base}`;
-    if (route.kind === 'page') {
-      const byAddress = perAddress.take(key);
-      if (!byAddress.ok) return tooMany(reply, byAddress, 'too many requests from this address');
-      return sendNotFound(request, reply);
-    }
-    const locked = lockout.check(key);
-    if (!locked.ok) return tooMany(reply, locked, 'too many wrong tokens from this address');
-    const byAddress = perAddress.take(key);
-    if (!byAddress.ok) return tooMany(reply, byAddress, 'too many requests from this address');
+    const key = `u:${route.base}:a:${request.ip}`;
+    const entry = await counters.enter(key, perAddress.windowMs, route.kind === 'api', now());
+    if (entry.blockedMs > 0) return tooMany(reply, entry.blockedMs, M.TOO_MANY_BAD_TOKENS);
+    if (entry.count > perAddress.max) return tooMany(reply, entry.resetMs, M.TOO_MANY_FROM_ADDRESS);
+    if (route.kind === 'page') return sendNotFound(request, reply);
     if (anyTenantAccepts(request.headers)) return sendNotFound(request, reply);
-    lockout.fail(key);
+    await counters.fail(key, badTokens, now());
     return unauthorized(reply);
   };
 }

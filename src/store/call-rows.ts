@@ -1,5 +1,5 @@
 import type { CountryCode } from 'libphonenumber-js/max';
-import { cleanNumber, incomingKey } from '../phone/index.js';
+import { cleanNumber } from '../phone/clean.js';
 import type { CallRecord, NewCallRecord } from './types.js';
 
 // The call journal's row and how it becomes a record: the same for every store.
@@ -55,11 +55,23 @@ const NUMBER_SUFFIX = 7;
 /** The trailing digits of a key that a stored number must end with to have it. */
 export const numberSuffix = (key: string) => key.replace(/^[+#]/, '').slice(-NUMBER_SUFFIX);
 
-/** 1 when `raw`, read as the telephone system sends numbers, has `key`. */
+/**
+ * Number parsing (libphonenumber), loaded by the first listing that filters by number: commands that
+ * open the store for anything else do not load it.
+ */
+let numberReader: typeof import('../phone/keys.js') | undefined;
+
+/** Loads number parsing for `sameNumber`; a listing by number awaits it first. */
+export async function loadNumberReader(): Promise<void> {
+  numberReader ??= await import('../phone/keys.js');
+}
+
+/** 1 when `raw`, read as the telephone system sends numbers, has `key` (after `loadNumberReader`). */
 export function sameNumber(raw: unknown, key: unknown, suffix: unknown, region: unknown): number {
   if (typeof raw !== 'string' || typeof key !== 'string' || typeof suffix !== 'string') return 0;
   if (!cleanNumber(raw).digits.endsWith(suffix)) return 0;
-  return incomingKey(raw, region as CountryCode) === key ? 1 : 0;
+  if (!numberReader) throw new Error('callcard_same_number: number reading is not loaded');
+  return numberReader.incomingKey(raw, region as CountryCode) === key ? 1 : 0;
 }
 
 export function toCall(row: CallRow): CallRecord {

@@ -1,5 +1,6 @@
 import type { CountryCode } from 'libphonenumber-js/max';
 import type { MatchKey } from '../phone/index.js';
+import type { CredentialStore } from './credential-types.js';
 import type { OutboxStore } from './outbox-types.js';
 
 /** A number of a contact, with its canonical key computed once when written. */
@@ -178,5 +179,7 @@ export interface Store {
   /** The workflows' deliveries, kept beside the call journal they follow. */
   readonly outbox: OutboxStore;
   readonly secrets: SecretStore;
+  /** OAuth connections: sealed tokens, consent requests, refresh leases. */
+  readonly credentials: CredentialStore;
   close(): Promise<void>;
 }

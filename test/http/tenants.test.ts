@@ -4,9 +4,9 @@ import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config/load.js';
 import type { ConfigInput } from '../../src/config/schema.js';
-import { describeWithServer, pgUnavailable, pgUrl, uniqueName } from '../sources/sql/support.js';
 import { adminQuery } from '../store/support.js';
 import { build, type TestService, tempDir } from '../support/helper.js';
+import { describeWithServer, pgUnavailable, pgUrl, uniqueName } from '../support/sql.js';
 
 const ACME = 'acme-token-aaaaaaaaaaaaaaaa';
 const GLOBEX = 'globex-token-bbbbbbbbbbbbbb';

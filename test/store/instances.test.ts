@@ -8,9 +8,9 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import type { ConfigInput } from '../../src/config/schema.js';
 import { postgresMigrations } from '../../src/store/postgres/migrations.js';
-import { describeWithServer, pgUnavailable, pgUrl, uniqueName } from '../sources/sql/support.js';
 import { AUTH, build, type TestService } from '../support/helper.js';
-import { callInputs } from '../workflows/support.js';
+import { describeWithServer, pgUnavailable, pgUrl, uniqueName } from '../support/sql.js';
+import { callInputs } from '../support/workflows.js';
 import { adminQuery } from './support.js';
 
 const unavailable = await pgUnavailable();

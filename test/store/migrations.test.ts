@@ -7,7 +7,7 @@ import pg from 'pg';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { migratePostgres, postgresMigrations } from '../../src/store/postgres/migrations.js';
 import { openPostgresStore } from '../../src/store/postgres/postgres-store.js';
-import { describeWithServer, pgUnavailable, pgUrl, uniqueName } from '../sources/sql/support.js';
+import { describeWithServer, pgUnavailable, pgUrl, uniqueName } from '../support/sql.js';
 import { adminQuery } from './support.js';
 
 const unavailable = await pgUnavailable();

@@ -10,8 +10,8 @@ import { afterAll, afterEach, beforeEach, describe } from 'vitest';
 import { openPostgresStore } from '../../src/store/postgres/postgres-store.js';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import type { Store } from '../../src/store/types.js';
-import { describeWithServer, pgUnavailable, pgUrl, uniqueName } from '../sources/sql/support.js';
 import { tempDir } from '../support/helper.js';
+import { describeWithServer, pgUnavailable, pgUrl, uniqueName } from '../support/sql.js';
 
 export type StoreKind = 'sqlite' | 'postgres';
 

@@ -8,14 +8,7 @@ import pg from 'pg';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { openPostgresStore } from '../../src/store/postgres/postgres-store.js';
 import type { Store } from '../../src/store/types.js';
-import {
-  describeWithServer,
-  PG_DB,
-  PG_HOST,
-  PG_PORT,
-  pgUnavailable,
-  uniqueName,
-} from '../sources/sql/support.js';
+import { describeWithServer, PG_DB, PG_HOST, PG_PORT, pgUnavailable, uniqueName } from '../support/sql.js';
 import { adminQuery } from './support.js';
 
 const unavailable = await pgUnavailable();

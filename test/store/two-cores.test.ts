@@ -15,9 +15,9 @@ import type { Source } from '../../src/sources/types.js';
 import { openPostgresStore } from '../../src/store/postgres/postgres-store.js';
 import type { Store } from '../../src/store/types.js';
 import { createSyncEngine } from '../../src/sync/engine.js';
-import { describeWithServer, pgUnavailable, pgUrl, uniqueName } from '../sources/sql/support.js';
 import { tempDir } from '../support/helper.js';
-import { callInputs } from '../workflows/support.js';
+import { describeWithServer, pgUnavailable, pgUrl, uniqueName } from '../support/sql.js';
+import { callInputs } from '../support/workflows.js';
 import { adminQuery } from './support.js';
 
 const unavailable = await pgUnavailable();

@@ -5,7 +5,7 @@ import type { Store } from '../../src/store/types.js';
 import { type Action, type ActionContext, DeliveryError } from '../../src/workflows/actions/types.js';
 import { createOutboxWorker, type OutboxWorkerOptions } from '../../src/workflows/outbox/worker.js';
 import { describeStores, type StoreUnderTest } from '../store/support.js';
-import { newDelivery, PHONE, until } from './outbox/support.js';
+import { newDelivery, PHONE, until } from '../support/outbox.js';
 
 const silent = pino({ level: 'silent' });
 const T0 = 1_700_000_000_000;

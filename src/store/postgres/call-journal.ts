@@ -1,6 +1,13 @@
 import type pg from 'pg';
 import { parseIsoTime } from '../../util/time.js';
-import { CALL_FIELDS, type CallRow, numberSuffix, sameNumber, toCall } from '../call-rows.js';
+import {
+  CALL_FIELDS,
+  type CallRow,
+  loadNumberReader,
+  numberSuffix,
+  sameNumber,
+  toCall,
+} from '../call-rows.js';
 import type { CallJournal, CallQuery } from '../types.js';
 
 /** Rows removed by one DELETE of a purge. */
@@ -73,6 +80,7 @@ export function createPostgresCallJournal(pool: pg.Pool, s: string): CallJournal
       } else {
         // Numbers are compared as the telephone system sends them, which SQL cannot read: the rows
         // whose digits end right are read a slice at a time, and compared here.
+        await loadNumberReader();
         const { key, region } = query.number;
         const suffix = numberSuffix(key);
         // Contains, not ends with: a number written with an extension has more digits after them.

@@ -133,6 +133,23 @@ export const postgresMigrations: readonly PostgresMigration[] = [
       value text NOT NULL,
       created_at timestamptz NOT NULL DEFAULT now()
     );`,
+  // OAuth connections: each one's sealed tokens (or why consent is needed) and its refresh lease;
+  // consent requests waiting for the browser, under their single-use state.
+  (s) => `
+    CREATE TABLE ${s}.connections (
+      name text PRIMARY KEY,
+      sealed text,
+      consent_needed text,
+      updated_at bigint NOT NULL,
+      lease_holder text,
+      lease_until bigint
+    );
+    CREATE TABLE ${s}.pending_consents (
+      state text PRIMARY KEY,
+      connection text NOT NULL,
+      sealed text NOT NULL,
+      expires_at bigint NOT NULL
+    );`,
 ];
 
 /**

@@ -1,6 +1,7 @@
 import type { SecretStore, Store } from '../types.js';
 import { createPostgresCallJournal } from './call-journal.js';
 import { createPostgresContactStore } from './contact-store.js';
+import { createPostgresCredentialStore } from './credential-store.js';
 import { migratePostgres } from './migrations.js';
 import { createPostgresOutboxStore } from './outbox-store.js';
 import { ident, type PostgresSettings, sharedPool } from './pool.js';
@@ -42,6 +43,7 @@ export async function openPostgresStore(settings: PostgresSettings): Promise<Sto
     contacts,
     calls: createPostgresCallJournal(pool, s),
     outbox: createPostgresOutboxStore(pool, s),
+    credentials: createPostgresCredentialStore(pool, s),
     secrets,
     close() {
       closed ??= (async () => {

@@ -1,6 +1,13 @@
 import type Database from 'better-sqlite3';
 import { parseIsoTime } from '../../util/time.js';
-import { CALL_FIELDS, type CallRow, numberSuffix, sameNumber, toCall } from '../call-rows.js';
+import {
+  CALL_FIELDS,
+  type CallRow,
+  loadNumberReader,
+  numberSuffix,
+  sameNumber,
+  toCall,
+} from '../call-rows.js';
 import type { CallJournal, CallQuery } from '../types.js';
 import { purgeInBatches } from './purge.js';
 
@@ -57,6 +64,7 @@ export function createCallJournal(db: Database.Database): CallJournal {
       return keepAnswer.get(answerId, id)?.answer_id ?? answerId;
     },
     async list(query) {
+      if (query.number) await loadNumberReader();
       const { sql, params } = listing(query);
       let statement = listings.get(sql);
       if (!statement) {

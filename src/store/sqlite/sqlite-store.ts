@@ -4,12 +4,13 @@ import type { MatchKey } from '../../phone/index.js';
 import { ensurePrivateDir, ensureSecretFile, privateFile } from '../private-files.js';
 import type { ContactMatch, ContactStore, ImportSession, Store, SyncState } from '../types.js';
 import { createCallJournal } from './call-journal.js';
+import { createCredentialStore, credentialMigrations } from './credential-store.js';
 import { startImport } from './import-session.js';
 import { callMigrations, contactMigrations, migrate } from './migrations.js';
 import { createOutboxStore } from './outbox-store.js';
 
 /**
- * The embedded store: two SQLite files in the data directory. Contacts and the call journal live in
+ * The embedded store: SQLite files in the data directory. Contacts and the call journal live in
  * separate files so that a long import never holds up the recording of a call.
  */
 export function openSqliteStore(dataDir: string): Store {
@@ -19,6 +20,9 @@ export function openSqliteStore(dataDir: string): Store {
   const callsDb = openDatabase(join(dataDir, 'calls.db'));
   migrate(contactsDb, contactMigrations);
   migrate(callsDb, callMigrations);
+  // OAuth connections in a file of their own: a refresh never waits behind a call's recording.
+  const credentialsDb = openDatabase(join(dataDir, 'credentials.db'));
+  migrate(credentialsDb, credentialMigrations);
   const contacts = createContactStore(contactsDb, () => openDatabase(contactsFile));
   let closed = false;
   return {
@@ -32,12 +36,14 @@ export function openSqliteStore(dataDir: string): Store {
         return { ...kept, keptIn: kept.file };
       },
     },
+    credentials: createCredentialStore(credentialsDb),
     async close() {
       if (closed) return;
       closed = true;
       await contacts.close();
       contactsDb.close();
       callsDb.close();
+      credentialsDb.close();
     },
   };
 }

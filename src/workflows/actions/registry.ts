@@ -1,13 +1,11 @@
 import type { z } from 'zod';
 import { restActionSchema } from './rest.js';
 import { sqlActionSchema } from './sql-schema.js';
-import type { Action } from './types.js';
-import { webhookActionSchema } from './webhook.js';
+import type { Action, ActionDeps } from './types.js';
 
-export interface ActionDeps {
-  /** Directory that relative paths (secret files) are read against. */
-  readonly baseDir: string;
-}
+export type { ActionDeps } from './types.js';
+
+import { webhookActionSchema } from './webhook.js';
 
 interface ActionType<S extends z.ZodObject> {
   readonly schema: S;
