@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { ContactMatch, ContactRecord, ContactStore, ImportSession, SyncState } from '../types.js';
-import { lockNames } from './pool.js';
+import { holdConnection, lockNames } from './pool.js';
 
 interface MatchRow {
   id: string;
@@ -64,7 +64,7 @@ export function createPostgresContactStore(
       );
     },
     async exclusively(source, work) {
-      const client = await pool.connect();
+      const { client, release } = await holdConnection(pool);
       const key = `callcard.sync${s}\u001f${source}`;
       let broken = false;
       try {
@@ -81,19 +81,19 @@ export function createPostgresContactStore(
           });
         }
       } finally {
-        client.release(broken);
+        release(broken);
       }
     },
     async beginImport(source, { replace }) {
       if (sessions.size > 0) throw new Error('another import is running on this store');
-      const client = await pool.connect();
+      const held = await holdConnection(pool);
       let session: ImportSession;
       try {
-        session = await startPostgresImport(client, s, source, replace, () => {
+        session = await startPostgresImport(held, s, source, replace, () => {
           sessions.delete(session);
         });
       } catch (error) {
-        client.release(true);
+        held.release(true);
         throw error;
       }
       sessions.add(session);
@@ -112,7 +112,7 @@ export function createPostgresContactStore(
  * never mixes with another import of the source.
  */
 async function startPostgresImport(
-  client: pg.PoolClient,
+  { client, release }: Awaited<ReturnType<typeof holdConnection>>,
   s: string,
   source: string,
   replace: boolean,
@@ -148,7 +148,7 @@ async function startPostgresImport(
       broken = true;
       throw error;
     } finally {
-      client.release(broken);
+      release(broken);
       onEnd();
     }
   };

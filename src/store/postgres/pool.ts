@@ -11,6 +11,8 @@ export interface PostgresSettings {
   readonly schema: string;
   /** Most connections of the pool shared by the stores with the same URL and password. */
   readonly maxConnections?: number;
+  /** How the connections name themselves to the server (`pg_stat_activity`); `callcard` by default. */
+  readonly applicationName?: string;
 }
 
 interface Shared {
@@ -27,7 +29,7 @@ const open = new Map<string, Shared>();
  */
 export function sharedPool(settings: PostgresSettings): { pool: pg.Pool; release(): Promise<void> } {
   const key = createHash('sha256')
-    .update(JSON.stringify([settings.url, settings.password ?? null]))
+    .update(JSON.stringify([settings.url, settings.password ?? null, settings.applicationName ?? null]))
     .digest('hex');
   let shared = open.get(key);
   if (!shared) {
@@ -37,7 +39,7 @@ export function sharedPool(settings: PostgresSettings): { pool: pg.Pool; release
       max: settings.maxConnections ?? 10,
       idleTimeoutMillis: 30_000,
       connectionTimeoutMillis: 10_000,
-      application_name: 'callcard',
+      application_name: settings.applicationName ?? 'callcard',
     });
     // An idle connection that the server ends (a restart) is dropped from the pool, not thrown.
     pool.on('error', () => {});
@@ -64,12 +66,36 @@ export function sharedPool(settings: PostgresSettings): { pool: pg.Pool; release
 /** Quotes a name for SQL text (the schema's: it is never a parameter). */
 export const ident = (name: string) => `"${name.replaceAll('"', '""')}"`;
 
+/**
+ * A connection taken from the pool, and its way back. While it is held, the pool does not listen for
+ * its errors: a connection the server ends (a restart) then emits one that nobody hears, and the
+ * process would stop. Here it is heard: what runs on the connection fails and says why, and the
+ * connection is not given back to the pool.
+ */
+export async function holdConnection(
+  pool: pg.Pool,
+): Promise<{ client: pg.PoolClient; release(broken?: boolean): void }> {
+  const client = await pool.connect();
+  let lost = false;
+  const onError = () => {
+    lost = true;
+  };
+  client.on('error', onError);
+  return {
+    client,
+    release(broken = false) {
+      client.off('error', onError);
+      client.release(broken || lost);
+    },
+  };
+}
+
 /** Runs `work` in one transaction on one connection: committed when it resolves, rolled back when it throws. */
 export async function inTransaction<T>(
   pool: pg.Pool,
   work: (client: pg.PoolClient) => Promise<T>,
 ): Promise<T> {
-  const client = await pool.connect();
+  const { client, release } = await holdConnection(pool);
   let broken = false;
   try {
     await client.query('BEGIN');
@@ -84,7 +110,7 @@ export async function inTransaction<T>(
     }
     throw error;
   } finally {
-    client.release(broken);
+    release(broken);
   }
 }
 
