@@ -15,6 +15,7 @@ export const ErrorCodes = {
   UNSUPPORTED_MEDIA_TYPE: 415,
   RATE_LIMITED: 429,
   INTERNAL: 500,
+  STORE_UNAVAILABLE: 503,
   SOURCE_TIMEOUT: 504,
   SOURCE_FAILED: 502,
   CONFIG_INVALID: 500,
@@ -64,6 +65,7 @@ export const ErrorMessages = {
   TOO_MANY_FROM_ADDRESS: 'too many requests from this address',
   TOO_MANY_WITH_TOKEN: 'too many requests with this token',
   retryAfter: (reason: string, seconds: number) => `${reason}; retry after ${seconds} s`,
+  STORE_UNAVAILABLE: 'the call cannot be recorded now (the store does not answer)',
 
   // The CONNECTOR's requests.
   INPUTS_NOT_OBJECT: '"inputs" must be a JSON object',

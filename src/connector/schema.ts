@@ -227,10 +227,12 @@ export const WorkflowAnswer = z.object({
 
 // ---- Errors ------------------------------------------------------------------------------------
 
-// A 5xx answer never says more than INTERNAL: the handler hides the code that caused it.
+// A 5xx answer never says more than INTERNAL (the handler hides the code that caused it), or that
+// a call cannot be recorded now and when to come back.
 export const HTTP_ERROR_CODES = [
   ...(Object.keys(ErrorCodes) as ErrorCode[]).filter((code) => ErrorCodes[code] < 500),
   'INTERNAL',
+  'STORE_UNAVAILABLE',
 ] as const satisfies readonly ErrorCode[];
 
 export const ErrorAnswer = z.object({

@@ -17,6 +17,12 @@ import { createWorkflowRegistry, type Workflows } from '../workflows/registry.js
 import { type ConfiguredAction, createWorkflow, otherParty } from '../workflows/workflow.js';
 import { openTenantStore, tenantKey } from './open-store.js';
 
+/**
+ * The answers of a shared store kept by each instance for when the store does not answer: the last
+ * answer for each of the 10,000 numbers looked up most recently, per source, for up to an hour.
+ */
+const STORE_FALLBACK = { max: 10_000, maxAgeMs: 3_600_000 } as const;
+
 /** One tenant's everything but HTTP: what the CLI commands use. */
 export interface Core {
   readonly tenant: Readonly<Tenant>;
@@ -154,7 +160,14 @@ export async function openCore(config: Readonly<Tenant>, options: CoreOptions = 
         find:
           mode === 'live'
             ? createLiveFinder(source, config.region, entry.cache)
-            : createIndexFinder(store.contacts, entry.name),
+            : createIndexFinder(
+                store.contacts,
+                entry.name,
+                // A shared store may restart or fail over: its recent answers stand in meanwhile.
+                config.store.type === 'postgres'
+                  ? { ...STORE_FALLBACK, afterMs: Math.min(entry.timeoutMs, config.lookup.deadlineMs) / 2 }
+                  : undefined,
+              ),
         crmName: entry.crmName,
         crmLogo: entry.crmLogo,
         timeoutMs: entry.timeoutMs,

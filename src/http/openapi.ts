@@ -340,6 +340,19 @@ export function buildOpenApiDocument(api: ServedApi): Json {
         ),
         ...guarded,
         413: tooLarge,
+        503: {
+          ...errorResponse(
+            503,
+            'The store does not answer (it restarts, or fails over): the call is not recorded; post it again after `Retry-After` seconds.',
+            {
+              storeUnavailable: {
+                summary: 'The store does not answer',
+                value: errorBody('STORE_UNAVAILABLE', M.STORE_UNAVAILABLE),
+              },
+            },
+          ),
+          headers: { 'Retry-After': { description: 'Seconds to wait.', schema: { type: 'integer', minimum: 1 } } },
+        },
       },
     });
   }

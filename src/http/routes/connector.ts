@@ -5,6 +5,7 @@ import { readCallInputs, readLookupNumber, toWireContact } from '../../connector
 import { CallcardError, ErrorMessages } from '../../errors.js';
 import type { Lookup } from '../../lookup/lookup.js';
 import type { Workflows } from '../../workflows/registry.js';
+import { errorBody } from '../errors.js';
 import { serializerSchema } from '../json-schema.js';
 import { publicUrlOf } from '../request.js';
 
@@ -15,6 +16,9 @@ export interface ConnectorRoutesOptions {
   /** Address, limits and token, checked before the body is read. */
   readonly guard: onRequestAsyncHookHandler;
 }
+
+/** When a call the store could not record is to be posted again. */
+const STORE_RETRY_AFTER_S = 5;
 
 // The answers' serializers, from the schemas the OpenAPI document shows.
 const REFUSAL = serializerSchema(ErrorAnswer);
@@ -44,16 +48,32 @@ export const connectorRoutes: FastifyPluginAsync<ConnectorRoutesOptions> = async
   app.post('/Lookup', lookupRoute, answerLookup);
   app.get('/Lookup', lookupRoute, answerLookup);
 
-  const workflowRoute = { schema: { response: { 200: WORKFLOW_ANSWER, '4xx': REFUSAL } } };
-  app.post<{ Params: { workflow: string } }>('/:workflow', workflowRoute, async (request) => {
+  const workflowRoute = {
+    schema: { response: { 200: WORKFLOW_ANSWER, '4xx': REFUSAL, 503: REFUSAL } },
+  };
+  app.post<{ Params: { workflow: string } }>('/:workflow', workflowRoute, async (request, reply) => {
     const workflow = workflows.get(request.params.workflow);
     if (!workflow) {
       throw new CallcardError('UNKNOWN_WORKFLOW', ErrorMessages.unknownWorkflow(request.params.workflow));
     }
     request.outcome = { ...request.outcome, workflow: workflow.name };
     const call = readCallInputs(request.body);
-    return workflow.run(call, {
-      baseUrl: publicUrlOf(request, config.publicUrl) + pathPrefix(config.basePath),
-    });
+    try {
+      return await workflow.run(call, {
+        baseUrl: publicUrlOf(request, config.publicUrl) + pathPrefix(config.basePath),
+      });
+    } catch (error) {
+      if (error instanceof CallcardError) throw error;
+      // A workflow only reads and writes the store: the call is not accepted, and the CONNECTOR
+      // posts it again later (a repeat is the same call, recorded once).
+      request.log.warn(
+        { err: { type: (error as Error).name, code: (error as { code?: unknown }).code } },
+        'call not recorded: the store does not answer',
+      );
+      return reply
+        .code(503)
+        .header('retry-after', String(STORE_RETRY_AFTER_S))
+        .send(errorBody('STORE_UNAVAILABLE', ErrorMessages.STORE_UNAVAILABLE));
+    }
   });
 };

@@ -165,6 +165,8 @@ export async function migratePostgres(
 ): Promise<number> {
   const s = ident(schema);
   return inTransaction(pool, async (client) => {
+    // Waiting for another instance's migration, and a long step, are not cut off.
+    await client.query('SET LOCAL statement_timeout = 0');
     await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
       `callcard.migrate\u001f${schema}`,
     ]);

@@ -15,6 +15,9 @@ export interface PostgresSettings {
   readonly applicationName?: string;
 }
 
+const CONNECT_TIMEOUT_MS = 5_000;
+const STATEMENT_TIMEOUT_MS = 60_000;
+
 interface Shared {
   readonly pool: pg.Pool;
   users: number;
@@ -38,7 +41,11 @@ export function sharedPool(settings: PostgresSettings): { pool: pg.Pool; release
       ...(settings.password !== undefined && { password: settings.password }),
       max: settings.maxConnections ?? 10,
       idleTimeoutMillis: 30_000,
-      connectionTimeoutMillis: 10_000,
+      // A server that does not answer fails what waits for it, within bounds: a connection is given
+      // up after 5 s, a statement after a minute (a lookup stops waiting long before: its deadline,
+      // with the instance's recent answers to fall back on).
+      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+      statement_timeout: STATEMENT_TIMEOUT_MS,
       application_name: settings.applicationName ?? 'callcard',
     });
     // An idle connection that the server ends (a restart) is dropped from the pool, not thrown.
