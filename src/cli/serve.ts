@@ -104,6 +104,7 @@ export async function serveCommand(options: ServeOptions, io: CommandIo): Promis
   const retentions = service.tenants.map((tenant) =>
     startRetention(tenant.store.calls, tenant.tenant.journal.retentionDays, tenant.logger, {
       outbox: { store: tenant.store.outbox, days: tenant.tenant.delivery.retentionDays },
+      ...(tenant.store.once && { once: tenant.store.once }),
     }),
   );
 

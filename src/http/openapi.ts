@@ -351,7 +351,9 @@ export function buildOpenApiDocument(api: ServedApi): Json {
               },
             },
           ),
-          headers: { 'Retry-After': { description: 'Seconds to wait.', schema: { type: 'integer', minimum: 1 } } },
+          headers: {
+            'Retry-After': { description: 'Seconds to wait.', schema: { type: 'integer', minimum: 1 } },
+          },
         },
       },
     });

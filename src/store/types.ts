@@ -181,5 +181,11 @@ export interface Store {
   readonly secrets: SecretStore;
   /** OAuth connections: sealed tokens, consent requests, refresh leases. */
   readonly credentials: CredentialStore;
+  /**
+   * A store shared by several instances: runs `task` on one of them, once a period (retention
+   * purges). `work` runs only when no instance holds the task now (an advisory lock) and none ran it
+   * within the period; answers whether it ran here. The embedded store, one instance's, has none.
+   */
+  once?(task: string, periodMs: number, work: () => Promise<void>, now?: () => number): Promise<boolean>;
   close(): Promise<void>;
 }

@@ -1,10 +1,12 @@
 import type { Logger } from 'pino';
 import type { OutboxStore } from '../store/outbox-types.js';
-import type { CallJournal } from '../store/types.js';
+import type { CallJournal, Store } from '../store/types.js';
 
 const DAY_MS = 86_400_000;
 
 export interface Retention {
+  /** Purges now, as the schedule does; answers whether this instance did (see `once`). */
+  purge(): Promise<boolean>;
   /** Stops the schedule; resolves once a purge under way has finished (close the store after). */
   stop(): Promise<void>;
 }
@@ -16,11 +18,17 @@ export interface RetentionOptions {
   readonly intervalMs?: number;
   /** Done and dead deliveries older than this many days are removed too; null (or absent) keeps them. */
   readonly outbox?: { readonly store: Pick<OutboxStore, 'purge'>; readonly days: number | null };
+  /**
+   * A shared store's `once`: the purges of all instances then run on one of them, once an interval,
+   * rather than on each.
+   */
+  readonly once?: Store['once'];
 }
 
 /**
  * Removes calls older than `days` from the journal (and finished deliveries older than theirs from
- * the outbox), shortly after start and then daily; null keeps them for ever.
+ * the outbox), shortly after start and then daily; null keeps them for ever. On a shared store
+ * (`once`), one instance purges for all, once a day.
  */
 export function startRetention(
   journal: CallJournal,
@@ -29,7 +37,7 @@ export function startRetention(
   options: RetentionOptions = {},
 ): Retention {
   const outbox = options.outbox?.days === null ? undefined : options.outbox;
-  if (days === null && !outbox) return { stop: async () => {} };
+  if (days === null && !outbox) return { purge: async () => false, stop: async () => {} };
   const intervalMs = options.intervalMs ?? DAY_MS;
   let running: Promise<void> | undefined;
   let stopped = false;
@@ -54,16 +62,32 @@ export function startRetention(
       );
     }
   };
-  const run = () => {
-    if (stopped || running) return;
-    running = Promise.all([
+  const purgeBoth = async () => {
+    await Promise.all([
       purgeCalls().catch((error: unknown) =>
         logger.error({ err: error }, 'journal: removing old calls failed'),
       ),
       purgeDeliveries().catch((error: unknown) =>
         logger.error({ err: error }, 'outbox: removing finished deliveries failed'),
       ),
-    ])
+    ]);
+  };
+  const purge = async (): Promise<boolean> => {
+    if (!options.once) {
+      await purgeBoth();
+      return true;
+    }
+    try {
+      return await options.once('retention', intervalMs, purgeBoth);
+    } catch (error) {
+      // The store does not answer: the next turn of the schedule tries again.
+      logger.error({ err: error }, 'retention: the purges could not be started');
+      return false;
+    }
+  };
+  const run = () => {
+    if (stopped || running) return;
+    running = purge()
       .then(() => undefined)
       .finally(() => {
         running = undefined;
@@ -80,6 +104,7 @@ export function startRetention(
   schedule(options.delayMs ?? 60_000);
 
   return {
+    purge,
     async stop() {
       stopped = true;
       clearTimeout(timer);

@@ -106,8 +106,7 @@ describeWithServer('a PostgreSQL restart under a serving instance', privatePgUna
     }
     return answer.statusCode;
   };
-  const ready = async () =>
-    (await service.app.inject({ method: 'GET', url: '/readyz' })).statusCode === 200;
+  const ready = async () => (await service.app.inject({ method: 'GET', url: '/readyz' })).statusCode === 200;
   /** Every number gets its contact, with 200. */
   const allFound = async () => {
     for (const [i, number] of NUMBERS.entries()) {

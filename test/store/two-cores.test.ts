@@ -15,6 +15,7 @@ import type { Source } from '../../src/sources/types.js';
 import { openPostgresStore } from '../../src/store/postgres/postgres-store.js';
 import type { Store } from '../../src/store/types.js';
 import { createSyncEngine } from '../../src/sync/engine.js';
+import { startRetention } from '../../src/workflows/retention.js';
 import { tempDir } from '../support/helper.js';
 import { describeWithServer, pgUnavailable, pgUrl, uniqueName } from '../support/sql.js';
 import { callInputs } from '../support/workflows.js';
@@ -223,5 +224,60 @@ describeWithServer('two cores on one PostgreSQL store', unavailable, () => {
       await Promise.all([a.stop(), b.stop()]);
       await Promise.all([storeA.close(), storeB.close()]);
     }
+  });
+
+  it('the retention purges run on one instance for all, once an interval', async () => {
+    const [a, b] = [await core(), await core()];
+    const DAY = 86_400_000;
+    const old = new Date(Date.now() - 40 * DAY).toISOString();
+    await a.store.calls.record({
+      id: 'old',
+      workflow: 'CallFlow',
+      status: 'missed',
+      startedTime: old,
+      inputs: {},
+    });
+    const purges: string[] = [];
+    /** The instance's retention, its schedule far off: purged by hand, each purge of the journal counted. */
+    const retention = (name: string, of: Core) =>
+      startRetention(
+        {
+          ...of.store.calls,
+          purge: (olderThan) => {
+            purges.push(name);
+            return of.store.calls.purge(olderThan);
+          },
+        },
+        30,
+        silent,
+        {
+          delayMs: DAY,
+          intervalMs: DAY,
+          outbox: { store: of.store.outbox, days: 30 },
+          ...(of.store.once && { once: of.store.once }),
+        },
+      );
+    const [ra, rb] = [retention('a', a), retention('b', b)];
+    // Both schedules come due at once: one purges, the other leaves it to it.
+    const ran = await Promise.all([ra.purge(), rb.purge()]);
+    expect(ran.filter(Boolean)).toHaveLength(1);
+    expect(purges).toHaveLength(1);
+    expect(await b.store.calls.get('old')).toBeUndefined();
+    // Later in the same interval, on either: purged already.
+    expect(await rb.purge()).toBe(false);
+    expect(await ra.purge()).toBe(false);
+    expect(purges).toHaveLength(1);
+    await Promise.all([ra.stop(), rb.stop()]);
+
+    // A period later, the task runs again, on whichever instance comes first.
+    let runs = 0;
+    const work = async () => {
+      runs++;
+    };
+    const t0 = Date.now();
+    expect(await a.store.once!('task', 1000, work, () => t0)).toBe(true);
+    expect(await b.store.once!('task', 1000, work, () => t0 + 500)).toBe(false);
+    expect(await b.store.once!('task', 1000, work, () => t0 + 1000)).toBe(true);
+    expect(runs).toBe(2);
   });
 });

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { ContactMatch, ContactRecord, ContactStore, ImportSession, SyncState } from '../types.js';
-import { holdConnection, lockNames } from './pool.js';
+import { holdConnection, lockNames, whileLocked } from './pool.js';
 
 interface MatchRow {
   id: string;
@@ -63,27 +63,7 @@ export function createPostgresContactStore(
         [source, JSON.stringify(state)],
       );
     },
-    async exclusively(source, work) {
-      const { client, release } = await holdConnection(pool);
-      const key = `callcard.sync${s}\u001f${source}`;
-      let broken = false;
-      try {
-        const { rows } = await client.query<{ ok: boolean }>(
-          'SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS ok',
-          [key],
-        );
-        if (!rows[0]!.ok) return { ran: false };
-        try {
-          return { ran: true, value: await work() };
-        } finally {
-          await client.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [key]).catch(() => {
-            broken = true; // the connection is gone, and the lock with it
-          });
-        }
-      } finally {
-        release(broken);
-      }
-    },
+    exclusively: (source, work) => whileLocked(pool, `callcard.sync${s}\u001f${source}`, work),
     async beginImport(source, { replace }) {
       if (sessions.size > 0) throw new Error('another import is running on this store');
       const held = await holdConnection(pool);

@@ -150,6 +150,12 @@ export const postgresMigrations: readonly PostgresMigration[] = [
       sealed text NOT NULL,
       expires_at bigint NOT NULL
     );`,
+  // Tasks run by one instance for all (retention purges): when each last ran.
+  (s) => `
+    CREATE TABLE ${s}.task_runs (
+      name text PRIMARY KEY,
+      ran_at bigint NOT NULL
+    );`,
 ];
 
 /**

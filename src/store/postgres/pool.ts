@@ -122,6 +122,36 @@ export async function inTransaction<T>(
 }
 
 /**
+ * Runs `work` holding the session-level advisory lock `key` on a connection of its own, or answers
+ * `{ ran: false }` at once while another connection (of any instance) holds it. The lock goes with
+ * the connection: an instance that dies, or a connection the server ends, lets it go.
+ */
+export async function whileLocked<T>(
+  pool: pg.Pool,
+  key: string,
+  work: () => Promise<T>,
+): Promise<{ ran: true; value: T } | { ran: false }> {
+  const { client, release } = await holdConnection(pool);
+  let broken = false;
+  try {
+    const { rows } = await client.query<{ ok: boolean }>(
+      'SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS ok',
+      [key],
+    );
+    if (!rows[0]!.ok) return { ran: false };
+    try {
+      return { ran: true, value: await work() };
+    } finally {
+      await client.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [key]).catch(() => {
+        broken = true; // the connection is gone, and the lock with it
+      });
+    }
+  } finally {
+    release(broken);
+  }
+}
+
+/**
  * Takes transaction-scoped advisory locks on `names` (within `scope`), in the order of their lock
  * keys whatever the caller's, so that two transactions taking some of the same never wait for each
  * other in a circle.

@@ -4,9 +4,15 @@ import { createPostgresContactStore } from './contact-store.js';
 import { createPostgresCredentialStore } from './credential-store.js';
 import { migratePostgres } from './migrations.js';
 import { createPostgresOutboxStore } from './outbox-store.js';
-import { ident, type PostgresSettings, sharedPool } from './pool.js';
+import { ident, type PostgresSettings, sharedPool, whileLocked } from './pool.js';
 
 export type { PostgresSettings } from './pool.js';
+
+/**
+ * A task counts as run this period when it ran less than 90% of a period ago: the schedules of the
+ * instances, each started at its own time, then run it once a period between them.
+ */
+const ONCE_SLACK = 0.9;
 
 /**
  * The shared store: every table in the tenant's schema of a PostgreSQL database, so that any number
@@ -38,6 +44,25 @@ export async function openPostgresStore(settings: PostgresSettings): Promise<Sto
       return { value: rows[0]!.value, created: false, keptIn };
     },
   };
+  const once: NonNullable<Store['once']> = async (task, periodMs, work, now = Date.now) => {
+    const done = await whileLocked(pool, `callcard.task${s}\u001f${task}`, async () => {
+      const { rows } = await pool.query<{ ran_at: string }>(
+        `SELECT ran_at FROM ${s}.task_runs WHERE name = $1`,
+        [task],
+      );
+      const last = rows[0] === undefined ? undefined : Number(rows[0].ran_at);
+      // Run already this period by an instance whose schedule came due a little earlier.
+      if (last !== undefined && now() - last < periodMs * ONCE_SLACK) return false;
+      await work();
+      await pool.query(
+        `INSERT INTO ${s}.task_runs (name, ran_at) VALUES ($1, $2)
+         ON CONFLICT (name) DO UPDATE SET ran_at = excluded.ran_at`,
+        [task, now()],
+      );
+      return true;
+    });
+    return done.ran && done.value;
+  };
   let closed: Promise<void> | undefined;
   return {
     contacts,
@@ -45,6 +70,7 @@ export async function openPostgresStore(settings: PostgresSettings): Promise<Sto
     outbox: createPostgresOutboxStore(pool, s),
     credentials: createPostgresCredentialStore(pool, s),
     secrets,
+    once,
     close() {
       closed ??= (async () => {
         await contacts.close();
