@@ -140,6 +140,20 @@ export function buildProgram(io: CommandIo): Command {
     .action(async (id: string) => (await import('./outbox.js')).dropDeliveryCommand(id, global(), io));
 
   program
+    .command('store')
+    .description('the store: moving between the embedded store and PostgreSQL')
+    .command('migrate')
+    .description(
+      'copy a data directory into a PostgreSQL schema, or back: contacts, sync state, journal, outbox, ' +
+        'OAuth connections, the generated token and key (run again to complete a copy cut off)',
+    )
+    .requiredOption('--from <where>', 'a data directory, or a postgres:// URL')
+    .requiredOption('--to <where>', 'a data directory, or a postgres:// URL')
+    .option('--schema <name>', 'the PostgreSQL schema (default callcard; with tenants, callcard_<tenant>)')
+    .option('--password-env <name>', "the variable holding the database's password, when the URL has none")
+    .action(async (options) => (await import('./store.js')).storeMigrateCommand(options, io));
+
+  program
     .command('config')
     .description('configuration tools')
     .command('check')

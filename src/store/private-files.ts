@@ -52,3 +52,13 @@ export function ensureSecretFile(dataDir: string, name: string, make: () => stri
   privateFile(file);
   return { file, value, created: true };
 }
+
+/** A secret kept in the data directory, or undefined when there is none. */
+export function readSecretFile(dataDir: string, name: string): string | undefined {
+  try {
+    return readFileSync(join(dataDir, name), 'utf8').trim() || undefined;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}

@@ -16,8 +16,13 @@ import { loadConfig } from '../../src/config/load.js';
 const DEPLOY = new URL('../../deploy/', import.meta.url);
 const read = (path: string) => readFileSync(new URL(path, DEPLOY), 'utf8');
 
+/** A value inside parsed YAML, by its path: `at(doc, 'spec', 'replicas')`. */
+const at = (value: unknown, ...path: (string | number)[]): unknown =>
+  path.reduce<unknown>((inner, key) => (inner as Record<string | number, unknown> | undefined)?.[key], value);
+const keysOf = (value: unknown) => Object.keys(value as object).sort();
+
 /** Every document of a YAML file, failing on any parse error or warning. */
-function documents(path: string): Record<string, any>[] {
+function documents(path: string): unknown[] {
   const docs = parseAllDocuments(read(path));
   for (const doc of docs) {
     expect(doc.errors.map(String), path).toEqual([]);
@@ -44,7 +49,7 @@ describe('deploy/compose.yaml', () => {
   const compose = documents('compose.yaml')[0]!;
 
   it('runs two instances on one PostgreSQL and Redis, behind a balancer checking /readyz', () => {
-    expect(Object.keys(compose['services']).sort()).toEqual([
+    expect(keysOf(at(compose, 'services'))).toEqual([
       'balancer',
       'callcard-1',
       'callcard-2',
@@ -52,10 +57,10 @@ describe('deploy/compose.yaml', () => {
       'redis',
     ]);
     for (const name of ['callcard-1', 'callcard-2']) {
-      const service = compose['services'][name];
-      expect(service.environment.CALLCARD_CONFIG).toBe('/etc/callcard/callcard.yaml');
-      expect(service.volumes).toContain('./ha/callcard.yaml:/etc/callcard/callcard.yaml:ro');
-      expect(service.secrets).toEqual(['callcard-token', 'db-password']);
+      const service = at(compose, 'services', name);
+      expect(at(service, 'environment', 'CALLCARD_CONFIG')).toBe('/etc/callcard/callcard.yaml');
+      expect(at(service, 'volumes')).toContain('./ha/callcard.yaml:/etc/callcard/callcard.yaml:ro');
+      expect(at(service, 'secrets')).toEqual(['callcard-token', 'db-password']);
     }
     const haproxy = read('ha/haproxy.cfg');
     expect(haproxy).toMatch(/option httpchk GET \/readyz/);
@@ -77,9 +82,9 @@ describe('deploy/compose.yaml', () => {
 });
 
 describe('deploy/kubernetes', () => {
-  const byKind = new Map<string, Record<string, any>>();
+  const byKind = new Map<string, unknown>();
   for (const file of MANIFESTS)
-    for (const doc of documents(`kubernetes/${file}`)) byKind.set(doc['kind'], doc);
+    for (const doc of documents(`kubernetes/${file}`)) byKind.set(at(doc, 'kind') as string, doc);
   const labels = { 'app.kubernetes.io/name': 'callcard' };
 
   it('has the Secret, the config, the Deployment, its Service and its disruption budget', () => {
@@ -91,33 +96,33 @@ describe('deploy/kubernetes', () => {
       'Service',
     ]);
     const kustomization = documents('kubernetes/kustomization.yaml')[0]!;
-    expect([...kustomization['resources']].sort()).toEqual([...MANIFESTS].sort());
+    expect([...(at(kustomization, 'resources') as string[])].sort()).toEqual([...MANIFESTS].sort());
   });
 
   it('runs two or more ready instances, probed on /readyz and /healthz, never all taken down', () => {
-    const deployment = byKind.get('Deployment')!;
-    expect(deployment['spec'].replicas).toBeGreaterThanOrEqual(2);
-    expect(deployment['spec'].selector.matchLabels).toEqual(labels);
-    expect(deployment['spec'].strategy.rollingUpdate.maxUnavailable).toBe(0);
-    const container = deployment['spec'].template.spec.containers[0];
-    expect(container.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'http' });
-    expect(container.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'http' });
-    expect(container.ports).toEqual([{ name: 'http', containerPort: 8080 }]);
-    expect(byKind.get('Service')!['spec'].selector).toEqual(labels);
-    const budget = byKind.get('PodDisruptionBudget')!['spec'];
-    expect(budget.selector.matchLabels).toEqual(labels);
-    expect(budget.minAvailable).toBeLessThan(deployment['spec'].replicas);
+    const spec = at(byKind.get('Deployment'), 'spec');
+    const replicas = at(spec, 'replicas') as number;
+    expect(replicas).toBeGreaterThanOrEqual(2);
+    expect(at(spec, 'selector', 'matchLabels')).toEqual(labels);
+    expect(at(spec, 'strategy', 'rollingUpdate', 'maxUnavailable')).toBe(0);
+    const container = at(spec, 'template', 'spec', 'containers', 0);
+    expect(at(container, 'readinessProbe', 'httpGet')).toEqual({ path: '/readyz', port: 'http' });
+    expect(at(container, 'livenessProbe', 'httpGet')).toEqual({ path: '/healthz', port: 'http' });
+    expect(at(container, 'ports')).toEqual([{ name: 'http', containerPort: 8080 }]);
+    expect(at(byKind.get('Service'), 'spec', 'selector')).toEqual(labels);
+    const budget = at(byKind.get('PodDisruptionBudget'), 'spec');
+    expect(at(budget, 'selector', 'matchLabels')).toEqual(labels);
+    expect(at(budget, 'minAvailable')).toBeLessThan(replicas);
   });
 
   it("reads its config from the ConfigMap and its secrets from the Secret's files", () => {
-    const config = loadCallcardYaml(byKind.get('ConfigMap')!['data']['callcard.yaml']);
+    const config = loadCallcardYaml(at(byKind.get('ConfigMap'), 'data', 'callcard.yaml') as string);
     const tenant = config.tenants[0]!;
     expect(tenant.store.type).toBe('postgres');
     expect(tenant.limits.redis).toBeDefined();
-    const mount = byKind
-      .get('Deployment')!
-      ['spec'].template.spec.containers[0].volumeMounts.find((m: { name: string }) => m.name === 'secrets');
-    const keys = Object.keys(byKind.get('Secret')!['stringData']).sort();
+    const mounts = at(byKind.get('Deployment'), 'spec', 'template', 'spec', 'containers', 0, 'volumeMounts');
+    const mount = (mounts as { name: string; mountPath: string }[]).find((m) => m.name === 'secrets')!;
+    const keys = keysOf(at(byKind.get('Secret'), 'stringData'));
     const files = [tenant.auth.tokenFile, (tenant.store as { passwordFile?: string }).passwordFile];
     expect(files.sort()).toEqual(keys.map((key) => `${mount.mountPath}/${key}`));
   });
@@ -134,7 +139,7 @@ describe('deploy/kubernetes', () => {
       }
       throw error;
     }
-    const kinds = parseAllDocuments(out).map((doc) => doc.toJS()['kind']);
+    const kinds = parseAllDocuments(out).map((doc) => at(doc.toJS(), 'kind') as string);
     expect(kinds.sort()).toEqual([...byKind.keys()].sort());
     expect(parse(read('kubernetes/kustomization.yaml'))['kind']).toBe('Kustomization');
   });
