@@ -63,6 +63,19 @@ export function createSyncEngine(options: SyncEngineOptions) {
   async function run(entry: MirrorEntry, forceFull: boolean, scheduled: boolean): Promise<SyncReport> {
     if (!entry.source.list) throw new Error(`source "${entry.source.name}" cannot list its contacts`);
     if (!store.exclusively) return runHere(entry, forceFull, false);
+    try {
+      return await runShared(entry, forceFull, scheduled);
+    } catch (error) {
+      // The shared store does not answer (it restarts, or fails over): the next turn tries again.
+      const message = error instanceof Error ? error.message : String(error);
+      logger.warn({ source: entry.source.name, err: message }, 'sync failed: the store does not answer');
+      const { elsewhere: _, ...nothing } = notHere(entry);
+      return { ...nothing, error: message };
+    }
+  }
+
+  async function runShared(entry: MirrorEntry, forceFull: boolean, scheduled: boolean): Promise<SyncReport> {
+    if (!store.exclusively) return runHere(entry, forceFull, false);
     // Checked before the lock too: an instance that leaves the sync to another never holds it up.
     if (scheduled && syncedElsewhere(entry, await store.syncState(entry.source.name), now()))
       return notHere(entry);

@@ -21,6 +21,11 @@ async function startHook() {
     for await (const _ of request) {
       // the body is not looked at
     }
+    if (request.url?.startsWith('/contacts')) {
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.end(JSON.stringify([{ id: 'm1', name: 'Mirrored', phone: '+41 21 552 29 00' }]));
+      return;
+    }
     const key = String(request.headers['idempotency-key']);
     received.set(key, (received.get(key) ?? 0) + 1);
     response.writeHead(200, { 'content-type': 'application/json' });
@@ -29,6 +34,7 @@ async function startHook() {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     received,
+    base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
@@ -49,6 +55,7 @@ describeWithServer('a PostgreSQL restart under a serving instance', privatePgUna
   let hook: Awaited<ReturnType<typeof startHook>>;
   let service: TestService;
   const crashes: unknown[] = [];
+  const logLines: string[] = [];
   const onCrash = (error: unknown) => crashes.push(error);
   /** Ids of the CallFlows answered 200. */
   const accepted = new Set<string>();
@@ -65,10 +72,25 @@ describeWithServer('a PostgreSQL restart under a serving instance', privatePgUna
         metrics: { token: 'metrics-token-0123456789' },
         workflows: { CallFlow: { actions: [{ type: 'webhook', url: hook.url, maxAttempts: 50 }] } },
         delivery: { pollMs: 100, backoffBaseMs: 100, backoffMaxMs: 1000 },
-      },
-      undefined,
-      { startDelivery: true },
+        sources: [
+          { type: 'embedded', name: 'contacts' },
+          {
+            // A mirrored source synced every second, on the store's schedule.
+            type: 'rest',
+            name: 'crm',
+            mode: 'mirror',
+            baseUrl: hook.base,
+            auth: { type: 'none' },
+            list: { request: { url: '/contacts' }, pagination: { type: 'none' } },
+            fields: { id: 'id', name: 'name', phones: 'phone' },
+            sync: { intervalMs: 1000 },
+          },
+        ],
+      } as never,
+      logLines,
+      { startDelivery: true, startSync: true },
     );
+    await until(ready, 'the first sync');
     await service.importCsv(
       `id,name,phone\n${NUMBERS.map((number, i) => `c${i},Contact ${i},+${number}`).join('\n')}\n`,
     );
@@ -131,11 +153,18 @@ describeWithServer('a PostgreSQL restart under a serving instance', privatePgUna
     expect(unknown.json()).toEqual([]);
     for (let i = 0; i < 3; i++) expect(await callFlow()).toBe(503);
     expect(await ready()).toBe(false);
+    // The mirror's schedule comes due meanwhile: its sync fails, says so, and the process goes on.
+    await until(
+      () => logLines.some((line) => line.includes('sync failed: the store does not answer')),
+      'a sync while stopped',
+    );
 
     await server.start();
     await until(ready, 'ready again');
     expect(await callFlow()).toBe(200);
     await allFound();
+    const mirrored = await lookup('41215522900');
+    expect(mirrored.json()).toMatchObject([{ id: 'm1', name: 'Mirrored' }]);
   });
 
   it('during a restart: every lookup 200, every call 200 or 503', async () => {
