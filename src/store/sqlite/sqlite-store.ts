@@ -2,7 +2,15 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { MatchKey } from '../../phone/index.js';
 import { ensurePrivateDir, privateFile } from '../private-files.js';
-import type { ContactMatch, ContactStore, ImportSession, Store, SyncState } from '../types.js';
+import type {
+  CallIntake,
+  ContactMatch,
+  ContactStore,
+  ImportSession,
+  NewCallRecord,
+  Store,
+  SyncState,
+} from '../types.js';
 import { createCallJournal } from './call-journal.js';
 import { startImport } from './import-session.js';
 import { callMigrations, contactMigrations, migrate } from './migrations.js';
@@ -20,11 +28,26 @@ export function openSqliteStore(dataDir: string): Store {
   migrate(contactsDb, contactMigrations);
   migrate(callsDb, callMigrations);
   const contacts = createContactStore(contactsDb, () => openDatabase(contactsFile));
+  const calls = createCallJournal(callsDb);
+  const outbox = createOutboxStore(callsDb);
+  const recordWithDeliveries = callsDb.transaction(
+    (call: NewCallRecord, deliveriesFor: Parameters<CallIntake['recordWithDeliveries']>[1], now: number) => {
+      const recorded = calls.recordRow(call);
+      const submissions = deliveriesFor(recorded.record, outbox.forCallRows(call.workflow, call.id));
+      outbox.submitRows(submissions, now);
+      return recorded;
+    },
+  );
   let closed = false;
   return {
     contacts,
-    calls: createCallJournal(callsDb),
-    outbox: createOutboxStore(callsDb),
+    calls,
+    outbox,
+    intake: {
+      async recordWithDeliveries(call, deliveriesFor, now) {
+        return recordWithDeliveries.immediate(call, deliveriesFor, now);
+      },
+    },
     async close() {
       if (closed) return;
       closed = true;
