@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { restActionSchema } from './rest.js';
 import { sqlActionSchema } from './sql-schema.js';
 import type { Action, ActionDeps } from './types.js';
