@@ -104,6 +104,16 @@ describe('the bundled command line', () => {
     expect(loader?.[0]).toMatch(/\/dist\/chunks\/[^/]+\.js$/);
   });
 
+  it('keeps of zod only what callcard uses: its English messages, not its other languages', () => {
+    const inputs = Object.values(metafile.outputs)
+      .flatMap((output) => Object.entries(output.inputs))
+      .filter(([input, { bytesInOutput }]) => input.includes('node_modules/zod/') && bytesInOutput > 0)
+      .map(([input]) => input);
+    expect(inputs.some((input) => /\/locales\/en\.js$/.test(input))).toBe(true);
+    // `import { z } from 'zod'` anywhere in src/ brings back the whole namespace, every language with it.
+    expect(inputs.filter((input) => /\/locales\/(de|fr|it)\.js$/.test(input))).toEqual([]);
+  });
+
   it('help: the command line parser alone', async () => {
     const { code, stdout, packages } = await run(['--help']);
     expect(code).toBe(0);
