@@ -7,6 +7,7 @@ import { hubspotSourceSchema } from './hubspot/schema.js';
 import { ldapSourceSchema } from './ldap/schema.js';
 import { pipedriveSourceSchema } from './pipedrive/schema.js';
 import { restSourceSchema } from './rest/schema.js';
+import { salesforceSourceSchema } from './salesforce/schema.js';
 import { sqlSourceSchema } from './sql/schema.js';
 import type { Source, SourceDeps } from './types.js';
 import { weclappSourceSchema } from './weclapp/schema.js';
@@ -76,6 +77,10 @@ export const sourceTypes = {
   bexio: sourceType({
     schema: bexioSourceSchema,
     load: async () => (await import('./bexio/bexio-source.js')).createBexioSource,
+  }),
+  salesforce: sourceType({
+    schema: salesforceSourceSchema,
+    load: async () => (await import('./salesforce/salesforce-source.js')).createSalesforceSource,
   }),
 } as const;
 

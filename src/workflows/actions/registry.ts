@@ -3,6 +3,7 @@ import { bexioActionSchema } from './bexio.js';
 import { hubspotActionSchema } from './hubspot.js';
 import { pipedriveActionSchema } from './pipedrive.js';
 import { restActionSchema } from './rest.js';
+import { salesforceActionSchema } from './salesforce.js';
 import { sqlActionSchema } from './sql-schema.js';
 import type { Action, ActionDeps } from './types.js';
 import { webhookActionSchema } from './webhook.js';
@@ -46,6 +47,10 @@ export const actionTypes = {
   bexio: actionType({
     schema: bexioActionSchema,
     load: async () => (await import('./bexio.js')).createBexioAction,
+  }),
+  salesforce: actionType({
+    schema: salesforceActionSchema,
+    load: async () => (await import('./salesforce.js')).createSalesforceAction,
   }),
 } as const;
 
