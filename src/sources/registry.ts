@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { bexioSourceSchema } from './bexio/schema.js';
 import { carddavSourceSchema } from './carddav/schema.js';
+import { dynamics365SourceSchema } from './dynamics365/schema.js';
 import { embeddedSourceSchema } from './embedded/embedded-source.js';
 import { fileSourceSchema } from './file/schema.js';
 import { hubspotSourceSchema } from './hubspot/schema.js';
@@ -77,6 +78,10 @@ export const sourceTypes = {
   bexio: sourceType({
     schema: bexioSourceSchema,
     load: async () => (await import('./bexio/bexio-source.js')).createBexioSource,
+  }),
+  dynamics365: sourceType({
+    schema: dynamics365SourceSchema,
+    load: async () => (await import('./dynamics365/dynamics365-source.js')).createDynamics365Source,
   }),
   salesforce: sourceType({
     schema: salesforceSourceSchema,

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { bexioActionSchema } from './bexio.js';
+import { dynamics365ActionSchema } from './dynamics365.js';
 import { hubspotActionSchema } from './hubspot.js';
 import { pipedriveActionSchema } from './pipedrive.js';
 import { restActionSchema } from './rest.js';
@@ -47,6 +48,10 @@ export const actionTypes = {
   bexio: actionType({
     schema: bexioActionSchema,
     load: async () => (await import('./bexio.js')).createBexioAction,
+  }),
+  dynamics365: actionType({
+    schema: dynamics365ActionSchema,
+    load: async () => (await import('./dynamics365.js')).createDynamics365Action,
   }),
   salesforce: actionType({
     schema: salesforceActionSchema,
