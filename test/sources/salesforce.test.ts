@@ -5,6 +5,9 @@ import YAML from 'yaml';
 import { configSchema } from '../../src/config/schema.js';
 import type { RawContact } from '../../src/contacts/raw-contact.js';
 import { numberForms } from '../../src/lookup/forms.js';
+import { createConnections } from '../../src/oauth/connections.js';
+import { sealTokens } from '../../src/oauth/keeper.js';
+import { createSealer } from '../../src/oauth/sealing.js';
 import { createSource } from '../../src/sources/registry.js';
 import {
   createSalesforceSource,
@@ -17,6 +20,7 @@ import { createSyncEngine } from '../../src/sync/engine.js';
 import { docExample, tempDir } from '../support/helper.js';
 import { type ContractSetup, listingContract, sourceContract } from './contract.js';
 import {
+  SALESFORCE_TOKEN,
   type SalesforceFake,
   type SalesforceRecord,
   sfId,
@@ -422,6 +426,48 @@ describe('salesforce source', () => {
       company: 'Müller Maschinen GmbH',
       country: 'Germany',
     });
+  });
+
+  it('reads with an OAuth connection (oauth2Code) named after the source, and says when it is not connected', async () => {
+    const sealer = createSealer(Buffer.alloc(32, 7));
+    const connections = createConnections({ store: store.credentials, sealer, logger: silent });
+    const made = createSalesforceSource(
+      {
+        ...salesforceSourceSchema.parse({
+          type: 'salesforce',
+          instanceUrl: fake.url,
+          objects: ['Contact'],
+          auth: {
+            type: 'oauth2Code',
+            authorizationUrl: `${fake.url}/services/oauth2/authorize`,
+            tokenUrl: `${fake.url}/services/oauth2/token`,
+            clientId: '3MVG9fake',
+            clientSecretEnv: 'SF_SECRET',
+            scopes: ['api', 'refresh_token'],
+          },
+        }),
+        name: 'salesforce',
+      } as SalesforceSourceConfig,
+      { logger: silent, baseDir: process.cwd(), connections },
+      { env },
+    );
+    cleanups.push(() => made.close?.());
+    const entry = { source: made, intervalMs: 60_000, fullIntervalMs: 3_600_000 };
+    expect((await engine().sync(entry)).error).toMatch(/not connected.*callcard connect salesforce/);
+    // The tokens a consent leaves in the store, under the source's name.
+    await store.credentials.save(
+      'salesforce',
+      sealTokens(sealer, 'salesforce', {
+        accessToken: SALESFORCE_TOKEN,
+        refreshToken: 'refresh',
+        obtainedAt: clock,
+        expiresAt: Date.now() + 3_600_000,
+      }),
+    );
+    const report = await engine().sync(entry);
+    expect(report.error).toBeUndefined();
+    expect(report.written).toBe(3);
+    expect(fake.requests.at(-1)!.headers.authorization).toBe(`Bearer ${SALESFORCE_TOKEN}`);
   });
 
   it('the example of docs/connectors/salesforce.md is a valid configuration', async () => {
