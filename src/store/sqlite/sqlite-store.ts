@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { MatchKey } from '../../phone/index.js';
-import { ensurePrivateDir, privateFile } from '../private-files.js';
+import { ensurePrivateDir, ensureSecretFile, privateFile } from '../private-files.js';
 import type { ContactMatch, ContactStore, ImportSession, Store, SyncState } from '../types.js';
 import { createCallJournal } from './call-journal.js';
 import { createCredentialStore, credentialMigrations } from './credential-store.js';
@@ -29,6 +29,13 @@ export function openSqliteStore(dataDir: string): Store {
     contacts,
     calls: createCallJournal(callsDb),
     outbox: createOutboxStore(callsDb),
+    // Files beside the databases, readable by callcard's user only.
+    secrets: {
+      async ensure(name, make) {
+        const kept = ensureSecretFile(dataDir, name, make);
+        return { ...kept, keptIn: kept.file };
+      },
+    },
     credentials: createCredentialStore(credentialsDb),
     async close() {
       if (closed) return;
