@@ -12,6 +12,7 @@ import { salesforceSourceSchema } from './salesforce/schema.js';
 import { sqlSourceSchema } from './sql/schema.js';
 import type { Source, SourceDeps } from './types.js';
 import { weclappSourceSchema } from './weclapp/schema.js';
+import { zohoSourceSchema } from './zoho/schema.js';
 
 /** Fields every source has, whatever its type; the lookup core uses them, adapters need not. */
 export interface SourceCommonConfig {
@@ -86,6 +87,10 @@ export const sourceTypes = {
   salesforce: sourceType({
     schema: salesforceSourceSchema,
     load: async () => (await import('./salesforce/salesforce-source.js')).createSalesforceSource,
+  }),
+  zoho: sourceType({
+    schema: zohoSourceSchema,
+    load: async () => (await import('./zoho/zoho-source.js')).createZohoSource,
   }),
 } as const;
 

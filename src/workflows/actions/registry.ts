@@ -9,6 +9,7 @@ import { sqlActionSchema } from './sql-schema.js';
 import type { Action, ActionDeps } from './types.js';
 import { webhookActionSchema } from './webhook.js';
 import { weclappActionSchema } from './weclapp.js';
+import { zohoActionSchema } from './zoho.js';
 
 export type { ActionDeps } from './types.js';
 
@@ -48,6 +49,10 @@ export const actionTypes = {
   bexio: actionType({
     schema: bexioActionSchema,
     load: async () => (await import('./bexio.js')).createBexioAction,
+  }),
+  zoho: actionType({
+    schema: zohoActionSchema,
+    load: async () => (await import('./zoho.js')).createZohoAction,
   }),
   dynamics365: actionType({
     schema: dynamics365ActionSchema,

@@ -103,7 +103,8 @@ export async function startFakeVendor(options: FakeVendorOptions) {
     }
     requests.push(recorded);
     if (delay) await delay;
-    const given = request.headers.authorization?.replace(/^Bearer /, '');
+    // Issued tokens go as bearer tokens, or under Zoho's own scheme name.
+    const given = request.headers.authorization?.replace(/^(Bearer|Zoho-oauthtoken) /, '');
     if (!(given && bearer.has(given)) && !options.authorized(request.headers))
       return send(options.unauthorized);
     const due = later.findIndex((entry) => entry.at === requests.length);
