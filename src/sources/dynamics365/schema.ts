@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { clientCredentialsOrAuthFields } from '../../net/auth-schema.js';
 
 /** An Entra ID tenant: its id (a GUID) or one of its domains. */

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { clientCredentialsOrAuthFields } from '../../net/auth-schema.js';
 
 /** Salesforce's objects that hold contacts: people, companies, and the leads not yet converted. */

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { authKinds } from '../../net/auth-schema.js';
 
 /** Zoho's data centres, by the ending of their domains: `eu` for zohoapis.eu and accounts.zoho.eu. */

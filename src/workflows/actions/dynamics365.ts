@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { createAuth } from '../../net/auth.js';
 import { clientCredentialsOrAuth, clientCredentialsOrAuthFields } from '../../net/auth-schema.js';
 import { isObject } from '../../util/json.js';
