@@ -1,9 +1,9 @@
 import type { RawContact } from '../../contacts/raw-contact.js';
-import { createAuth } from '../../net/auth.js';
 import { tokenOrAuth } from '../../net/auth-schema.js';
-import { createHttpClient, RestRequestError } from '../../net/http-client.js';
+import { RestRequestError } from '../../net/http-client.js';
 import { isObject } from '../../util/json.js';
 import { formatInZone, parseInZone } from '../../util/zone-time.js';
+import { connectorClient } from '../connector-client.js';
 import type { ListOptions, Source, SourceDeps } from '../types.js';
 import type { BexioSourceSettings } from './schema.js';
 
@@ -57,24 +57,9 @@ export function createBexioSource(
   const fail = (message: string): never => {
     throw new Error(`bexio source "${config.name}": ${message}`);
   };
-  let client: ReturnType<typeof createHttpClient>;
+  let client: ReturnType<typeof connectorClient>;
   try {
-    const auth = createAuth(
-      tokenOrAuth(config, { type: 'bearer' }),
-      { baseDir: deps.baseDir, env: options.env ?? process.env },
-      {
-        timeoutMs: config.requestTimeoutMs,
-        // An OAuth connection is named after its source unless the config names it.
-        connection: config.name,
-        ...(deps.connections && { connections: deps.connections }),
-      },
-    );
-    client = createHttpClient({
-      auth,
-      headers: {},
-      timeoutMs: config.requestTimeoutMs,
-      rateLimit: { tries: 3, maxWaitMs: config.maxRetryWaitMs },
-    });
+    client = connectorClient(config, tokenOrAuth(config, { type: 'bearer' }), deps, { env: options.env });
   } catch (error) {
     return fail((error as Error).message);
   }

@@ -1,8 +1,8 @@
 import type { RawContact } from '../../contacts/raw-contact.js';
-import { createAuth } from '../../net/auth.js';
 import { clientCredentialsOrAuth } from '../../net/auth-schema.js';
-import { createHttpClient, RestRequestError } from '../../net/http-client.js';
+import { RestRequestError } from '../../net/http-client.js';
 import { isObject } from '../../util/json.js';
+import { connectorClient } from '../connector-client.js';
 import type { ListOptions, Source, SourceDeps } from '../types.js';
 import type { Dynamics365SourceSettings } from './schema.js';
 
@@ -86,30 +86,21 @@ export function createDynamics365Source(
     throw new Error(`dynamics365 source "${config.name}": ${message}`);
   };
   const origin = new URL(config.url).origin;
-  let client: ReturnType<typeof createHttpClient>;
+  let client: ReturnType<typeof connectorClient>;
   try {
     if (config.clientId !== undefined && config.tenantId === undefined)
       throw new Error('needs tenantId (the Entra ID tenant the app is registered in) with clientId');
     const authority = config.authorityUrl.replace(/\/+$/, '');
-    const auth = createAuth(
+    client = connectorClient(
+      config,
       clientCredentialsOrAuth(config, {
         tokenUrl: `${authority}/${config.tenantId}/oauth2/v2.0/token`,
         scope: `${origin}/.default`,
         clientAuth: 'body',
       }),
-      { baseDir: deps.baseDir, env: options.env ?? process.env },
-      {
-        timeoutMs: config.requestTimeoutMs,
-        connection: config.name,
-        ...(deps.connections && { connections: deps.connections }),
-      },
+      deps,
+      { env: options.env, headers: { 'odata-version': '4.0', 'odata-maxversion': '4.0' } },
     );
-    client = createHttpClient({
-      auth,
-      headers: { 'odata-version': '4.0', 'odata-maxversion': '4.0' },
-      timeoutMs: config.requestTimeoutMs,
-      rateLimit: { tries: 3, maxWaitMs: config.maxRetryWaitMs },
-    });
   } catch (error) {
     return fail((error as Error).message);
   }

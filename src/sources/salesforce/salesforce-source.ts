@@ -1,9 +1,9 @@
 import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
 import type { RawContact } from '../../contacts/raw-contact.js';
-import { createAuth } from '../../net/auth.js';
 import { clientCredentialsOrAuth } from '../../net/auth-schema.js';
-import { createHttpClient, RestRequestError } from '../../net/http-client.js';
+import { RestRequestError } from '../../net/http-client.js';
 import { isObject } from '../../util/json.js';
+import { connectorClient } from '../connector-client.js';
 import type { CallOptions, ListOptions, SearchQuery, Source, SourceDeps } from '../types.js';
 import { type SalesforceObject, type SalesforceSourceSettings, salesforceTokenUrl } from './schema.js';
 
@@ -87,24 +87,14 @@ export function createSalesforceSource(
     throw new Error(`salesforce source "${config.name}": ${message}`);
   };
   const instance = config.instanceUrl.replace(/\/+$/, '');
-  let client: ReturnType<typeof createHttpClient>;
+  let client: ReturnType<typeof connectorClient>;
   try {
-    const auth = createAuth(
+    client = connectorClient(
+      config,
       clientCredentialsOrAuth(config, { tokenUrl: salesforceTokenUrl(instance), clientAuth: 'body' }),
-      { baseDir: deps.baseDir, env: options.env ?? process.env },
-      {
-        timeoutMs: config.requestTimeoutMs,
-        // An OAuth connection is named after its source unless the config names it.
-        connection: config.name,
-        ...(deps.connections && { connections: deps.connections }),
-      },
+      deps,
+      { env: options.env },
     );
-    client = createHttpClient({
-      auth,
-      headers: {},
-      timeoutMs: config.requestTimeoutMs,
-      rateLimit: { tries: 3, maxWaitMs: config.maxRetryWaitMs },
-    });
   } catch (error) {
     return fail((error as Error).message);
   }

@@ -1,8 +1,8 @@
 import type { RawContact } from '../../contacts/raw-contact.js';
-import { createAuth } from '../../net/auth.js';
 import { tokenOrAuth } from '../../net/auth-schema.js';
-import { createHttpClient, RestRequestError } from '../../net/http-client.js';
+import { RestRequestError } from '../../net/http-client.js';
 import { isObject } from '../../util/json.js';
+import { connectorClient } from '../connector-client.js';
 import type { ListOptions, Source, SourceDeps } from '../types.js';
 import { type WeclappSourceSettings, weclappApi } from './schema.js';
 
@@ -65,26 +65,16 @@ export function createWeclappSource(
   const fail = (message: string): never => {
     throw new Error(`weclapp source "${config.name}": ${message}`);
   };
-  let client: ReturnType<typeof createHttpClient>;
+  let client: ReturnType<typeof connectorClient>;
   let api: string;
   try {
     api = weclappApi(config);
-    const auth = createAuth(
+    client = connectorClient(
+      config,
       tokenOrAuth(config, { type: 'apiKey', header: 'AuthenticationToken' }),
-      { baseDir: deps.baseDir, env: options.env ?? process.env },
-      {
-        timeoutMs: config.requestTimeoutMs,
-        // An OAuth connection is named after its source unless the config names it.
-        connection: config.name,
-        ...(deps.connections && { connections: deps.connections }),
-      },
+      deps,
+      { env: options.env },
     );
-    client = createHttpClient({
-      auth,
-      headers: {},
-      timeoutMs: config.requestTimeoutMs,
-      rateLimit: { tries: 3, maxWaitMs: config.maxRetryWaitMs },
-    });
   } catch (error) {
     return fail((error as Error).message);
   }

@@ -1,7 +1,8 @@
 import type { RawContact } from '../../contacts/raw-contact.js';
-import { createAuth, withAuthScheme } from '../../net/auth.js';
-import { createHttpClient, RestRequestError } from '../../net/http-client.js';
+import { withAuthScheme } from '../../net/auth.js';
+import { RestRequestError } from '../../net/http-client.js';
 import { isObject } from '../../util/json.js';
+import { connectorClient } from '../connector-client.js';
 import type { ListOptions, Source, SourceDeps } from '../types.js';
 import type { ZohoModule, ZohoSourceSettings } from './schema.js';
 
@@ -75,22 +76,11 @@ export function createZohoSource(
   const fail = (message: string): never => {
     throw new Error(`zoho source "${config.name}": ${message}`);
   };
-  let client: ReturnType<typeof createHttpClient>;
+  let client: ReturnType<typeof connectorClient>;
   try {
-    const auth = createAuth(
-      config.auth,
-      { baseDir: deps.baseDir, env: options.env ?? process.env },
-      {
-        timeoutMs: config.requestTimeoutMs,
-        connection: config.name,
-        ...(deps.connections && { connections: deps.connections }),
-      },
-    );
-    client = createHttpClient({
-      auth: withAuthScheme(auth, 'Zoho-oauthtoken'),
-      headers: {},
-      timeoutMs: config.requestTimeoutMs,
-      rateLimit: { tries: 3, maxWaitMs: config.maxRetryWaitMs },
+    client = connectorClient(config, config.auth, deps, {
+      env: options.env,
+      wrap: (auth) => withAuthScheme(auth, 'Zoho-oauthtoken'),
     });
   } catch (error) {
     return fail((error as Error).message);
