@@ -66,7 +66,7 @@ module.exports = {
       severity: 'error',
       comment: 'The store keeps data; it does not know lookups, sources, HTTP or workflow logic.',
       from: { path: '^src/store/' },
-      to: { path: '^src/(lookup|sync|sources|http|cli|metrics|import|connector|workflows|core)/|^src/main\\.ts$' },
+      to: { path: '^src/(lookup|sync|sources|http|cli|metrics|import|connector|workflows|core|console)/|^src/main\\.ts$' },
     },
     {
       name: 'workflows-not-into-sources',
@@ -88,6 +88,13 @@ module.exports = {
       comment: 'The small helpers import nothing of callcard but each other.',
       from: { path: '^src/util/' },
       to: { path: '^src/', pathNot: '^src/util/' },
+    },
+    {
+      name: 'console-through-interfaces',
+      severity: 'error',
+      comment: 'The web console reads and changes through the store interfaces, the lookup and the config: never a source adapter, the SQLite store, the wiring, the HTTP app or the command line.',
+      from: { path: '^src/console/' },
+      to: { path: '^src/(sources|store/sqlite|core|cli|http|sync|workflows|import)/|^src/main\\.ts$' },
     },
     {
       name: 'not-to-unresolvable',

@@ -1,7 +1,9 @@
+import { createHmac } from 'node:crypto';
+import { resolve } from 'node:path';
 import type { Server as TlsServer } from 'node:tls';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import type { Config } from './config/schema.js';
+import { type Config, pathPrefix } from './config/schema.js';
 import { type Core, type CoreOptions, openCore } from './core/open-core.js';
 import {
   credentialsOf,
@@ -13,8 +15,12 @@ import {
 import { buildApp, buildMetricsApp, type TenantRoutes } from './http/app.js';
 import { Authenticator, type Credential } from './http/auth.js';
 import { createLogger, redactorOf } from './logging.js';
+import { createLookupActivity } from './metrics/activity.js';
 import { createMetrics, measuredLookup } from './metrics/metrics.js';
 import { readinessOf } from './readiness.js';
+import { ensureSecretFile, newKey, Redactor, secretsOf } from './secrets.js';
+import type { AdminStore } from './store/admin-types.js';
+import { openAdminStore } from './store/sqlite/admin-store.js';
 import { readTls, tlsFilesOf, watchFiles } from './tls.js';
 
 /** A tenant as served: its core and how its callers authenticate. */
@@ -104,26 +110,75 @@ export async function createService(
     : undefined;
   const separate = scrape !== undefined && config.metrics.port !== undefined;
   const readiness = () => readinessOf(tenants);
-  const app = await buildApp({
-    config,
-    tenants: tenants.map(
-      (core, index): TenantRoutes => ({
-        tenant: core.tenant,
-        // Only the CONNECTOR's lookups are measured, not those the workflows make for their actions.
-        lookup: metrics ? measuredLookup(core.lookup, metrics, core.tenant.name) : core.lookup,
-        workflows: core.workflows,
-        journal: core.store.calls,
-        outbox: core.store.outbox,
-        auth: auths[index]!,
+  // The console's accounts: each tenant's in its store; partners' in the instance's data directory
+  // (the same store when one tenant keeps its data there).
+  const instanceDir = resolve(config.dataDir);
+  const partners: AdminStore | undefined = tenants.some(
+    (core) => resolve(core.tenant.dataDir) === instanceDir,
+  )
+    ? undefined
+    : openAdminStore(config.dataDir);
+  const redact = (text: string) => (redactor ?? new Redactor(secretsOf(config, process.env))).redact(text);
+  const consoles = config.tenants.map((tenant) => ({
+    name: tenant.name,
+    path: `${pathPrefix(tenant.basePath)}/admin`,
+  }));
+  let app: FastifyInstance;
+  try {
+    app = await buildApp({
+      config,
+      tenants: tenants.map((core, index): TenantRoutes => {
+        const activity = createLookupActivity(options.now);
+        // Only the CONNECTOR's lookups are counted, not those the workflows or the console make.
+        const recorder = {
+          recordLookup: (
+            tenant: string,
+            result: Parameters<typeof activity.recordLookup>[0],
+            seconds: number,
+          ) => {
+            if (metrics) metrics.recordLookup(tenant, result, seconds);
+            activity.recordLookup(result);
+          },
+        };
+        const secret = ensureSecretFile(core.tenant.dataDir, 'secret', newKey).value;
+        return {
+          tenant: core.tenant,
+          lookup: measuredLookup(core.lookup, recorder, core.tenant.name),
+          workflows: core.workflows,
+          journal: core.store.calls,
+          outbox: core.store.outbox,
+          auth: auths[index]!,
+          console: {
+            accounts: core.store.admin,
+            ...(partners && { partners }),
+            lookup: core.lookup,
+            sources: core.sources,
+            contacts: core.store.contacts,
+            journal: core.store.calls,
+            outbox: core.store.outbox,
+            activity,
+            credentials: () => credentials[index]!,
+            redact,
+            csrfKey: createHmac('sha256', secret).update('callcard console forms').digest(),
+            ...(consoles.length > 1 && { tenants: consoles }),
+            idleTimeoutMs: config.admin.idleTimeoutMs,
+            maxSessionMs: config.admin.maxSessionMs,
+            ...(options.now && { now: options.now }),
+          },
+        };
       }),
-    ),
-    ...(tls && { tls }),
-    readiness,
-    ...(config.metrics.token !== undefined && { readinessToken: config.metrics.token }),
-    logger,
-    ...(options.now && { now: options.now }),
-    ...(scrape && !separate && { metrics: scrape }),
-  });
+      ...(tls && { tls }),
+      readiness,
+      ...(config.metrics.token !== undefined && { readinessToken: config.metrics.token }),
+      logger,
+      ...(options.now && { now: options.now }),
+      ...(scrape && !separate && { metrics: scrape }),
+    });
+  } catch (error) {
+    await partners?.close();
+    await Promise.allSettled(tenants.map((tenant) => tenant.close()));
+    throw error;
+  }
   const metricsApp = scrape && separate ? await buildMetricsApp({ ...scrape, logger, readiness }) : undefined;
 
   // Token files and certificates are read again when they change: rotation without a restart.
@@ -175,6 +230,7 @@ export async function createService(
         // In-flight requests are answered before the sources and the stores close.
         await Promise.all([app.close(), metricsApp?.close()]);
         await Promise.allSettled(tenants.map((tenant) => tenant.close()));
+        await partners?.close();
       })();
       return closing;
     },

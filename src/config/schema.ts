@@ -297,6 +297,16 @@ const serverSettings = {
     })
     .strict()
     .prefault({}),
+  /** The web console at `<base>/admin` (on once `callcard admin add` made an account). */
+  admin: z
+    .object({
+      /** A session without a request for this long is over. */
+      idleTimeoutMs: z.coerce.number().int().min(60_000).max(86_400_000).default(1_800_000),
+      /** A session is over this long after its sign-in, however active. */
+      maxSessionMs: z.coerce.number().int().min(60_000).max(604_800_000).default(43_200_000),
+    })
+    .strict()
+    .prefault({}),
   log: z
     .object({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

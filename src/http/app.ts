@@ -8,6 +8,8 @@ import Fastify, {
 import type { Logger } from 'pino';
 import secureJson from 'secure-json-parse';
 import { type Config, pathPrefix, type Tenant } from '../config/schema.js';
+import type { ConsoleOptions } from '../console/kit.js';
+import { consoleRoutes } from '../console/plugin.js';
 import { CallcardError, ErrorMessages } from '../errors.js';
 import type { Lookup } from '../lookup/lookup.js';
 import { maskNumber } from '../phone/index.js';
@@ -35,6 +37,8 @@ export interface TenantRoutes {
   /** Where workflow deliveries stand, for the call pages. */
   readonly outbox?: OutboxStore;
   readonly auth: Authenticator;
+  /** The web console at `<base>/admin`; it answers 404 until an account exists. */
+  readonly console?: Omit<ConsoleOptions, 'tenant'>;
 }
 
 export interface AppOptions {
@@ -161,6 +165,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       metrics: options.metrics,
       guard: guard.api,
     });
+    // The console is for people in a browser, not the CONNECTOR: its own sign-in, not the API's guard.
+    if (routes.console)
+      await app.register(consoleRoutes, { prefix: `${prefix}/admin`, tenant, ...routes.console });
   }
   return app;
 }

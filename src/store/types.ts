@@ -1,5 +1,6 @@
 import type { CountryCode } from 'libphonenumber-js/max';
 import type { MatchKey } from '../phone/index.js';
+import type { AdminStore } from './admin-types.js';
 import type { OutboxStore } from './outbox-types.js';
 
 /** A number of a contact, with its canonical key computed once when written. */
@@ -153,5 +154,7 @@ export interface Store {
   readonly calls: CallJournal;
   /** The workflows' deliveries, kept beside the call journal they follow. */
   readonly outbox: OutboxStore;
+  /** The console's accounts, sessions and audit log. */
+  readonly admin: AdminStore;
   close(): Promise<void>;
 }

@@ -145,3 +145,35 @@ export const callMigrations: readonly Migration[] = [
       CREATE INDEX deliveries_updates ON deliveries (update_of, seq) WHERE update_of IS NOT NULL;
     `),
 ];
+
+/** The console's accounts, sessions and audit log (`admin.db`). */
+export const adminMigrations: readonly Migration[] = [
+  (db) =>
+    db.exec(`
+      CREATE TABLE accounts (
+        name TEXT PRIMARY KEY,
+        role TEXT NOT NULL CHECK (role IN ('partner', 'tenant', 'read-only')),
+        tenant TEXT,
+        password_hash TEXT NOT NULL,
+        must_change INTEGER NOT NULL,
+        password_at INTEGER NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+      CREATE TABLE sessions (
+        id_hash TEXT PRIMARY KEY,
+        account TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        seen_at INTEGER NOT NULL
+      );
+      CREATE INDEX sessions_by_account ON sessions (account);
+      CREATE INDEX sessions_by_seen ON sessions (seen_at);
+      CREATE TABLE audit (
+        seq INTEGER PRIMARY KEY,
+        at INTEGER NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        subject TEXT,
+        address TEXT
+      );
+    `),
+];

@@ -3,6 +3,7 @@ import Database from 'better-sqlite3';
 import type { MatchKey } from '../../phone/index.js';
 import { ensurePrivateDir, privateFile } from '../private-files.js';
 import type { ContactMatch, ContactStore, ImportSession, Store, SyncState } from '../types.js';
+import { openAdminStore } from './admin-store.js';
 import { createCallJournal } from './call-journal.js';
 import { startImport } from './import-session.js';
 import { callMigrations, contactMigrations, migrate } from './migrations.js';
@@ -20,15 +21,18 @@ export function openSqliteStore(dataDir: string): Store {
   migrate(contactsDb, contactMigrations);
   migrate(callsDb, callMigrations);
   const contacts = createContactStore(contactsDb, () => openDatabase(contactsFile));
+  const admin = openAdminStore(dataDir);
   let closed = false;
   return {
     contacts,
     calls: createCallJournal(callsDb),
     outbox: createOutboxStore(callsDb),
+    admin,
     async close() {
       if (closed) return;
       closed = true;
       await contacts.close();
+      await admin.close();
       contactsDb.close();
       callsDb.close();
     },
