@@ -53,6 +53,7 @@ dl.figures { display: grid; grid-template-columns: repeat(auto-fit, minmax(13rem
 dl.figures div { border: 1px solid var(--line); border-radius: 6px; padding: .6rem .8rem; }
 dl.figures dt { color: var(--quiet); font-size: .9rem; }
 dl.figures dd { margin: .2rem 0 0; font-size: 1.4rem; font-weight: 700; }
+dl.figures dd[data-figure="last-lookup"] { font-size: 1rem; }
 dl.steps, dl.settings { display: grid; grid-template-columns: max-content 1fr; gap: .3rem 1rem; }
 dl.steps dt, dl.settings dt { font-weight: 600; }
 dl.steps dd, dl.settings dd { margin: 0; overflow-wrap: anywhere; }
