@@ -59,7 +59,7 @@ export function Layout(props: {
         <header class="top">
           <p class="brand">
             {t('app.title')}
-            {ctx.tenant !== 'default' && <span class="tenant"> · {ctx.tenant}</span>}
+            {viewer && ctx.tenant !== 'default' && <span class="tenant"> · {ctx.tenant}</span>}
           </p>
           {viewer && (
             <nav aria-label={t('nav.label')}>
