@@ -19,7 +19,7 @@ export interface ConsoleOptions {
   /** The lookup as the CONNECTOR's is made, but not counted in its figures. */
   readonly lookup: Lookup;
   readonly sources: readonly Pick<ConfiguredSource, 'name' | 'mode'>[];
-  readonly contacts: Pick<ContactStore, 'count' | 'syncState'>;
+  readonly contacts: Pick<ContactStore, 'count' | 'syncState' | 'search'>;
   readonly journal: CallJournal;
   readonly outbox: OutboxStore;
   /** The CONNECTOR's recent lookups. */

@@ -11,6 +11,7 @@ import { SCRIPT, STYLESHEET } from './assets.js';
 import { chooseLang, type Lang, translator } from './i18n.js';
 import type { ConsoleKit, ConsoleOptions, ConsoleUser } from './kit.js';
 import { callRoutes } from './pages/calls.js';
+import { contactRoutes } from './pages/contacts.js';
 import { overviewRoutes } from './pages/overview.js';
 import { settingsRoutes } from './pages/settings.js';
 import { testRoutes } from './pages/test-number.js';
@@ -352,5 +353,6 @@ export const consoleRoutes: FastifyPluginAsync<ConsoleOptions> = async (app, opt
   await app.register(overviewRoutes, { kit });
   await app.register(testRoutes, { kit });
   await app.register(callRoutes, { kit });
+  await app.register(contactRoutes, { kit });
   await app.register(settingsRoutes, { kit });
 };

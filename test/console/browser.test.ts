@@ -302,6 +302,24 @@ describeWithBrowser('the console in a browser', () => {
     expect(stored).toMatchObject({ status: 'pending', attempts: 0 });
   });
 
+  it('searches contacts by name, company or number, with their numbers as stored and as keys', async () => {
+    const page = await newPage();
+    await signIn(page, 'alice');
+    await page.getByRole('link', { name: 'Contacts' }).click();
+    const rows = () => page.locator('tr[data-contact]').evaluateAll((nodes) => nodes.map((node) => node.getAttribute('data-contact')));
+    await page.getByLabel('Name, company or number').fill('keller');
+    await page.getByRole('button', { name: 'Search' }).click();
+    await page.waitForLoadState();
+    expect(await rows()).toEqual(['contacts/2']);
+    await page.getByLabel('Name, company or number').fill('+41 79 123 45 67');
+    await page.getByRole('button', { name: 'Search' }).click();
+    await page.waitForLoadState();
+    expect(await rows()).toEqual(['contacts/1']);
+    const numbers = await page.locator('tr[data-contact="contacts/1"] ul.numbers li').allTextContents();
+    expect(numbers).toEqual(['phone: 021 552 20 00 key +41215522000', 'mobile: 079 123 45 67 key +41791234567']);
+    await checkAndShoot(page, 'contacts');
+  });
+
   it('refuses a change whose form lost its token (403)', async () => {
     const page = await newPage();
     await signIn(page, 'alice');

@@ -170,6 +170,12 @@ describe('the console over HTTP', () => {
     expect(calls.statusCode).toBe(200);
     expect(calls.body).not.toContain('41215522000');
     expect(calls.body).toContain('+41 21 *** ** 00');
+    await service.importCsv('id,name,phone\n1,Alexa Holiday,021 552 20 00\n');
+    const contacts = await user.get('/admin/contacts?q=alexa');
+    expect(contacts.body).toContain('Alexa Holiday');
+    expect(contacts.body).not.toContain('552 20 00');
+    expect(contacts.body).not.toContain('+41215522000');
+    expect(contacts.body).toContain('+41 21 *** ** 00');
     const connector = await user.get('/admin/connector');
     expect(connector.body).not.toContain('Show the value');
     const reveal = await user.submit('/admin/connector', '/admin/connector/reveal', {});

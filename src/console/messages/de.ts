@@ -9,6 +9,7 @@ export const de: Messages = {
   'nav.overview': 'Übersicht',
   'nav.test': 'Nummer testen',
   'nav.calls': 'Anrufe',
+  'nav.contacts': 'Kontakte',
   'nav.connector': 'CONNECTOR-Einstellungen',
   'nav.audit': 'Protokoll',
   'nav.signedInAs': 'Angemeldet als {name} ({role})',
@@ -134,6 +135,19 @@ export const de: Messages = {
   'delivery.running': 'läuft',
   'delivery.done': 'erledigt',
   'delivery.dead': 'gescheitert',
+
+  'contacts.title': 'Kontakte',
+  'contacts.query': 'Name, Firma oder Nummer',
+  'contacts.submit': 'Suchen',
+  'contacts.hint':
+    'Namen und Firmen werden nach ihrem Anfang gefunden, Nummern in jeder Form nach ihrem Schlüssel.',
+  'contacts.none': 'Kein passender Kontakt.',
+  'contacts.name': 'Name',
+  'contacts.company': 'Firma',
+  'contacts.numbers': 'Nummern (wie gespeichert, mit Schlüssel)',
+  'contacts.key': 'Schlüssel {key}',
+  'contacts.next': 'Weitere Kontakte',
+  'contacts.first': 'Erste Kontakte',
 
   'connector.title': 'CONNECTOR-Einstellungen',
   'connector.intro':

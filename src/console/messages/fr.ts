@@ -9,6 +9,7 @@ export const fr: Messages = {
   'nav.overview': 'Vue d’ensemble',
   'nav.test': 'Tester un numéro',
   'nav.calls': 'Appels',
+  'nav.contacts': 'Contacts',
   'nav.connector': 'Réglages du CONNECTOR',
   'nav.audit': 'Journal d’audit',
   'nav.signedInAs': 'Connecté en tant que {name} ({role})',
@@ -134,6 +135,19 @@ export const fr: Messages = {
   'delivery.running': 'en cours',
   'delivery.done': 'faite',
   'delivery.dead': 'en échec',
+
+  'contacts.title': 'Contacts',
+  'contacts.query': 'Nom, entreprise ou numéro',
+  'contacts.submit': 'Chercher',
+  'contacts.hint':
+    'Un nom ou une entreprise se trouve par son début ; un numéro, sous toute forme, par sa clé.',
+  'contacts.none': 'Aucun contact ne correspond.',
+  'contacts.name': 'Nom',
+  'contacts.company': 'Entreprise',
+  'contacts.numbers': 'Numéros (tels qu’enregistrés, avec leur clé)',
+  'contacts.key': 'clé {key}',
+  'contacts.next': 'Contacts suivants',
+  'contacts.first': 'Premiers contacts',
 
   'connector.title': 'Réglages du CONNECTOR',
   'connector.intro': 'Saisissez ces valeurs dans le CUSTOMER-PORTAL de peoplefone, réglages du CONNECTOR.',

@@ -5,12 +5,13 @@ import { LANGS, LANGUAGES, type Lang, type Translate } from '../i18n.js';
 import type { MessageKey } from '../messages/en.js';
 
 /** The pages with a place in the navigation. */
-export type PageName = 'overview' | 'test' | 'calls' | 'connector' | 'audit';
+export type PageName = 'overview' | 'test' | 'calls' | 'contacts' | 'connector' | 'audit';
 
 const NAVIGATION: readonly { page: PageName; path: string; label: MessageKey }[] = [
   { page: 'overview', path: '', label: 'nav.overview' },
   { page: 'test', path: '/test', label: 'nav.test' },
   { page: 'calls', path: '/calls', label: 'nav.calls' },
+  { page: 'contacts', path: '/contacts', label: 'nav.contacts' },
   { page: 'connector', path: '/connector', label: 'nav.connector' },
   { page: 'audit', path: '/audit', label: 'nav.audit' },
 ];

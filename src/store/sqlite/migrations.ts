@@ -51,6 +51,12 @@ export const contactMigrations: readonly Migration[] = [
         state TEXT NOT NULL
       );
     `),
+  // Contacts by the start of their name or company (A to Z folded), for the console's search.
+  (db) =>
+    db.exec(`
+      CREATE INDEX contacts_by_name ON contacts (lower(name), seq) WHERE name IS NOT NULL;
+      CREATE INDEX contacts_by_company ON contacts (lower(company), seq) WHERE company IS NOT NULL;
+    `),
 ];
 
 export const callMigrations: readonly Migration[] = [
