@@ -4,6 +4,7 @@ import type { Server as TlsServer } from 'node:tls';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { type Config, pathPrefix } from './config/schema.js';
+import type { ConsoleOptions } from './console/kit.js';
 import { type Core, type CoreOptions, openCore } from './core/open-core.js';
 import {
   credentialsOf,
@@ -12,7 +13,7 @@ import {
   sharedTokens,
   tokenFileOf,
 } from './credentials.js';
-import { buildApp, buildMetricsApp, type TenantRoutes } from './http/app.js';
+import { buildApp, buildConsoleApp, buildMetricsApp, type TenantRoutes } from './http/app.js';
 import { Authenticator, type Credential } from './http/auth.js';
 import { createLogger, redactorOf } from './logging.js';
 import { createLookupActivity } from './metrics/activity.js';
@@ -37,6 +38,8 @@ export interface Service {
   readonly app: FastifyInstance;
   /** Serves /metrics alone when `metrics.port` is set; serve listens on it. */
   readonly metricsApp?: FastifyInstance;
+  /** Serves the consoles alone when `admin.port` is set; serve listens on it. */
+  readonly consoleApp?: FastifyInstance;
   readonly logger: Logger;
   /** Reads token files and the TLS certificate again (also done on its own when they change). */
   reload(): void;
@@ -123,12 +126,37 @@ export async function createService(
     name: tenant.name,
     path: `${pathPrefix(tenant.basePath)}/admin`,
   }));
+  // Each tenant's console, and the recent lookups its overview shows.
+  const consoleOf = tenants.map((core, index) => {
+    const activity = createLookupActivity(options.now);
+    const secret = ensureSecretFile(core.tenant.dataDir, 'secret', newKey).value;
+    const console: Omit<ConsoleOptions, 'tenant'> = {
+      accounts: core.store.admin,
+      ...(partners && { partners }),
+      lookup: core.lookup,
+      sources: core.sources,
+      contacts: core.store.contacts,
+      journal: core.store.calls,
+      outbox: core.store.outbox,
+      activity,
+      credentials: () => credentials[index]!,
+      redact,
+      csrfKey: createHmac('sha256', secret).update('callcard console forms').digest(),
+      ...(consoles.length > 1 && { tenants: consoles }),
+      idleTimeoutMs: config.admin.idleTimeoutMs,
+      maxSessionMs: config.admin.maxSessionMs,
+      ...(options.now && { now: options.now }),
+    };
+    return { activity, console };
+  });
+  const consoleApart = config.admin.port !== undefined;
   let app: FastifyInstance;
+  let consoleApp: FastifyInstance | undefined;
   try {
     app = await buildApp({
       config,
       tenants: tenants.map((core, index): TenantRoutes => {
-        const activity = createLookupActivity(options.now);
+        const { activity, console } = consoleOf[index]!;
         // Only the CONNECTOR's lookups are counted, not those the workflows or the console make.
         const recorder = {
           recordLookup: (
@@ -140,7 +168,6 @@ export async function createService(
             activity.recordLookup(result);
           },
         };
-        const secret = ensureSecretFile(core.tenant.dataDir, 'secret', newKey).value;
         return {
           tenant: core.tenant,
           lookup: measuredLookup(core.lookup, recorder, core.tenant.name),
@@ -148,23 +175,7 @@ export async function createService(
           journal: core.store.calls,
           outbox: core.store.outbox,
           auth: auths[index]!,
-          console: {
-            accounts: core.store.admin,
-            ...(partners && { partners }),
-            lookup: core.lookup,
-            sources: core.sources,
-            contacts: core.store.contacts,
-            journal: core.store.calls,
-            outbox: core.store.outbox,
-            activity,
-            credentials: () => credentials[index]!,
-            redact,
-            csrfKey: createHmac('sha256', secret).update('callcard console forms').digest(),
-            ...(consoles.length > 1 && { tenants: consoles }),
-            idleTimeoutMs: config.admin.idleTimeoutMs,
-            maxSessionMs: config.admin.maxSessionMs,
-            ...(options.now && { now: options.now }),
-          },
+          ...(!consoleApart && { console }),
         };
       }),
       ...(tls && { tls }),
@@ -174,6 +185,14 @@ export async function createService(
       ...(options.now && { now: options.now }),
       ...(scrape && !separate && { metrics: scrape }),
     });
+    if (consoleApart) {
+      consoleApp = await buildConsoleApp({
+        tenants: tenants.map((core, index) => ({ tenant: core.tenant, console: consoleOf[index]!.console })),
+        config,
+        ...(tls && { tls }),
+        logger,
+      });
+    }
   } catch (error) {
     await partners?.close();
     await Promise.allSettled(tenants.map((tenant) => tenant.close()));
@@ -199,7 +218,10 @@ export async function createService(
     }
     try {
       const fresh = readTls(config);
-      if (fresh) (app.server as unknown as TlsServer).setSecureContext(fresh);
+      if (fresh) {
+        (app.server as unknown as TlsServer).setSecureContext(fresh);
+        if (consoleApp) (consoleApp.server as unknown as TlsServer).setSecureContext(fresh);
+      }
     } catch (error) {
       logger.error(
         { err: { message: (error as Error).message } },
@@ -222,13 +244,14 @@ export async function createService(
     tenants,
     app,
     ...(metricsApp && { metricsApp }),
+    ...(consoleApp && { consoleApp }),
     logger,
     reload,
     close() {
       closing ??= (async () => {
         unwatch();
         // In-flight requests are answered before the sources and the stores close.
-        await Promise.all([app.close(), metricsApp?.close()]);
+        await Promise.all([app.close(), metricsApp?.close(), consoleApp?.close()]);
         await Promise.allSettled(tenants.map((tenant) => tenant.close()));
         await partners?.close();
       })();

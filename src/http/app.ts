@@ -173,6 +173,39 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 }
 
 /**
+ * The separate listener for `admin.port`: every tenant's console at `<base>/admin`, and nothing
+ * else; HTTPS when the main port is.
+ */
+export async function buildConsoleApp(options: {
+  readonly tenants: readonly {
+    readonly tenant: Readonly<Tenant>;
+    readonly console: Omit<ConsoleOptions, 'tenant'>;
+  }[];
+  readonly config: Readonly<Pick<Config, 'trustProxy' | 'http'>>;
+  readonly tls?: { readonly cert: string | Buffer; readonly key: string | Buffer };
+  readonly logger: Logger;
+}): Promise<FastifyInstance> {
+  const { config } = options;
+  const app = Fastify({
+    loggerInstance: options.logger as FastifyBaseLogger,
+    // Fastify's own request lines would carry the query, and with it a number tested.
+    disableRequestLogging: true,
+    bodyLimit: BODY_LIMIT,
+    routerOptions: { caseSensitive: false, ignoreTrailingSlash: true },
+    trustProxy: config.trustProxy,
+    requestTimeout: config.http.requestTimeoutMs,
+    return503OnClosing: true,
+    frameworkErrors: sendError,
+    ...(options.tls && { https: { cert: options.tls.cert, key: options.tls.key } }),
+  });
+  registerErrorHandling(app);
+  for (const { tenant, console } of options.tenants) {
+    await app.register(consoleRoutes, { prefix: `${pathPrefix(tenant.basePath)}/admin`, tenant, ...console });
+  }
+  return app;
+}
+
+/**
  * The separate listener for `metrics.port`: `GET /metrics` and `GET /readyz` with its checks, plain
  * HTTP, for monitoring on a private address.
  */

@@ -306,7 +306,10 @@ describeWithBrowser('the console in a browser', () => {
     const page = await newPage();
     await signIn(page, 'alice');
     await page.getByRole('link', { name: 'Contacts' }).click();
-    const rows = () => page.locator('tr[data-contact]').evaluateAll((nodes) => nodes.map((node) => node.getAttribute('data-contact')));
+    const rows = () =>
+      page
+        .locator('tr[data-contact]')
+        .evaluateAll((nodes) => nodes.map((node) => node.getAttribute('data-contact')));
     await page.getByLabel('Name, company or number').fill('keller');
     await page.getByRole('button', { name: 'Search' }).click();
     await page.waitForLoadState();
@@ -316,7 +319,10 @@ describeWithBrowser('the console in a browser', () => {
     await page.waitForLoadState();
     expect(await rows()).toEqual(['contacts/1']);
     const numbers = await page.locator('tr[data-contact="contacts/1"] ul.numbers li').allTextContents();
-    expect(numbers).toEqual(['phone: 021 552 20 00 key +41215522000', 'mobile: 079 123 45 67 key +41791234567']);
+    expect(numbers).toEqual([
+      'phone: 021 552 20 00 key +41215522000',
+      'mobile: 079 123 45 67 key +41791234567',
+    ]);
     await checkAndShoot(page, 'contacts');
   });
 

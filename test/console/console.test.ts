@@ -225,3 +225,23 @@ describe('the console over HTTP', () => {
     expect(cookie).toMatch(/Secure/);
   });
 });
+
+describe('the console on its own listener (admin.port)', () => {
+  it('is served there only, not beside the API', async () => {
+    const service = await build({ admin: { port: 9999 } });
+    try {
+      await addAccount(service.store.admin, 'alice', 'tenant', 'default');
+      expect((await service.app.inject({ method: 'GET', url: '/admin/sign-in' })).statusCode).toBe(404);
+      const consoleApp = service.consoleApp!;
+      expect((await consoleApp.inject({ method: 'GET', url: '/admin/sign-in' })).statusCode).toBe(200);
+      // The API is not on the console's listener.
+      const lookup = await consoleApp.inject({ method: 'POST', url: '/Lookup', payload: {} });
+      expect(lookup.statusCode).toBe(404);
+      const user = browser(consoleApp);
+      expect((await user.signIn('/admin', 'alice')).headers.location).toBe('/admin');
+      expect((await user.get('/admin/calls')).statusCode).toBe(200);
+    } finally {
+      await service.close();
+    }
+  });
+});
