@@ -1,3 +1,4 @@
+import { CHECK_DEFAULTS } from './defaults.js';
 import { type Fetch, hider } from './http.js';
 import { FACTS, type Facts, type Settings } from './points/context.js';
 import { type CheckId, POINTS } from './points/index.js';
@@ -45,15 +46,7 @@ export const CHECKS = Object.fromEntries(POINTS.map((point) => [point.id, point.
   Record<CheckId, string>
 >;
 
-export const DEFAULTS = {
-  samples: 20,
-  timeoutMs: 5000,
-  // The CONNECTOR's own wait is not published. The lookup runs while the phone rings and the card is
-  // only useful before the user answers, so it must come within the first ring (about a second):
-  // callcard itself answers by 1.5 s whatever its sources do.
-  maxP95Ms: 1500,
-  warnP95Ms: 500,
-} as const;
+export const DEFAULTS = CHECK_DEFAULTS;
 
 // Numbers that should belong to nobody, in the CONNECTOR's form; the second if --number is the first.
 const MISS_NUMBERS = ['41215550199', '41445550199'] as const;

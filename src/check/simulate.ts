@@ -1,4 +1,5 @@
 import { callInputs, type Direction } from './call.js';
+import { SIMULATE_DEFAULTS } from './defaults.js';
 import { type Fetch, send, type Target } from './http.js';
 import { lookupAnswerFindings, noAnswer } from './points/findings.js';
 import { contactFindings, type Finding, isObject, workflowFindings } from './shape.js';
@@ -52,12 +53,7 @@ export interface Simulation {
   readonly ok: boolean;
 }
 
-export const SIMULATE_DEFAULTS = {
-  ringMs: 5000,
-  talkSeconds: 60,
-  workflow: 'CallFlow',
-  timeoutMs: 5000,
-} as const;
+export { SIMULATE_DEFAULTS } from './defaults.js';
 
 export async function simulateCall(options: SimulateOptions): Promise<Simulation> {
   const target: Target = {

@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
 import type { CountryCode } from 'libphonenumber-js/max';
-import { parseIsoTime } from '../connector/wire.js';
-import { incomingKey, maskNumber } from '../phone/index.js';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.js';
 import type { CallDirection, CallQuery, CallRecord } from '../store/types.js';
+import { parseIsoTime } from '../util/time.js';
 import { isoTime, usageError } from './flags.js';
 import { table } from './format.js';
 import { type CommandIo, write } from './io.js';
@@ -24,15 +23,18 @@ export {
 // ---------------------------------------------------------------------------------------------
 // Showing calls.
 
+/** How a number is listed. */
+export type NumberDisplay = (raw: string | undefined) => string;
+
 /**
- * A number as listed: masked (country and area code and the last two digits readable,
- * "+41 21 *** ** 00") unless `show`; then as the CONNECTOR sent it. A withheld number
- * ("anonymous") has no digits to hide and is shown as it is.
+ * Numbers as listed: masked (country and area code and the last two digits readable,
+ * "+41 21 *** ** 00") unless `show`; then as the CONNECTOR sent them. A withheld number
+ * ("anonymous") has no digits to hide and is shown as it is. Number parsing is loaded only to mask.
  */
-export function displayNumber(raw: string | undefined, region: CountryCode, show: boolean): string {
-  if (raw === undefined) return '';
-  if (show) return raw;
-  return maskNumber(incomingKey(raw, region) ?? raw);
+export async function numberDisplay(region: CountryCode, show: boolean): Promise<NumberDisplay> {
+  if (show) return (raw) => raw ?? '';
+  const { incomingKey, maskNumber } = await import('../phone/index.js');
+  return (raw) => (raw === undefined ? '' : maskNumber(incomingKey(raw, region) ?? raw));
 }
 
 /** The call's time: its start, or when it was first recorded if the CONNECTOR sent none. */
@@ -56,8 +58,7 @@ function duration(seconds: number | undefined): string {
 }
 
 export interface ShowOptions {
-  readonly region: CountryCode;
-  readonly showNumbers: boolean;
+  readonly display: NumberDisplay;
 }
 
 export const TABLE_HEADER = [
@@ -72,9 +73,9 @@ export const TABLE_HEADER = [
   'ID',
 ];
 
-export function tableRow(call: CallRecord, { region, showNumbers }: ShowOptions): string[] {
+export function tableRow(call: CallRecord, { display }: ShowOptions): string[] {
   const party = (number: string | undefined, name: string | undefined) => {
-    const shown = displayNumber(number, region, showNumbers);
+    const shown = display(number);
     return name ? (shown ? `${shown} (${name})` : name) : shown || '-';
   };
   return [
@@ -113,16 +114,16 @@ export const CSV_HEADER = [
   'updatedAt',
 ];
 
-export function csvRow(call: CallRecord, { region, showNumbers }: ShowOptions): string[] {
+export function csvRow(call: CallRecord, { display }: ShowOptions): string[] {
   return [
     call.id,
     call.workflow,
     new Date(callTimeOf(call)).toISOString(),
     call.direction ?? '',
     call.status,
-    displayNumber(call.originatorNumber, region, showNumbers),
+    display(call.originatorNumber),
     call.originatorName ?? '',
-    displayNumber(call.destinationNumber, region, showNumbers),
+    display(call.destinationNumber),
     call.destinationName ?? '',
     call.contactCrmId ?? '',
     call.userCrmId ?? '',
@@ -173,6 +174,7 @@ export async function callsCommand(options: CallsOptions, command: Command, io: 
   }
   let number: CallQuery['number'];
   if (options.number !== undefined) {
+    const { incomingKey } = await import('../phone/index.js');
     const key = incomingKey(options.number, tenant.region);
     if (!key) usageError(command, `--number "${options.number}" is not a phone number`);
     number = { key, region: tenant.region };
@@ -185,7 +187,10 @@ export async function callsCommand(options: CallsOptions, command: Command, io: 
     ...(options.contact !== undefined && { contactCrmId: options.contact }),
     ...(number && { number }),
   };
-  const show: ShowOptions = { region: tenant.region, showNumbers: options.showNumbers ?? false };
+  // Number parsing loads when there is a number to mask, not for an empty listing.
+  let show: ShowOptions | undefined;
+  const showing = async () =>
+    (show ??= { display: await numberDisplay(tenant.region, options.showNumbers ?? false) });
   // The journal is all this reads: the store alone, no source or action is opened.
   const store = openSqliteStore(tenant.dataDir);
   try {
@@ -200,8 +205,10 @@ export async function callsCommand(options: CallsOptions, command: Command, io: 
           limit: Math.min(PAGE, left),
           ...(after !== undefined && { after }),
         });
-        if (page.calls.length > 0)
-          await write(io.stdout, page.calls.map((call) => csvLine(csvRow(call, show))).join(''));
+        if (page.calls.length > 0) {
+          const shown = await showing();
+          await write(io.stdout, page.calls.map((call) => csvLine(csvRow(call, shown))).join(''));
+        }
         left -= page.calls.length;
         if (page.next === undefined) break;
         after = page.next;
@@ -214,7 +221,8 @@ export async function callsCommand(options: CallsOptions, command: Command, io: 
       io.stdout.write('no calls\n');
       return;
     }
-    const rows = [TABLE_HEADER, ...page.calls.map((call) => tableRow(call, show))];
+    const shown = await showing();
+    const rows = [TABLE_HEADER, ...page.calls.map((call) => tableRow(call, shown))];
     io.stdout.write(`${table(rows)}\n`);
     if (page.next !== undefined) {
       io.stderr.write(`(the newest ${limit} shown; more match: use --limit, --from or --to)\n`);

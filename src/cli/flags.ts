@@ -1,7 +1,7 @@
 import type { Command, CommanderError } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import { parseIsoTime } from '../connector/wire.js';
 import type { DeliveryStatus } from '../store/outbox-types.js';
+import { parseIsoTime } from '../util/time.js';
 import type { CliIo } from './io.js';
 
 // ---------------------------------------------------------------------------------------------

@@ -1,8 +1,4 @@
-import type { Config } from '../config/schema.js';
-import { createLogger } from '../logging.js';
-import type { CliIo } from './io.js';
-
-// What the commands share to print: tables and a log that stays out of their output.
+// What the commands share to print: tables.
 
 /** Control characters (new lines, terminal escapes) never reach the terminal from stored text. */
 function printable(text: string): string {
@@ -20,13 +16,4 @@ export function table(rows: readonly (readonly string[])[]): string {
         .trimEnd(),
     )
     .join('\n');
-}
-
-/** Commands print their own results: the service log goes to stderr, warnings and worse only. */
-export function quietLogger(config: Readonly<Config>, io: Pick<CliIo, 'stderr' | 'env'>) {
-  const level = config.log.level === 'debug' || config.log.level === 'trace' ? config.log.level : 'warn';
-  return createLogger(
-    { ...config, log: { level } },
-    { destination: { write: (line: string) => void io.stderr.write(line) }, env: io.env },
-  );
 }

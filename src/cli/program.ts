@@ -1,9 +1,8 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { CallcardError } from '../errors.js';
-import { addCheckCommand } from './check.js';
+import { addCheckCommand, addSimulateCommand } from './check-commands.js';
 import { DELIVERY_STATUSES, exitOnUsageError, fromDate, positiveInteger, toDate } from './flags.js';
 import { CliExit, type CliIo, type CommandIo } from './io.js';
-import { addSimulateCommand } from './simulate.js';
 
 function integer(value: string): number {
   const parsed = Number(value);

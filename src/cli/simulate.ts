@@ -1,24 +1,15 @@
-import { type Command, InvalidArgumentError, Option } from 'commander';
+import type { Command } from 'commander';
 import { wireNumber } from '../check/call.js';
 import { hider } from '../check/http.js';
 import type { HeaderFlags } from '../check/options.js';
 import type { Finding } from '../check/shape.js';
-import { SIMULATE_DEFAULTS, type Simulation, simulateCall } from '../check/simulate.js';
-import { addHeaderOptions, readTarget } from './check.js';
-import { exitOnUsageError, positiveInteger } from './flags.js';
+import { type Simulation, simulateCall } from '../check/simulate.js';
+import { readTarget } from './check.js';
 import type { CommandIo } from './io.js';
 
 // `callcard simulate URL --from N --to M`: one call as the CONNECTOR makes it, Lookup then CallFlow.
 
-function wholeNumber(value: string): number {
-  const parsed = Number(value);
-  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(parsed)) {
-    throw new InvalidArgumentError('must be a whole number of at least 0');
-  }
-  return parsed;
-}
-
-interface SimulateFlags extends HeaderFlags {
+export interface SimulateFlags extends HeaderFlags {
   readonly from: string;
   readonly to: string;
   readonly direction: 'incoming' | 'outgoing';
@@ -109,34 +100,4 @@ export async function simulateCommand(
     : formatSimulation(simulation, flags);
   io.stdout.write(hide(output));
   if (!simulation.ok) io.exitCode = 1;
-}
-
-export function addSimulateCommand(program: Command, io: CommandIo): void {
-  const command = program
-    .command('simulate')
-    .description(
-      'make one call as the CONNECTOR does: a Lookup of the other party, then the CallFlow with the call',
-    )
-    .argument('<url>', 'the root URL as entered in the CUSTOMER-PORTAL')
-    .exitOverride(exitOnUsageError(io));
-  addHeaderOptions(command)
-    .requiredOption('--from <number>', 'the calling number (41215522000)')
-    .requiredOption('--to <number>', 'the called number')
-    .addOption(
-      new Option('--direction <direction>', 'incoming: the caller is looked up; outgoing: the callee')
-        .choices(['incoming', 'outgoing'])
-        .default('incoming'),
-    )
-    .option('--user <id>', 'userCrmId: the CRM user of the phone that took or made the call')
-    .option('--ring-ms <ms>', 'how long it rang', wholeNumber, SIMULATE_DEFAULTS.ringMs)
-    .option(
-      '--talk-seconds <s>',
-      'how long the call lasted; 0 for a missed call',
-      wholeNumber,
-      SIMULATE_DEFAULTS.talkSeconds,
-    )
-    .option('--workflow <name>', 'the workflow to post the call to', SIMULATE_DEFAULTS.workflow)
-    .option('--timeout-ms <ms>', 'time one request may take (default 5000)', positiveInteger)
-    .option('--json', 'print the lookup and the workflow answer as JSON', false)
-    .action((url: string, flags: SimulateFlags, cmd: Command) => simulateCommand(url, flags, cmd, io));
 }

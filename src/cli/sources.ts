@@ -1,9 +1,10 @@
 import { availableParallelism } from 'node:os';
 import { toWireContact } from '../connector/wire.js';
 import { openCore } from '../core/open-core.js';
-import { quietLogger, table } from './format.js';
+import { table } from './format.js';
 import type { CommandIo } from './io.js';
 import { loadTenant, type TenantOptions } from './load.js';
+import { quietLogger } from './quiet-logger.js';
 
 type CommonOptions = TenantOptions;
 

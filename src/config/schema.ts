@@ -1,7 +1,7 @@
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { HEADER_NAME } from '../net/headers.js';
-import { isRegion } from '../phone/index.js';
+import { isRegion } from '../phone/countries.js';
 import { sourceTypes } from '../sources/registry.js';
 import { parseCidr } from '../util/cidr.js';
 import { isObject } from '../util/json.js';

@@ -1,5 +1,7 @@
-import { type CountryCode, isSupportedCountry, parsePhoneNumberFromString } from 'libphonenumber-js/max';
+import { type CountryCode, parsePhoneNumberFromString } from 'libphonenumber-js/max';
 import { cleanNumber, isNoNumber, splitNumbers } from './clean.js';
+
+export { isRegion } from './countries.js';
 
 /**
  * Match keys. A number is matched on exactly one canonical key, computed once when it is stored:
@@ -11,10 +13,6 @@ export type MatchKey = string;
 
 /** Numbers up to this many digits, written without "+" or trunk "0", are internal extensions. */
 const MAX_SHORT_DIGITS = 6;
-
-export function isRegion(value: string): value is CountryCode {
-  return isSupportedCountry(value);
-}
 
 function shortKey(digits: string): MatchKey {
   return `#${digits.replace(/^\+/, '')}`;

@@ -141,4 +141,17 @@ describe('callcard config check with tenants', () => {
     expect(result.stderr).toMatch(/tenants\.globex\.auth: a token of it is tenant "acme"'s too/);
     expect(result.stderr + result.stdout).not.toContain(shared);
   });
+
+  it('reports an LDAP filter that is none by its path, as the LDAP client reads filters', async () => {
+    await expectRefused(
+      [
+        'sources:',
+        '  - type: ldap',
+        '    url: ldap://127.0.0.1:3389',
+        '    baseDn: dc=example,dc=ch',
+        "    filter: '(cn=unclosed'",
+      ],
+      /- sources\.0\.filter: not an LDAP filter/,
+    );
+  });
 });

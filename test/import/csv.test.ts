@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { lines, phoneLabels, useImportContext } from './support.js';
+import { lines, phoneLabels, useImportContext } from '../support/import.js';
 
 describe('CSV import', () => {
   const ctx = useImportContext();

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import type { ContactRecord } from '../../src/store/types.js';
-import { lines, SOURCE, useImportContext } from './support.js';
+import { lines, SOURCE, useImportContext } from '../support/import.js';
 
 const contact = (id: string, key: string, name = id): ContactRecord => ({
   id,

@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { useImportContext } from './support.js';
+import { useImportContext } from '../support/import.js';
 
 // Many batches (of 1,000) through the pipeline; import speed at 1,000,000 rows is the bench's import scenario.
 const ROWS = 20_000;

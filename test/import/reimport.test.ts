@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { lines, useImportContext } from './support.js';
+import { lines, useImportContext } from '../support/import.js';
 
 describe('re-import, --replace and transactions', () => {
   const ctx = useImportContext();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { phoneLabels, useImportContext } from './support.js';
+import { phoneLabels, useImportContext } from '../support/import.js';
 
 const crlf = (...rows: string[]) => `${rows.join('\r\n')}\r\n`;
 const lf = (...rows: string[]) => `${rows.join('\n')}\n`;

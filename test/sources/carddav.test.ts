@@ -23,8 +23,8 @@ import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import type { Store } from '../../src/store/types.js';
 import { createSyncEngine } from '../../src/sync/engine.js';
 import { tempDir } from '../support/helper.js';
+import { describeWithServer, relay } from '../support/sql.js';
 import { sourceContract } from './contract.js';
-import { describeWithServer, relay } from './sql/support.js';
 
 const BASE = process.env['CALLCARD_TEST_CARDDAV_URL'] ?? 'http://127.0.0.1:5232/';
 const USER = process.env['CALLCARD_TEST_CARDDAV_USER'] ?? 'callcard';

@@ -25,8 +25,16 @@ import { createLdapSource, ldapSourceSchema } from '../../src/sources/ldap/ldap-
 import type { SearchQuery, Source } from '../../src/sources/types.js';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { settled, tempDir } from '../support/helper.js';
+import {
+  describeWithServer,
+  listAll,
+  never,
+  type Relay,
+  relay,
+  searchQuery,
+  syncer,
+} from '../support/sql.js';
 import { listingContract, sourceContract } from './contract.js';
-import { describeWithServer, listAll, never, type Relay, relay, searchQuery, syncer } from './sql/support.js';
 
 const LDAP_URL = (process.env['CALLCARD_TEST_LDAP_URL'] ?? 'ldap://127.0.0.1:3389').replace(/\/$/, '');
 const BIND_DN = process.env['CALLCARD_TEST_LDAP_BIND_DN'] ?? 'cn=admin,dc=callcard,dc=test';

@@ -8,9 +8,6 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLiveFinder } from '../../src/lookup/live.js';
 import type { Source } from '../../src/sources/types.js';
 import { tempDir } from '../support/helper.js';
-import { CONTRACT_CONTACTS, sourceContract } from './contract.js';
-import { valuesOf } from './sql/contract-rows.js';
-import { contactsTable, type SqlServer, serverCases, throughRelay } from './sql/server-cases.js';
 import {
   describeWithServer,
   listAll,
@@ -23,7 +20,10 @@ import {
   searchQuery,
   sqlSource,
   uniqueName,
-} from './sql/support.js';
+} from '../support/sql.js';
+import { CONTRACT_CONTACTS, sourceContract } from './contract.js';
+import { valuesOf } from './sql/contract-rows.js';
+import { contactsTable, type SqlServer, serverCases, throughRelay } from './sql/server-cases.js';
 
 const unavailable = await mysqlUnavailable();
 

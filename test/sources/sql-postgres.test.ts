@@ -3,10 +3,10 @@
  * server passes (./sql/server-cases.ts), then PostgreSQL's own.
  */
 import { afterAll, beforeAll } from 'vitest';
+import { describeWithServer, PG_PORT, type PgSchema, pgSchema, pgUnavailable } from '../support/sql.js';
 import { sourceContract } from './contract.js';
 import { contactRows, numberRows, valuesOf } from './sql/contract-rows.js';
 import { type SqlServer, serverCases, throughRelay } from './sql/server-cases.js';
-import { describeWithServer, PG_PORT, type PgSchema, pgSchema, pgUnavailable } from './sql/support.js';
 
 const unavailable = await pgUnavailable();
 

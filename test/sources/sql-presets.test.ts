@@ -19,7 +19,7 @@ import {
   sqlFixture,
   sqlSource,
   syncer,
-} from './sql/support.js';
+} from '../support/sql.js';
 
 const unavailable = await mysqlUnavailable();
 

@@ -8,10 +8,10 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import type { Store } from '../../src/store/types.js';
 import { tempDir } from '../support/helper.js';
+import { listAll, never, searchQuery, sqlSource, syncer } from '../support/sql.js';
 import { sourceContract } from './contract.js';
 import { contactRows, contactsMapping, valuesOf } from './sql/contract-rows.js';
 import { mirrorCases } from './sql/mirror-cases.js';
-import { listAll, never, searchQuery, sqlSource, syncer } from './sql/support.js';
 
 function writeContacts(file: string, rows: unknown[][]): void {
   const db = new Database(file);

@@ -10,6 +10,7 @@ import { createRestAction, restActionSchema } from '../../src/workflows/actions/
 import { createSqlAction, sqlActionSchema } from '../../src/workflows/actions/sql.js';
 import type { Action } from '../../src/workflows/actions/types.js';
 import { createWebhookAction, webhookActionSchema } from '../../src/workflows/actions/webhook.js';
+import { tempDir } from '../support/helper.js';
 import {
   describeWithServer,
   mysqlDatabase,
@@ -17,10 +18,9 @@ import {
   pgSchema,
   pgUnavailable,
   sqlFixture,
-} from '../sources/sql/support.js';
-import { tempDir } from '../support/helper.js';
+} from '../support/sql.js';
+import { suiteCrmDatabase } from '../support/workflows.js';
 import { type ActionTarget, actionContract, fakeCrm } from './action-contract.js';
-import { suiteCrmDatabase } from './support.js';
 
 const [mysqlDown, pgDown] = await Promise.all([mysqlUnavailable(), pgUnavailable()]);
 

@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import type { Store } from '../../src/store/types.js';
 import { tempDir } from '../support/helper.js';
-import { newDelivery, startTarget, type Target, until } from './outbox/support.js';
+import { newDelivery, startTarget, type Target, until } from '../support/outbox.js';
 
 // Worker processes on the same outbox as the test, delivering to a target in the test process.
 // Each child is `node --import tsx`, so no build is needed.

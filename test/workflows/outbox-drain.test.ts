@@ -4,7 +4,7 @@ import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import type { Store } from '../../src/store/types.js';
 import { createOutboxWorker, type OutboxWorker } from '../../src/workflows/outbox/worker.js';
 import { tempDir } from '../support/helper.js';
-import { httpAction, newDelivery, startTarget, type Target, until, wrongHolds } from './outbox/support.js';
+import { httpAction, newDelivery, startTarget, type Target, until, wrongHolds } from '../support/outbox.js';
 
 // Correctness at a small size; the drain rate at 10,000 deliveries is the bench's outbox-drain scenario.
 const CALLS = 1_000;

@@ -6,7 +6,7 @@ import type { Store } from '../../src/store/types.js';
 import { type Action, type ActionContext, DeliveryError } from '../../src/workflows/actions/types.js';
 import { createOutboxWorker, type OutboxWorkerOptions } from '../../src/workflows/outbox/worker.js';
 import { tempDir } from '../support/helper.js';
-import { newDelivery, PHONE, until, wrongHolds } from './outbox/support.js';
+import { newDelivery, PHONE, until, wrongHolds } from '../support/outbox.js';
 
 const silent = pino({ level: 'silent' });
 const T0 = 1_700_000_000_000;

@@ -3,8 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createRestAction, restActionSchema } from '../../src/workflows/actions/rest.js';
 import type { TestService } from '../support/helper.js';
-import { until } from './outbox/support.js';
-import { CALL_ID, callInputs, DELIVERY, deliveringService, failure, postCall } from './support.js';
+import { until } from '../support/outbox.js';
+import { CALL_ID, callInputs, DELIVERY, deliveringService, failure, postCall } from '../support/workflows.js';
 
 /**
  * A local stand-in for HubSpot's CRM v3 calls API, written from its published guide

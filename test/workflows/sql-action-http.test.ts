@@ -4,15 +4,15 @@
  * page in the CRM.
  */
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { describeWithServer, type MysqlDatabase, mysqlUnavailable } from '../sources/sql/support.js';
 import type { TestService } from '../support/helper.js';
+import { describeWithServer, type MysqlDatabase, mysqlUnavailable } from '../support/sql.js';
 import {
   SUITECRM_ALEXA as ALEXA,
   callInputs,
   deliveringService,
   postCall,
   suiteCrmDatabase,
-} from './support.js';
+} from '../support/workflows.js';
 
 const unavailable = await mysqlUnavailable();
 

@@ -11,7 +11,7 @@ import {
   mysqlDatabase,
   mysqlUnavailable,
   sqlFixture,
-} from '../sources/sql/support.js';
+} from '../support/sql.js';
 import {
   CALL_ID,
   callInputs,
@@ -23,7 +23,7 @@ import {
   payloads,
   run,
   sqlAction,
-} from './support.js';
+} from '../support/workflows.js';
 
 const mysqlDown = await mysqlUnavailable();
 

@@ -9,6 +9,7 @@ import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import { recordUuid, sqlActionSchema } from '../../src/workflows/actions/sql.js';
+import { docExample, tempDir } from '../support/helper.js';
 import {
   describeWithServer,
   MY_PORT,
@@ -19,8 +20,7 @@ import {
   pgSchema,
   pgUnavailable,
   relay,
-} from '../sources/sql/support.js';
-import { docExample, tempDir } from '../support/helper.js';
+} from '../support/sql.js';
 import {
   SUITECRM_ALEXA as ALEXA,
   CALL_ID,
@@ -34,7 +34,7 @@ import {
   run,
   sqlAction,
   suiteCrmDatabase,
-} from './support.js';
+} from '../support/workflows.js';
 
 const [mysqlDown, pgDown] = await Promise.all([mysqlUnavailable(), pgUnavailable()]);
 

@@ -2,7 +2,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createWebhookAction, webhookActionSchema } from '../../src/workflows/actions/webhook.js';
-import { failure, run } from './support.js';
+import { failure, run } from '../support/workflows.js';
 
 /**
  * An automation tool's webhook behind an OAuth2 client credentials grant (RFC 6749 section 4.4),

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Delivery } from '../../src/store/outbox-types.js';
 import { AUTH, build, type TestService } from '../support/helper.js';
-import { callInputs, deliveringService, postCall } from './support.js';
+import { callInputs, deliveringService, postCall } from '../support/workflows.js';
 
 /** A CRM's or an automation tool's webhook endpoint, scripted per test. */
 interface Received {

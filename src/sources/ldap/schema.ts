@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { templateAttributes } from './entry.js';
 // The filter syntax is checked when the config is read, by the LDAP client's own parser.
-import { parseFilter } from './filters.js';
+import { checkFilterText } from './filter-text.js';
 
 /** An attribute description: a name (with options such as `;lang-de`) or an OID. */
 export const attributeName = z
@@ -20,7 +20,7 @@ export const attributes = (defaults: string[]) =>
 
 export const filterText = z.string().superRefine((value, ctx) => {
   try {
-    parseFilter(value);
+    checkFilterText(value);
   } catch (error) {
     ctx.addIssue({ code: 'custom', message: `not an LDAP filter: ${(error as Error).message}` });
   }

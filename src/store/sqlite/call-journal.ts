@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { CountryCode } from 'libphonenumber-js/max';
-import { cleanNumber, incomingKey } from '../../phone/index.js';
+import { cleanNumber } from '../../phone/clean.js';
 import { parseIsoTime } from '../../util/time.js';
 import type { CallJournal, CallQuery, CallRecord, NewCallRecord } from '../types.js';
 import { purgeInBatches } from './purge.js';
@@ -97,6 +97,7 @@ export function createCallJournal(db: Database.Database): CallJournal {
       return keepAnswer.get(answerId, id)?.answer_id ?? answerId;
     },
     async list(query) {
+      if (query.number) numberReader ??= await import('../../phone/keys.js');
       const { sql, params } = listing(query);
       let statement = listings.get(sql);
       if (!statement) {
@@ -182,11 +183,18 @@ function listing(query: CallQuery): { sql: string; params: unknown[] } {
  */
 const NUMBER_SUFFIX = 7;
 
+/**
+ * Number parsing (libphonenumber), loaded by the first listing that filters by number: commands that
+ * open the store for anything else do not load it.
+ */
+let numberReader: typeof import('../../phone/keys.js') | undefined;
+
 /** SQL function: 1 when `raw`, read as the telephone system sends numbers, has `key`. */
 function sameNumber(raw: unknown, key: unknown, suffix: unknown, region: unknown): number {
   if (typeof raw !== 'string' || typeof key !== 'string' || typeof suffix !== 'string') return 0;
   if (!cleanNumber(raw).digits.endsWith(suffix)) return 0;
-  return incomingKey(raw, region as CountryCode) === key ? 1 : 0;
+  if (!numberReader) throw new Error('callcard_same_number: number reading is not loaded');
+  return numberReader.incomingKey(raw, region as CountryCode) === key ? 1 : 0;
 }
 
 function toCall(row: CallRow): CallRecord {

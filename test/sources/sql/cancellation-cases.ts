@@ -7,7 +7,7 @@
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import type { Source } from '../../../src/sources/types.js';
 import { settled } from '../../support/helper.js';
-import { never, searchQuery, sqlSource } from './support.js';
+import { never, searchQuery, sqlSource } from '../../support/sql.js';
 
 /** A database server, seen the same way whatever the driver. */
 export interface ServerBackend {

@@ -10,7 +10,7 @@ import type { Source } from '../../../src/sources/types.js';
 import { openSqliteStore } from '../../../src/store/sqlite/sqlite-store.js';
 import type { Store } from '../../../src/store/types.js';
 import { tempDir } from '../../support/helper.js';
-import { listAll, never, searchQuery, sqlDateTime, sqlSource, syncer } from './support.js';
+import { listAll, never, searchQuery, sqlDateTime, sqlSource, syncer } from '../../support/sql.js';
 
 /** One database, seen the same way whatever the driver. */
 export interface Backend {

@@ -7,11 +7,11 @@
  */
 import { describe } from 'vitest';
 import type { RawContact } from '../../../src/contacts/raw-contact.js';
+import { relay, sqlSource } from '../../support/sql.js';
 import { type ContractSetup, listingContract, sourceContract } from '../contract.js';
 import { cancellationCases, type ServerBackend } from './cancellation-cases.js';
 import { contactRows, contactsMapping, valuesOf } from './contract-rows.js';
 import { type Backend, mirrorCases } from './mirror-cases.js';
-import { relay, sqlSource } from './support.js';
 
 /** The test's own space on a server: a schema (`pgSchema`) or a database (`mysqlDatabase`). */
 export interface ServerSpace {

@@ -5,7 +5,6 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Source } from '../../../src/sources/types.js';
-import { closeActions, sqlAction } from '../../workflows/support.js';
 import {
   describeWithServer,
   never,
@@ -14,7 +13,8 @@ import {
   pgUnavailable,
   pgUrl,
   sqlSource,
-} from './support.js';
+} from '../../support/sql.js';
+import { closeActions, sqlAction } from '../../support/workflows.js';
 
 const unavailable = await pgUnavailable();
 

@@ -7,7 +7,7 @@ import pino from 'pino';
 import { openSqliteStore } from '../../../src/store/sqlite/sqlite-store.js';
 import { outboxInstance } from '../../../src/workflows/outbox/instance.js';
 import { createOutboxWorker } from '../../../src/workflows/outbox/worker.js';
-import { httpAction } from './support.js';
+import { httpAction } from '../../support/outbox.js';
 
 const [dataDir, url, json] = process.argv.slice(2);
 if (!dataDir || !url) throw new Error('usage: child.ts <dataDir> <targetUrl> [options]');

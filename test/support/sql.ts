@@ -9,17 +9,13 @@ import mysql from 'mysql2/promise';
 import pg from 'pg';
 import pino from 'pino';
 import { describe, it } from 'vitest';
-import type { RawContact } from '../../../src/contacts/raw-contact.js';
-import { numberForms } from '../../../src/lookup/forms.js';
-import {
-  createSqlSource,
-  type SqlSourceConfig,
-  sqlSourceSchema,
-} from '../../../src/sources/sql/sql-source.js';
-import type { SearchQuery, Source } from '../../../src/sources/types.js';
-import type { Store } from '../../../src/store/types.js';
-import { createSyncEngine, type SyncReport } from '../../../src/sync/engine.js';
-import { inCI } from '../../support/helper.js';
+import type { RawContact } from '../../src/contacts/raw-contact.js';
+import { numberForms } from '../../src/lookup/forms.js';
+import { createSqlSource, type SqlSourceConfig, sqlSourceSchema } from '../../src/sources/sql/sql-source.js';
+import type { SearchQuery, Source } from '../../src/sources/types.js';
+import type { Store } from '../../src/store/types.js';
+import { createSyncEngine, type SyncReport } from '../../src/sync/engine.js';
+import { inCI } from './helper.js';
 
 export const PG_HOST = process.env['CALLCARD_TEST_PG_HOST'] ?? '127.0.0.1';
 export const PG_PORT = Number(process.env['CALLCARD_TEST_PG_PORT'] ?? 5432);
@@ -35,7 +31,7 @@ export const mysqlUrl = (db: string, port = MY_PORT, user = MY_USER) =>
 
 /** The SQL of a CRM's tables as the CRM creates them: test/fixtures/sql/`name`.sql. */
 export const sqlFixture = (name: string) =>
-  readFileSync(new URL(`../../fixtures/sql/${name}.sql`, import.meta.url), 'utf8');
+  readFileSync(new URL(`../fixtures/sql/${name}.sql`, import.meta.url), 'utf8');
 
 /** A name no other test file, nor another run of this one, uses at the same time. */
 export const uniqueName = (prefix: string) =>

@@ -9,8 +9,8 @@ import { readCallInputs } from '../../src/connector/wire.js';
 import { createSqlAction, sqlActionSchema } from '../../src/workflows/actions/sql.js';
 import { type Action, DeliveryError } from '../../src/workflows/actions/types.js';
 import { toRecord } from '../../src/workflows/workflow.js';
-import { type MysqlDatabase, mysqlDatabase, never, sqlFixture } from '../sources/sql/support.js';
-import { AUTH, build, type TestService } from '../support/helper.js';
+import { AUTH, build, type TestService } from './helper.js';
+import { type MysqlDatabase, mysqlDatabase, never, sqlFixture } from './sql.js';
 
 export const CALL_ID = 'DL9nRm1DLM61yWcRVfrxkQ';
 /** The delivery of the call to the first action of CallFlow. */

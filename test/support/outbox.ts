@@ -2,8 +2,8 @@ import { Agent, createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import type { NewDelivery } from '../../../src/store/outbox-types.js';
-import { type Action, DeliveryError } from '../../../src/workflows/actions/types.js';
+import type { NewDelivery } from '../../src/store/outbox-types.js';
+import { type Action, DeliveryError } from '../../src/workflows/actions/types.js';
 
 export const PHONE = '+41445551234';
 

@@ -5,7 +5,7 @@ import { afterEach, beforeEach } from 'vitest';
 import { type ImportSummary, importFiles, readerFor } from '../../src/import/importer.js';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import type { ContactMatch, Store } from '../../src/store/types.js';
-import { tempDir } from '../support/helper.js';
+import { tempDir } from './helper.js';
 
 export const SOURCE = 'contacts';
 
