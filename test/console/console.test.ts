@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { openAdminStore } from '../../src/store/sqlite/admin-store.js';
 import { build, type TestService } from '../support/helper.js';
 import { addAccount, browser, csrfOf, PASSWORD } from './support.js';
 
@@ -206,6 +207,36 @@ describe('the console over HTTP', () => {
     });
     expect(forced.headers.location).toBe('/globex/admin/sign-in');
     expect((await user.signIn('/globex/admin', 'alice')).statusCode).toBe(401);
+  });
+
+  it('opens every tenant to a partner account, kept in the instance', async () => {
+    service = await build({
+      tenants: {
+        acme: { basePath: '/acme', auth: { tokens: ['acme-token-0123456789'] } },
+        globex: { basePath: '/globex', auth: { tokens: ['globex-token-0123456789'] } },
+      },
+    });
+    const instance = openAdminStore(service.dataDir);
+    try {
+      await addAccount(instance, 'pat', 'partner', undefined);
+    } finally {
+      await instance.close();
+    }
+    for (const base of ['/acme/admin', '/globex/admin']) {
+      const user = browser(service.app);
+      expect((await user.signIn(base, 'pat')).headers.location).toBe(base);
+      const overview = await user.get(base);
+      expect(overview.statusCode).toBe(200);
+      expect(overview.body).toContain('Signed in as pat (partner admin)');
+      // The partner's overview leads to every tenant's console.
+      expect(overview.body).toContain('href="/acme/admin"');
+      expect(overview.body).toContain('href="/globex/admin"');
+    }
+    // A tenant admin's overview does not list the tenants.
+    await addAccount(service.tenants[0]!.store.admin, 'alice', 'tenant', 'acme');
+    const alice = browser(service.app);
+    await alice.signIn('/acme/admin', 'alice');
+    expect((await alice.get('/acme/admin')).body).not.toContain('href="/globex/admin"');
   });
 
   it('sets the Content-Security-Policy and a Secure cookie over HTTPS', async () => {

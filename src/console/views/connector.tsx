@@ -1,4 +1,5 @@
 import type { AuditEntry } from '../../store/admin-types.js';
+import { en, type MessageKey } from '../messages/en.js';
 import { Csrf, Layout, type PageContext, Time } from './layout.js';
 
 /** One header the CONNECTOR must send; the value only once the viewer asked for it. */
@@ -90,6 +91,12 @@ function Copyable(props: { ctx: PageContext; id: string; value: string; label: s
   );
 }
 
+/** An audit entry's action in the page's language; one not in the catalogue as recorded. */
+function actionName(t: PageContext['t'], action: string): string {
+  const key = `action.${action}` as MessageKey;
+  return Object.hasOwn(en, key) ? t(key) : action;
+}
+
 export function AuditPage(props: {
   ctx: PageContext;
   entries: readonly AuditEntry[];
@@ -121,7 +128,7 @@ export function AuditPage(props: {
                     <Time ctx={ctx} at={entry.at} />
                   </td>
                   <td>{entry.actor}</td>
-                  <td>{entry.action}</td>
+                  <td>{actionName(t, entry.action)}</td>
                   <td>{entry.subject ?? ''}</td>
                   <td>{entry.address ?? ''}</td>
                 </tr>
