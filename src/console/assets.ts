@@ -36,7 +36,7 @@ form.inline { display: flex; flex-wrap: wrap; gap: .5rem; align-items: end; }
 form.inline label { margin: 0; align-self: center; }
 form.filters { display: flex; flex-wrap: wrap; gap: .5rem 1rem; align-items: end; margin-bottom: 1rem; }
 form.filters .buttons { display: flex; gap: 1rem; align-items: center; }
-.scroll { overflow-x: auto; }
+.scroll { overflow-x: auto; position: relative; }
 table { border-collapse: collapse; width: 100%; }
 th, td { text-align: left; padding: .4rem .6rem; border-bottom: 1px solid var(--line); vertical-align: top; }
 thead th { background: var(--band); }

@@ -94,8 +94,8 @@ describeWithBrowser('the console in a browser', () => {
   const policyViolations: string[] = [];
 
   /** A fresh browser profile's tab (no cookies), in English unless told. */
-  async function newPage(locale = 'en-GB'): Promise<Page> {
-    const context = await browser.newContext({ locale, viewport: { width: 1200, height: 800 } });
+  async function newPage(locale = 'en-GB', viewport = { width: 1200, height: 800 }): Promise<Page> {
+    const context = await browser.newContext({ locale, viewport });
     contexts.push(context);
     const page = await context.newPage();
     page.on('console', (message) => {
@@ -398,6 +398,29 @@ describeWithBrowser('the console in a browser', () => {
     expect(await french.getByRole('heading', { level: 1 }).textContent()).toBe('Connexion');
     await french.getByRole('link', { name: 'Deutsch' }).click();
     expect(await french.getByRole('heading', { level: 1 }).textContent()).toBe('Anmelden');
+  });
+
+  it('fits a phone: no page is wider than the screen', async () => {
+    const page = await newPage('en-GB', { width: 390, height: 844 });
+    await signIn(page, 'alice');
+    for (const path of [
+      '',
+      '/test?number=021+552+20+00',
+      '/calls',
+      '/calls/call-alexa-in',
+      '/contacts?q=a',
+      '/connector',
+      '/audit',
+    ]) {
+      await page.goto(`${origin}${BASE}${path}`);
+      const [content, screen] = await page.evaluate(() => [
+        document.documentElement.scrollWidth,
+        window.innerWidth,
+      ]);
+      expect(content, path || '/').toBeLessThanOrEqual(screen!);
+    }
+    await page.goto(`${origin}${BASE}/test?number=021+552+20+00`);
+    await checkAndShoot(page, 'phone-test-a-number');
   });
 
   it('signs out: the session is over on the server', async () => {

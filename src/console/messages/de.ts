@@ -125,6 +125,7 @@ export const de: Messages = {
   'call.result': 'Erstellter Datensatz',
   'call.retry': 'Jetzt erneut versuchen',
   'call.drop': 'Verwerfen',
+  'call.handle': 'Bearbeiten',
   'call.retried': 'Die Zustellung wird sofort erneut versucht.',
   'call.dropped': 'Die Zustellung wurde verworfen.',
   'call.notRetried': 'Nur gescheiterte oder wartende Zustellungen können erneut versucht werden.',

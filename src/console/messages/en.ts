@@ -125,6 +125,7 @@ export const en = {
   'call.result': 'Record made',
   'call.retry': 'Retry now',
   'call.drop': 'Drop',
+  'call.handle': 'Handle',
   'call.retried': 'The delivery will be tried again at once.',
   'call.dropped': 'The delivery was dropped.',
   'call.notRetried': 'Only dead or pending deliveries can be retried.',

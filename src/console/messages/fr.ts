@@ -125,6 +125,7 @@ export const fr: Messages = {
   'call.result': 'Enregistrement créé',
   'call.retry': 'Réessayer maintenant',
   'call.drop': 'Abandonner',
+  'call.handle': 'Traiter',
   'call.retried': 'La livraison sera réessayée tout de suite.',
   'call.dropped': 'La livraison a été abandonnée.',
   'call.notRetried': 'Seules les livraisons en échec ou en attente peuvent être réessayées.',

@@ -90,7 +90,7 @@ export function CallsPage(props: {
       {rows.length === 0 ? (
         <p data-calls="none">{t('calls.none')}</p>
       ) : (
-        <div class="scroll">
+        <div class="scroll" tabindex={0}>
           <table data-calls={rows.length}>
             <thead>
               <tr>
@@ -193,7 +193,7 @@ export function CallPage(props: {
       {deliveries.length === 0 ? (
         <p>{t('call.noDeliveries')}</p>
       ) : (
-        <div class="scroll">
+        <div class="scroll" tabindex={0}>
           <table>
             <thead>
               <tr>
@@ -203,7 +203,7 @@ export function CallPage(props: {
                 <th scope="col">{t('call.nextTry')}</th>
                 <th scope="col">{t('call.lastError')}</th>
                 <th scope="col">{t('call.result')}</th>
-                {props.canChange && <th scope="col">{t('calls.details')}</th>}
+                {props.canChange && <th scope="col">{t('call.handle')}</th>}
               </tr>
             </thead>
             <tbody>

@@ -110,7 +110,7 @@ export function AuditPage(props: {
       {entries.length === 0 ? (
         <p>{t('audit.none')}</p>
       ) : (
-        <div class="scroll">
+        <div class="scroll" tabindex={0}>
           <table>
             <thead>
               <tr>

@@ -32,7 +32,7 @@ export function ContactsPage(props: {
       {props.masked && rows && <p class="quiet">{t('calls.masked')}</p>}
       {rows && rows.length === 0 && <p data-contacts="none">{t('contacts.none')}</p>}
       {rows && rows.length > 0 && (
-        <div class="scroll">
+        <div class="scroll" tabindex={0}>
           <table>
             <thead>
               <tr>

@@ -72,7 +72,7 @@ export function OverviewPage(props: { ctx: PageContext; data: OverviewData }) {
       </section>
       <section aria-labelledby="sources">
         <h2 id="sources">{t('overview.sources')}</h2>
-        <div class="scroll">
+        <div class="scroll" tabindex={0}>
           <table>
             <thead>
               <tr>

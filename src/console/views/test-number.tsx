@@ -58,7 +58,7 @@ export function TestNumberPage(props: { ctx: PageContext; test?: NumberTest }) {
           {test.key !== undefined && (
             <section aria-labelledby="answers">
               <h2 id="answers">{t('test.sources')}</h2>
-              <div class="scroll">
+              <div class="scroll" tabindex={0}>
                 <table>
                   <thead>
                     <tr>
