@@ -56,6 +56,12 @@ export function openServedConsoles(
       journal: core.store.calls,
       outbox: core.store.outbox,
       activity: activity[index]!,
+      syncNow: (name, full) => {
+        const entry = core.mirrors.get(name);
+        // Its outcome is logged and kept in the source's sync state, which the overview shows.
+        if (entry) void core.sync.sync(entry, { full }).catch(() => {});
+        return entry !== undefined;
+      },
       credentials: () => credentials[index]!,
       redact: (text) => redactor.redact(text),
       csrfKey: createHmac('sha256', secret).update('callcard console forms').digest(),

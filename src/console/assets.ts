@@ -41,6 +41,7 @@ table { border-collapse: collapse; width: 100%; }
 th, td { text-align: left; padding: .4rem .6rem; border-bottom: 1px solid var(--line); vertical-align: top; }
 thead th { background: var(--band); }
 td.actions { display: flex; gap: .5rem; }
+form.buttons { display: flex; gap: .5rem; flex-wrap: wrap; }
 .detail { display: block; color: var(--quiet); font-size: .9rem; }
 .quiet { color: var(--quiet); }
 .ok { color: var(--ok); font-weight: 600; }

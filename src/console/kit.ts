@@ -22,6 +22,11 @@ export interface ConsoleOptions {
   readonly contacts: Pick<ContactStore, 'count' | 'syncState' | 'search'>;
   readonly journal: CallJournal;
   readonly outbox: OutboxStore;
+  /**
+   * Starts syncing a mirrored source now (after any sync running); false when it is not mirrored.
+   * The sync goes on after the answer: its outcome is the source's sync state.
+   */
+  readonly syncNow?: (source: string, full: boolean) => boolean;
   /** The CONNECTOR's recent lookups. */
   readonly activity?: LookupActivity;
   /** The header sets the tenant accepts now (they change when token files change). */

@@ -1,9 +1,9 @@
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { build, inCI, type TestService } from '../support/helper.js';
+import { build, inCI, type TestService, tempDir } from '../support/helper.js';
 import { addAccount, PASSWORD } from './support.js';
 
 /**
@@ -89,6 +89,7 @@ describeWithBrowser('the console in a browser', () => {
   let service: TestService;
   let browser: Browser;
   let origin: string;
+  let crmDir: ReturnType<typeof tempDir>;
   const contexts: BrowserContext[] = [];
   /** What the browser reported against the Content-Security-Policy. */
   const policyViolations: string[] = [];
@@ -120,9 +121,17 @@ describeWithBrowser('the console in a browser', () => {
 
   beforeAll(async () => {
     mkdirSync(SCREENSHOTS, { recursive: true });
+    // A mirrored source, synced from the overview.
+    crmDir = tempDir('callcard-crm-');
+    const crmFile = join(crmDir.path, 'crm.csv');
+    writeFileSync(crmFile, 'id,name,company,phone\n9,Carla Rossi,Rossi Sagl,091 555 12 34\n');
     service = await build({
       tenants: {
-        acme: { basePath: '/acme', auth: { tokens: [ACME_TOKEN] } },
+        acme: {
+          basePath: '/acme',
+          auth: { tokens: [ACME_TOKEN] },
+          sources: [{ type: 'embedded' }, { type: 'file', name: 'crm', path: crmFile }],
+        },
         globex: { basePath: '/globex', auth: { tokens: ['globex-token-0123456789abcdef'] } },
       },
     });
@@ -209,6 +218,7 @@ describeWithBrowser('the console in a browser', () => {
     for (const context of contexts) await context.close().catch(() => {});
     await browser?.close();
     await service?.close();
+    crmDir?.remove();
     expect(policyViolations).toEqual([]);
   });
 
@@ -234,6 +244,16 @@ describeWithBrowser('the console in a browser', () => {
     expect(await page.locator('[data-figure="hit-share"]').textContent()).toBe('66.7%');
     expect(await page.locator('[data-figure="errors"]').textContent()).toBe('0');
     expect(await page.locator('[data-figure="last-lookup"] time').count()).toBe(1);
+    // The mirrored source, synced at once from here.
+    await page.getByRole('button', { name: 'Everything (crm)' }).click();
+    await page.waitForLoadState();
+    expect(await page.getByRole('status').textContent()).toContain('The sync has started');
+    await expect
+      .poll(async () => {
+        await page.reload();
+        return page.locator('[data-source="crm"] td').nth(1).textContent();
+      })
+      .toBe('1');
     expect(await page.locator('[data-source="contacts"] td').nth(1).textContent()).toBe('2');
     expect(await page.locator('[data-figure="outbox-dead"]').textContent()).toBe('1');
     await checkAndShoot(page, 'overview');

@@ -1,6 +1,8 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openAdminStore } from '../../src/store/sqlite/admin-store.js';
-import { build, type TestService } from '../support/helper.js';
+import { build, type TestService, tempDir } from '../support/helper.js';
 import { addAccount, browser, csrfOf, PASSWORD } from './support.js';
 
 describe('the console over HTTP', () => {
@@ -273,6 +275,47 @@ describe('the console on its own listener (admin.port)', () => {
       expect((await user.get('/admin/calls')).statusCode).toBe(200);
     } finally {
       await service.close();
+    }
+  });
+});
+
+describe("the console's sync now", () => {
+  it('starts a mirrored source sync for an admin, not for a read-only account', async () => {
+    const dir = tempDir();
+    const file = join(dir.path, 'crm.csv');
+    writeFileSync(file, 'id,name,phone\n7,Carla Rossi,044 555 66 77\n');
+    const service = await build({
+      sources: [{ type: 'embedded' }, { type: 'file', name: 'crm', path: file }],
+    });
+    try {
+      await addAccount(service.store.admin, 'alice', 'tenant', 'default');
+      await addAccount(service.store.admin, 'robin', 'read-only', 'default');
+      const robin = browser(service.app);
+      await robin.signIn('/admin', 'robin');
+      expect((await robin.get('/admin')).body).not.toContain('/admin/sources/sync');
+      expect((await robin.submit('/admin', '/admin/sources/sync', { source: 'crm' })).statusCode).toBe(403);
+      expect(await service.store.contacts.syncState('crm')).toBeUndefined();
+
+      const alice = browser(service.app);
+      await alice.signIn('/admin', 'alice');
+      expect((await alice.get('/admin')).body).toContain('first sync not done');
+      const started = await alice.submit('/admin', '/admin/sources/sync', { source: 'crm', full: '1' });
+      expect(started.headers.location).toBe('/admin?notice=sync-started');
+      await expect
+        .poll(async () => (await service.store.contacts.syncState('crm'))?.succeededAt)
+        .toBeDefined();
+      const overview = await alice.get(started.headers.location as string);
+      expect(overview.body).toContain('The sync has started');
+      expect(overview.body).toMatch(/data-source="crm"><th scope="row">crm<\/th><td>mirror<\/td><td>1<\/td>/);
+      const refused = await alice.submit('/admin', '/admin/sources/sync', { source: 'contacts' });
+      expect(refused.headers.location).toBe('/admin?notice=sync-refused');
+      const actions = (await service.store.admin.auditLog({ limit: 10 })).entries.map(
+        (entry) => entry.action,
+      );
+      expect(actions).toContain('source-sync-full');
+    } finally {
+      await service.close();
+      dir.remove();
     }
   });
 });

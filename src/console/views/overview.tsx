@@ -1,7 +1,7 @@
 import type { ActivitySummary } from '../../metrics/activity.js';
 import type { DeliveryStatus } from '../../store/outbox-types.js';
 import type { SyncState } from '../../store/types.js';
-import { age, Layout, type PageContext, Time } from './layout.js';
+import { age, Csrf, Layout, Notice, type PageContext, Time } from './layout.js';
 
 export interface SourceHealth {
   readonly name: string;
@@ -20,6 +20,9 @@ export interface OverviewData {
   readonly version: string;
   /** For a partner: every tenant's console. */
   readonly tenants?: readonly { readonly name: string; readonly path: string }[];
+  /** The viewer may start a mirrored source's sync. */
+  readonly canSync: boolean;
+  readonly notice?: 'sync-started' | 'sync-refused';
 }
 
 const STATUSES: readonly DeliveryStatus[] = ['pending', 'running', 'done', 'dead'];
@@ -36,6 +39,8 @@ export function OverviewPage(props: { ctx: PageContext; data: OverviewData }) {
   const found = data.hour.hits + data.hour.misses;
   return (
     <Layout ctx={ctx} title={t('overview.title')} page="overview">
+      {data.notice === 'sync-started' && <Notice kind="status">{t('overview.syncStarted')}</Notice>}
+      {data.notice === 'sync-refused' && <Notice kind="alert">{t('overview.syncRefused')}</Notice>}
       <section aria-labelledby="connector">
         <h2 id="connector">{t('overview.connector')}</h2>
         <dl class="figures">
@@ -82,6 +87,7 @@ export function OverviewPage(props: { ctx: PageContext; data: OverviewData }) {
                 <th scope="col">{t('overview.lastSync')}</th>
                 <th scope="col">{t('overview.health')}</th>
                 <th scope="col">{t('overview.lastError')}</th>
+                {data.canSync && <th scope="col">{t('overview.sync')}</th>}
               </tr>
             </thead>
             <tbody>
@@ -104,6 +110,24 @@ export function OverviewPage(props: { ctx: PageContext; data: OverviewData }) {
                     <Health ctx={ctx} source={source} />
                   </td>
                   <td>{source.state?.error ?? ''}</td>
+                  {data.canSync && (
+                    <td>
+                      {source.mode === 'mirror' && (
+                        <form class="buttons" method="post" action={`${ctx.base}/sources/sync`}>
+                          <Csrf ctx={ctx} />
+                          <input type="hidden" name="source" value={source.name} />
+                          <button type="submit">
+                            {t('overview.syncChanges')}
+                            <span class="visually-hidden"> ({source.name})</span>
+                          </button>
+                          <button type="submit" name="full" value="1">
+                            {t('overview.syncFull')}
+                            <span class="visually-hidden"> ({source.name})</span>
+                          </button>
+                        </form>
+                      )}
+                    </td>
+                  )}
                 </tr>
               ))}
             </tbody>
