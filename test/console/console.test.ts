@@ -319,3 +319,48 @@ describe("the console's sync now", () => {
     }
   });
 });
+
+describe("the console's call journal", () => {
+  it('pages through the journal with its cursor, filters kept', async () => {
+    const service = await build();
+    try {
+      await addAccount(service.store.admin, 'alice', 'tenant', 'default');
+      for (let i = 0; i < 55; i++) {
+        await service.store.calls.record({
+          id: `call-${String(i).padStart(2, '0')}`,
+          workflow: 'CallFlow',
+          status: 'missed',
+          direction: i % 5 === 0 ? 'outgoing' : 'incoming',
+          originatorNumber: '41215522000',
+          startedTime: new Date(Date.UTC(2026, 10, 1, 0, i)).toISOString(),
+          inputs: {},
+        });
+      }
+      const user = browser(service.app);
+      await user.signIn('/admin', 'alice');
+      const ids = (html: string) => [...html.matchAll(/data-call="([^"]+)"/g)].map((match) => match[1]);
+      const first = await user.get('/admin/calls');
+      expect(ids(first.body)).toHaveLength(50);
+      expect(ids(first.body)[0]).toBe('call-54');
+      const next = /<a rel="next" href="([^"]+)"/.exec(first.body)?.[1]?.replaceAll('&amp;', '&');
+      expect(next).toMatch(/^\/admin\/calls\?after=/);
+      const second = await user.get(next!);
+      expect(ids(second.body)).toEqual(['call-04', 'call-03', 'call-02', 'call-01', 'call-00']);
+      expect(second.body).not.toContain('rel="next"');
+      // A filter stays on the next page's link.
+      const outgoing = await user.get('/admin/calls?direction=outgoing');
+      expect(ids(outgoing.body)).toHaveLength(11);
+      const missed = await user.get('/admin/calls?status=missed');
+      expect(/<a rel="next" href="([^"]+)"/.exec(missed.body)?.[1]).toMatch(
+        /^\/admin\/calls\?status=missed&amp;after=/,
+      );
+      // A cursor that is not one of ours starts over; bad filters are a 400 with a message.
+      expect((await user.get('/admin/calls?after=nonsense')).headers.location).toBe('/admin/calls');
+      const bad = await user.get('/admin/calls?from=26.11.2026');
+      expect(bad.statusCode).toBe(400);
+      expect(bad.body).toContain('A date is not valid');
+    } finally {
+      await service.close();
+    }
+  });
+});
