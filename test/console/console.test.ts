@@ -354,6 +354,25 @@ describe("the console's call journal", () => {
       expect(/<a rel="next" href="([^"]+)"/.exec(missed.body)?.[1]).toMatch(
         /^\/admin\/calls\?status=missed&amp;after=/,
       );
+      // The export: every call the filters match, across pages, numbers masked only for read-only.
+      const csv = await user.get('/admin/calls.csv?status=missed');
+      expect(csv.headers['content-type']).toBe('text/csv; charset=utf-8');
+      const lines = csv.body.trimEnd().split('\r\n');
+      expect(lines[0]).toMatch(/^id,workflow,time,direction,status,originatorNumber,/);
+      expect(lines).toHaveLength(56);
+      expect(lines[1]).toMatch(/^call-54,CallFlow,2026-11-01T00:54:00\.000Z,incoming,missed,41215522000,/);
+      expect(first.body).toContain('href="/admin/calls.csv"');
+      await addAccount(service.store.admin, 'robin', 'read-only', 'default');
+      const robin = browser(service.app);
+      await robin.signIn('/admin', 'robin');
+      const masked = await robin.get('/admin/calls.csv?direction=outgoing');
+      expect(masked.body).not.toContain('41215522000');
+      expect(masked.body.trimEnd().split('\r\n')).toHaveLength(12);
+      expect(masked.body).toContain('+41 21 *** ** 00');
+      const actions = (await service.store.admin.auditLog({ limit: 20 })).entries.map(
+        (entry) => entry.action,
+      );
+      expect(actions.filter((action) => action === 'calls-export')).toHaveLength(2);
       // A cursor that is not one of ours starts over; bad filters are a 400 with a message.
       expect((await user.get('/admin/calls?after=nonsense')).headers.location).toBe('/admin/calls');
       const bad = await user.get('/admin/calls?from=26.11.2026');

@@ -111,6 +111,7 @@ export const de: Messages = {
   'calls.workflow': 'Workflow',
   'calls.next': 'Ältere Anrufe',
   'calls.first': 'Neueste Anrufe',
+  'calls.csv': 'Als CSV herunterladen',
   'calls.badNumber': 'Diese Nummer kann callcard nicht lesen.',
   'calls.badDate': 'Ein Datum ist ungültig: Verwenden Sie die Form 2026-11-26.',
   'calls.masked': 'Nummern sind für Ihre Rolle maskiert.',
@@ -185,6 +186,7 @@ export const de: Messages = {
   'action.delivery-retry': 'Zustellung erneut versucht',
   'action.delivery-drop': 'Zustellung verworfen',
   'action.token-reveal': 'CONNECTOR-Token angezeigt',
+  'action.calls-export': 'Anrufe exportiert',
   'action.source-sync': 'Synchronisation gestartet',
   'action.source-sync-full': 'vollständige Synchronisation gestartet',
 

@@ -111,6 +111,7 @@ export const en = {
   'calls.workflow': 'Workflow',
   'calls.next': 'Older calls',
   'calls.first': 'Newest calls',
+  'calls.csv': 'Download as CSV',
   'calls.badNumber': 'That is not a number callcard can read.',
   'calls.badDate': 'A date is not valid: use the form 2026-11-26.',
   'calls.masked': 'Numbers are masked for your role.',
@@ -183,6 +184,7 @@ export const en = {
   'action.delivery-retry': 'retried a delivery',
   'action.delivery-drop': 'dropped a delivery',
   'action.token-reveal': 'showed the CONNECTOR token',
+  'action.calls-export': 'exported the calls',
   'action.source-sync': 'started a sync',
   'action.source-sync-full': 'started a full sync',
 

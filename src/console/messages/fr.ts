@@ -111,6 +111,7 @@ export const fr: Messages = {
   'calls.workflow': 'Workflow',
   'calls.next': 'Appels plus anciens',
   'calls.first': 'Appels les plus récents',
+  'calls.csv': 'Télécharger en CSV',
   'calls.badNumber': 'callcard ne sait pas lire ce numéro.',
   'calls.badDate': 'Une date n’est pas valable : utilisez la forme 2026-11-26.',
   'calls.masked': 'Les numéros sont masqués pour votre rôle.',
@@ -184,6 +185,7 @@ export const fr: Messages = {
   'action.delivery-retry': 'livraison réessayée',
   'action.delivery-drop': 'livraison abandonnée',
   'action.token-reveal': 'jeton du CONNECTOR affiché',
+  'action.calls-export': 'appels exportés',
   'action.source-sync': 'synchronisation lancée',
   'action.source-sync-full': 'synchronisation complète lancée',
 

@@ -1,13 +1,18 @@
+import { Readable } from 'node:stream';
 import type { FastifyPluginAsync } from 'fastify';
 import { parseIsoTime } from '../../connector/wire.js';
 import { incomingKey, maskNumber } from '../../phone/index.js';
+import { CSV_HEADER, csvLine, csvRow } from '../../store/call-csv.js';
 import type { CallQuery, CallRecord } from '../../store/types.js';
 import type { ConsoleKit, ConsoleUser } from '../kit.js';
+import type { MessageKey } from '../messages/en.js';
 import { type CallFilters, CallPage, type CallRow, CallsPage } from '../views/calls.js';
 
 /** Calls on one page. */
 export const CALLS_PER_PAGE = 50;
 const DAY_MS = 86_400_000;
+/** Calls read at a time for an export: a page's worth, each an indexed read past the cursor. */
+const EXPORT_PAGE = CALLS_PER_PAGE;
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 type Query = CallFilters & { readonly after?: string };
@@ -39,9 +44,10 @@ export const callRoutes: FastifyPluginAsync<{ kit: ConsoleKit }> = async (app, {
     };
   };
 
-  app.get<{ Querystring: Query }>('/calls', async (request, reply) => {
-    const ctx = kit.context(request, reply);
-    const raw = request.query;
+  /** The filters as typed, and the journal's query for them, or what is wrong with them. */
+  const readFilters = (
+    raw: Query,
+  ): { filters: CallFilters } & ({ query: CallQuery } | { error: MessageKey }) => {
     const filters: CallFilters = {
       from: text(raw.from, 10),
       to: text(raw.to, 10),
@@ -50,20 +56,13 @@ export const callRoutes: FastifyPluginAsync<{ kit: ConsoleKit }> = async (app, {
       number: text(raw.number),
       contact: text(raw.contact, 200),
     };
-    const after = text(raw.after, 200);
     const from = filters.from ? dayStart(filters.from) : undefined;
     const to = filters.to ? dayStart(filters.to) : undefined;
     const key = filters.number ? incomingKey(filters.number, region) : undefined;
-    const show = seesNumbers(request.consoleUser);
-    const refuse = (error: string) =>
-      kit.send(
-        reply,
-        <CallsPage ctx={ctx} filters={filters} rows={[]} paged={false} masked={!show} error={error} />,
-        400,
-      );
-    if ((filters.from && from === undefined) || (filters.to && to === undefined))
-      return refuse(ctx.t('calls.badDate'));
-    if (filters.number && key === undefined) return refuse(ctx.t('calls.badNumber'));
+    if ((filters.from && from === undefined) || (filters.to && to === undefined)) {
+      return { filters, error: 'calls.badDate' };
+    }
+    if (filters.number && key === undefined) return { filters, error: 'calls.badNumber' };
     const query: CallQuery = {
       limit: CALLS_PER_PAGE,
       ...(from !== undefined && { from: new Date(from) }),
@@ -73,8 +72,31 @@ export const callRoutes: FastifyPluginAsync<{ kit: ConsoleKit }> = async (app, {
       ...(filters.status && { status: filters.status as 'answered' | 'missed' }),
       ...(filters.contact && { contactCrmId: filters.contact }),
       ...(key !== undefined && { number: { key, region } }),
-      ...(after && { after }),
     };
+    return { filters, query };
+  };
+
+  app.get<{ Querystring: Query }>('/calls', async (request, reply) => {
+    const ctx = kit.context(request, reply);
+    const read = readFilters(request.query);
+    const { filters } = read;
+    const after = text(request.query.after, 200);
+    const show = seesNumbers(request.consoleUser);
+    if ('error' in read) {
+      return kit.send(
+        reply,
+        <CallsPage
+          ctx={ctx}
+          filters={filters}
+          rows={[]}
+          paged={false}
+          masked={!show}
+          error={ctx.t(read.error)}
+        />,
+        400,
+      );
+    }
+    const query: CallQuery = { ...read.query, ...(after && { after }) };
     let page: Awaited<ReturnType<typeof options.journal.list>>;
     try {
       page = await options.journal.list(query);
@@ -93,6 +115,46 @@ export const callRoutes: FastifyPluginAsync<{ kit: ConsoleKit }> = async (app, {
         masked={!show}
       />,
     );
+  });
+
+  // Every call the filters match, as CSV, read page by page along the journal's cursor.
+  app.get<{ Querystring: Query }>('/calls.csv', async (request, reply) => {
+    const read = readFilters(request.query);
+    if ('error' in read) {
+      const ctx = kit.context(request, reply);
+      return kit.send(
+        reply,
+        <CallsPage
+          ctx={ctx}
+          filters={read.filters}
+          rows={[]}
+          paged={false}
+          masked={false}
+          error={ctx.t(read.error)}
+        />,
+        400,
+      );
+    }
+    const show = seesNumbers(request.consoleUser);
+    const display = (raw: string | undefined) =>
+      raw === undefined ? '' : show ? raw : maskNumber(incomingKey(raw, region) ?? raw);
+    await kit.audit(request, 'calls-export', show ? 'numbers in full' : 'numbers masked');
+    const { journal } = options;
+    const { query } = read;
+    async function* lines() {
+      yield csvLine(CSV_HEADER);
+      let after: string | undefined;
+      do {
+        const page = await journal.list({ ...query, limit: EXPORT_PAGE, ...(after && { after }) });
+        if (page.calls.length > 0)
+          yield page.calls.map((call) => csvLine(csvRow(call, { display }))).join('');
+        after = page.next;
+      } while (after !== undefined);
+    }
+    return reply
+      .type('text/csv; charset=utf-8')
+      .header('content-disposition', 'attachment; filename="calls.csv"')
+      .send(Readable.from(lines()));
   });
 
   const NOTICES = {

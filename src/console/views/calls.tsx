@@ -139,6 +139,11 @@ export function CallsPage(props: {
       )}
       <nav class="pages" aria-label={t('calls.title')}>
         {props.paged && <a href={`${ctx.base}/calls${query(filters)}`}>{t('calls.first')}</a>}
+        {rows.length > 0 && (
+          <a href={`${ctx.base}/calls.csv${query(filters)}`} download="calls.csv">
+            {t('calls.csv')}
+          </a>
+        )}
         {props.next && (
           <a rel="next" href={`${ctx.base}/calls${query(filters, props.next)}`}>
             {t('calls.next')}
