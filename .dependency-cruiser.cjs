@@ -83,6 +83,13 @@ module.exports = {
       to: { path: '^src/(sources|workflows|lookup|sync|http|cli|store|metrics|import|contacts|connector)/|^src/main\\.ts$' },
     },
     {
+      name: 'oauth-below-its-users',
+      severity: 'error',
+      comment: 'OAuth connections serve sources and actions through the Auth interface; they know neither, nor the store behind its interface.',
+      from: { path: '^src/oauth/' },
+      to: { path: '^src/(sources|workflows|lookup|sync|http|cli|metrics|import|contacts|connector|core|store/sqlite)/|^src/main\\.ts$' },
+    },
+    {
       name: 'util-stands-alone',
       severity: 'error',
       comment: 'The small helpers import nothing of callcard but each other.',

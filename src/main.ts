@@ -43,7 +43,12 @@ export async function createService(
   const { tenants } = served;
   const metrics = serviceMetrics(config, tenants);
   const readiness = () => readinessOf(tenants);
-  const consoles = openServedConsoles(config, served, logger, options.now);
+  const consoles = await openServedConsoles(config, served, logger, options.now).catch(
+    async (error: unknown) => {
+      await Promise.allSettled(tenants.map((tenant) => tenant.close()));
+      throw error;
+    },
+  );
   let app: FastifyInstance;
   let consoleApp: FastifyInstance | undefined;
   try {

@@ -3,9 +3,10 @@ import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { type Config, pathPrefix } from './config/schema.js';
 import type { ConsoleOptions } from './console/kit.js';
+import { tenantKey } from './core/open-store.js';
 import { redactorOf } from './logging.js';
 import { createLookupActivity, type LookupActivity } from './metrics/activity.js';
-import { ensureSecretFile, newKey, Redactor, secretsOf } from './secrets.js';
+import { Redactor, secretsOf } from './secrets.js';
 import type { ServedTenants } from './served-tenants.js';
 import type { AdminStore } from './store/admin-types.js';
 import { openAdminStore } from './store/sqlite/admin-store.js';
@@ -24,16 +25,16 @@ export interface ServedConsoles {
  * Every tenant's web console: its accounts in the tenant's store, partner accounts in the
  * instance's data directory (the same store when one tenant keeps its data there).
  */
-export function openServedConsoles(
+export async function openServedConsoles(
   config: Readonly<Config>,
   served: ServedTenants,
   logger: Logger,
   now?: () => number,
-): ServedConsoles {
+): Promise<ServedConsoles> {
   const { tenants, credentials } = served;
   const instanceDir = resolve(config.dataDir);
   const partners: AdminStore | undefined = tenants.some(
-    (core) => resolve(core.tenant.dataDir) === instanceDir,
+    (core) => core.tenant.store.type === 'sqlite' && resolve(core.tenant.dataDir) === instanceDir,
   )
     ? undefined
     : openAdminStore(config.dataDir);
@@ -43,10 +44,11 @@ export function openServedConsoles(
     path: `${pathPrefix(tenant.basePath)}/admin`,
   }));
   const activity = tenants.map(() => createLookupActivity(now));
+  const keys = await Promise.all(tenants.map((core) => tenantKey(core.store)));
   const options = tenants.map((core, index): Omit<ConsoleOptions, 'tenant'> => {
     // Form tokens are bound to the session with a key of the tenant's secret: instances sharing
-    // the data directory accept each other's forms.
-    const secret = ensureSecretFile(core.tenant.dataDir, 'secret', newKey).value;
+    // its store accept each other's forms.
+    const secret = keys[index]!;
     return {
       accounts: core.store.admin,
       ...(partners && { partners }),

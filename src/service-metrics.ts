@@ -24,6 +24,7 @@ export function serviceMetrics(
       mirrors: [...core.mirrors.keys()],
       contacts: core.store.contacts,
       outbox: core.store.outbox,
+      connections: core.connections,
     })),
   });
   return {

@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { loadConfig } from '../config/load.js';
 import type { Config, Tenant } from '../config/schema.js';
 import { hashPassword, oneTimePassword } from '../console/password.js';
+import { openTenantStore } from '../core/open-store.js';
 import { CallcardError } from '../errors.js';
 import type { AdminRole, AdminStore } from '../store/admin-types.js';
 import { openAdminStore } from '../store/sqlite/admin-store.js';
@@ -14,28 +15,40 @@ import { loadTenant, type TenantOptions } from './load.js';
 const ACCOUNT_NAME = /^[\w.@-]{1,64}$/;
 
 /**
- * Where accounts live: a tenant's accounts in its data directory, partner accounts (every tenant)
- * in the instance's. With one tenant both are the same directory.
+ * Where accounts live: a tenant's accounts in its store, partner accounts (every tenant) in the
+ * instance's data directory. With one tenant on the embedded store both are the same files.
  */
 interface Place {
-  readonly dir: string;
-  /** The tenant whose accounts these are; absent for the instance's (partners). */
-  readonly tenant?: string;
+  /** The tenant whose store this is; absent for the instance's (partners). */
+  readonly tenant?: Readonly<Tenant>;
 }
 
 function places(config: Readonly<Config>, cwd: string): Place[] {
   const instance = resolve(cwd, config.dataDir);
-  const tenants = config.tenants.map((tenant) => ({
-    dir: resolve(cwd, tenant.dataDir),
-    tenant: tenant.name,
-  }));
-  return [{ dir: instance }, ...tenants.filter((place) => place.dir !== instance)];
+  const apart = config.tenants.filter(
+    (tenant) => tenant.store.type !== 'sqlite' || resolve(cwd, tenant.dataDir) !== instance,
+  );
+  return [{}, ...apart.map((tenant) => ({ tenant: { ...tenant, dataDir: resolve(cwd, tenant.dataDir) } }))];
 }
 
-async function withStore<T>(dir: string, use: (store: AdminStore) => Promise<T>): Promise<T> {
-  const store = openAdminStore(dir);
+/** Runs `use` on the accounts of `place`, then closes them. */
+async function withStore<T>(
+  place: Place,
+  config: Readonly<Config>,
+  io: CommandIo,
+  use: (store: AdminStore) => Promise<T>,
+): Promise<T> {
+  if (!place.tenant) {
+    const store = openAdminStore(resolve(io.cwd, config.dataDir));
+    try {
+      return await use(store);
+    } finally {
+      await store.close();
+    }
+  }
+  const store = await openTenantStore(place.tenant, io.env);
   try {
-    return await use(store);
+    return await use(store.admin);
   } finally {
     await store.close();
   }
@@ -60,21 +73,19 @@ export async function addAdminCommand(
       'an account name has 1 to 64 letters, digits, ".", "_", "-" or "@"',
     );
   }
-  let dir: string;
+  let config: Readonly<Config>;
   let tenant: Readonly<Tenant> | undefined;
   if (options.role === 'partner') {
     if (options.tenant !== undefined) {
       throw new CallcardError('INVALID_INPUT', 'a partner account is for every tenant: leave --tenant out');
     }
-    const config = loadConfig({ ...(options.config && { file: options.config }), env: io.env, cwd: io.cwd });
-    dir = resolve(io.cwd, config.dataDir);
+    config = loadConfig({ ...(options.config && { file: options.config }), env: io.env, cwd: io.cwd });
   } else {
-    tenant = loadTenant(options, io).tenant;
-    dir = tenant.dataDir;
+    ({ config, tenant } = loadTenant(options, io));
   }
   const password = oneTimePassword();
   const now = Date.now();
-  const added = await withStore(dir, async (store) =>
+  const added = await withStore(tenant ? { tenant } : {}, config, io, async (store) =>
     store.addAccount({
       name,
       role: options.role,
@@ -98,7 +109,7 @@ export async function listAdminsCommand(options: TenantOptions, io: CommandIo): 
   const config = loadConfig({ ...(options.config && { file: options.config }), env: io.env, cwd: io.cwd });
   const rows: string[][] = [['NAME', 'ROLE', 'TENANT', 'PASSWORD', 'CREATED']];
   for (const place of places(config, io.cwd)) {
-    await withStore(place.dir, async (store) => {
+    await withStore(place, config, io, async (store) => {
       for (const account of await store.accounts()) {
         if (options.tenant !== undefined && account.tenant !== options.tenant && account.role !== 'partner')
           continue;
@@ -118,11 +129,15 @@ export async function listAdminsCommand(options: TenantOptions, io: CommandIo): 
 }
 
 /** The one store that holds `name` (with several, --tenant chooses). */
-async function findAccount(name: string, options: TenantOptions, io: CommandIo): Promise<Place> {
+async function findAccount(
+  name: string,
+  options: TenantOptions,
+  io: CommandIo,
+): Promise<{ place: Place; config: Readonly<Config> }> {
   const config = loadConfig({ ...(options.config && { file: options.config }), env: io.env, cwd: io.cwd });
   const found: Place[] = [];
   for (const place of places(config, io.cwd)) {
-    const account = await withStore(place.dir, (store) => store.account(name));
+    const account = await withStore(place, config, io, (store) => store.account(name));
     if (!account) continue;
     if (options.tenant !== undefined && account.role !== 'partner' && account.tenant !== options.tenant)
       continue;
@@ -135,21 +150,21 @@ async function findAccount(name: string, options: TenantOptions, io: CommandIo):
       `several tenants have an account "${name}": name one with --tenant`,
     );
   }
-  return found[0]!;
+  return { place: found[0]!, config };
 }
 
 /** `callcard admin remove NAME`: the account and its sessions are gone. */
 export async function removeAdminCommand(name: string, options: TenantOptions, io: CommandIo): Promise<void> {
-  const place = await findAccount(name, options, io);
-  await withStore(place.dir, (store) => store.removeAccount(name));
+  const { place, config } = await findAccount(name, options, io);
+  await withStore(place, config, io, (store) => store.removeAccount(name));
   io.stdout.write(`account "${name}" removed; its sessions are over\n`);
 }
 
 /** `callcard admin reset NAME`: a new one-time password; the account's sessions end. */
 export async function resetAdminCommand(name: string, options: TenantOptions, io: CommandIo): Promise<void> {
-  const place = await findAccount(name, options, io);
+  const { place, config } = await findAccount(name, options, io);
   const password = oneTimePassword();
   const hash = await hashPassword(password);
-  await withStore(place.dir, (store) => store.setPassword(name, hash, true, Date.now()));
+  await withStore(place, config, io, (store) => store.setPassword(name, hash, true, Date.now()));
   printPassword(io, name, password, 'New password for');
 }

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { CountryCode } from 'libphonenumber-js/max';
+import { openTenantStore } from '../core/open-store.js';
 import { CSV_HEADER, callTimeOf, csvLine, csvRow } from '../store/call-csv.js';
-import { openSqliteStore } from '../store/sqlite/sqlite-store.js';
 import type { CallDirection, CallQuery, CallRecord } from '../store/types.js';
 import { isoTime, usageError } from './flags.js';
 import { table } from './format.js';
@@ -127,7 +127,7 @@ export async function callsCommand(options: CallsOptions, command: Command, io: 
   const showing = async () =>
     (show ??= { display: await numberDisplay(tenant.region, options.showNumbers ?? false) });
   // The journal is all this reads: the store alone, no source or action is opened.
-  const store = openSqliteStore(tenant.dataDir);
+  const store = await openTenantStore(tenant);
   try {
     const journal = store.calls;
     if (options.csv) {
@@ -183,7 +183,7 @@ export async function purgeCallsCommand(
       'journal.retentionDays is null (calls are kept for ever): give --days N to remove old calls',
     );
   }
-  const store = openSqliteStore(tenant.dataDir);
+  const store = await openTenantStore(tenant);
   try {
     const olderThan = new Date(Date.now() - days * DAY_MS);
     const removed = await store.calls.purge(olderThan);

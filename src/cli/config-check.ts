@@ -4,6 +4,7 @@ import { ConfigError, loadConfig } from '../config/load.js';
 import { pathPrefix } from '../config/schema.js';
 import { configuredCredentials, sharedTokenMessage, sharedTokens } from '../credentials.js';
 import type { Credential } from '../http/auth.js';
+import { checkedConnections } from '../oauth/connections.js';
 import { openSource } from '../sources/registry.js';
 import { tlsFilesOf } from '../tls.js';
 import { createAction } from '../workflows/actions/registry.js';
@@ -24,6 +25,7 @@ export async function configCheckCommand(file: string, io: CommandIo): Promise<v
     const baseDir = tenant.baseDir ?? io.cwd;
     // Paths in messages as written in the file: with one tenant, its settings sit at the top.
     const at = config.tenants.length > 1 ? `tenants.${tenant.name}.` : '';
+    const connections = checkedConnections(logger);
     try {
       credentials.push({ name: tenant.name, credentials: configuredCredentials(tenant, io.env) });
     } catch (error) {
@@ -31,7 +33,7 @@ export async function configCheckCommand(file: string, io: CommandIo): Promise<v
     }
     for (const [index, entry] of tenant.sources.entries()) {
       try {
-        const { source } = await openSource(entry, { logger, baseDir });
+        const { source } = await openSource(entry, { logger, baseDir, connections });
         await source.close?.();
       } catch (error) {
         problems.push(`${at}sources.${index} (${entry.name}): ${(error as Error).message}`);
@@ -40,7 +42,7 @@ export async function configCheckCommand(file: string, io: CommandIo): Promise<v
     for (const [name, workflow] of Object.entries(tenant.workflows)) {
       for (const [index, settings] of workflow.actions.entries()) {
         try {
-          const { action } = await createAction(settings, { baseDir });
+          const { action } = await createAction(settings, { baseDir, connections });
           await action.close?.();
         } catch (error) {
           problems.push(`${at}workflows.${name}.actions.${index}: ${(error as Error).message}`);

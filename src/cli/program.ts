@@ -56,6 +56,16 @@ export function buildProgram(io: CommandIo): Command {
     .action(async () => (await import('./sources.js')).sourcesCommand(global(), io));
 
   program
+    .command('connect')
+    .description("ask a person's consent for an OAuth connection and keep its tokens, encrypted")
+    .argument('<name>', 'the connection: a source with auth type oauth2Code, or an auth.connection')
+    .option('--device', "the device flow: a code to enter on the authorization server's page", false)
+    .option('--timeout <seconds>', 'how long to wait for the consent (default 600)', positiveInteger)
+    .action(async (name: string, options) =>
+      (await import('./connect.js')).connectCommand(name, { ...global(), ...options }, io),
+    );
+
+  program
     .command('sync')
     .description('mirror sources into the local index now')
     .argument('[source]', 'one mirrored source (default: all)')

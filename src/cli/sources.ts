@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { toWireContact } from '../connector/wire.js';
 import { openCore } from '../core/open-core.js';
+import { connectionOfSource } from '../oauth/settings.js';
 import { table } from './format.js';
 import type { CommandIo } from './io.js';
 import { loadTenant, type TenantOptions } from './load.js';
@@ -32,6 +33,10 @@ export async function sourcesCommand(options: CommonOptions, io: CommandIo): Pro
       const mirrored = mode === 'mirror';
       const state = mirrored ? await core.store.contacts.syncState(entry.name) : undefined;
       const count = mode === 'live' ? '-' : String(await core.store.contacts.count(entry.name));
+      // A connection without consent is what to fix first, whatever the last sync said.
+      const connection = connectionOfSource(entry);
+      const consent = connection === undefined ? undefined : await core.connections.state(connection);
+      const error = consent && consent.state !== 'connected' ? consent.message : (state?.error ?? '');
       rows.push([
         entry.name,
         entry.type,
@@ -40,7 +45,7 @@ export async function sourcesCommand(options: CommonOptions, io: CommandIo): Pro
         mirrored ? age(state?.succeededAt, now) : '-',
         state?.durationMs !== undefined ? `${(state.durationMs / 1000).toFixed(1)} s` : '-',
         mirrored ? age(state?.fullAt, now) : '-',
-        redact(state?.error ?? ''),
+        redact(error),
       ]);
     }
     io.stdout.write(`${table(rows)}\n`);
@@ -78,9 +83,11 @@ export async function syncCommand(
           ? `${report.source}: failed after ${(report.durationMs / 1000).toFixed(1)} s: ${redact(report.error)}\n`
           : report.unchanged
             ? `${report.source}: unchanged since the last sync\n`
-            : `${report.source}: ${report.full ? 'full' : 'incremental'} sync, ${report.read} read, ` +
-              `${report.written} written, ${report.removed} removed, ${report.skipped} skipped, ` +
-              `${(report.durationMs / 1000).toFixed(1)} s (${rate} rows/s)\n`,
+            : report.elsewhere
+              ? `${report.source}: being synced by another instance on the same store: not synced here\n`
+              : `${report.source}: ${report.full ? 'full' : 'incremental'} sync, ${report.read} read, ` +
+                `${report.written} written, ${report.removed} removed, ${report.skipped} skipped, ` +
+                `${(report.durationMs / 1000).toFixed(1)} s (${rate} rows/s)\n`,
       );
     }
     if (failed) io.exitCode = 1;

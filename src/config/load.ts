@@ -33,6 +33,7 @@ const ENV: readonly (readonly [string, readonly string[], ((value: string) => un
   ['CALLCARD_BASE_PATH', ['basePath']],
   ['CALLCARD_PUBLIC_URL', ['publicUrl']],
   ['CALLCARD_DATA_DIR', ['dataDir']],
+  ['CALLCARD_STORE_URL', ['store', 'url']],
   ['CALLCARD_REGION', ['region']],
   ['CALLCARD_MAX_RESULTS', ['maxResults']],
   ['CALLCARD_TOKEN', ['auth', 'tokens'], splitList],

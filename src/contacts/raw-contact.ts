@@ -18,6 +18,8 @@ export interface RawContact {
   updatedAt?: number;
   /** The source says the contact was deleted (seen in incremental syncs). */
   deleted?: boolean;
+  /** The source could not read the record (no id, a field of the wrong kind): why; it is skipped. */
+  invalid?: string;
 }
 
 const MAX_ID_LENGTH = 200;
@@ -34,6 +36,7 @@ export interface Built {
  * Returns a message instead when the entry cannot be used.
  */
 export function buildContact(raw: RawContact, defaultRegion: CountryCode): Built | string {
+  if (raw.invalid) return raw.invalid;
   let region = defaultRegion;
   let warning: string | undefined;
   if (raw.country?.trim()) {

@@ -1,12 +1,12 @@
 import pino, { type Logger } from 'pino';
-import type { Tenant } from '../config/schema.js';
+import { SINGLE_TENANT, type Tenant } from '../config/schema.js';
 import { createIndexFinder } from '../lookup/index-finder.js';
 import { createLiveFinder } from '../lookup/live.js';
 import { type ConfiguredSource, createLookup, type Lookup } from '../lookup/lookup.js';
-import { ensureSecretFile, newKey } from '../secrets.js';
+import { type Connections, createConnections } from '../oauth/connections.js';
+import { createSealer } from '../oauth/sealing.js';
 import { openSource } from '../sources/registry.js';
 import type { Source } from '../sources/types.js';
-import { openSqliteStore } from '../store/sqlite/sqlite-store.js';
 import type { Store } from '../store/types.js';
 import { createSyncEngine, type MirrorEntry, type SyncEngine } from '../sync/engine.js';
 import { createAction } from '../workflows/actions/registry.js';
@@ -15,6 +15,7 @@ import { outboxInstance } from '../workflows/outbox/instance.js';
 import { createOutboxWorker, type OutboxWorker } from '../workflows/outbox/worker.js';
 import { createWorkflowRegistry, type Workflows } from '../workflows/registry.js';
 import { type ConfiguredAction, createWorkflow, otherParty } from '../workflows/workflow.js';
+import { openTenantStore, tenantKey } from './open-store.js';
 
 /** One tenant's everything but HTTP: what the CLI commands use. */
 export interface Core {
@@ -28,6 +29,8 @@ export interface Core {
   readonly workflows: Workflows;
   /** Delivers the workflows' actions from the outbox. */
   readonly delivery: OutboxWorker;
+  /** The OAuth connections of its sources and actions. */
+  readonly connections: Connections;
   readonly logger: Logger;
   close(): Promise<void>;
 }
@@ -40,13 +43,36 @@ export interface CoreOptions {
   readonly workers?: number;
   /** Deliver workflow actions from the outbox (serve does; commands that only read do not). */
   readonly startDelivery?: boolean;
+  /** How a process waiting for another's token refresh reads the store again (tests). */
+  readonly oauth?: {
+    readonly waitMs?: number;
+    readonly onWait?: (connection: string) => void;
+    /** The clock tokens expire by. */
+    readonly now?: () => number;
+  };
 }
 
 /** Wiring only, for one tenant: config → store → sources → lookup, workflows and sync. */
 export async function openCore(config: Readonly<Tenant>, options: CoreOptions = {}): Promise<Core> {
   const logger = options.logger ?? pino({ level: 'info', base: { service: 'callcard' } });
-  const secret = Buffer.from(ensureSecretFile(config.dataDir, 'secret', newKey).value, 'base64url');
-  const store = openSqliteStore(config.dataDir);
+  const store = await openTenantStore(config);
+  // The tenant's key (of call ids, and of the OAuth tokens' sealing): kept with the data, so that
+  // every instance on a shared store gives a call the same id and opens the same tokens.
+  let secret: Buffer;
+  try {
+    secret = await tenantKey(store);
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+  // OAuth connections' tokens are sealed with a key derived from the tenant's secret.
+  const connections = createConnections({
+    store: store.credentials,
+    sealer: createSealer(secret),
+    logger: logger.child({ part: 'oauth' }),
+    ...(config.name !== SINGLE_TENANT && { tenant: config.name }),
+    ...options.oauth,
+  });
   const baseDir = config.baseDir ?? process.cwd();
 
   // Workflows by name: CallFlow always (the journal), then those configured; names match in any case.
@@ -57,7 +83,7 @@ export async function openCore(config: Readonly<Tenant>, options: CoreOptions = 
   settings.set('callflow', { name: 'CallFlow', actions: [] });
   for (const [name, workflow] of Object.entries(config.workflows)) {
     const actions: ConfiguredAction[] = [];
-    for (const action of workflow.actions) actions.push(await createAction(action, { baseDir }));
+    for (const action of workflow.actions) actions.push(await createAction(action, { baseDir, connections }));
     const key = name.toLowerCase();
     settings.set(key, {
       name: settings.get(key)?.name ?? name,
@@ -74,8 +100,10 @@ export async function openCore(config: Readonly<Tenant>, options: CoreOptions = 
     concurrency: config.delivery.concurrency,
     backoff: { baseMs: config.delivery.backoffBaseMs, maxMs: config.delivery.backoffMaxMs, factor: 2 },
     attemptTimeoutMs: attemptTimeout(config.workflows, config.delivery),
-    // The data directory is one instance's: at start it takes back the leases of its earlier runs.
-    instance: outboxInstance(config.dataDir),
+    // An embedded store's data directory is one instance's: at start it takes back the leases of its
+    // earlier runs. A shared store's leases are never taken back early (they may be another
+    // instance's, alive): they run out.
+    ...(config.store.type === 'sqlite' && { instance: outboxInstance(config.dataDir) }),
   });
   // The contact a call was with, for the actions' payload: found as a lookup finds it.
   let lookup: Lookup | undefined;
@@ -110,6 +138,7 @@ export async function openCore(config: Readonly<Tenant>, options: CoreOptions = 
       const { source, mode } = await openSource(entry, {
         logger: logger.child({ source: entry.name }),
         baseDir,
+        connections,
       });
       opened.push(source);
       if (mode === 'mirror') {
@@ -163,6 +192,7 @@ export async function openCore(config: Readonly<Tenant>, options: CoreOptions = 
     lookup: lookupCore,
     workflows,
     delivery,
+    connections,
     logger,
     close() {
       closing ??= (async () => {

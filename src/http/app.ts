@@ -25,6 +25,7 @@ import { openApiRoutes } from './openapi.js';
 import { BODY_LIMIT } from './request.js';
 import { connectorRoutes } from './routes/connector.js';
 import { type MetricsRoutesOptions, metricsRoutes } from './routes/metrics.js';
+import { oauthRoutes } from './routes/oauth.js';
 import { pageRoutes } from './routes/pages.js';
 import { type Readiness, readinessRoutes, serviceRoutes } from './routes/service.js';
 
@@ -39,6 +40,8 @@ export interface TenantRoutes {
   readonly auth: Authenticator;
   /** The web console at `<base>/admin`; it answers 404 until an account exists. */
   readonly console?: Omit<ConsoleOptions, 'tenant'>;
+  /** Finishes an OAuth consent at `<base path>/oauth/callback` (see routes/oauth.ts). */
+  readonly oauthCallback?: (query: URLSearchParams) => Promise<string>;
 }
 
 export interface AppOptions {
@@ -151,6 +154,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       guard: guard.page,
       ...(routes.outbox && { outbox: routes.outbox }),
     });
+    if (routes.oauthCallback) {
+      await app.register(oauthRoutes, { prefix, finish: routes.oauthCallback, guard: guard.page });
+    }
     await app.register(connectorRoutes, {
       prefix,
       tenant,

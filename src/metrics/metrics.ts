@@ -22,6 +22,11 @@ export interface TenantMetrics {
   readonly mirrors: readonly string[];
   readonly contacts: Pick<ContactStore, 'syncState'>;
   readonly outbox: Pick<OutboxStore, 'counts'>;
+  /** OAuth connections, whose consent is reported. */
+  readonly connections?: {
+    names(): string[];
+    state(name: string): Promise<{ readonly state: string }>;
+  };
 }
 
 export interface MetricsOptions {
@@ -115,6 +120,22 @@ export function createMetrics(options: MetricsOptions): Metrics {
       for (const { name: tenant, outbox } of tenants) {
         const counts = await outbox.counts();
         for (const status of DELIVERY_STATUSES) this.set({ tenant, status }, counts[status] ?? 0);
+      }
+    },
+  });
+
+  new Gauge({
+    name: 'callcard_oauth_consent_needed',
+    help: 'OAuth connections: 1 when consent is needed (withdrawn, or never given): run callcard connect; else 0.',
+    labelNames: ['tenant', 'connection'] as const,
+    registers,
+    async collect() {
+      this.reset();
+      for (const { name: tenant, connections } of tenants) {
+        for (const connection of connections?.names() ?? []) {
+          const { state } = await connections!.state(connection);
+          this.set({ tenant, connection }, state === 'connected' ? 0 : 1);
+        }
       }
     },
   });

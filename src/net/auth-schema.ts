@@ -2,6 +2,75 @@ import { z } from 'zod';
 import { basicAuthSchema, bearerAuthSchema, oneSecret, secretFields } from '../config/secret-fields.js';
 import { headerName, noLineBreak } from './headers.js';
 
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/** An https URL, or http on this machine only (a local authorization server). */
+const endpointUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).refine((text) => {
+  const url = new URL(text);
+  return url.protocol === 'https:' || LOOPBACK_HOSTS.has(url.hostname);
+}, 'must be an https URL (http only on 127.0.0.1 or localhost)');
+
+/**
+ * OAuth2 authorization-code grant with PKCE and refresh tokens (RFC 6749 section 4.1, RFC 7636):
+ * `callcard connect` asks a person's consent once; the tokens are kept encrypted in the store and
+ * refreshed before they expire.
+ */
+export const oauth2CodeAuthSchema = z
+  .object({
+    type: z.literal('oauth2Code'),
+    /** The name the tokens are kept under and `callcard connect` takes; sources default to their own name. */
+    connection: z
+      .string()
+      .regex(/^[\w.-]{1,100}$/, 'must be a name of letters, digits, _, . and -')
+      .optional(),
+    /** The authorization server's issuer: its endpoints are read from its discovery document. */
+    issuer: endpointUrl.optional(),
+    /** Or the endpoints themselves. */
+    authorizationUrl: endpointUrl.optional(),
+    tokenUrl: endpointUrl.optional(),
+    /** RFC 8628 device authorization endpoint, for `callcard connect --device`. */
+    deviceAuthorizationUrl: endpointUrl.optional(),
+    clientId: z.string().min(1),
+    /** A confidential client's secret; without one the client is public (PKCE only). */
+    ...secretFields('clientSecret'),
+    /** How the client authenticates at the token endpoint: HTTP Basic (the default) or form fields. */
+    clientAuth: z.enum(['basic', 'body']).default('basic'),
+    scopes: z.array(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/, 'must be one scope')).default([]),
+    /**
+     * Where the authorization server sends the browser back: unset, a port `callcard connect` opens
+     * on this machine; `http://127.0.0.1:PORT/PATH` the same on that port; any other URL the running
+     * service's `<publicUrl><basePath>/oauth/callback`.
+     */
+    redirectUri: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
+    /** More parameters of the consent URL, e.g. `access_type: offline` or `prompt: consent`. */
+    authorizationParams: z.record(z.string().regex(/^[\w.-]+$/), z.string()).optional(),
+  })
+  .strict()
+  .superRefine((value, ctx) => {
+    const secrets = ['clientSecret', 'clientSecretEnv', 'clientSecretFile'].filter(
+      (name) => value[name as keyof typeof value] !== undefined,
+    );
+    if (secrets.length > 1) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['clientSecret'],
+        message: `give only one of ${secrets.join(', ')}`,
+      });
+    }
+    if (
+      value.issuer === undefined &&
+      (value.authorizationUrl === undefined || value.tokenUrl === undefined)
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['issuer'],
+        message: 'needs issuer (endpoints from its discovery document), or authorizationUrl and tokenUrl',
+      });
+    }
+  });
+
+export type OAuth2CodeConfig = z.output<typeof oauth2CodeAuthSchema>;
+
 /** How outbound requests authenticate: the same settings for rest sources and HTTP actions. */
 export const authSchema = z
   .discriminatedUnion(
@@ -35,9 +104,54 @@ export const authSchema = z
         })
         .strict()
         .superRefine(oneSecret('clientSecret')),
+      oauth2CodeAuthSchema,
     ],
-    { error: 'must be one of none, basic, bearer, apiKey, oauth2' },
+    { error: 'must be one of none, basic, bearer, apiKey, oauth2, oauth2Code' },
   )
   .default({ type: 'none' });
 
+/** The kinds of auth, without a default: for settings where auth is one choice among others. */
+export const authKinds = authSchema.unwrap();
+
 export type AuthConfig = z.output<typeof authSchema>;
+
+/**
+ * A vendor's API token as `token`, `tokenEnv` or `tokenFile`, sent the vendor's way (`as`), unless
+ * the settings give `auth` of any kind instead (one or the other).
+ */
+export function tokenOrAuth(
+  settings: {
+    readonly token?: string | undefined;
+    readonly tokenEnv?: string | undefined;
+    readonly tokenFile?: string | undefined;
+    readonly auth?: AuthConfig | undefined;
+  },
+  as:
+    | { readonly type: 'bearer' }
+    | { readonly type: 'apiKey'; readonly header: string; readonly prefix?: string },
+): AuthConfig {
+  const given = (['token', 'tokenEnv', 'tokenFile'] as const).filter((key) => settings[key] !== undefined);
+  if (settings.auth && given.length > 0) throw new Error(`give either ${given[0]} or auth, not both`);
+  if (settings.auth) return settings.auth;
+  if (given.length !== 1) {
+    throw new Error(
+      given.length === 0
+        ? "needs token, tokenEnv (an environment variable's name) or tokenFile (a file's path), or auth"
+        : `give only one of ${given.join(', ')}`,
+    );
+  }
+  const [key] = given as [keyof typeof secretKeys];
+  const value = settings[key]!;
+  if (as.type === 'bearer') return { type: 'bearer', [key]: value } as AuthConfig;
+  return {
+    type: 'apiKey',
+    header: as.header,
+    ...(as.prefix !== undefined && { prefix: as.prefix }),
+    [secretKeys[key]]: value,
+  } as AuthConfig;
+}
+
+const secretKeys = { token: 'key', tokenEnv: 'keyEnv', tokenFile: 'keyFile' } as const;
+
+/** The settings of `tokenOrAuth`, to spread into a connector's schema. */
+export const tokenOrAuthFields = { ...secretFields('token'), auth: authKinds.optional() };

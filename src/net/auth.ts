@@ -1,6 +1,6 @@
 import { readSecret, type SecretContext } from '../config/secret-fields.js';
 import { raceAbort } from '../util/abort.js';
-import type { AuthConfig } from './auth-schema.js';
+import type { AuthConfig, OAuth2CodeConfig } from './auth-schema.js';
 import { type Auth, httpStatus } from './http-client.js';
 
 export type { Auth } from './http-client.js';
@@ -10,10 +10,27 @@ function checkHeaderValue(value: string, setting: string): string {
   return value;
 }
 
+/**
+ * Where the auth of OAuth connections (authorization-code grant) comes from: their tokens live in the
+ * tenant's store, which only the service's wiring holds.
+ */
+export interface ConnectionAuths {
+  /** The auth of the connection named `config.connection`; reads the client secret now. */
+  auth(
+    config: OAuth2CodeConfig & { readonly connection: string },
+    context: SecretContext,
+    timeoutMs: number,
+  ): Auth;
+}
+
 export interface OAuthOptions {
   /** Longest time the token request may take. */
   readonly timeoutMs: number;
   readonly now?: () => number;
+  /** Needed by `oauth2Code`. */
+  readonly connections?: ConnectionAuths;
+  /** The connection of an `oauth2Code` auth that names none: a source's own name. */
+  readonly connection?: string;
 }
 
 const OAUTH_ERROR = /^[\w.-]{1,60}$/;
@@ -57,6 +74,14 @@ export function createAuth(config: AuthConfig, context: SecretContext, options: 
     }
     case 'oauth2':
       return clientCredentials(config, readSecret(config, 'clientSecret', context), options);
+    case 'oauth2Code': {
+      const connection = config.connection ?? options.connection;
+      if (connection === undefined)
+        throw new Error('auth.connection is needed: the name `callcard connect` takes');
+      if (!options.connections)
+        throw new Error('auth type oauth2Code needs the tenant store (run it in callcard serve)');
+      return options.connections.auth({ ...config, connection }, context, options.timeoutMs);
+    }
   }
 }
 

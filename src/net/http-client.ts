@@ -186,11 +186,14 @@ export function lowerCaseHeaders(
 /** A request that failed; the message names the operation and the status, never a header or body. */
 export class RestRequestError extends Error {
   readonly status: number | undefined;
+  /** The server's Retry-After, when it gave one (a 429 or 503). */
+  readonly retryAfterMs: number | undefined;
 
-  constructor(message: string, status?: number) {
+  constructor(message: string, status?: number, retryAfterMs?: number) {
     super(message);
     this.name = 'RestRequestError';
     this.status = status;
+    this.retryAfterMs = retryAfterMs;
   }
 }
 
@@ -218,6 +221,29 @@ export interface HttpClientOptions {
   readonly timeoutMs: number;
   readonly redirect?: RedirectPolicy;
   readonly maxBytes?: number;
+  /**
+   * A 429 (or a 503 with Retry-After) is waited out and the request sent again, at most `tries`
+   * more times, when the wait asked for (Retry-After, else 1 s, 2 s, 4 s...) is at most `maxWaitMs`;
+   * otherwise it fails as any other status. Without it, every 429 fails at once.
+   */
+  readonly rateLimit?: { readonly tries: number; readonly maxWaitMs: number };
+}
+
+/** Waits `ms`, or rejects with the signal's reason once it aborts. */
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  signal.throwIfAborted();
+  return new Promise((resolve, reject) => {
+    const done = () => {
+      signal.removeEventListener('abort', stop);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    const stop = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    signal.addEventListener('abort', stop, { once: true });
+  });
 }
 
 /**
@@ -226,7 +252,27 @@ export interface HttpClientOptions {
  */
 export function createHttpClient(options: HttpClientOptions) {
   const redirect = options.redirect ?? 'follow-same-origin';
+  const limit = options.rateLimit;
+
   async function send(request: HttpRequest, signal: AbortSignal, accept404: boolean): Promise<HttpResponse> {
+    for (let tried = 0; ; tried++) {
+      try {
+        return await sendOnce(request, signal, accept404);
+      } catch (error) {
+        if (!limit || tried >= limit.tries || !(error instanceof RestRequestError)) throw error;
+        const limited = error.status === 429 || (error.status === 503 && error.retryAfterMs !== undefined);
+        const wait = error.retryAfterMs ?? 1000 * 2 ** tried;
+        if (!limited || wait > limit.maxWaitMs) throw error;
+        await pause(wait, signal);
+      }
+    }
+  }
+
+  async function sendOnce(
+    request: HttpRequest,
+    signal: AbortSignal,
+    accept404: boolean,
+  ): Promise<HttpResponse> {
     const headers: Record<string, string> = {
       accept: 'application/json',
       ...lowerCaseHeaders(options.headers),
@@ -275,7 +321,13 @@ export function createHttpClient(options: HttpClientOptions) {
       }
       if (!response.ok) {
         await discard(response);
-        throw new RestRequestError(`${request.what}: ${httpStatus(response.status)}`, response.status);
+        const wait = retryAfterMs(response.headers.get('retry-after'));
+        const after = wait === undefined ? '' : ` (retry after ${Math.ceil(wait / 1000)} s)`;
+        throw new RestRequestError(
+          `${request.what}: ${httpStatus(response.status)}${after}`,
+          response.status,
+          wait,
+        );
       }
       const json = await readJson(response, request.what, options.maxBytes);
       return { status: response.status, url, headers: response.headers, json };

@@ -1,11 +1,15 @@
 import type { z } from 'zod';
+import { bexioSourceSchema } from './bexio/schema.js';
 import { carddavSourceSchema } from './carddav/schema.js';
 import { embeddedSourceSchema } from './embedded/embedded-source.js';
 import { fileSourceSchema } from './file/schema.js';
+import { hubspotSourceSchema } from './hubspot/schema.js';
 import { ldapSourceSchema } from './ldap/schema.js';
+import { pipedriveSourceSchema } from './pipedrive/schema.js';
 import { restSourceSchema } from './rest/schema.js';
 import { sqlSourceSchema } from './sql/schema.js';
 import type { Source, SourceDeps } from './types.js';
+import { weclappSourceSchema } from './weclapp/schema.js';
 
 /** Fields every source has, whatever its type; the lookup core uses them, adapters need not. */
 export interface SourceCommonConfig {
@@ -56,6 +60,22 @@ export const sourceTypes = {
   carddav: sourceType({
     schema: carddavSourceSchema,
     load: async () => (await import('./carddav/carddav-source.js')).createCarddavSource,
+  }),
+  pipedrive: sourceType({
+    schema: pipedriveSourceSchema,
+    load: async () => (await import('./pipedrive/pipedrive-source.js')).createPipedriveSource,
+  }),
+  hubspot: sourceType({
+    schema: hubspotSourceSchema,
+    load: async () => (await import('./hubspot/hubspot-source.js')).createHubspotSource,
+  }),
+  weclapp: sourceType({
+    schema: weclappSourceSchema,
+    load: async () => (await import('./weclapp/weclapp-source.js')).createWeclappSource,
+  }),
+  bexio: sourceType({
+    schema: bexioSourceSchema,
+    load: async () => (await import('./bexio/bexio-source.js')).createBexioSource,
   }),
 } as const;
 

@@ -1,6 +1,7 @@
 import type { CountryCode } from 'libphonenumber-js';
 import type { Logger } from 'pino';
 import type { RawContact } from '../contacts/raw-contact.js';
+import type { ConnectionAuths } from '../net/auth.js';
 import type { MatchKey } from '../phone/index.js';
 
 /** What a live source is asked: one canonical key, and the number in the forms sources store. */
@@ -60,4 +61,6 @@ export interface SourceDeps {
   readonly logger: Logger;
   /** Directory of the config file, against which relative paths in a source's config are read. */
   readonly baseDir: string;
+  /** The tenant's OAuth connections, for sources whose auth is oauth2Code. */
+  readonly connections?: ConnectionAuths;
 }

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { chooseLang, translator } from '../../src/console/i18n.js';
 import { de } from '../../src/console/messages/de.js';
 import { en } from '../../src/console/messages/en.js';
@@ -6,8 +6,6 @@ import { fr } from '../../src/console/messages/fr.js';
 import { hashPassword, UNKNOWN_ACCOUNT_HASH, verifyPassword } from '../../src/console/password.js';
 import type { LookupResult } from '../../src/lookup/lookup.js';
 import { createLookupActivity } from '../../src/metrics/activity.js';
-import { openAdminStore } from '../../src/store/sqlite/admin-store.js';
-import { tempDir } from '../support/helper.js';
 
 const MINUTE = 60_000;
 const hit = { key: '+41215522000', hits: [{}], outcomes: [] } as unknown as LookupResult;
@@ -94,52 +92,6 @@ describe('console passwords', () => {
       hash.replace('$8$', '$x$'),
     ]) {
       expect(await verifyPassword('correct horse battery', bad)).toBe(false);
-    }
-  });
-});
-
-describe('the admin store', () => {
-  let dir: ReturnType<typeof tempDir> | undefined;
-  afterEach(() => dir?.remove());
-
-  it('pages the audit log newest first, and ends sessions with their account', async () => {
-    dir = tempDir();
-    const store = openAdminStore(dir.path);
-    try {
-      for (let i = 1; i <= 5; i++) await store.audit({ at: i, actor: 'alice', action: `step-${i}` });
-      const first = await store.auditLog({ limit: 2 });
-      expect(first.entries.map((entry) => entry.action)).toEqual(['step-5', 'step-4']);
-      const second = await store.auditLog({ limit: 2, before: first.next! });
-      expect(second.entries.map((entry) => entry.action)).toEqual(['step-3', 'step-2']);
-      const last = await store.auditLog({ limit: 2, before: second.next! });
-      expect(last.entries.map((entry) => entry.action)).toEqual(['step-1']);
-      expect(last.next).toBeUndefined();
-
-      expect(await store.hasAccounts()).toBe(false);
-      const account = {
-        name: 'alice',
-        role: 'tenant' as const,
-        tenant: 'default',
-        passwordHash: 'x',
-        mustChange: false,
-        passwordAt: 1,
-        createdAt: 1,
-      };
-      expect(await store.addAccount(account)).toBe(true);
-      expect(await store.addAccount(account)).toBe(false);
-      await store.openSession({ idHash: 'h1', account: 'alice', createdAt: 10, seenAt: 10 });
-      await store.openSession({ idHash: 'h2', account: 'alice', createdAt: 10, seenAt: 10 });
-      expect(await store.setPassword('alice', 'y', false, 20)).toBe(true);
-      expect(await store.session('h1')).toBeUndefined();
-      await store.openSession({ idHash: 'h3', account: 'alice', createdAt: 30, seenAt: 30 });
-      await store.openSession({ idHash: 'h4', account: 'alice', createdAt: 30, seenAt: 90 });
-      expect(await store.purgeSessions(50, 0)).toBe(1);
-      expect(await store.session('h4')).toBeDefined();
-      expect(await store.removeAccount('alice')).toBe(true);
-      expect(await store.session('h4')).toBeUndefined();
-      expect(await store.hasAccounts()).toBe(false);
-    } finally {
-      await store.close();
     }
   });
 });

@@ -767,7 +767,7 @@ describe('rest source: configuration', () => {
   it('the example of docs/sources.md is a valid configuration', async () => {
     const config = configSchema.parse(YAML.parse(DOC_EXAMPLE));
     const [entry] = config.tenants[0]!.sources;
-    expect(entry).toMatchObject({ type: 'rest', name: 'hubspot', mode: 'mirror' });
+    expect(entry).toMatchObject({ type: 'rest', name: 'crm', mode: 'mirror' });
     const source = await createSource({ ...entry!, auth: { type: 'bearer', token: 'test' } } as never, {
       logger: silent,
       baseDir: dir.path,
@@ -778,5 +778,5 @@ describe('rest source: configuration', () => {
   });
 });
 
-/** The HubSpot example of docs/sources.md. */
-const DOC_EXAMPLE = docExample('docs/sources.md', 'name: hubspot');
+/** The example of docs/sources.md. */
+const DOC_EXAMPLE = docExample('docs/sources.md', 'crmName: Our CRM');

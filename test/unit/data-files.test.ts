@@ -64,6 +64,7 @@ describe('the data directory', () => {
           'calls.db',
           'calls.db-wal',
           'calls.db-shm',
+          'credentials.db',
           'token',
           'secret',
         ]) {

@@ -10,13 +10,18 @@ import { tempDir } from '../support/helper.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
-/** README.md, every page of docs/ and the README of each folder under src/. */
+/** README.md, every page of docs/ (and its folders, such as docs/connectors/) and the README of each folder under src/. */
 function pages(root: string): string[] {
   const found = ['README.md'];
-  const docs = join(root, 'docs');
-  if (existsSync(docs)) {
-    for (const name of readdirSync(docs).sort()) if (name.endsWith('.md')) found.push(`docs/${name}`);
-  }
+  const docsIn = (dir: string) => {
+    for (const entry of readdirSync(join(root, dir), { withFileTypes: true }).sort((a, b) =>
+      a.name.localeCompare(b.name),
+    )) {
+      if (entry.isDirectory()) docsIn(`${dir}/${entry.name}`);
+      else if (entry.name.endsWith('.md')) found.push(`${dir}/${entry.name}`);
+    }
+  };
+  if (existsSync(join(root, 'docs'))) docsIn('docs');
   const walk = (dir: string) => {
     for (const entry of readdirSync(join(root, dir), { withFileTypes: true })) {
       const path = `${dir}/${entry.name}`;
@@ -186,10 +191,11 @@ describe('the link check', () => {
     );
   });
 
-  it('finds a missing file, a missing heading, and ignores code', () => {
+  it('finds a missing file, a missing heading, and ignores code, in docs/ and its folders', () => {
     const dir = tempDir();
     try {
-      mkdirSync(join(dir.path, 'docs'));
+      mkdirSync(join(dir.path, 'docs/sub'), { recursive: true });
+      writeFileSync(join(dir.path, 'docs/sub/f.md'), '# F\n\n[back](../a.md#second-part) [gone](../g.md)\n');
       writeFileSync(
         join(dir.path, 'README.md'),
         [
@@ -211,8 +217,9 @@ describe('the link check', () => {
         'README.md:3: docs/b.md: no such file',
         'README.md:3: docs/a.md#third-part: no heading #third-part in docs/a.md',
         'README.md:7: docs/e.md: no such file',
+        'docs/sub/f.md:3: ../g.md: no such file',
       ]);
-      expect(checked).toBe(7);
+      expect(checked).toBe(9);
     } finally {
       dir.remove();
     }

@@ -154,6 +154,78 @@ describe('answer size limit', () => {
   });
 });
 
+describe('a JSON client with a rate limit', () => {
+  const limited = (retryAfter: string | undefined, status = 429) => {
+    let asked = 0;
+    return serve((_, response) => {
+      if (asked++ === 0) {
+        response.writeHead(status, retryAfter === undefined ? {} : { 'retry-after': retryAfter }).end();
+      } else response.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
+    });
+  };
+  const send = (
+    client: ReturnType<typeof createHttpClient>,
+    url: string,
+    signal = new AbortController().signal,
+  ) => client.send({ method: 'GET', url: new URL(url), headers: {}, what: 'list page 1' }, signal, false);
+
+  it('waits out a 429 (Retry-After, else a second) or a 503 that says when, and asks again', async () => {
+    const client = createHttpClient({
+      auth: NO_AUTH,
+      headers: {},
+      timeoutMs: 10_000,
+      rateLimit: { tries: 2, maxWaitMs: 5000 },
+    });
+    for (const [retryAfter, status] of [
+      ['1', 429],
+      [undefined, 429],
+      ['1', 503],
+    ] as const) {
+      const target = await limited(retryAfter, status);
+      expect((await send(client, target.url)).json).toEqual({ ok: true });
+      expect(target.seen).toHaveLength(2);
+    }
+  });
+
+  it('fails at once without the setting, for a wait beyond the longest, and for a 503 without Retry-After', async () => {
+    const plain = createHttpClient({ auth: NO_AUTH, headers: {}, timeoutMs: 10_000 });
+    const patient = createHttpClient({
+      auth: NO_AUTH,
+      headers: {},
+      timeoutMs: 10_000,
+      rateLimit: { tries: 2, maxWaitMs: 5000 },
+    });
+    const cases = [
+      [plain, await limited('1'), /list page 1: HTTP 429 Too Many Requests \(retry after 1 s\)/],
+      [patient, await limited('60'), /HTTP 429 Too Many Requests \(retry after 60 s\)/],
+      [patient, await limited(undefined, 503), /HTTP 503 Service Unavailable$/],
+    ] as const;
+    for (const [client, target, message] of cases) {
+      await expect(send(client, target.url)).rejects.toMatchObject({
+        message: expect.stringMatching(message),
+      });
+      expect(target.seen).toHaveLength(1);
+    }
+  });
+
+  it("a wait cut off by the caller ends with the caller's reason, and asks nothing more", async () => {
+    const client = createHttpClient({
+      auth: NO_AUTH,
+      headers: {},
+      timeoutMs: 10_000,
+      rateLimit: { tries: 2, maxWaitMs: 600_000 },
+    });
+    const target = await limited('300');
+    const controller = new AbortController();
+    const sent = send(client, target.url, controller.signal);
+    await expect.poll(() => target.seen.length).toBe(1);
+    const reason = new Error('shutting down');
+    controller.abort(reason);
+    await expect(sent).rejects.toBe(reason);
+    expect(target.seen).toHaveLength(1);
+  });
+});
+
 describe('Retry-After', () => {
   it('reads seconds and HTTP dates, caps them, ignores nonsense', () => {
     const now = Date.parse('2026-01-01T00:00:00Z');

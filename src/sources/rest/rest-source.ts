@@ -65,10 +65,19 @@ export function createRestSource(
   let incrementalRequest: CompiledRequest | undefined;
   let searchRequests: CompiledRequest[] = [];
   try {
+    // An OAuth connection is named after its source unless the config names it.
+    const authConfig =
+      config.auth.type === 'oauth2Code'
+        ? { ...config.auth, connection: config.auth.connection ?? config.name }
+        : config.auth;
     const auth = createAuth(
-      config.auth,
+      authConfig,
       { baseDir: deps.baseDir, env: options.env ?? process.env },
-      { timeoutMs: config.requestTimeoutMs, ...(options.now && { now: options.now }) },
+      {
+        timeoutMs: config.requestTimeoutMs,
+        ...(options.now && { now: options.now }),
+        ...(deps.connections && { connections: deps.connections }),
+      },
     );
     client = createHttpClient({ auth, headers: config.headers ?? {}, timeoutMs: config.requestTimeoutMs });
     if (config.list) {

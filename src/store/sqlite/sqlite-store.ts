@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { MatchKey } from '../../phone/index.js';
-import { ensurePrivateDir, privateFile } from '../private-files.js';
+import { ensurePrivateDir, ensureSecretFile, privateFile } from '../private-files.js';
+import { readSearchCursor, searchCursor } from '../search-cursor.js';
 import type {
   ContactMatch,
   ContactStore,
@@ -13,12 +14,13 @@ import type {
 } from '../types.js';
 import { openAdminStore } from './admin-store.js';
 import { createCallJournal } from './call-journal.js';
+import { createCredentialStore, credentialMigrations } from './credential-store.js';
 import { startImport } from './import-session.js';
 import { callMigrations, contactMigrations, migrate } from './migrations.js';
 import { createOutboxStore } from './outbox-store.js';
 
 /**
- * The embedded store: two SQLite files in the data directory. Contacts and the call journal live in
+ * The embedded store: SQLite files in the data directory. Contacts and the call journal live in
  * separate files so that a long import never holds up the recording of a call.
  */
 export function openSqliteStore(dataDir: string): Store {
@@ -28,6 +30,9 @@ export function openSqliteStore(dataDir: string): Store {
   const callsDb = openDatabase(join(dataDir, 'calls.db'));
   migrate(contactsDb, contactMigrations);
   migrate(callsDb, callMigrations);
+  // OAuth connections in a file of their own: a refresh never waits behind a call's recording.
+  const credentialsDb = openDatabase(join(dataDir, 'credentials.db'));
+  migrate(credentialsDb, credentialMigrations);
   const contacts = createContactStore(contactsDb, () => openDatabase(contactsFile));
   const admin = openAdminStore(dataDir);
   let closed = false;
@@ -36,6 +41,14 @@ export function openSqliteStore(dataDir: string): Store {
     calls: createCallJournal(callsDb),
     outbox: createOutboxStore(callsDb),
     admin,
+    // Files beside the databases, readable by callcard's user only.
+    secrets: {
+      async ensure(name, make) {
+        const kept = ensureSecretFile(dataDir, name, make);
+        return { ...kept, keptIn: kept.file };
+      },
+    },
+    credentials: createCredentialStore(credentialsDb),
     async close() {
       if (closed) return;
       closed = true;
@@ -43,6 +56,7 @@ export function openSqliteStore(dataDir: string): Store {
       await admin.close();
       contactsDb.close();
       callsDb.close();
+      credentialsDb.close();
     },
   };
 }
@@ -128,7 +142,7 @@ function createContactStore(
       if (key !== undefined) return { contacts: byKey.all(key, limit).map(toFound) };
       const low = foldAscii(text ?? '');
       const high = `${low}\u{10FFFF}`;
-      const [sort, seq] = readCursor(after);
+      const [sort, seq] = readSearchCursor(after);
       const rows = [
         ...byName.all(low, high, sort, seq, limit + 1),
         ...byCompany.all(low, high, sort, seq, low, high, limit + 1),
@@ -137,8 +151,7 @@ function createContactStore(
       const last = page.at(-1);
       return {
         contacts: page.map(toFound),
-        ...(rows.length > limit &&
-          last && { next: Buffer.from(JSON.stringify([last.sort, last.seq])).toString('base64url') }),
+        ...(rows.length > limit && last && { next: searchCursor(last.sort, last.seq) }),
       };
     },
     async findByKey(source, key, limit) {
@@ -194,16 +207,6 @@ interface SearchRow extends ContactRow {
 
 /** A-Z to a-z, as SQLite's lower() folds (other letters stay as written). */
 const foldAscii = (text: string) => text.replace(/[A-Z]/g, (letter) => letter.toLowerCase());
-
-/** Where a search listing continues: after this sort text and row. A cursor not of ours starts over. */
-function readCursor(after: string | undefined): [string, number] {
-  if (after === undefined) return ['', 0];
-  try {
-    const [sort, seq] = JSON.parse(Buffer.from(after, 'base64url').toString('utf8')) as unknown[];
-    if (typeof sort === 'string' && typeof seq === 'number' && Number.isInteger(seq)) return [sort, seq];
-  } catch {}
-  throw new Error('not a search cursor');
-}
 
 function toFound(row: SearchRow): FoundContact {
   const { primary: _, ...match } = toMatch(row, 0);

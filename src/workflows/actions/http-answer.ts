@@ -50,7 +50,8 @@ export async function sendAuthorized(
   init: {
     readonly method: string;
     readonly headers: Readonly<Record<string, string>>;
-    readonly body: string;
+    /** None for a GET. */
+    readonly body?: string | undefined;
   },
   signal: AbortSignal,
   where: string,

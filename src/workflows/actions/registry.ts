@@ -1,13 +1,14 @@
 import type { z } from 'zod';
+import { bexioActionSchema } from './bexio.js';
+import { hubspotActionSchema } from './hubspot.js';
+import { pipedriveActionSchema } from './pipedrive.js';
 import { restActionSchema } from './rest.js';
 import { sqlActionSchema } from './sql-schema.js';
-import type { Action } from './types.js';
+import type { Action, ActionDeps } from './types.js';
 import { webhookActionSchema } from './webhook.js';
+import { weclappActionSchema } from './weclapp.js';
 
-export interface ActionDeps {
-  /** Directory that relative paths (secret files) are read against. */
-  readonly baseDir: string;
-}
+export type { ActionDeps } from './types.js';
 
 interface ActionType<S extends z.ZodObject> {
   readonly schema: S;
@@ -30,6 +31,22 @@ export const actionTypes = {
     load: async () => (await import('./rest.js')).createRestAction,
   }),
   sql: actionType({ schema: sqlActionSchema, load: async () => (await import('./sql.js')).createSqlAction }),
+  pipedrive: actionType({
+    schema: pipedriveActionSchema,
+    load: async () => (await import('./pipedrive.js')).createPipedriveAction,
+  }),
+  hubspot: actionType({
+    schema: hubspotActionSchema,
+    load: async () => (await import('./hubspot.js')).createHubspotAction,
+  }),
+  weclapp: actionType({
+    schema: weclappActionSchema,
+    load: async () => (await import('./weclapp.js')).createWeclappAction,
+  }),
+  bexio: actionType({
+    schema: bexioActionSchema,
+    load: async () => (await import('./bexio.js')).createBexioAction,
+  }),
 } as const;
 
 export type ActionConfig = z.output<(typeof actionTypes)[keyof typeof actionTypes]['schema']>;

@@ -14,7 +14,7 @@ import {
 import { isUnset, parseTemplate, render, renderValue, type Vars } from '../../util/template.js';
 import { callVariables, isCallVariable, RESERVED_NAMES, VARIABLES_HELP } from './call-variables.js';
 import { failureOf, readJson, resultMapper, sendAuthorized, unreachable } from './http-answer.js';
-import { type Action, DeliveryError, retrySettings } from './types.js';
+import { type Action, type ActionDeps, DeliveryError, retrySettings } from './types.js';
 
 /** A rest action creates or changes a record: POST, PUT or PATCH. */
 const METHODS = ['POST', 'PUT', 'PATCH'] as const;
@@ -262,7 +262,7 @@ export interface RestActionOptions {
  */
 export function createRestAction(
   config: RestActionConfig,
-  deps: { readonly baseDir: string },
+  deps: ActionDeps,
   options: RestActionOptions = {},
 ): Action {
   let auth: Auth;
@@ -273,7 +273,11 @@ export function createRestAction(
     auth = createAuth(
       config.auth,
       { baseDir: deps.baseDir, env: options.env ?? process.env },
-      { timeoutMs: config.timeoutMs, ...(options.now && { now: options.now }) },
+      {
+        timeoutMs: config.timeoutMs,
+        ...(options.now && { now: options.now }),
+        ...(deps.connections && { connections: deps.connections }),
+      },
     );
     request = compileRequest(config.request, 'request', config.baseUrl);
     if (config.update !== false) {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { ConnectionAuths } from '../../net/auth.js';
 import type { DeliveryResult } from '../../store/outbox-types.js';
 
 /** Settings every action has: how often a delivery is tried before it is dead. */
@@ -6,6 +7,14 @@ export const retrySettings = {
   /** Attempts before the delivery is dead (visible in `callcard outbox`, and retried from there). */
   maxAttempts: z.coerce.number().int().min(1).max(1000).default(12),
 };
+
+/** What every action is built with. */
+export interface ActionDeps {
+  /** Directory that relative paths (secret files) are read against. */
+  readonly baseDir: string;
+  /** The tenant's OAuth connections, for actions whose auth is oauth2Code. */
+  readonly connections?: ConnectionAuths;
+}
 
 export interface ActionContext {
   /** Aborted when the attempt's time is up or the service stops. */

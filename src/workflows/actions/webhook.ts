@@ -4,7 +4,7 @@ import { authSchema } from '../../net/auth-schema.js';
 import { headerName } from '../../net/headers.js';
 import { lowerCaseHeaders } from '../../net/http-client.js';
 import { failureOf, readJson, resultMapper, sendAuthorized, unreachable } from './http-answer.js';
-import { type Action, DeliveryError, retrySettings } from './types.js';
+import { type Action, type ActionDeps, DeliveryError, retrySettings } from './types.js';
 
 /** POSTs the whole call and the matched contact as JSON, e.g. to an automation tool. */
 export const webhookActionSchema = z
@@ -29,11 +29,11 @@ type WebhookConfig = z.output<typeof webhookActionSchema>;
  * after its delivery was made is sent again as an update: its own delivery id (and key), and
  * `update: {of: <first delivery id>, id: <the record the target answered>}` in the body.
  */
-export function createWebhookAction(config: WebhookConfig, context: { baseDir: string }): Action {
+export function createWebhookAction(config: WebhookConfig, context: ActionDeps): Action {
   const auth = createAuth(
     config.auth,
     { baseDir: context.baseDir, env: process.env },
-    { timeoutMs: config.timeoutMs },
+    { timeoutMs: config.timeoutMs, ...(context.connections && { connections: context.connections }) },
   );
   const mapResult = resultMapper(config.response);
   const target = new URL(config.url);

@@ -1,0 +1,58 @@
+import type { SecretStore, Store } from '../types.js';
+import { createPostgresAdminStore } from './admin-store.js';
+import { createPostgresCallJournal } from './call-journal.js';
+import { createPostgresContactStore } from './contact-store.js';
+import { createPostgresCredentialStore } from './credential-store.js';
+import { migratePostgres } from './migrations.js';
+import { createPostgresOutboxStore } from './outbox-store.js';
+import { ident, type PostgresSettings, sharedPool } from './pool.js';
+
+export type { PostgresSettings } from './pool.js';
+
+/**
+ * The shared store: every table in the tenant's schema of a PostgreSQL database, so that any number
+ * of instances serve the tenant from the same data. The schema is brought up to date first
+ * (migrations.ts), by the first instance to get there.
+ */
+export async function openPostgresStore(settings: PostgresSettings): Promise<Store> {
+  const { pool, release } = sharedPool(settings);
+  const s = ident(settings.schema);
+  try {
+    await migratePostgres(pool, settings.schema);
+  } catch (error) {
+    await release();
+    throw error;
+  }
+  const contacts = createPostgresContactStore(pool, s);
+  const secrets: SecretStore = {
+    async ensure(name, make) {
+      // The first instance to get here keeps its value; every other one reads that value.
+      const made = await pool.query<{ value: string }>(
+        `INSERT INTO ${s}.secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING RETURNING value`,
+        [name, make()],
+      );
+      const keptIn = `PostgreSQL, schema ${settings.schema}`;
+      if (made.rows[0]) return { value: made.rows[0].value, created: true, keptIn };
+      const { rows } = await pool.query<{ value: string }>(`SELECT value FROM ${s}.secrets WHERE name = $1`, [
+        name,
+      ]);
+      return { value: rows[0]!.value, created: false, keptIn };
+    },
+  };
+  let closed: Promise<void> | undefined;
+  return {
+    contacts,
+    calls: createPostgresCallJournal(pool, s),
+    outbox: createPostgresOutboxStore(pool, s),
+    credentials: createPostgresCredentialStore(pool, s),
+    secrets,
+    admin: createPostgresAdminStore(pool, s),
+    close() {
+      closed ??= (async () => {
+        await contacts.close();
+        await release();
+      })();
+      return closed;
+    },
+  };
+}
