@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { CallcardError } from '../errors.js';
 import { type Config, type ConfigInput, configSchema, SINGLE_TENANT } from './schema.js';
 

@@ -1,5 +1,5 @@
 import { join, resolve } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { HEADER_NAME } from '../net/headers.js';
 import { isRegion } from '../phone/countries.js';
 import { sourceTypes } from '../sources/registry.js';

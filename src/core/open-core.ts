@@ -122,7 +122,7 @@ export async function openCore(config: Readonly<Tenant>, options: CoreOptions = 
         ...workflow,
         journal: store.calls,
         secret,
-        outbox: store.outbox,
+        intake: store.intake,
         runner: delivery,
         answerBudgetMs: config.delivery.answerBudgetMs,
         findContact,

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { basicAuthSchema, bearerAuthSchema, oneSecret, secretFields } from '../config/secret-fields.js';
 import { headerName, noLineBreak } from './headers.js';
 
@@ -155,3 +155,51 @@ const secretKeys = { token: 'key', tokenEnv: 'keyEnv', tokenFile: 'keyFile' } as
 
 /** The settings of `tokenOrAuth`, to spread into a connector's schema. */
 export const tokenOrAuthFields = { ...secretFields('token'), auth: authKinds.optional() };
+
+/**
+ * A vendor's OAuth2 client credentials as `clientId` and `clientSecret` (`Env`, `File`), asked at
+ * the vendor's token endpoint (`tokenUrl`, with `scope` when it needs one), unless the settings
+ * give `auth` of any kind instead (one or the other).
+ */
+export function clientCredentialsOrAuth(
+  settings: {
+    readonly clientId?: string | undefined;
+    readonly clientSecret?: string | undefined;
+    readonly clientSecretEnv?: string | undefined;
+    readonly clientSecretFile?: string | undefined;
+    readonly auth?: AuthConfig | undefined;
+  },
+  vendor: { readonly tokenUrl: string; readonly scope?: string; readonly clientAuth?: 'basic' | 'body' },
+): AuthConfig {
+  const secrets = (['clientSecret', 'clientSecretEnv', 'clientSecretFile'] as const).filter(
+    (key) => settings[key] !== undefined,
+  );
+  const given = [...(settings.clientId === undefined ? [] : ['clientId']), ...secrets];
+  if (settings.auth && given.length > 0) throw new Error(`give either ${given[0]} or auth, not both`);
+  if (settings.auth) return settings.auth;
+  if (settings.clientId === undefined)
+    throw new Error('needs clientId and clientSecret (or Env, File), or auth');
+  if (secrets.length !== 1) {
+    throw new Error(
+      secrets.length === 0
+        ? "needs clientSecret, clientSecretEnv (an environment variable's name) or clientSecretFile (a file's path)"
+        : `give only one of ${secrets.join(', ')}`,
+    );
+  }
+  const [key] = secrets as [(typeof secrets)[number]];
+  return {
+    type: 'oauth2',
+    tokenUrl: vendor.tokenUrl,
+    clientId: settings.clientId,
+    [key]: settings[key],
+    ...(vendor.scope !== undefined && { scope: vendor.scope }),
+    clientAuth: vendor.clientAuth ?? 'basic',
+  } as AuthConfig;
+}
+
+/** The settings of `clientCredentialsOrAuth`, to spread into a connector's schema. */
+export const clientCredentialsOrAuthFields = {
+  clientId: z.string().min(1).optional(),
+  ...secretFields('clientSecret'),
+  auth: authKinds.optional(),
+};

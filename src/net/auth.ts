@@ -202,3 +202,28 @@ function clientCredentials(config: OAuthConfig, secret: string, options: OAuthOp
     },
   };
 }
+
+/**
+ * The same auth, its `Authorization: Bearer <token>` sent under the vendor's own scheme name
+ * instead (Zoho's `Zoho-oauthtoken <token>`); other headers are left as they are.
+ */
+export function withAuthScheme(auth: Auth, scheme: string): Auth {
+  const bearer = /^Bearer /i;
+  return {
+    async headers(signal) {
+      const headers = await auth.headers(signal);
+      const value = headers['authorization'];
+      return value && bearer.test(value)
+        ? { ...headers, authorization: value.replace(bearer, `${scheme} `) }
+        : headers;
+    },
+    rejected(used) {
+      const value = used['authorization'];
+      const original =
+        value?.startsWith(`${scheme} `) === true
+          ? { ...used, authorization: `Bearer ${value.slice(scheme.length + 1)}` }
+          : used;
+      return auth.rejected(original);
+    },
+  };
+}

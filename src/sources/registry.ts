@@ -1,15 +1,18 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { bexioSourceSchema } from './bexio/schema.js';
 import { carddavSourceSchema } from './carddav/schema.js';
+import { dynamics365SourceSchema } from './dynamics365/schema.js';
 import { embeddedSourceSchema } from './embedded/embedded-source.js';
 import { fileSourceSchema } from './file/schema.js';
 import { hubspotSourceSchema } from './hubspot/schema.js';
 import { ldapSourceSchema } from './ldap/schema.js';
 import { pipedriveSourceSchema } from './pipedrive/schema.js';
 import { restSourceSchema } from './rest/schema.js';
+import { salesforceSourceSchema } from './salesforce/schema.js';
 import { sqlSourceSchema } from './sql/schema.js';
 import type { Source, SourceDeps } from './types.js';
 import { weclappSourceSchema } from './weclapp/schema.js';
+import { zohoSourceSchema } from './zoho/schema.js';
 
 /** Fields every source has, whatever its type; the lookup core uses them, adapters need not. */
 export interface SourceCommonConfig {
@@ -76,6 +79,18 @@ export const sourceTypes = {
   bexio: sourceType({
     schema: bexioSourceSchema,
     load: async () => (await import('./bexio/bexio-source.js')).createBexioSource,
+  }),
+  dynamics365: sourceType({
+    schema: dynamics365SourceSchema,
+    load: async () => (await import('./dynamics365/dynamics365-source.js')).createDynamics365Source,
+  }),
+  salesforce: sourceType({
+    schema: salesforceSourceSchema,
+    load: async () => (await import('./salesforce/salesforce-source.js')).createSalesforceSource,
+  }),
+  zoho: sourceType({
+    schema: zohoSourceSchema,
+    load: async () => (await import('./zoho/zoho-source.js')).createZohoSource,
   }),
 } as const;
 

@@ -2,7 +2,7 @@ import type { CountryCode } from 'libphonenumber-js/max';
 import type { MatchKey } from '../phone/index.js';
 import type { AdminStore } from './admin-types.js';
 import type { CredentialStore } from './credential-types.js';
-import type { OutboxStore } from './outbox-types.js';
+import type { Delivery, OutboxStore, Submission } from './outbox-types.js';
 
 /** A number of a contact, with its canonical key computed once when written. */
 export interface PhoneEntry {
@@ -201,9 +201,25 @@ export interface SecretStore {
   }>;
 }
 
+/** The call journal and the outbox written together. */
+export interface CallIntake {
+  /**
+   * Records the call (as `CallJournal.record` does) and, in the same write transaction, submits the
+   * deliveries that `deliveriesFor` makes of it (as `OutboxStore.submit` does), given the call as
+   * recorded and its deliveries so far: one commit for both, and no post of the call in between.
+   */
+  recordWithDeliveries(
+    call: NewCallRecord,
+    deliveriesFor: (record: CallRecord, before: readonly Delivery[]) => readonly Submission[],
+    now: number,
+  ): Promise<{ readonly record: CallRecord; readonly created: boolean }>;
+}
+
 export interface Store {
   readonly contacts: ContactStore;
   readonly calls: CallJournal;
+  /** A call and its deliveries in one transaction. */
+  readonly intake: CallIntake;
   /** The workflows' deliveries, kept beside the call journal they follow. */
   readonly outbox: OutboxStore;
   /** The console's accounts, sessions and audit log. */

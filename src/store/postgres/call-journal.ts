@@ -8,7 +8,7 @@ import {
   sameNumber,
   toCall,
 } from '../call-rows.js';
-import type { CallJournal, CallQuery } from '../types.js';
+import type { CallJournal, CallQuery, NewCallRecord } from '../types.js';
 
 /** Rows removed by one DELETE of a purge. */
 const PURGE_BATCH = 2000;
@@ -19,7 +19,13 @@ const NUMBER_SCAN = 500;
  * The call journal in the tenant's schema `s` (quoted). Recording is one INSERT ... ON CONFLICT: the
  * same call posted to two instances at once is one row, counted twice.
  */
-export function createPostgresCallJournal(pool: pg.Pool, s: string): CallJournal {
+export function createPostgresCallJournal(
+  pool: pg.Pool,
+  s: string,
+): CallJournal & {
+  /** `record` on `client`, inside a transaction of the caller's. */
+  readonly recordOn: (client: pg.ClientBase, call: NewCallRecord) => ReturnType<CallJournal['record']>;
+} {
   const columns = CALL_FIELDS.map(([, column]) => column);
   const merged = columns.filter((column) => column !== 'status');
   const n = columns.length;
@@ -38,22 +44,25 @@ export function createPostgresCallJournal(pool: pg.Pool, s: string): CallJournal
       started_at = COALESCE($${n + 6}, c.started_at)
     RETURNING *`;
 
+  const recordOn = async (client: pg.ClientBase | pg.Pool, call: NewCallRecord) => {
+    const now = new Date().toISOString();
+    const started = call.startedTime === undefined ? undefined : parseIsoTime(call.startedTime);
+    const { rows } = await client.query<CallRow>(upsert, [
+      call.id,
+      call.workflow,
+      ...CALL_FIELDS.map(([field]) => call[field] ?? null),
+      JSON.stringify(call.inputs),
+      now,
+      started ?? Date.parse(now),
+      started ?? null,
+    ]);
+    const row = rows[0]!;
+    return { record: toCall(row), created: row.received_count === 1 };
+  };
+
   return {
-    async record(call) {
-      const now = new Date().toISOString();
-      const started = call.startedTime === undefined ? undefined : parseIsoTime(call.startedTime);
-      const { rows } = await pool.query<CallRow>(upsert, [
-        call.id,
-        call.workflow,
-        ...CALL_FIELDS.map(([field]) => call[field] ?? null),
-        JSON.stringify(call.inputs),
-        now,
-        started ?? Date.parse(now),
-        started ?? null,
-      ]);
-      const row = rows[0]!;
-      return { record: toCall(row), created: row.received_count === 1 };
-    },
+    recordOn,
+    record: (call) => recordOn(pool, call),
     async get(id) {
       const { rows } = await pool.query<CallRow>(`SELECT * FROM ${s}.calls WHERE id = $1`, [id]);
       return rows[0] && toCall(rows[0]);

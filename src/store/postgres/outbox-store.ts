@@ -49,7 +49,15 @@ const OPEN = "status IN ('pending', 'running')";
  *   deliveries (enqueue, submit, complete, fail, retry, drop), so that the `held` marks stay true
  *   however the instances' transactions interleave.
  */
-export function createPostgresOutboxStore(pool: pg.Pool, s: string): OutboxStore {
+export function createPostgresOutboxStore(
+  pool: pg.Pool,
+  s: string,
+): OutboxStore & {
+  /** `submit` in the caller's transaction, without reading the deliveries back. */
+  readonly submitOn: (client: pg.ClientBase, items: readonly Submission[], now: number) => Promise<void>;
+  /** `forCall` on `client`. */
+  readonly forCallOn: (client: pg.ClientBase, workflow: string, callId: string) => Promise<Delivery[]>;
+} {
   const scope = `callcard.outbox${s}`;
   const table = `${s}.deliveries`;
 
@@ -113,6 +121,54 @@ export function createPostgresOutboxStore(pool: pg.Pool, s: string): OutboxStore
       return work(client, key);
     });
 
+  /** Adds or brings up to date each delivery, in the caller's transaction (its keys locked here). */
+  const submitOn = async (client: pg.ClientBase, items: readonly Submission[], now: number) => {
+    if (items.length === 0) return;
+    await lockNames(
+      client,
+      scope,
+      items.map((item) => item.orderKey),
+    );
+    for (const item of items) {
+      // The latest of the first delivery and its updates, and how many updates there are.
+      const { rows } = await client.query<DeliveryRow & { chain: string }>(
+        `SELECT *, (SELECT count(*) FROM ${table} WHERE update_of = $1) AS chain FROM ${table}
+          WHERE seq = (SELECT max(seq) FROM ${table} WHERE id = $1 OR update_of = $1)`,
+        [item.id],
+      );
+      const latest = rows[0];
+      if (!latest) {
+        await insertOne(client, item, now);
+        continue;
+      }
+      const payload = JSON.stringify(item.payload);
+      // An earlier post of the call, whose submit comes last: what is there already knows more.
+      if (item.version < latest.version || latest.payload === payload) continue;
+      if (latest.status === 'pending' || latest.status === 'dead') {
+        // Not made yet: its next attempt carries the call as it is now.
+        await client.query(`UPDATE ${table} SET payload = $1, version = $2, updated_at = $3 WHERE seq = $4`, [
+          payload,
+          item.version,
+          now,
+          latest.seq,
+        ]);
+      } else if (item.updates) {
+        // Being made or made with what the call was: the change follows as an update, behind it.
+        await insertOne(client, item, now, {
+          id: `${item.id}:update:${Number(latest.chain) + 1}`,
+          updateOf: item.id,
+        });
+      }
+    }
+  };
+  const forCallOn = async (client: pg.ClientBase | pg.Pool, workflow: string, callId: string) => {
+    const { rows } = await client.query<DeliveryRow>(
+      `SELECT * FROM ${table} WHERE workflow = $1 AND call_id = $2 ORDER BY action, seq`,
+      [workflow, callId],
+    );
+    return rows.map(toDelivery);
+  };
+
   return {
     async enqueue(items, now) {
       if (items.length === 0) return [];
@@ -130,43 +186,12 @@ export function createPostgresOutboxStore(pool: pg.Pool, s: string): OutboxStore
         );
       });
     },
+    submitOn,
+    forCallOn,
     async submit(items: readonly Submission[], now) {
       if (items.length === 0) return [];
       return inTransaction(pool, async (client) => {
-        await lockNames(
-          client,
-          scope,
-          items.map((item) => item.orderKey),
-        );
-        for (const item of items) {
-          // The latest of the first delivery and its updates, and how many updates there are.
-          const { rows } = await client.query<DeliveryRow & { chain: string }>(
-            `SELECT *, (SELECT count(*) FROM ${table} WHERE update_of = $1) AS chain FROM ${table}
-              WHERE seq = (SELECT max(seq) FROM ${table} WHERE id = $1 OR update_of = $1)`,
-            [item.id],
-          );
-          const latest = rows[0];
-          if (!latest) {
-            await insertOne(client, item, now);
-            continue;
-          }
-          const payload = JSON.stringify(item.payload);
-          // An earlier post of the call, whose submit comes last: what is there already knows more.
-          if (item.version < latest.version || latest.payload === payload) continue;
-          if (latest.status === 'pending' || latest.status === 'dead') {
-            // Not made yet: its next attempt carries the call as it is now.
-            await client.query(
-              `UPDATE ${table} SET payload = $1, version = $2, updated_at = $3 WHERE seq = $4`,
-              [payload, item.version, now, latest.seq],
-            );
-          } else if (item.updates) {
-            // Being made or made with what the call was: the change follows as an update, behind it.
-            await insertOne(client, item, now, {
-              id: `${item.id}:update:${Number(latest.chain) + 1}`,
-              updateOf: item.id,
-            });
-          }
-        }
+        await submitOn(client, items, now);
         return readBack(
           client,
           items.map((item) => item.id),
@@ -224,14 +249,23 @@ export function createPostgresOutboxStore(pool: pg.Pool, s: string): OutboxStore
     },
     async complete(id, worker, result, now) {
       return withKeyOf(id, async (client, key) => {
-        const { rowCount } = await client.query(
+        const { rows } = await client.query<{ workflow: string; action: number }>(
           `UPDATE ${table} SET status = 'done', locked_by = NULL, locked_until = NULL, result_id = $1,
              result_url = $2, updated_at = $3
-           WHERE id = $4 AND status = 'running' AND locked_by = $5`,
+           WHERE id = $4 AND status = 'running' AND locked_by = $5
+           RETURNING workflow, action`,
           [result.id ?? null, result.url ?? null, now, id, worker],
         );
-        if (!rowCount) return false;
+        const done = rows[0];
+        if (!done) return false;
         await releaseHead(client, key);
+        // Its target has just taken a delivery: the pending retries of the same workflow action
+        // (waiting out a backoff, maybe an hour) are due now, in the same transaction.
+        await client.query(
+          `UPDATE ${table} SET next_at = $1
+            WHERE status = 'pending' AND workflow = $2 AND action = $3 AND attempts > 0 AND next_at > $1`,
+          [now, done.workflow, done.action],
+        );
         return true;
       });
     },
@@ -249,14 +283,6 @@ export function createPostgresOutboxStore(pool: pg.Pool, s: string): OutboxStore
         `UPDATE ${table} SET locked_until = $1, next_at = $1
           WHERE status = 'running' AND left(locked_by, length($2)) = $2 AND locked_by <> $3 AND next_at > $1`,
         [now, prefix, worker],
-      );
-      return rowCount ?? 0;
-    },
-    async expedite(workflow, action, now) {
-      const { rowCount } = await pool.query(
-        `UPDATE ${table} SET next_at = $1
-          WHERE status = 'pending' AND workflow = $2 AND action = $3 AND attempts > 0 AND next_at > $1`,
-        [now, workflow, action],
       );
       return rowCount ?? 0;
     },
@@ -279,13 +305,7 @@ export function createPostgresOutboxStore(pool: pg.Pool, s: string): OutboxStore
       const { rows } = await pool.query<DeliveryRow>(`SELECT * FROM ${table} WHERE id = $1`, [id]);
       return rows[0] && toDelivery(rows[0]);
     },
-    async forCall(workflow, callId) {
-      const { rows } = await pool.query<DeliveryRow>(
-        `SELECT * FROM ${table} WHERE workflow = $1 AND call_id = $2 ORDER BY action, seq`,
-        [workflow, callId],
-      );
-      return rows.map(toDelivery);
-    },
+    forCall: (workflow, callId) => forCallOn(pool, workflow, callId),
     async list(filter: OutboxFilter) {
       const where: string[] = [];
       const params: unknown[] = [];

@@ -5,7 +5,7 @@ import { createPostgresContactStore } from './contact-store.js';
 import { createPostgresCredentialStore } from './credential-store.js';
 import { migratePostgres } from './migrations.js';
 import { createPostgresOutboxStore } from './outbox-store.js';
-import { ident, type PostgresSettings, sharedPool } from './pool.js';
+import { ident, inTransaction, type PostgresSettings, sharedPool } from './pool.js';
 
 export type { PostgresSettings } from './pool.js';
 
@@ -39,11 +39,24 @@ export async function openPostgresStore(settings: PostgresSettings): Promise<Sto
       return { value: rows[0]!.value, created: false, keptIn };
     },
   };
+  const calls = createPostgresCallJournal(pool, s);
+  const outbox = createPostgresOutboxStore(pool, s);
   let closed: Promise<void> | undefined;
   return {
     contacts,
-    calls: createPostgresCallJournal(pool, s),
-    outbox: createPostgresOutboxStore(pool, s),
+    calls,
+    outbox,
+    intake: {
+      // One transaction: the call's row stays locked until its deliveries are written, so that two
+      // instances given the same call at once submit one after the other, each seeing the other's.
+      recordWithDeliveries: (call, deliveriesFor, now) =>
+        inTransaction(pool, async (client) => {
+          const recorded = await calls.recordOn(client, call);
+          const before = await outbox.forCallOn(client, call.workflow, call.id);
+          await outbox.submitOn(client, deliveriesFor(recorded.record, before), now);
+          return recorded;
+        }),
+    },
     credentials: createPostgresCredentialStore(pool, s),
     secrets,
     admin: createPostgresAdminStore(pool, s),

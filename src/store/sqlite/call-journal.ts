@@ -8,11 +8,14 @@ import {
   sameNumber,
   toCall,
 } from '../call-rows.js';
-import type { CallJournal, CallQuery } from '../types.js';
+import type { CallJournal, CallQuery, CallRecord, NewCallRecord } from '../types.js';
 import { purgeInBatches } from './purge.js';
 
+/** `CallJournal.record` at once, for a transaction that writes more than the call. */
+export type RecordCall = (call: NewCallRecord) => { readonly record: CallRecord; readonly created: boolean };
+
 /** The call journal: one row per call and workflow, completed by later deliveries of the same call. */
-export function createCallJournal(db: Database.Database): CallJournal {
+export function createCallJournal(db: Database.Database): CallJournal & { readonly recordRow: RecordCall } {
   const columns = CALL_FIELDS.map(([, column]) => column);
   const merged = columns.filter((column) => column !== 'status');
   // A repeat keeps what was known and takes every value the new delivery brings.
@@ -40,21 +43,26 @@ export function createCallJournal(db: Database.Database): CallJournal {
   // One statement per combination of filters used, prepared once.
   const listings = new Map<string, Database.Statement<unknown[], CallRow>>();
 
+  const recordRow: RecordCall = (call) => {
+    const now = new Date().toISOString();
+    const started = call.startedTime === undefined ? undefined : parseIsoTime(call.startedTime);
+    const row = upsert.get(
+      call.id,
+      call.workflow,
+      ...CALL_FIELDS.map(([field]) => call[field] ?? null),
+      JSON.stringify(call.inputs),
+      now,
+      now,
+      started ?? Date.parse(now),
+      started ?? null,
+    )!;
+    return { record: toCall(row), created: row.received_count === 1 };
+  };
+
   return {
+    recordRow,
     async record(call) {
-      const now = new Date().toISOString();
-      const started = call.startedTime === undefined ? undefined : parseIsoTime(call.startedTime);
-      const row = upsert.get(
-        call.id,
-        call.workflow,
-        ...CALL_FIELDS.map(([field]) => call[field] ?? null),
-        JSON.stringify(call.inputs),
-        now,
-        now,
-        started ?? Date.parse(now),
-        started ?? null,
-      )!;
-      return { record: toCall(row), created: row.received_count === 1 };
+      return recordRow(call);
     },
     async get(id) {
       const row = byId.get(id);

@@ -1,12 +1,15 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { bexioActionSchema } from './bexio.js';
+import { dynamics365ActionSchema } from './dynamics365.js';
 import { hubspotActionSchema } from './hubspot.js';
 import { pipedriveActionSchema } from './pipedrive.js';
 import { restActionSchema } from './rest.js';
+import { salesforceActionSchema } from './salesforce.js';
 import { sqlActionSchema } from './sql-schema.js';
 import type { Action, ActionDeps } from './types.js';
 import { webhookActionSchema } from './webhook.js';
 import { weclappActionSchema } from './weclapp.js';
+import { zohoActionSchema } from './zoho.js';
 
 export type { ActionDeps } from './types.js';
 
@@ -46,6 +49,18 @@ export const actionTypes = {
   bexio: actionType({
     schema: bexioActionSchema,
     load: async () => (await import('./bexio.js')).createBexioAction,
+  }),
+  zoho: actionType({
+    schema: zohoActionSchema,
+    load: async () => (await import('./zoho.js')).createZohoAction,
+  }),
+  dynamics365: actionType({
+    schema: dynamics365ActionSchema,
+    load: async () => (await import('./dynamics365.js')).createDynamics365Action,
+  }),
+  salesforce: actionType({
+    schema: salesforceActionSchema,
+    load: async () => (await import('./salesforce.js')).createSalesforceAction,
   }),
 } as const;
 

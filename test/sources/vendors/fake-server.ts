@@ -35,6 +35,8 @@ export interface FakeVendorOptions {
   /** The vendor's answer to missing or wrong credentials. */
   readonly unauthorized: Reply;
   readonly route: Route;
+  /** Where the OAuth2 token endpoint is (`/token` unless the vendor's is elsewhere). */
+  readonly tokenPath?: string;
 }
 
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i;
@@ -94,14 +96,15 @@ export async function startFakeVendor(options: FakeVendorOptions) {
       response.writeHead(reply.status, { 'content-type': 'application/json', ...reply.headers });
       response.end(reply.body === undefined ? '' : JSON.stringify(reply.body));
     };
-    if (url.pathname === '/token' && request.method === 'POST') {
+    if (url.pathname === (options.tokenPath ?? '/token') && request.method === 'POST') {
       const token = `oauth-${++issued}`;
       bearer.add(token);
       return send({ status: 200, body: { access_token: token, token_type: 'Bearer', expires_in: 3600 } });
     }
     requests.push(recorded);
     if (delay) await delay;
-    const given = request.headers.authorization?.replace(/^Bearer /, '');
+    // Issued tokens go as bearer tokens, or under Zoho's own scheme name.
+    const given = request.headers.authorization?.replace(/^(Bearer|Zoho-oauthtoken) /, '');
     if (!(given && bearer.has(given)) && !options.authorized(request.headers))
       return send(options.unauthorized);
     const due = later.findIndex((entry) => entry.at === requests.length);
