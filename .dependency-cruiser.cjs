@@ -22,9 +22,9 @@ module.exports = {
     {
       name: 'wiring-only-from-cli',
       severity: 'error',
-      comment: 'The composition root (main.ts: the service, with served-tenants.ts, service-metrics.ts, rotation.ts and readiness.ts; core/: one tenant without HTTP) is used by the commands only.',
-      from: { path: '^src', pathNot: '^src/(cli/|main\\.ts$|core/|readiness\\.ts$|served-tenants\\.ts$|service-metrics\\.ts$|rotation\\.ts$)' },
-      to: { path: '^src/(main\\.ts|core/|served-tenants\\.ts|service-metrics\\.ts)' },
+      comment: 'The composition root (main.ts: the service, with served-tenants.ts, served-consoles.ts, service-metrics.ts, rotation.ts and readiness.ts; core/: one tenant without HTTP) is used by the commands only.',
+      from: { path: '^src', pathNot: '^src/(cli/|main\\.ts$|core/|readiness\\.ts$|served-tenants\\.ts$|served-consoles\\.ts$|service-metrics\\.ts$|rotation\\.ts$)' },
+      to: { path: '^src/(main\\.ts|core/|served-tenants\\.ts|served-consoles\\.ts|service-metrics\\.ts)' },
     },
     {
       name: 'core-without-http',
@@ -66,7 +66,7 @@ module.exports = {
       severity: 'error',
       comment: 'The store keeps data; it does not know lookups, sources, HTTP or workflow logic.',
       from: { path: '^src/store/' },
-      to: { path: '^src/(lookup|sync|sources|http|cli|metrics|import|connector|workflows|core)/|^src/main\\.ts$' },
+      to: { path: '^src/(lookup|sync|sources|http|cli|metrics|import|connector|workflows|core|console)/|^src/main\\.ts$' },
     },
     {
       name: 'workflows-not-into-sources',
@@ -95,6 +95,13 @@ module.exports = {
       comment: 'The small helpers import nothing of callcard but each other.',
       from: { path: '^src/util/' },
       to: { path: '^src/', pathNot: '^src/util/' },
+    },
+    {
+      name: 'console-through-interfaces',
+      severity: 'error',
+      comment: 'The web console reads and changes through the store interfaces, the lookup and the config: never a source adapter, the SQLite store, the wiring, the HTTP app or the command line.',
+      from: { path: '^src/console/' },
+      to: { path: '^src/(sources|store/sqlite|core|cli|http|sync|workflows|import)/|^src/main\\.ts$' },
     },
     {
       name: 'not-to-unresolvable',

@@ -2,10 +2,11 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
 import type { CoreOptions } from './core/open-core.js';
-import { buildApp, buildMetricsApp } from './http/app.js';
+import { buildApp, buildConsoleApp, buildMetricsApp } from './http/app.js';
 import { createLogger } from './logging.js';
 import { readinessOf } from './readiness.js';
 import { rotation } from './rotation.js';
+import { openServedConsoles } from './served-consoles.js';
 import { openServedTenants, type ServedTenant, tenantRoutes } from './served-tenants.js';
 import { servedLookup, serviceMetrics } from './service-metrics.js';
 import { readTls } from './tls.js';
@@ -18,6 +19,8 @@ export interface Service {
   readonly app: FastifyInstance;
   /** Serves /metrics alone when `metrics.port` is set; serve listens on it. */
   readonly metricsApp?: FastifyInstance;
+  /** Serves the consoles alone when `admin.port` is set; serve listens on it. */
+  readonly consoleApp?: FastifyInstance;
   readonly logger: Logger;
   /** Reads token files and the TLS certificate again (also done on its own when they change). */
   reload(): void;
@@ -40,27 +43,61 @@ export async function createService(
   const { tenants } = served;
   const metrics = serviceMetrics(config, tenants);
   const readiness = () => readinessOf(tenants);
-  const app = await buildApp({
-    config,
-    tenants: tenantRoutes(served, (core) => servedLookup(core, metrics)),
-    ...(tls && { tls }),
-    readiness,
-    ...(config.metrics.token !== undefined && { readinessToken: config.metrics.token }),
-    logger,
-    ...(options.now && { now: options.now }),
-    ...(metrics && !metrics.separate && { metrics: metrics.scrape }),
-  });
+  const consoles = await openServedConsoles(config, served, logger, options.now).catch(
+    async (error: unknown) => {
+      await Promise.allSettled(tenants.map((tenant) => tenant.close()));
+      throw error;
+    },
+  );
+  let app: FastifyInstance;
+  let consoleApp: FastifyInstance | undefined;
+  try {
+    app = await buildApp({
+      config,
+      tenants: tenantRoutes(served, (core, index) =>
+        servedLookup(core, metrics, consoles.activity[index]),
+      ).map((routes, index) => (consoles.apart ? routes : { ...routes, console: consoles.options[index]! })),
+      ...(tls && { tls }),
+      readiness,
+      ...(config.metrics.token !== undefined && { readinessToken: config.metrics.token }),
+      logger,
+      ...(options.now && { now: options.now }),
+      ...(metrics && !metrics.separate && { metrics: metrics.scrape }),
+    });
+    if (consoles.apart) {
+      consoleApp = await buildConsoleApp({
+        tenants: tenants.map((core, index) => ({ tenant: core.tenant, console: consoles.options[index]! })),
+        config,
+        ...(tls && { tls }),
+        logger,
+      });
+    }
+  } catch (error) {
+    await consoles.close();
+    await Promise.allSettled(tenants.map((tenant) => tenant.close()));
+    throw error;
+  }
   const metricsApp = metrics?.separate
     ? await buildMetricsApp({ ...metrics.scrape, logger, readiness })
     : undefined;
-  const { reload, unwatch } = rotation(config, served, app, logger);
+  const { reload, unwatch } = rotation(config, served, consoleApp ? [app, consoleApp] : [app], logger);
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
       unwatch();
       // In-flight requests are answered before the sources and the stores close.
-      await Promise.all([app.close(), metricsApp?.close()]);
+      await Promise.all([app.close(), metricsApp?.close(), consoleApp?.close()]);
       await Promise.allSettled(tenants.map((tenant) => tenant.close()));
+      await consoles.close();
     })());
-  return { config, tenants, app, ...(metricsApp && { metricsApp }), logger, reload, close };
+  return {
+    config,
+    tenants,
+    app,
+    ...(metricsApp && { metricsApp }),
+    ...(consoleApp && { consoleApp }),
+    logger,
+    reload,
+    close,
+  };
 }

@@ -14,7 +14,7 @@ import { readTls, tlsFilesOf, watchFiles } from './tls.js';
 export function rotation(
   config: Readonly<Config>,
   served: ServedTenants,
-  app: FastifyInstance,
+  apps: readonly FastifyInstance[],
   logger: Logger,
 ): { reload: () => void; unwatch: () => void } {
   const { credentials, auths, read } = served;
@@ -35,7 +35,7 @@ export function rotation(
     }
     try {
       const fresh = readTls(config);
-      if (fresh) (app.server as unknown as TlsServer).setSecureContext(fresh);
+      if (fresh) for (const app of apps) (app.server as unknown as TlsServer).setSecureContext(fresh);
     } catch (error) {
       logger.error(
         { err: { message: (error as Error).message } },

@@ -103,11 +103,11 @@ export async function openServedTenants(
 /** What the HTTP app serves of each tenant; `lookupOf` gives the lookup the CONNECTOR is answered with. */
 export function tenantRoutes(
   { tenants, auths }: ServedTenants,
-  lookupOf: (core: Core) => Core['lookup'],
+  lookupOf: (core: Core, index: number) => Core['lookup'],
 ): TenantRoutes[] {
   return tenants.map((core, index) => ({
     tenant: core.tenant,
-    lookup: lookupOf(core),
+    lookup: lookupOf(core, index),
     workflows: core.workflows,
     journal: core.store.calls,
     outbox: core.store.outbox,

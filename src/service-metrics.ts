@@ -1,5 +1,6 @@
 import type { Config } from './config/schema.js';
 import type { Core } from './core/open-core.js';
+import type { LookupActivity } from './metrics/activity.js';
 import { createMetrics, type Metrics, measuredLookup } from './metrics/metrics.js';
 
 export interface ServiceMetrics {
@@ -36,7 +37,24 @@ export function serviceMetrics(
   };
 }
 
-/** A tenant's lookup as the CONNECTOR calls it: measured when metrics are on (the workflows' own lookups are not). */
-export function servedLookup(core: Core, metrics: ServiceMetrics | undefined): Core['lookup'] {
-  return metrics ? measuredLookup(core.lookup, metrics.metrics, core.tenant.name) : core.lookup;
+/**
+ * A tenant's lookup as the CONNECTOR calls it: measured when metrics are on, and counted in the
+ * console's recent lookups (the workflows' and the console's own lookups are neither).
+ */
+export function servedLookup(
+  core: Core,
+  metrics: ServiceMetrics | undefined,
+  activity?: LookupActivity,
+): Core['lookup'] {
+  if (!metrics && !activity) return core.lookup;
+  return measuredLookup(
+    core.lookup,
+    {
+      recordLookup(tenant, result, seconds) {
+        metrics?.metrics.recordLookup(tenant, result, seconds);
+        activity?.recordLookup(result);
+      },
+    },
+    core.tenant.name,
+  );
 }

@@ -55,7 +55,7 @@ export async function send(target: Target, request: Send): Promise<Exchange> {
     ...(request.headers ?? target.headers),
   };
   const text = request.raw ?? (request.body === undefined ? undefined : JSON.stringify(request.body));
-  let body: string | Uint8Array | undefined;
+  let body: string | Uint8Array<ArrayBuffer> | undefined;
   if (text !== undefined) {
     const type = request.contentType === undefined ? 'application/json' : request.contentType;
     // fetch labels a string body text/plain; bytes go without any Content-Type.

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import type { CountryCode } from 'libphonenumber-js/max';
 import { openTenantStore } from '../core/open-store.js';
+import { CSV_HEADER, callTimeOf, csvLine, csvRow } from '../store/call-csv.js';
 import type { CallDirection, CallQuery, CallRecord } from '../store/types.js';
-import { parseIsoTime } from '../util/time.js';
 import { isoTime, usageError } from './flags.js';
 import { table } from './format.js';
 import { type CommandIo, write } from './io.js';
@@ -10,6 +10,7 @@ import { loadTenant, type TenantOptions } from './load.js';
 
 export type CommonOptions = TenantOptions;
 
+export { CSV_HEADER, callTimeOf, csvLine, csvRow } from '../store/call-csv.js';
 export {
   exitOnUsageError,
   fromDate,
@@ -35,18 +36,6 @@ export async function numberDisplay(region: CountryCode, show: boolean): Promise
   if (show) return (raw) => raw ?? '';
   const { incomingKey, maskNumber } = await import('../phone/index.js');
   return (raw) => (raw === undefined ? '' : maskNumber(incomingKey(raw, region) ?? raw));
-}
-
-/** The call's time: its start, or when it was first recorded if the CONNECTOR sent none. */
-export function callTimeOf(call: CallRecord): number {
-  return (call.startedTime ? parseIsoTime(call.startedTime) : undefined) ?? Date.parse(call.createdAt);
-}
-
-/** A time the CONNECTOR sent, as ISO UTC; kept as sent if it cannot be read. */
-function isoOf(value: string | undefined): string {
-  if (value === undefined) return '';
-  const ms = parseIsoTime(value);
-  return ms === undefined ? value : new Date(ms).toISOString();
 }
 
 function duration(seconds: number | undefined): string {
@@ -90,60 +79,6 @@ export function tableRow(call: CallRecord, { display }: ShowOptions): string[] {
     duration(call.durationSeconds),
     call.id,
   ];
-}
-
-export const CSV_HEADER = [
-  'id',
-  'workflow',
-  'time',
-  'direction',
-  'status',
-  'originatorNumber',
-  'originatorName',
-  'destinationNumber',
-  'destinationName',
-  'contactCrmId',
-  'userCrmId',
-  'startedTime',
-  'answeredTime',
-  'endedTime',
-  'declinedTime',
-  'durationSeconds',
-  'receivedCount',
-  'createdAt',
-  'updatedAt',
-];
-
-export function csvRow(call: CallRecord, { display }: ShowOptions): string[] {
-  return [
-    call.id,
-    call.workflow,
-    new Date(callTimeOf(call)).toISOString(),
-    call.direction ?? '',
-    call.status,
-    display(call.originatorNumber),
-    call.originatorName ?? '',
-    display(call.destinationNumber),
-    call.destinationName ?? '',
-    call.contactCrmId ?? '',
-    call.userCrmId ?? '',
-    isoOf(call.startedTime),
-    isoOf(call.answeredTime),
-    isoOf(call.endedTime),
-    isoOf(call.declinedTime),
-    call.durationSeconds === undefined ? '' : String(call.durationSeconds),
-    String(call.receivedCount),
-    call.createdAt,
-    call.updatedAt,
-  ];
-}
-
-/**
- * One CSV record (RFC 4180), CRLF included: a field with a comma, a double quote, CR or LF is
- * quoted, its quotes doubled. Other fields go as they are.
- */
-export function csvLine(fields: readonly string[]): string {
-  return `${fields.map((field) => (/[",\r\n]/.test(field) ? `"${field.replaceAll('"', '""')}"` : field)).join(',')}\r\n`;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -139,6 +139,40 @@ export function buildProgram(io: CommandIo): Command {
     .argument('<id>', 'the delivery id, as listed')
     .action(async (id: string) => (await import('./outbox.js')).dropDeliveryCommand(id, global(), io));
 
+  const admin = program
+    .command('admin')
+    .description('accounts of the web console (<base>/admin), which is off until one exists');
+
+  admin
+    .command('add')
+    .description('add an account and print its one-time password')
+    .argument('<name>', 'the name to sign in with')
+    .addOption(
+      new Option('--role <role>', 'partner (every tenant), tenant (its tenant) or read-only')
+        .choices(['partner', 'tenant', 'read-only'])
+        .default('tenant'),
+    )
+    .action(async (name: string, options) =>
+      (await import('./admin.js')).addAdminCommand(name, { ...global(), ...options }, io),
+    );
+
+  admin
+    .command('list')
+    .description('list the accounts (never their passwords)')
+    .action(async () => (await import('./admin.js')).listAdminsCommand(global(), io));
+
+  admin
+    .command('remove')
+    .description('remove an account; its sessions end')
+    .argument('<name>', 'the account')
+    .action(async (name: string) => (await import('./admin.js')).removeAdminCommand(name, global(), io));
+
+  admin
+    .command('reset')
+    .description('give an account a new one-time password; its sessions end')
+    .argument('<name>', 'the account')
+    .action(async (name: string) => (await import('./admin.js')).resetAdminCommand(name, global(), io));
+
   program
     .command('store')
     .description('the store: moving between the embedded store and PostgreSQL')

@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { loadConfig } from '../config/load.js';
-import { DEFAULT_METRICS_HOST, pathPrefix } from '../config/schema.js';
+import { DEFAULT_ADMIN_HOST, DEFAULT_METRICS_HOST, pathPrefix } from '../config/schema.js';
 import { storeLocation } from '../core/open-store.js';
 import { createService } from '../main.js';
 import { startRetention } from '../workflows/retention.js';
@@ -55,11 +55,20 @@ export async function serveCommand(options: ServeOptions, io: CommandIo): Promis
     });
     metrics = listenerOf(service.metricsApp.server.address(), false);
   }
+  let consoles: Listener | undefined;
+  if (service.consoleApp && config.admin.port !== undefined) {
+    await service.consoleApp.listen({
+      port: config.admin.port,
+      host: config.admin.host ?? DEFAULT_ADMIN_HOST,
+    });
+    consoles = listenerOf(service.consoleApp.server.address(), config.tls !== undefined);
+  }
   const lines = [
     '',
     `callcard is listening on ${main.where}, ${config.tls ? 'HTTPS' : 'plain HTTP'}` +
       (service.tenants.length > 1 ? ` for ${service.tenants.length} tenants` : ''),
     ...(metrics ? [`  Prometheus metrics at ${metrics.url}/metrics: ${metrics.where}, plain HTTP`] : []),
+    ...(consoles ? [`  Consoles on their own port: ${consoles.where}`] : []),
   ];
   for (const tenant of service.tenants) {
     const settings = tenant.tenant;
@@ -95,6 +104,7 @@ export async function serveCommand(options: ServeOptions, io: CommandIo): Promis
       );
     }
     lines.push(
+      `  Console: ${(consoles ?? main).url}${pathPrefix(settings.basePath)}/admin   (off until callcard admin add NAME)`,
       `  Try it:  curl -s -X POST ${base}/Lookup -H '${header}: <token>' \\`,
       `             -H 'Content-Type: application/json' -d '{"inputs":{"phoneNumber":"41215522000"}}'`,
     );

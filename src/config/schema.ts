@@ -304,6 +304,9 @@ function gatherTenants(raw: unknown): unknown {
 
 const ownPerTenant = z.never({ error: 'with tenants, set this in each tenant' }).optional();
 
+/** Where the console's own listener is when `admin.host` is not set: this machine only. */
+export const DEFAULT_ADMIN_HOST = '127.0.0.1';
+
 /** Where the separate metrics listener is when `metrics.host` is not set: this machine only. */
 export const DEFAULT_METRICS_HOST = '127.0.0.1';
 
@@ -342,6 +345,20 @@ const serverSettings = {
       /** When set, /metrics is served on its own plain HTTP listener on this port, not the main one. */
       port: z.coerce.number().int().min(1).max(65_535).optional(),
       /** The address that listener is on: this machine only unless set (it is plain HTTP). */
+      host: z.string().min(1).optional(),
+    })
+    .strict()
+    .prefault({}),
+  /** The web console at `<base>/admin` (on once `callcard admin add` made an account). */
+  admin: z
+    .object({
+      /** A session without a request for this long is over. */
+      idleTimeoutMs: z.coerce.number().int().min(60_000).max(86_400_000).default(1_800_000),
+      /** A session is over this long after its sign-in, however active. */
+      maxSessionMs: z.coerce.number().int().min(60_000).max(604_800_000).default(43_200_000),
+      /** When set, the console is served on its own listener on this port, not the main one. */
+      port: z.coerce.number().int().min(1).max(65_535).optional(),
+      /** The address that listener is on: this machine only unless set. */
       host: z.string().min(1).optional(),
     })
     .strict()

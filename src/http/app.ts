@@ -8,6 +8,8 @@ import Fastify, {
 import type { Logger } from 'pino';
 import secureJson from 'secure-json-parse';
 import { type Config, pathPrefix, type Tenant } from '../config/schema.js';
+import type { ConsoleOptions } from '../console/kit.js';
+import { consoleRoutes } from '../console/plugin.js';
 import { CallcardError, ErrorMessages } from '../errors.js';
 import type { Lookup } from '../lookup/lookup.js';
 import { maskNumber } from '../phone/index.js';
@@ -36,6 +38,8 @@ export interface TenantRoutes {
   /** Where workflow deliveries stand, for the call pages. */
   readonly outbox?: OutboxStore;
   readonly auth: Authenticator;
+  /** The web console at `<base>/admin`; it answers 404 until an account exists. */
+  readonly console?: Omit<ConsoleOptions, 'tenant'>;
   /** Finishes an OAuth consent at `<base path>/oauth/callback` (see routes/oauth.ts). */
   readonly oauthCallback?: (query: URLSearchParams) => Promise<string>;
 }
@@ -169,6 +173,42 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       metrics: options.metrics,
       guard: guard.api,
     });
+    // The console is for people in a browser, not the CONNECTOR: its own sign-in, not the API's guard.
+    if (routes.console)
+      await app.register(consoleRoutes, { prefix: `${prefix}/admin`, tenant, ...routes.console });
+  }
+  return app;
+}
+
+/**
+ * The separate listener for `admin.port`: every tenant's console at `<base>/admin`, and nothing
+ * else; HTTPS when the main port is.
+ */
+export async function buildConsoleApp(options: {
+  readonly tenants: readonly {
+    readonly tenant: Readonly<Tenant>;
+    readonly console: Omit<ConsoleOptions, 'tenant'>;
+  }[];
+  readonly config: Readonly<Pick<Config, 'trustProxy' | 'http'>>;
+  readonly tls?: { readonly cert: string | Buffer; readonly key: string | Buffer };
+  readonly logger: Logger;
+}): Promise<FastifyInstance> {
+  const { config } = options;
+  const app = Fastify({
+    loggerInstance: options.logger as FastifyBaseLogger,
+    // Fastify's own request lines would carry the query, and with it a number tested.
+    disableRequestLogging: true,
+    bodyLimit: BODY_LIMIT,
+    routerOptions: { caseSensitive: false, ignoreTrailingSlash: true },
+    trustProxy: config.trustProxy,
+    requestTimeout: config.http.requestTimeoutMs,
+    return503OnClosing: true,
+    frameworkErrors: sendError,
+    ...(options.tls && { https: { cert: options.tls.cert, key: options.tls.key } }),
+  });
+  registerErrorHandling(app);
+  for (const { tenant, console } of options.tenants) {
+    await app.register(consoleRoutes, { prefix: `${pathPrefix(tenant.basePath)}/admin`, tenant, ...console });
   }
   return app;
 }

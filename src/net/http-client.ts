@@ -157,7 +157,7 @@ export async function readText(response: Response, maxBytes = MAX_ANSWER_BYTES):
   const decoder = new TextDecoder();
   let text = '';
   let total = 0;
-  for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
+  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
     total += chunk.byteLength;
     if (total > maxBytes) {
       await response.body.cancel().catch(() => {});

@@ -1,5 +1,6 @@
 import type { CountryCode } from 'libphonenumber-js/max';
 import type { MatchKey } from '../phone/index.js';
+import type { AdminStore } from './admin-types.js';
 import type { CredentialStore } from './credential-types.js';
 import type { Delivery, OutboxStore, Submission } from './outbox-types.js';
 
@@ -46,12 +47,39 @@ export interface ImportSession {
   abort(): Promise<void>;
 }
 
+/** Which contacts to find: by the start of their name or company, or by a number's key. */
+export interface ContactSearch {
+  /**
+   * Contacts whose name, or else company, starts with this; A to Z in any case, other letters as
+   * written. Listed by that name or company, then in the order they were added.
+   */
+  readonly text?: string;
+  /** Instead: the contacts that have a number with this key. */
+  readonly key?: MatchKey;
+  readonly limit: number;
+  /** Continues a listing by text: the `next` of the previous page. */
+  readonly after?: string;
+}
+
+/** A contact as stored, with the source it is in. */
+export interface FoundContact extends ContactRecord {
+  readonly source: string;
+}
+
+export interface ContactSearchPage {
+  readonly contacts: FoundContact[];
+  /** Present when more contacts match: pass it as `after` for the next page. */
+  readonly next?: string;
+}
+
 /**
  * The local contact index: every source's contacts, keyed by canonical number. Methods are async so
  * that a networked store can stand behind the same interface; the embedded one answers from SQLite.
  */
 export interface ContactStore {
   findByKey(source: string, key: MatchKey, limit: number): Promise<ContactMatch[]>;
+  /** Contacts of every source in the index, one page at a time, read through indexes only. */
+  search(query: ContactSearch): Promise<ContactSearchPage>;
   count(source?: string): Promise<number>;
   beginImport(source: string, options: { replace: boolean }): Promise<ImportSession>;
   syncState(source: string): Promise<SyncState | undefined>;
@@ -194,6 +222,8 @@ export interface Store {
   readonly intake: CallIntake;
   /** The workflows' deliveries, kept beside the call journal they follow. */
   readonly outbox: OutboxStore;
+  /** The console's accounts, sessions and audit log. */
+  readonly admin: AdminStore;
   readonly secrets: SecretStore;
   /** OAuth connections: sealed tokens, consent requests, refresh leases. */
   readonly credentials: CredentialStore;

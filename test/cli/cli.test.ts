@@ -152,8 +152,8 @@ describe('callcard CLI', () => {
     });
 
   // Several processes start one after the other: the bound is for a busy machine, not a measure.
-  it('says what it really exposes, and keeps the plain HTTP metrics port on this machine', async () => {
-    const [port, metricsPort] = [await freePort(), await freePort()];
+  it('says what it really exposes, and keeps the metrics and console ports on this machine', async () => {
+    const [port, metricsPort, adminPort] = [await freePort(), await freePort(), await freePort()];
     const config = join(dir.path, 'callcard.yaml');
     writeFileSync(
       config,
@@ -162,6 +162,7 @@ describe('callcard CLI', () => {
         'host: 0.0.0.0',
         `dataDir: ${join(dir.path, 'data')}`,
         `metrics: { port: ${metricsPort} }`,
+        `admin: { port: ${adminPort} }`,
       ].join('\n'),
     );
     const served = await serve(['--config', config], /Try it/);
@@ -172,7 +173,10 @@ describe('callcard CLI', () => {
     expect(served.banner).toContain(
       `Prometheus metrics at http://127.0.0.1:${metricsPort}/metrics: 127.0.0.1:${metricsPort} (this machine only), plain HTTP`,
     );
+    expect(served.banner).toContain(`Consoles on their own port: 127.0.0.1:${adminPort} (this machine only)`);
+    expect(served.banner).toContain(`Console: http://127.0.0.1:${adminPort}/admin`);
     expect(await reachable('127.0.0.1', metricsPort)).toBe(true);
+    expect(await reachable('127.0.0.1', adminPort)).toBe(true);
     // From another address of this machine: the API answers, the metrics port does not.
     const outside = Object.values(networkInterfaces())
       .flat()
@@ -180,6 +184,7 @@ describe('callcard CLI', () => {
     if (outside) {
       expect(await reachable(outside, port)).toBe(true);
       expect(await reachable(outside, metricsPort)).toBe(false);
+      expect(await reachable(outside, adminPort)).toBe(false);
     } else {
       console.warn('no address but loopback on this machine: the metrics port was checked on loopback only');
     }

@@ -1,5 +1,14 @@
 import type pg from 'pg';
-import type { ContactMatch, ContactRecord, ContactStore, ImportSession, SyncState } from '../types.js';
+import { readSearchCursor, searchCursor } from '../search-cursor.js';
+import type {
+  ContactMatch,
+  ContactRecord,
+  ContactStore,
+  FoundContact,
+  ImportSession,
+  PhoneEntry,
+  SyncState,
+} from '../types.js';
 import { holdConnection, lockNames, whileLocked } from './pool.js';
 
 interface MatchRow {
@@ -35,6 +44,46 @@ export function createPostgresContactStore(
   const sessions = new Set<ImportSession>();
 
   return {
+    async search({ text, key, limit, after }) {
+      const fields = `c.seq, c.id, c.name, c.company, c.contact_uri, c.company_uri, c.custom_data, c.phones,
+        c.updated_at, s.name AS source`;
+      if (key !== undefined) {
+        const { rows } = await pool.query<SearchRow>(
+          `SELECT ${fields}, '' AS sort FROM ${s}.phone_keys k JOIN ${s}.contacts c ON c.seq = k.contact
+           JOIN ${s}.sources s ON s.id = c.source WHERE k.key = $1 ORDER BY k.position, c.seq LIMIT $2`,
+          [key, limit],
+        );
+        return { contacts: rows.map(toFound) };
+      }
+      const [sort, seq] = readSearchCursor(after);
+      // By name, and by company for those whose name does not match: each read in its index's order.
+      const byName = pool.query<SearchRow>(
+        `SELECT ${fields}, lower(c.name) COLLATE "C" AS sort FROM ${s}.contacts c JOIN ${s}.sources s ON s.id = c.source
+         WHERE c.name IS NOT NULL AND lower(c.name) COLLATE "C" >= lower($1) COLLATE "C"
+           AND lower(c.name) COLLATE "C" < (lower($1) || chr(1114111)) COLLATE "C"
+           AND (lower(c.name) COLLATE "C", c.seq) > ($2 COLLATE "C", $3)
+         ORDER BY lower(c.name) COLLATE "C", c.seq LIMIT $4`,
+        [text ?? '', sort, seq, limit + 1],
+      );
+      const byCompany = pool.query<SearchRow>(
+        `SELECT ${fields}, lower(c.company) COLLATE "C" AS sort FROM ${s}.contacts c JOIN ${s}.sources s ON s.id = c.source
+         WHERE c.company IS NOT NULL AND lower(c.company) COLLATE "C" >= lower($1) COLLATE "C"
+           AND lower(c.company) COLLATE "C" < (lower($1) || chr(1114111)) COLLATE "C"
+           AND (lower(c.company) COLLATE "C", c.seq) > ($2 COLLATE "C", $3)
+           AND (c.name IS NULL OR NOT starts_with(lower(c.name) COLLATE "C", lower($1) COLLATE "C"))
+         ORDER BY lower(c.company) COLLATE "C", c.seq LIMIT $4`,
+        [text ?? '', sort, seq, limit + 1],
+      );
+      const rows = [...(await byName).rows, ...(await byCompany).rows].sort((a, b) =>
+        a.sort < b.sort ? -1 : a.sort > b.sort ? 1 : Number(a.seq) - Number(b.seq),
+      );
+      const page = rows.slice(0, limit);
+      const last = page.at(-1);
+      return {
+        contacts: page.map(toFound),
+        ...(rows.length > limit && last && { next: searchCursor(last.sort, Number(last.seq)) }),
+      };
+    },
     async findByKey(source, key, limit) {
       const { rows } = await pool.query<MatchRow>({ ...find, values: [key, source, limit] });
       return rows.map(toMatch);
@@ -241,6 +290,18 @@ async function startPostgresImport(
       await end('ROLLBACK');
     },
   };
+}
+
+interface SearchRow extends Omit<MatchRow, 'position'> {
+  seq: string;
+  phones: PhoneEntry[];
+  source: string;
+  sort: string;
+}
+
+function toFound(row: SearchRow): FoundContact {
+  const { primary: _, ...match } = toMatch({ ...row, position: 0 });
+  return { ...match, source: row.source, phones: row.phones };
 }
 
 function toMatch(row: MatchRow): ContactMatch {

@@ -156,6 +156,36 @@ export const postgresMigrations: readonly PostgresMigration[] = [
       name text PRIMARY KEY,
       ran_at bigint NOT NULL
     );`,
+  // The console: contacts by the start of their name or company, byte order; its accounts,
+  // sessions (the SHA-256 of their cookie) and audit log.
+  (s) => `
+    CREATE INDEX contacts_by_name ON ${s}.contacts ((lower(name) COLLATE "C"), seq) WHERE name IS NOT NULL;
+    CREATE INDEX contacts_by_company ON ${s}.contacts ((lower(company) COLLATE "C"), seq) WHERE company IS NOT NULL;
+    CREATE TABLE ${s}.admin_accounts (
+      name text PRIMARY KEY,
+      role text NOT NULL CHECK (role IN ('partner', 'tenant', 'read-only')),
+      tenant text,
+      password_hash text NOT NULL,
+      must_change boolean NOT NULL,
+      password_at bigint NOT NULL,
+      created_at bigint NOT NULL
+    );
+    CREATE TABLE ${s}.admin_sessions (
+      id_hash text PRIMARY KEY,
+      account text NOT NULL,
+      created_at bigint NOT NULL,
+      seen_at bigint NOT NULL
+    );
+    CREATE INDEX admin_sessions_by_account ON ${s}.admin_sessions (account);
+    CREATE INDEX admin_sessions_by_seen ON ${s}.admin_sessions (seen_at);
+    CREATE TABLE ${s}.admin_audit (
+      seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+      at bigint NOT NULL,
+      actor text NOT NULL,
+      action text NOT NULL,
+      subject text,
+      address text
+    );`,
 ];
 
 /**

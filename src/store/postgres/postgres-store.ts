@@ -1,4 +1,5 @@
 import type { SecretStore, Store } from '../types.js';
+import { createPostgresAdminStore } from './admin-store.js';
 import { createPostgresCallJournal } from './call-journal.js';
 import { createPostgresContactStore } from './contact-store.js';
 import { createPostgresCredentialStore } from './credential-store.js';
@@ -84,6 +85,7 @@ export async function openPostgresStore(settings: PostgresSettings): Promise<Sto
     credentials: createPostgresCredentialStore(pool, s),
     secrets,
     once,
+    admin: createPostgresAdminStore(pool, s),
     close() {
       closed ??= (async () => {
         await contacts.close();

@@ -51,6 +51,12 @@ export const contactMigrations: readonly Migration[] = [
         state TEXT NOT NULL
       );
     `),
+  // Contacts by the start of their name or company (A to Z folded), for the console's search.
+  (db) =>
+    db.exec(`
+      CREATE INDEX contacts_by_name ON contacts (lower(name), seq) WHERE name IS NOT NULL;
+      CREATE INDEX contacts_by_company ON contacts (lower(company), seq) WHERE company IS NOT NULL;
+    `),
 ];
 
 export const callMigrations: readonly Migration[] = [
@@ -143,5 +149,37 @@ export const callMigrations: readonly Migration[] = [
       ALTER TABLE deliveries ADD COLUMN update_of TEXT;
       ALTER TABLE deliveries ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
       CREATE INDEX deliveries_updates ON deliveries (update_of, seq) WHERE update_of IS NOT NULL;
+    `),
+];
+
+/** The console's accounts, sessions and audit log (`admin.db`). */
+export const adminMigrations: readonly Migration[] = [
+  (db) =>
+    db.exec(`
+      CREATE TABLE accounts (
+        name TEXT PRIMARY KEY,
+        role TEXT NOT NULL CHECK (role IN ('partner', 'tenant', 'read-only')),
+        tenant TEXT,
+        password_hash TEXT NOT NULL,
+        must_change INTEGER NOT NULL,
+        password_at INTEGER NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+      CREATE TABLE sessions (
+        id_hash TEXT PRIMARY KEY,
+        account TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        seen_at INTEGER NOT NULL
+      );
+      CREATE INDEX sessions_by_account ON sessions (account);
+      CREATE INDEX sessions_by_seen ON sessions (seen_at);
+      CREATE TABLE audit (
+        seq INTEGER PRIMARY KEY,
+        at INTEGER NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        subject TEXT,
+        address TEXT
+      );
     `),
 ];

@@ -2,15 +2,19 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { MatchKey } from '../../phone/index.js';
 import { ensurePrivateDir, ensureSecretFile, privateFile } from '../private-files.js';
+import { readSearchCursor, searchCursor } from '../search-cursor.js';
 import type {
   CallIntake,
   ContactMatch,
   ContactStore,
+  FoundContact,
   ImportSession,
   NewCallRecord,
+  PhoneEntry,
   Store,
   SyncState,
 } from '../types.js';
+import { openAdminStore } from './admin-store.js';
 import { createCallJournal } from './call-journal.js';
 import { createCredentialStore, credentialMigrations } from './credential-store.js';
 import { startImport } from './import-session.js';
@@ -42,11 +46,13 @@ export function openSqliteStore(dataDir: string): Store {
       return recorded;
     },
   );
+  const admin = openAdminStore(dataDir);
   let closed = false;
   return {
     contacts,
     calls,
     outbox,
+    admin,
     intake: {
       async recordWithDeliveries(call, deliveriesFor, now) {
         return recordWithDeliveries.immediate(call, deliveriesFor, now);
@@ -64,6 +70,7 @@ export function openSqliteStore(dataDir: string): Store {
       if (closed) return;
       closed = true;
       await contacts.close();
+      await admin.close();
       contactsDb.close();
       callsDb.close();
       credentialsDb.close();
@@ -134,9 +141,43 @@ function createContactStore(
     return id;
   };
 
+  // Search by text: two listings in index order, by name and by company (a contact whose name
+  // matches is listed by its name only), merged. Each reads `limit + 1` rows past the cursor.
+  const fields =
+    'c.seq, c.id, c.name, c.company, c.contact_uri, c.company_uri, c.custom_data, c.phones, c.updated_at, s.name AS source';
+  const byName = db.prepare<[string, string, string, number, number], SearchRow>(`
+    SELECT ${fields}, lower(c.name) AS sort FROM contacts c JOIN sources s ON s.id = c.source
+    WHERE c.name IS NOT NULL AND lower(c.name) >= ? AND lower(c.name) < ? AND (lower(c.name), c.seq) > (?, ?)
+    ORDER BY lower(c.name), c.seq LIMIT ?`);
+  const byCompany = db.prepare<[string, string, string, number, string, string, number], SearchRow>(`
+    SELECT ${fields}, lower(c.company) AS sort FROM contacts c JOIN sources s ON s.id = c.source
+    WHERE c.company IS NOT NULL AND lower(c.company) >= ? AND lower(c.company) < ?
+      AND (lower(c.company), c.seq) > (?, ?)
+      AND (c.name IS NULL OR NOT (lower(c.name) >= ? AND lower(c.name) < ?))
+    ORDER BY lower(c.company), c.seq LIMIT ?`);
+  const byKey = db.prepare<[MatchKey, number], SearchRow>(`
+    SELECT ${fields}, '' AS sort FROM phone_keys k JOIN contacts c ON c.seq = k.contact JOIN sources s ON s.id = c.source
+    WHERE k.key = ? ORDER BY k.position, c.seq LIMIT ?`);
+
   let importing: ImportSession | undefined;
 
   return {
+    async search({ text, key, limit, after }) {
+      if (key !== undefined) return { contacts: byKey.all(key, limit).map(toFound) };
+      const low = foldAscii(text ?? '');
+      const high = `${low}\u{10FFFF}`;
+      const [sort, seq] = readSearchCursor(after);
+      const rows = [
+        ...byName.all(low, high, sort, seq, limit + 1),
+        ...byCompany.all(low, high, sort, seq, low, high, limit + 1),
+      ].sort((a, b) => (a.sort < b.sort ? -1 : a.sort > b.sort ? 1 : a.seq - b.seq));
+      const page = rows.slice(0, limit);
+      const last = page.at(-1);
+      return {
+        contacts: page.map(toFound),
+        ...(rows.length > limit && last && { next: searchCursor(last.sort, last.seq) }),
+      };
+    },
     async findByKey(source, key, limit) {
       const id = idOf(source);
       if (id === undefined) return [];
@@ -176,6 +217,21 @@ function createContactStore(
       await importing?.abort();
     },
   };
+}
+
+interface SearchRow extends ContactRow {
+  seq: number;
+  phones: string;
+  source: string;
+  sort: string;
+}
+
+/** A-Z to a-z, as SQLite's lower() folds (other letters stay as written). */
+const foldAscii = (text: string) => text.replace(/[A-Z]/g, (letter) => letter.toLowerCase());
+
+function toFound(row: SearchRow): FoundContact {
+  const { primary: _, ...match } = toMatch(row, 0);
+  return { ...match, source: row.source, phones: JSON.parse(row.phones) as PhoneEntry[] };
 }
 
 /** Contacts read for one key at most, before ranking. */

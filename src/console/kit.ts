@@ -1,0 +1,84 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { VNode } from 'preact';
+import type { Tenant } from '../config/schema.js';
+import type { ConfiguredSource, Lookup } from '../lookup/lookup.js';
+import type { LookupActivity } from '../metrics/activity.js';
+import type { AdminRole, AdminStore } from '../store/admin-types.js';
+import type { OutboxStore } from '../store/outbox-types.js';
+import type { CallJournal, ContactStore } from '../store/types.js';
+import type { ThrottleOptions } from './throttle.js';
+import type { PageContext } from './views/layout.js';
+
+/** Everything one tenant's console reads and changes. */
+export interface ConsoleOptions {
+  readonly tenant: Readonly<Tenant>;
+  /** The tenant's accounts, sessions and audit log. */
+  readonly accounts: AdminStore;
+  /** Partner accounts (every tenant), when they are kept apart from the tenant's. */
+  readonly partners?: AdminStore;
+  /** The lookup as the CONNECTOR's is made, but not counted in its figures. */
+  readonly lookup: Lookup;
+  readonly sources: readonly Pick<ConfiguredSource, 'name' | 'mode'>[];
+  readonly contacts: Pick<ContactStore, 'count' | 'syncState' | 'search'>;
+  readonly journal: CallJournal;
+  readonly outbox: OutboxStore;
+  /**
+   * Starts syncing a mirrored source now (after any sync running); false when it is not mirrored.
+   * The sync goes on after the answer: its outcome is the source's sync state.
+   */
+  readonly syncNow?: (source: string, full: boolean) => boolean;
+  /** The CONNECTOR's recent lookups. */
+  readonly activity?: LookupActivity;
+  /** The header sets the tenant accepts now (they change when token files change). */
+  readonly credentials: () => readonly Readonly<Record<string, string>>[];
+  /** Hides configured secrets in text shown (a source's error may quote a URL with a password). */
+  readonly redact: (text: string) => string;
+  /** Binds the forms' tokens to the session; the same on every instance that serves the tenant. */
+  readonly csrfKey: Buffer;
+  /** For a partner: every tenant's console. */
+  readonly tenants?: readonly { readonly name: string; readonly path: string }[];
+  readonly idleTimeoutMs?: number;
+  readonly maxSessionMs?: number;
+  readonly throttle?: ThrottleOptions;
+  readonly now?: () => number;
+}
+
+/** The signed-in account, as the console's routes see it. */
+export interface ConsoleUser {
+  readonly name: string;
+  readonly role: AdminRole;
+  readonly mustChange: boolean;
+  /** SHA-256 of the session cookie's value. */
+  readonly session: string;
+  /** Where the account is kept (the tenant's accounts, or the partners'). */
+  readonly store: AdminStore;
+}
+
+/** What each page module gets: the options, the page context and the audit. */
+export interface ConsoleKit {
+  readonly options: ConsoleOptions;
+  readonly now: () => number;
+  readonly base: string;
+  /** callcard's version, as released. */
+  readonly version: string;
+  context(request: FastifyRequest, reply: FastifyReply): PageContext;
+  audit(request: FastifyRequest, action: string, subject?: string): Promise<void>;
+  /** Sends a page of HTML. */
+  send(reply: FastifyReply, page: VNode, status?: number): FastifyReply;
+  /** The 403 page for a viewer who may not do this. */
+  forbid(request: FastifyRequest, reply: FastifyReply): FastifyReply;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    consoleUser?: ConsoleUser;
+  }
+  interface FastifyContextConfig {
+    /** Served without a session (sign-in, assets). */
+    open?: boolean;
+    /** Changes something: refused to read-only accounts. */
+    change?: boolean;
+    /** Served while the password must still be changed. */
+    beforePassword?: boolean;
+  }
+}
