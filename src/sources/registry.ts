@@ -5,6 +5,7 @@ import { embeddedSourceSchema } from './embedded/embedded-source.js';
 import { fileSourceSchema } from './file/schema.js';
 import { hubspotSourceSchema } from './hubspot/schema.js';
 import { ldapSourceSchema } from './ldap/schema.js';
+import { microsoft365SourceSchema } from './microsoft365/schema.js';
 import { pipedriveSourceSchema } from './pipedrive/schema.js';
 import { restSourceSchema } from './rest/schema.js';
 import { sqlSourceSchema } from './sql/schema.js';
@@ -76,6 +77,10 @@ export const sourceTypes = {
   bexio: sourceType({
     schema: bexioSourceSchema,
     load: async () => (await import('./bexio/bexio-source.js')).createBexioSource,
+  }),
+  microsoft365: sourceType({
+    schema: microsoft365SourceSchema,
+    load: async () => (await import('./microsoft365/microsoft365-source.js')).createMicrosoft365Source,
   }),
 } as const;
 

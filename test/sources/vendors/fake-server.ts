@@ -35,6 +35,8 @@ export interface FakeVendorOptions {
   /** The vendor's answer to missing or wrong credentials. */
   readonly unauthorized: Reply;
   readonly route: Route;
+  /** Where the OAuth2 client-credentials endpoint is: `/token` unless the vendor's is elsewhere. */
+  readonly tokenPath?: string;
 }
 
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i;
@@ -70,6 +72,7 @@ export async function startFakeVendor(options: FakeVendorOptions) {
   const failures: Reply[] = [];
   const later: { at: number; reply: Reply }[] = [];
   const bearer = new Set<string>();
+  const tokenRequests: Recorded[] = [];
   let issued = 0;
   let delay: Promise<void> | undefined;
 
@@ -94,7 +97,8 @@ export async function startFakeVendor(options: FakeVendorOptions) {
       response.writeHead(reply.status, { 'content-type': 'application/json', ...reply.headers });
       response.end(reply.body === undefined ? '' : JSON.stringify(reply.body));
     };
-    if (url.pathname === '/token' && request.method === 'POST') {
+    if (url.pathname === (options.tokenPath ?? '/token') && request.method === 'POST') {
+      tokenRequests.push(recorded);
       const token = `oauth-${++issued}`;
       bearer.add(token);
       return send({ status: 200, body: { access_token: token, token_type: 'Bearer', expires_in: 3600 } });
@@ -120,6 +124,8 @@ export async function startFakeVendor(options: FakeVendorOptions) {
     url: `http://127.0.0.1:${port}`,
     port,
     requests,
+    /** The token requests (client credentials), apart from `requests`. */
+    tokenRequests,
     violations,
     /** The next requests (after the credentials are checked) get these answers, one each. */
     fail(...replies: Reply[]) {
