@@ -3,6 +3,7 @@ import { bexioSourceSchema } from './bexio/schema.js';
 import { carddavSourceSchema } from './carddav/schema.js';
 import { embeddedSourceSchema } from './embedded/embedded-source.js';
 import { fileSourceSchema } from './file/schema.js';
+import { googleSourceSchema } from './google/schema.js';
 import { hubspotSourceSchema } from './hubspot/schema.js';
 import { ldapSourceSchema } from './ldap/schema.js';
 import { microsoft365SourceSchema } from './microsoft365/schema.js';
@@ -81,6 +82,10 @@ export const sourceTypes = {
   microsoft365: sourceType({
     schema: microsoft365SourceSchema,
     load: async () => (await import('./microsoft365/microsoft365-source.js')).createMicrosoft365Source,
+  }),
+  google: sourceType({
+    schema: googleSourceSchema,
+    load: async () => (await import('./google/google-source.js')).createGoogleSource,
   }),
 } as const;
 

@@ -52,7 +52,7 @@ export function schemaOf(file: string) {
   // (weclapp's timestamp, html) by their type alone.
   ajv.addFormat('date-time', (value: string) => RFC3339.test(value) && !Number.isNaN(Date.parse(value)));
   ajv.addFormat('uuid', /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i);
-  for (const format of ['int32', 'timestamp', 'html']) ajv.addFormat(format, true);
+  for (const format of ['int32', 'timestamp', 'html', 'google-datetime']) ajv.addFormat(format, true);
   ajv.addSchema({ ...document, $id: 'vendor' });
   const compiled = new Map<string, ValidateFunction>();
   return (name: string, value: unknown): string | undefined => {
