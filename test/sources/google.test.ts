@@ -1,4 +1,6 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { Writable } from 'node:stream';
+import { importSPKI, jwtVerify } from 'jose';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import YAML from 'yaml';
@@ -294,6 +296,68 @@ describe('google source', () => {
     ).toBeGreaterThan(1);
   });
 
+  it('a service account with domain-wide delegation: a signed assertion (RFC 7523) for the user it acts as', async () => {
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const key = {
+      type: 'service_account',
+      client_email: 'callcard@acme-callcard.iam.gserviceaccount.com',
+      private_key: privateKey.export({ type: 'pkcs8', format: 'pem' }),
+      token_uri: `${fake.url}/token`,
+    };
+    vi.stubEnv('GOOGLE_SA_KEY', JSON.stringify(key));
+    const scopes = [
+      'https://www.googleapis.com/auth/contacts.readonly',
+      'https://www.googleapis.com/auth/directory.readonly',
+    ];
+    const made = createGoogleSource(
+      {
+        ...googleSourceSchema.parse({
+          type: 'google',
+          auth: {
+            type: 'googleServiceAccount',
+            keyEnv: 'GOOGLE_SA_KEY',
+            subject: 'empfang@contoso.ch',
+            scopes,
+          },
+          baseUrl: fake.url,
+          directory: true,
+        }),
+        name: 'google',
+      } as GoogleSourceConfig,
+      { logger: silent, baseDir: process.cwd() },
+    );
+    cleanups.push(() => made.close?.());
+    const report = await engine().sync({ source: made, intervalMs: 60_000, fullIntervalMs: 3_600_000 });
+    expect(report.error).toBeUndefined();
+    expect(report.written).toBe(3);
+    expect(fake.tokenRequests).toHaveLength(1);
+    const form = new URLSearchParams(String(fake.tokenRequests[0]!.body));
+    expect(form.get('grant_type')).toBe('urn:ietf:params:oauth:grant-type:jwt-bearer');
+    const verified = await jwtVerify(
+      form.get('assertion')!,
+      await importSPKI(String(publicKey.export({ type: 'spki', format: 'pem' })), 'RS256'),
+      { issuer: key.client_email, audience: key.token_uri, subject: 'empfang@contoso.ch' },
+    );
+    expect(verified.protectedHeader.alg).toBe('RS256');
+    expect(verified.payload['scope']).toBe(scopes.join(' '));
+    expect(verified.payload.exp! - verified.payload.iat!).toBe(3600);
+    expect(fake.requests.every((request) => request.headers.authorization === 'Bearer oauth-1')).toBe(true);
+  });
+
+  it('a service account key that is not one is refused when the source is made', () => {
+    vi.stubEnv('GOOGLE_SA_KEY', '{"type":"service_account"}');
+    const auth = { type: 'googleServiceAccount', keyEnv: 'GOOGLE_SA_KEY', scopes: ['x'] };
+    expect(() =>
+      createGoogleSource(
+        {
+          ...googleSourceSchema.parse({ type: 'google', auth, baseUrl: fake.url }),
+          name: 'google',
+        } as GoogleSourceConfig,
+        { logger: silent, baseDir: process.cwd() },
+      ),
+    ).toThrow(/no client_email or private_key/);
+  });
+
   it('a 429 is waited out as Retry-After asks, and the sync completes', async () => {
     fake.fail({
       status: 429,
@@ -349,7 +413,7 @@ describe('google source', () => {
   });
 
   it('the example of docs/connectors/google.md is a valid configuration', async () => {
-    const config = configSchema.parse(YAML.parse(docExample('docs/connectors/google.md', 'type: google')));
+    const config = configSchema.parse(YAML.parse(docExample('docs/connectors/google.md', 'name: google')));
     const [entry] = config.tenants[0]!.sources;
     expect(entry).toMatchObject({ type: 'google', name: 'google', auth: { type: 'oauth2Code' } });
     vi.stubEnv('GOOGLE_CLIENT_SECRET', 'test');
