@@ -72,11 +72,27 @@ const sameCredentials = (a: readonly Credential[], b: readonly Credential[]) => 
 /** The message for a tenant that shares a token with another; names no token. */
 export const sharedTokenMessage = (other: string) => `a token of it is tenant "${other}"'s too`;
 
-/** The header sets a tenant accepts: those configured, or the token kept in its data directory (made on first start). */
-export function credentialsOf(tenant: Readonly<Tenant>): {
+/** A token callcard generated and keeps: where (for people), and its file when it is one. */
+export interface KeptToken {
+  readonly value: string;
+  readonly created: boolean;
+  readonly keptIn: string;
+  readonly file?: string;
+}
+
+/**
+ * The header sets a tenant accepts: those configured, or else the token callcard keeps for it,
+ * `kept` when given (read from the tenant's store), else in its data directory (made on first start).
+ */
+export function credentialsOf(
+  tenant: Readonly<Tenant>,
+  kept?: KeptToken,
+): {
   credentials: Credential[];
   tokenFile?: string;
-  generatedToken?: { value: string; file: string };
+  /** Where the generated token is kept, when the tenant's token is one. */
+  keptIn?: string;
+  generatedToken?: { value: string; keptIn: string; file?: string };
 } {
   let credentials: Credential[];
   try {
@@ -85,11 +101,22 @@ export function credentialsOf(tenant: Readonly<Tenant>): {
     throw new Error(`tenant "${tenant.name}": ${(error as Error).message}`);
   }
   if (credentials.length > 0) return { credentials };
-  const token = ensureSecretFile(tenant.dataDir, 'token', newToken);
+  let token = kept;
+  if (!token) {
+    const inFile = ensureSecretFile(tenant.dataDir, 'token', newToken);
+    token = { ...inFile, keptIn: inFile.file };
+  }
   return {
     credentials: [{ [tenant.auth.header]: token.value }],
-    tokenFile: token.file,
-    ...(token.created && { generatedToken: { value: token.value, file: token.file } }),
+    keptIn: token.keptIn,
+    ...(token.file !== undefined && { tokenFile: token.file }),
+    ...(token.created && {
+      generatedToken: {
+        value: token.value,
+        keptIn: token.keptIn,
+        ...(token.file !== undefined && { file: token.file }),
+      },
+    }),
   };
 }
 

@@ -1,29 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { ensurePrivateDir, privateFile } from './store/private-files.js';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 
-/**
- * Secrets callcard makes for itself and keeps in the data directory, readable by its owner only.
- * `created` tells whether this call made the file (first start).
- */
-export function ensureSecretFile(dataDir: string, name: string, make: () => string) {
-  ensurePrivateDir(dataDir);
-  const file = join(dataDir, name);
-  try {
-    const value = readFileSync(file, 'utf8').trim();
-    if (value !== '') {
-      privateFile(file);
-      return { file, value, created: false };
-    }
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-  }
-  const value = make();
-  writeFileSync(file, `${value}\n`, { mode: 0o600 });
-  privateFile(file);
-  return { file, value, created: true };
-}
+import { ensureSecretFile } from './store/private-files.js';
+
+export { ensureSecretFile };
 
 export const newToken = () => randomBytes(24).toString('base64url');
 export const newKey = () => randomBytes(32).toString('base64url');

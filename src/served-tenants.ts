@@ -1,18 +1,27 @@
 import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
 import { type Core, type CoreOptions, openCore } from './core/open-core.js';
-import { credentialsOf, sharedTokenMessage, sharedTokens } from './credentials.js';
+import {
+  configuredCredentials,
+  credentialsOf,
+  type KeptToken,
+  sharedTokenMessage,
+  sharedTokens,
+} from './credentials.js';
 import type { TenantRoutes } from './http/app.js';
 import { Authenticator, type Credential } from './http/auth.js';
 import { redactorOf } from './logging.js';
 import { consentCallback } from './oauth/consent.js';
+import { newToken } from './secrets.js';
 
 /** A tenant as served: its core and how its callers authenticate. */
 export interface ServedTenant extends Core {
   /** The token callcard generated on this start, when none was configured (first start). */
-  readonly generatedToken?: { readonly value: string; readonly file: string };
+  readonly generatedToken?: { readonly value: string; readonly keptIn: string; readonly file?: string };
   /** The token file in the data directory, when the token comes from there. */
   readonly tokenFile?: string;
+  /** Where the token callcard generated is kept (its file, or the shared store), when it is the tenant's token. */
+  readonly tokenKeptIn?: string;
 }
 
 export interface ServedTenants {
@@ -35,8 +44,10 @@ export async function openServedTenants(
   logger: Logger,
 ): Promise<ServedTenants> {
   const redactor = redactorOf(logger);
+  /** Tokens callcard generated and keeps in a shared store, by tenant: read once, at start. */
+  const keptTokens = new Map<string, KeptToken>();
   const read = (tenant: Config['tenants'][number]) => {
-    const auth = credentialsOf(tenant);
+    const auth = credentialsOf(tenant, keptTokens.get(tenant.name));
     redactor?.add(auth.credentials.flatMap((set) => Object.values(set)));
     return auth;
   };
@@ -45,17 +56,36 @@ export async function openServedTenants(
   const credentials: Credential[][] = [];
   try {
     for (const tenant of config.tenants) {
-      const auth = read(tenant);
-      credentials.push(auth.credentials);
+      // Tokens are checked before anything is opened: a bad one stops the start at once.
+      let configured: number;
+      try {
+        configured = configuredCredentials(tenant).length;
+      } catch (error) {
+        throw new Error(`tenant "${tenant.name}": ${(error as Error).message}`);
+      }
       const several = config.tenants.length > 1;
       const core = await openCore(tenant, {
         ...options,
         logger: several ? logger.child({ tenant: tenant.name }) : logger,
       });
+      let auth: ReturnType<typeof read>;
+      try {
+        // Without tokens configured, the one callcard generated; with a shared store, kept there
+        // (the first instance makes it, every other one reads it).
+        if (configured === 0 && tenant.store.type !== 'sqlite') {
+          keptTokens.set(tenant.name, await core.store.secrets.ensure('token', newToken));
+        }
+        auth = read(tenant);
+      } catch (error) {
+        await core.close();
+        throw error;
+      }
+      credentials.push(auth.credentials);
       auths.push(new Authenticator(auth.credentials));
       tenants.push({
         ...core,
         ...(auth.tokenFile && { tokenFile: auth.tokenFile }),
+        ...(auth.keptIn && { tokenKeptIn: auth.keptIn }),
         ...(auth.generatedToken && { generatedToken: auth.generatedToken }),
       });
     }

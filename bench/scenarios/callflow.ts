@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { HookStats } from '../servers/hook.js';
 import { startCallcard } from '../support/callcard.js';
 import { log, sleep, stop } from '../support/children.js';
-import { type Context, SEED } from '../support/context.js';
+import { type Context, SEED, TARGETS } from '../support/context.js';
 import { HOST, httpCall } from '../support/http.js';
 import { type LoadResult, runLoad } from '../support/load.js';
 import { num, prng } from '../support/numbers.js';
@@ -27,6 +27,7 @@ import {
   WF_MAX_ATTEMPTS,
   workflowConfig,
 } from '../support/workflow.js';
+import { type BareLoad, bareLoad } from './bare.js';
 import { type Hit, knownNumbers } from './contacts.js';
 import { defineScenario } from './types.js';
 
@@ -62,6 +63,10 @@ export interface CallFlowResult {
   readonly target: HookStats;
   readonly answerCheck: AnswerCheck;
   readonly downProbe: Posting;
+  /** The bare node:http server loaded with the same bodies and settings, answering a record's id and url. */
+  readonly bare?: BareLoad;
+  /** callcard's answers/s over the bare server's. */
+  readonly ratio?: number;
   readonly pass: { noNon2xx: boolean; allDelivered: boolean; noDuplicates: boolean; answerCheck: boolean };
 }
 
@@ -171,13 +176,14 @@ export default defineScenario<CallFlowResult>({
     const { hits, misses } = knownNumbers(ctx);
     const hook = await startHook(ctx);
     let server: Awaited<ReturnType<typeof startCallcard>> | undefined;
+    let result: CallFlowResult;
+    const bodiesFile = join(ctx.paths.work, 'bodies-callflow.json');
     try {
       await hookCall(ctx, 'POST', '/_bench/status/200');
       await hookCall(ctx, 'POST', '/_bench/reset');
       freshCalls(ctx);
       const config = await workflowConfig(ctx, 'workflow-healthy', WF_DELIVERY.answerBudgetMs);
       const bodies = healthyBodies(options.wfBodies, hits, misses);
-      const bodiesFile = join(ctx.paths.work, 'bodies-callflow.json');
       await writeFile(bodiesFile, JSON.stringify(bodies));
       log('starting callcard with CallFlow -> webhook (target answering at once)');
       server = await startCallcard(ctx, { logLevel: 'warn', logTo: 'ignore', config });
@@ -215,7 +221,7 @@ export default defineScenario<CallFlowResult>({
         `CallFlow: outbox ${outbox.done} done / ${outbox.total}, target ${target.distinctKeys} keys, ` +
           `${target.keysTwice} twice; pass ${JSON.stringify(pass)}`,
       );
-      return {
+      result = {
         delivery: { ...WF_DELIVERY },
         maxAttempts: WF_MAX_ATTEMPTS,
         connections: options.wfConnections,
@@ -240,6 +246,14 @@ export default defineScenario<CallFlowResult>({
       await stop(hook);
       freshCalls(ctx);
     }
+    const answer = JSON.stringify({ id: 'T-1', url: `http://${HOST}:${ctx.ports.hook}/records/T-1` });
+    const bare = await bareLoad(ctx, answer, bodiesFile, 'bare-callflow', {
+      path: '/CallFlow',
+      connections: options.wfConnections,
+      warmupSeconds: options.wfWarmup,
+      durationSeconds: options.wfDuration,
+    });
+    return { ...result, bare, ratio: result.load.requestsPerSecond / bare.load.requestsPerSecond };
   },
   notes: (_a, ctx) => [
     workflowNote(),
@@ -254,7 +268,16 @@ export default defineScenario<CallFlowResult>({
     report.row(
       `${title}: answers/s @ ${a.connections} conn`,
       `${num(Math.round(a.load.requestsPerSecond))} answers/s`,
+      `>= ${num(TARGETS.callFlowPerSecond)}`,
+      a.load.requestsPerSecond >= TARGETS.callFlowPerSecond,
     );
+    if (a.bare && a.ratio !== undefined) {
+      report.row(
+        `${title}: bare node:http, same bodies and settings`,
+        `${num(Math.round(a.bare.load.requestsPerSecond))} req/s, p99 ${ms(a.bare.load.latencyMs.p99)}`,
+      );
+      report.row(`${title}: ratio callcard / bare`, a.ratio.toFixed(3));
+    }
     report.row(`${title}: p50 / p99`, `${ms(a.load.latencyMs.p50)} / ${ms(a.load.latencyMs.p99)}`);
     report.row(
       `${title}: non-2xx / errors / timeouts`,
@@ -298,6 +321,7 @@ export default defineScenario<CallFlowResult>({
     );
   },
   pass: (a) => ({
+    callFlowRate: a.load.requestsPerSecond >= TARGETS.callFlowPerSecond,
     callFlowTargetUpNoNon2xx: a.pass.noNon2xx,
     callFlowTargetUpAllDelivered: a.pass.allDelivered,
     callFlowTargetUpNoDuplicates: a.pass.noDuplicates,

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { CountryCode } from 'libphonenumber-js/max';
-import { openSqliteStore } from '../store/sqlite/sqlite-store.js';
+import { openTenantStore } from '../core/open-store.js';
 import type { CallDirection, CallQuery, CallRecord } from '../store/types.js';
 import { parseIsoTime } from '../util/time.js';
 import { isoTime, usageError } from './flags.js';
@@ -192,7 +192,7 @@ export async function callsCommand(options: CallsOptions, command: Command, io: 
   const showing = async () =>
     (show ??= { display: await numberDisplay(tenant.region, options.showNumbers ?? false) });
   // The journal is all this reads: the store alone, no source or action is opened.
-  const store = openSqliteStore(tenant.dataDir);
+  const store = await openTenantStore(tenant);
   try {
     const journal = store.calls;
     if (options.csv) {
@@ -248,7 +248,7 @@ export async function purgeCallsCommand(
       'journal.retentionDays is null (calls are kept for ever): give --days N to remove old calls',
     );
   }
-  const store = openSqliteStore(tenant.dataDir);
+  const store = await openTenantStore(tenant);
   try {
     const olderThan = new Date(Date.now() - days * DAY_MS);
     const removed = await store.calls.purge(olderThan);

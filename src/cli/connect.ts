@@ -2,12 +2,11 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SINGLE_TENANT } from '../config/schema.js';
+import { openTenantStore, tenantKey } from '../core/open-store.js';
 import { type Connections, createConnections } from '../oauth/connections.js';
 import { beginConsent, ConsentError, deviceConsent, finishConsent } from '../oauth/consent.js';
 import { createSealer } from '../oauth/sealing.js';
 import { connectionsOf } from '../oauth/settings.js';
-import { tenantSecret } from '../secrets.js';
-import { openSqliteStore } from '../store/sqlite/sqlite-store.js';
 import { type CommandIo, write } from './io.js';
 import { loadTenant, type TenantOptions } from './load.js';
 import { quietLogger } from './quiet-logger.js';
@@ -42,11 +41,11 @@ export async function connectCommand(name: string, options: ConnectOptions, io: 
       `no OAuth connection named "${name}" (${names ? `configured: ${names}` : 'none is configured: a source or action with auth type oauth2Code'})`,
     );
   }
-  const store = openSqliteStore(tenant.dataDir);
+  const store = await openTenantStore(tenant);
   try {
     const connections = createConnections({
       store: store.credentials,
-      sealer: createSealer(tenantSecret(tenant.dataDir)),
+      sealer: createSealer(await tenantKey(store)),
       logger: quietLogger(config, io),
       ...(tenant.name !== SINGLE_TENANT && { tenant: tenant.name }),
     });

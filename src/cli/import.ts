@@ -1,9 +1,9 @@
 import { access } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
+import { openTenantStore } from '../core/open-store.js';
 import { importFiles } from '../import/importer.js';
 import { isRegion } from '../phone/index.js';
-import { openSqliteStore } from '../store/sqlite/sqlite-store.js';
 import type { CommandIo } from './io.js';
 import { loadTenant, type TenantOptions } from './load.js';
 
@@ -44,7 +44,7 @@ export async function importCommand(
     });
   }
 
-  const store = openSqliteStore(config.dataDir);
+  const store = await openTenantStore(config);
   const started = performance.now();
   let listed = 0;
   let warned = 0;

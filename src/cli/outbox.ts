@@ -1,5 +1,5 @@
+import { openTenantStore } from '../core/open-store.js';
 import type { Delivery, DeliveryStatus, OutboxStore } from '../store/outbox-types.js';
-import { openSqliteStore } from '../store/sqlite/sqlite-store.js';
 import { type CommonOptions, isoTime } from './calls.js';
 import { DELIVERY_STATUSES } from './flags.js';
 import { table } from './format.js';
@@ -18,7 +18,7 @@ async function withOutbox(
 ): Promise<void> {
   const { tenant } = loadTenant(options, io);
   // The outbox is all this reads or changes: the store alone, no source or action is opened.
-  const store = openSqliteStore(tenant.dataDir);
+  const store = await openTenantStore(tenant);
   try {
     await use(store.outbox);
   } finally {

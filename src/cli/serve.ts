@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { loadConfig } from '../config/load.js';
 import { DEFAULT_METRICS_HOST, pathPrefix } from '../config/schema.js';
+import { storeLocation } from '../core/open-store.js';
 import { createService } from '../main.js';
 import { startRetention } from '../workflows/retention.js';
 import type { CommandIo } from './io.js';
@@ -68,7 +69,7 @@ export async function serveCommand(options: ServeOptions, io: CommandIo): Promis
     lines.push(
       '',
       ...(service.tenants.length > 1 ? [`Tenant ${settings.name}:`] : []),
-      `  ${settings.sources.length} source(s), data in ${settings.dataDir}`,
+      `  ${settings.sources.length} source(s), data in ${storeLocation(settings)}`,
       ...(tenant.mirrors.size > 0
         ? [`  Mirroring ${[...tenant.mirrors.keys()].join(', ')}: first sync running`]
         : []),
@@ -79,10 +80,15 @@ export async function serveCommand(options: ServeOptions, io: CommandIo): Promis
       lines.push(
         `    Header name:   ${header}`,
         `    Header value:  ${tenant.generatedToken.value}`,
-        `  The token was generated on this first start and is kept in ${tenant.generatedToken.file}.`,
+        `  The token was generated on this first start and is kept in ${tenant.generatedToken.keptIn}.`,
       );
     } else if (tenant.tokenFile) {
       lines.push(`    Header name:   ${header}`, `    Header value:  the token in ${tenant.tokenFile}`);
+    } else if (tenant.tokenKeptIn) {
+      lines.push(
+        `    Header name:   ${header}`,
+        `    Header value:  the token generated on the first start, kept in ${tenant.tokenKeptIn}`,
+      );
     } else {
       lines.push(
         '    Headers:       as configured (auth.tokens, auth.tokenFile, auth.tokenEnv, auth.credentials)',

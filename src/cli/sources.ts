@@ -83,9 +83,11 @@ export async function syncCommand(
           ? `${report.source}: failed after ${(report.durationMs / 1000).toFixed(1)} s: ${redact(report.error)}\n`
           : report.unchanged
             ? `${report.source}: unchanged since the last sync\n`
-            : `${report.source}: ${report.full ? 'full' : 'incremental'} sync, ${report.read} read, ` +
-              `${report.written} written, ${report.removed} removed, ${report.skipped} skipped, ` +
-              `${(report.durationMs / 1000).toFixed(1)} s (${rate} rows/s)\n`,
+            : report.elsewhere
+              ? `${report.source}: being synced by another instance on the same store: not synced here\n`
+              : `${report.source}: ${report.full ? 'full' : 'incremental'} sync, ${report.read} read, ` +
+                `${report.written} written, ${report.removed} removed, ${report.skipped} skipped, ` +
+                `${(report.durationMs / 1000).toFixed(1)} s (${rate} rows/s)\n`,
       );
     }
     if (failed) io.exitCode = 1;

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { CallcardError } from '../errors.js';
 import { type Config, type ConfigInput, configSchema, SINGLE_TENANT } from './schema.js';
 
@@ -33,6 +33,7 @@ const ENV: readonly (readonly [string, readonly string[], ((value: string) => un
   ['CALLCARD_BASE_PATH', ['basePath']],
   ['CALLCARD_PUBLIC_URL', ['publicUrl']],
   ['CALLCARD_DATA_DIR', ['dataDir']],
+  ['CALLCARD_STORE_URL', ['store', 'url']],
   ['CALLCARD_REGION', ['region']],
   ['CALLCARD_MAX_RESULTS', ['maxResults']],
   ['CALLCARD_TOKEN', ['auth', 'tokens'], splitList],

@@ -1,5 +1,5 @@
 import { join, resolve } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { HEADER_NAME } from '../net/headers.js';
 import { isRegion } from '../phone/countries.js';
 import { sourceTypes } from '../sources/registry.js';
@@ -75,6 +75,45 @@ const window = (max: number, windowMs: number) =>
     .strict()
     .prefault({});
 
+/** PostgreSQL's longest name: a longer schema name would be cut, and two tenants' could meet. */
+const MAX_SCHEMA_NAME = 63;
+
+/**
+ * Where the tenant's state is kept: the embedded SQLite files in its data directory (the default),
+ * or a schema of a PostgreSQL database that every instance serving the tenant shares. A `url`
+ * without a `type` (as CALLCARD_STORE_URL gives it) is PostgreSQL.
+ */
+const storeSchema = z.preprocess(
+  (value) =>
+    isObject(value) && value['type'] === undefined && value['url'] !== undefined
+      ? { ...value, type: 'postgres' }
+      : value,
+  z.discriminatedUnion('type', [
+    z.object({ type: z.literal('sqlite') }).strict(),
+    z
+      .object({
+        type: z.literal('postgres'),
+        /** postgres://user@host:5432/db; the password in it, or from passwordEnv or passwordFile. */
+        url: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL'),
+        passwordEnv: z.string().min(1).optional(),
+        passwordFile: z.string().min(1).optional(),
+        /** The tenant's schema: `callcard` for one tenant, `callcard_<tenant>` for several, unless set. */
+        schema: z
+          .string()
+          .regex(/^[a-z_][a-z0-9_]*$/, 'lower-case letters, digits and "_", not starting with a digit')
+          .max(MAX_SCHEMA_NAME)
+          .optional(),
+        /** Most connections this instance opens to the database (shared by the tenants on it). */
+        maxConnections: z.coerce.number().int().min(1).max(1000).default(10),
+      })
+      .strict()
+      .refine((value) => value.passwordEnv === undefined || value.passwordFile === undefined, {
+        message: 'give only one of passwordEnv, passwordFile',
+        path: ['passwordEnv'],
+      }),
+  ]),
+);
+
 /** What one customer of the instance has: own data, tokens, sources, workflows and limits. */
 const tenantSchema = z
   .object({
@@ -86,6 +125,7 @@ const tenantSchema = z
     dataDir: z.string().min(1).optional(),
     /** Region that national numbers are read in. */
     region: region.default('CH'),
+    store: storeSchema.prefault({ type: 'sqlite' }),
     maxResults: z.coerce.number().int().min(1).max(50).default(5),
     auth: z
       .object({
@@ -201,7 +241,16 @@ const tenantSchema = z
   });
 
 /** Settings of a tenant that, with several tenants, may be set once at the top for all of them. */
-const SHARED_TENANT_KEYS = ['publicUrl', 'region', 'maxResults', 'lookup', 'delivery', 'journal', 'limits'];
+const SHARED_TENANT_KEYS = [
+  'publicUrl',
+  'region',
+  'maxResults',
+  'lookup',
+  'delivery',
+  'journal',
+  'limits',
+  'store',
+];
 /** Settings that are each tenant's own: at the top they would be shared by every customer. */
 const OWN_TENANT_KEYS = ['basePath', 'sources', 'workflows', 'allow', 'dataDir'];
 const TENANT_KEYS = [...SHARED_TENANT_KEYS, ...OWN_TENANT_KEYS, 'auth'];
@@ -338,6 +387,16 @@ export const configSchema = z.preprocess(
           name,
           // One tenant keeps the data directory itself; several each get their own inside it.
           dataDir: tenant.dataDir ?? (single ? server.dataDir : join(server.dataDir, name)),
+          // So with a schema of a shared database.
+          store:
+            tenant.store.type === 'postgres'
+              ? {
+                  ...tenant.store,
+                  schema:
+                    tenant.store.schema ??
+                    (single ? 'callcard' : `callcard_${name.toLowerCase().replaceAll('-', '_')}`),
+                }
+              : tenant.store,
           ...(server.baseDir !== undefined && { baseDir: server.baseDir }),
         })),
       }),
@@ -366,6 +425,7 @@ function checkTenantsApart(tenants: readonly Tenant[], ctx: z.RefinementCtx): vo
   if (tenants.length < 2) return;
   const paths = new Map<string, string>();
   const dirs = new Map<string, string>();
+  const schemas = new Map<string, string>();
   const tokens = new Map<string, string>();
   const within = (a: string, b: string) => a === b || b.startsWith(`${a}/`) || a.startsWith(`${b}/`);
   for (const tenant of tenants) {
@@ -395,6 +455,21 @@ function checkTenantsApart(tenants: readonly Tenant[], ctx: z.RefinementCtx): vo
       ctx.addIssue({ code: 'custom', path: at('dataDir'), message: `is tenant "${sharing}"'s too` });
     }
     dirs.set(dir, tenant.name);
+    if (tenant.store.type === 'postgres') {
+      const schema = `${tenant.store.url}\u0000${tenant.store.schema}`;
+      const owner = schemas.get(schema);
+      if (tenant.store.schema!.length > MAX_SCHEMA_NAME) {
+        ctx.addIssue({
+          code: 'custom',
+          path: at('store', 'schema'),
+          message: `"${tenant.store.schema}" is longer than ${MAX_SCHEMA_NAME} characters: set a shorter one`,
+        });
+      }
+      if (owner) {
+        ctx.addIssue({ code: 'custom', path: at('store', 'schema'), message: `is tenant "${owner}"'s too` });
+      }
+      schemas.set(schema, tenant.name);
+    }
     tenant.auth.tokens.forEach((token, index) => {
       const owner = tokens.get(token);
       if (owner && owner !== tenant.name) {

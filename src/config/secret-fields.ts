@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 
 // A secret setting comes as `<key>` (in the config), `<key>Env` (an environment variable's name) or
 // `<key>File` (a file's path): one of the three. Shared by the adapters that authenticate.

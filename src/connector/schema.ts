@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { type ErrorCode, ErrorCodes, ErrorMessages as M } from '../errors.js';
 import { parseIsoTime } from '../util/time.js';
 

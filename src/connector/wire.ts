@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { CallcardError, ErrorMessages as M } from '../errors.js';
 import type { LookupHit } from '../lookup/lookup.js';
 import type { CallDirection } from '../store/types.js';

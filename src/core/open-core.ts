@@ -5,10 +5,8 @@ import { createLiveFinder } from '../lookup/live.js';
 import { type ConfiguredSource, createLookup, type Lookup } from '../lookup/lookup.js';
 import { type Connections, createConnections } from '../oauth/connections.js';
 import { createSealer } from '../oauth/sealing.js';
-import { tenantSecret } from '../secrets.js';
 import { openSource } from '../sources/registry.js';
 import type { Source } from '../sources/types.js';
-import { openSqliteStore } from '../store/sqlite/sqlite-store.js';
 import type { Store } from '../store/types.js';
 import { createSyncEngine, type MirrorEntry, type SyncEngine } from '../sync/engine.js';
 import { createAction } from '../workflows/actions/registry.js';
@@ -17,6 +15,7 @@ import { outboxInstance } from '../workflows/outbox/instance.js';
 import { createOutboxWorker, type OutboxWorker } from '../workflows/outbox/worker.js';
 import { createWorkflowRegistry, type Workflows } from '../workflows/registry.js';
 import { type ConfiguredAction, createWorkflow, otherParty } from '../workflows/workflow.js';
+import { openTenantStore, tenantKey } from './open-store.js';
 
 /** One tenant's everything but HTTP: what the CLI commands use. */
 export interface Core {
@@ -56,8 +55,16 @@ export interface CoreOptions {
 /** Wiring only, for one tenant: config → store → sources → lookup, workflows and sync. */
 export async function openCore(config: Readonly<Tenant>, options: CoreOptions = {}): Promise<Core> {
   const logger = options.logger ?? pino({ level: 'info', base: { service: 'callcard' } });
-  const secret = tenantSecret(config.dataDir);
-  const store = openSqliteStore(config.dataDir);
+  const store = await openTenantStore(config);
+  // The tenant's key (of call ids, and of the OAuth tokens' sealing): kept with the data, so that
+  // every instance on a shared store gives a call the same id and opens the same tokens.
+  let secret: Buffer;
+  try {
+    secret = await tenantKey(store);
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
   // OAuth connections' tokens are sealed with a key derived from the tenant's secret.
   const connections = createConnections({
     store: store.credentials,
@@ -93,8 +100,10 @@ export async function openCore(config: Readonly<Tenant>, options: CoreOptions = 
     concurrency: config.delivery.concurrency,
     backoff: { baseMs: config.delivery.backoffBaseMs, maxMs: config.delivery.backoffMaxMs, factor: 2 },
     attemptTimeoutMs: attemptTimeout(config.workflows, config.delivery),
-    // The data directory is one instance's: at start it takes back the leases of its earlier runs.
-    instance: outboxInstance(config.dataDir),
+    // An embedded store's data directory is one instance's: at start it takes back the leases of its
+    // earlier runs. A shared store's leases are never taken back early (they may be another
+    // instance's, alive): they run out.
+    ...(config.store.type === 'sqlite' && { instance: outboxInstance(config.dataDir) }),
   });
   // The contact a call was with, for the actions' payload: found as a lookup finds it.
   let lookup: Lookup | undefined;
@@ -113,7 +122,7 @@ export async function openCore(config: Readonly<Tenant>, options: CoreOptions = 
         ...workflow,
         journal: store.calls,
         secret,
-        outbox: store.outbox,
+        intake: store.intake,
         runner: delivery,
         answerBudgetMs: config.delivery.answerBudgetMs,
         findContact,

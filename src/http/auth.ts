@@ -1,10 +1,15 @@
+import * as crypto from 'node:crypto';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 
 /** One accepted set of headers: every header of the set must carry its value. */
 export type Credential = Readonly<Record<string, string>>;
 
-const digest = (value: string) => createHash('sha256').update(value).digest();
+/** One-shot `crypto.hash` (Node 20.12+; less than half the cost of a Hash object per request). */
+const oneShot: typeof crypto.hash | undefined = crypto.hash;
+const digest = oneShot
+  ? (value: string) => oneShot('sha256', value, 'buffer')
+  : (value: string) => createHash('sha256').update(value).digest();
 
 interface Expected {
   /** Names the set in rate limits, without holding its value. */

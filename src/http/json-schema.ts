@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * The wire's zod schemas as JSON Schema: for Fastify's serializers, and for the components of the

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { FastifyPluginAsync, onRequestAsyncHookHandler } from 'fastify';
-import { z } from 'zod';
+import * as z from 'zod';
 import { pathPrefix, type Tenant } from '../config/schema.js';
 import {
   CallInputs,

@@ -115,7 +115,17 @@ export function createLookup(options: LookupOptions): Lookup {
   return async function lookup(input) {
     const key = incomingKey(input, region);
     if (key === undefined) return { hits: [], outcomes: [] };
-    const query: SearchQuery = { key, forms: numberForms(key), region, limit: maxResults };
+    // The number's other forms are made only when a source reads them (live sources that search text).
+    let forms: SearchQuery['forms'] | undefined;
+    const query: SearchQuery = {
+      key,
+      get forms() {
+        forms ??= numberForms(key);
+        return forms;
+      },
+      region,
+      limit: maxResults,
+    };
     const answers = await Promise.all(sources.map((entry) => ask(entry, query)));
     const seen = new Set<string>();
     const hits: LookupHit[] = [];

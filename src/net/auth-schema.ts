@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { basicAuthSchema, bearerAuthSchema, oneSecret, secretFields } from '../config/secret-fields.js';
 import { headerName, noLineBreak } from './headers.js';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { first, parsePath } from '../util/json-path.js';
 import { parseTemplate, render, type Template } from '../util/template.js';
 

@@ -1,5 +1,6 @@
 import { type CountryCode, parsePhoneNumberFromString } from 'libphonenumber-js/max';
 import { cleanNumber, isNoNumber, splitNumbers } from './clean.js';
+import { internationalKey } from './international.js';
 
 export { isRegion } from './countries.js';
 
@@ -56,6 +57,13 @@ export function storedKeys(field: string, region: CountryCode): MatchKey[] {
  * Returns undefined for an empty, withheld or digit-less number.
  */
 export function incomingKey(input: string, region: CountryCode): MatchKey | undefined {
+  // The usual form, a valid number in international digits, is read without the parser: the same
+  // key (test/unit/phone-international.test.ts).
+  return internationalKey(input) ?? parsedIncomingKey(input, region);
+}
+
+/** `incomingKey`, every form read with libphonenumber's parser. */
+export function parsedIncomingKey(input: string, region: CountryCode): MatchKey | undefined {
   if (isNoNumber(input)) return undefined;
   const { digits } = cleanNumber(input);
   if (digits === '' || digits === '+') return undefined;

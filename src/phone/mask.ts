@@ -1,4 +1,5 @@
 import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
+import { formatKey } from './international.js';
 
 /**
  * Masks a number for logs: country and area code and the last two digits stay readable,
@@ -6,9 +7,12 @@ import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
  */
 export function maskNumber(value: string): string {
   const text = value.startsWith('#') ? value.slice(1) : value;
-  const parsed = text.startsWith('+') ? parsePhoneNumberFromString(text) : undefined;
-  if (parsed) {
-    const groups = parsed.formatInternational().split(' ');
+  // A key of the usual form is written without parsing it again.
+  const international =
+    formatKey(text) ??
+    (text.startsWith('+') ? parsePhoneNumberFromString(text) : undefined)?.formatInternational();
+  if (international) {
+    const groups = international.split(' ');
     const head = groups.slice(0, 2).join(' ');
     const tail = maskDigits(groups.slice(2).join(' '), 2);
     return tail ? `${head} ${tail}` : head;

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { bexioSourceSchema } from './bexio/schema.js';
 import { carddavSourceSchema } from './carddav/schema.js';
 import { embeddedSourceSchema } from './embedded/embedded-source.js';

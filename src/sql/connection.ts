@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { readOptionalSecret } from '../config/secret-fields.js';
 
 /** How to reach a database: the same settings for sql sources and sql workflow actions. */

@@ -87,13 +87,13 @@ export interface OutboxStore {
    * to run out. Answers how many.
    */
   reclaim(instance: string, worker: string, now: number): Promise<number>;
-  /** Marks a leased delivery done with the target's answer. False if the lease was lost. */
-  complete(id: string, worker: string, result: DeliveryResult, now: number): Promise<boolean>;
   /**
-   * Makes the pending retries of the same workflow action due at `now`: its target has just taken
-   * a delivery, so the calls waiting out a long backoff need not wait for their own turn.
+   * Marks a leased delivery done with the target's answer and, in the same transaction, makes the
+   * pending retries of the same workflow action due at `now`: its target has just taken a delivery,
+   * so the calls waiting out a long backoff need not wait for their own turn. False if the lease
+   * was lost.
    */
-  expedite(workflow: string, action: number, now: number): Promise<number>;
+  complete(id: string, worker: string, result: DeliveryResult, now: number): Promise<boolean>;
   /** Records a failed attempt: tried again at `retryAt`, or dead when undefined. */
   fail(id: string, worker: string, error: string, retryAt: number | undefined, now: number): Promise<boolean>;
   get(id: string): Promise<Delivery | undefined>;

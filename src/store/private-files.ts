@@ -1,4 +1,5 @@
-import { chmodSync, closeSync, fchmodSync, mkdirSync, openSync } from 'node:fs';
+import { chmodSync, closeSync, fchmodSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 // The data directory holds contacts, calls and secrets: readable by callcard's user only, whatever
 // the umask callcard was started with (`npm start` under the usual 022 would give 0644 files).
@@ -28,4 +29,26 @@ export function privateFile(file: string, options: { create?: boolean } = {}): v
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * Secrets callcard makes for itself and keeps in the data directory, readable by its owner only.
+ * `created` tells whether this call made the file (first start).
+ */
+export function ensureSecretFile(dataDir: string, name: string, make: () => string) {
+  ensurePrivateDir(dataDir);
+  const file = join(dataDir, name);
+  try {
+    const value = readFileSync(file, 'utf8').trim();
+    if (value !== '') {
+      privateFile(file);
+      return { file, value, created: false };
+    }
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  const value = make();
+  writeFileSync(file, `${value}\n`, { mode: 0o600 });
+  privateFile(file);
+  return { file, value, created: true };
 }

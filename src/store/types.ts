@@ -1,7 +1,7 @@
 import type { CountryCode } from 'libphonenumber-js/max';
 import type { MatchKey } from '../phone/index.js';
 import type { CredentialStore } from './credential-types.js';
-import type { OutboxStore } from './outbox-types.js';
+import type { Delivery, OutboxStore, Submission } from './outbox-types.js';
 
 /** A number of a contact, with its canonical key computed once when written. */
 export interface PhoneEntry {
@@ -56,6 +56,13 @@ export interface ContactStore {
   beginImport(source: string, options: { replace: boolean }): Promise<ImportSession>;
   syncState(source: string): Promise<SyncState | undefined>;
   saveSyncState(source: string, state: SyncState): Promise<void>;
+  /**
+   * A store shared by several instances: runs `work` holding the source's sync lock, which all of
+   * them share, and answers `{ ran: false }` at once, without running it, while another holds it.
+   * The lock goes with its holder's connection: an instance that dies lets it go. The embedded
+   * store, one instance's, has none.
+   */
+  exclusively?<T>(source: string, work: () => Promise<T>): Promise<{ ran: true; value: T } | { ran: false }>;
 }
 
 /** How a mirrored source's last syncs went; kept with the index it describes. */
@@ -149,11 +156,45 @@ export interface CallJournal {
   purge(olderThan: Date): Promise<number>;
 }
 
+/** What callcard generates for itself once and keeps: the access token, the key of call ids. */
+export interface SecretStore {
+  /**
+   * The value kept under `name`; when there is none yet, `make`'s, kept for good (when several
+   * processes get there at once, the first one's, answered to all). `keptIn` says where, for people.
+   */
+  ensure(
+    name: string,
+    make: () => string,
+  ): Promise<{
+    readonly value: string;
+    readonly created: boolean;
+    readonly keptIn: string;
+    readonly file?: string;
+  }>;
+}
+
+/** The call journal and the outbox written together. */
+export interface CallIntake {
+  /**
+   * Records the call (as `CallJournal.record` does) and, in the same write transaction, submits the
+   * deliveries that `deliveriesFor` makes of it (as `OutboxStore.submit` does), given the call as
+   * recorded and its deliveries so far: one commit for both, and no post of the call in between.
+   */
+  recordWithDeliveries(
+    call: NewCallRecord,
+    deliveriesFor: (record: CallRecord, before: readonly Delivery[]) => readonly Submission[],
+    now: number,
+  ): Promise<{ readonly record: CallRecord; readonly created: boolean }>;
+}
+
 export interface Store {
   readonly contacts: ContactStore;
   readonly calls: CallJournal;
+  /** A call and its deliveries in one transaction. */
+  readonly intake: CallIntake;
   /** The workflows' deliveries, kept beside the call journal they follow. */
   readonly outbox: OutboxStore;
+  readonly secrets: SecretStore;
   /** OAuth connections: sealed tokens, consent requests, refresh leases. */
   readonly credentials: CredentialStore;
   close(): Promise<void>;

@@ -22,6 +22,8 @@ export interface SyncReport {
   readonly durationMs: number;
   /** The source's fingerprint had not changed: nothing was listed. */
   readonly unchanged?: boolean;
+  /** Another instance on the same store was syncing the source, or had just synced it: not synced here. */
+  readonly elsewhere?: boolean;
   readonly error?: string;
 }
 
@@ -49,12 +51,49 @@ export function createSyncEngine(options: SyncEngineOptions) {
   const controller = new AbortController();
   let queue: Promise<unknown> = Promise.resolve();
 
-  async function run(entry: MirrorEntry, forceFull: boolean): Promise<SyncReport> {
+  /** When this engine last attempted each source's sync (epoch ms). */
+  const attempted = new Map<string, number>();
+
+  /**
+   * On a store several instances share, a source is synced by one of them at a time (the store's
+   * sync lock); a scheduled sync is also left out when another instance attempted one since this
+   * one's last, less than an interval ago: the instance that synced goes on doing it, and another
+   * takes over once it has missed an interval (it died).
+   */
+  async function run(entry: MirrorEntry, forceFull: boolean, scheduled: boolean): Promise<SyncReport> {
+    if (!entry.source.list) throw new Error(`source "${entry.source.name}" cannot list its contacts`);
+    if (!store.exclusively) return runHere(entry, forceFull, false);
+    // Checked before the lock too: an instance that leaves the sync to another never holds it up.
+    if (scheduled && syncedElsewhere(entry, await store.syncState(entry.source.name), now()))
+      return notHere(entry);
+    const result = await store.exclusively(entry.source.name, () => runHere(entry, forceFull, scheduled));
+    return result.ran ? result.value : notHere(entry);
+  }
+
+  /** Another instance attempted the source's sync since this one's last, less than an interval ago. */
+  const syncedElsewhere = (entry: MirrorEntry, state: SyncState | undefined, at: number) =>
+    state?.attemptedAt !== undefined &&
+    state.attemptedAt !== attempted.get(entry.source.name) &&
+    at - state.attemptedAt < entry.intervalMs;
+
+  const notHere = (entry: MirrorEntry): SyncReport => ({
+    source: entry.source.name,
+    full: false,
+    read: 0,
+    written: 0,
+    removed: 0,
+    skipped: 0,
+    durationMs: 0,
+    elsewhere: true,
+  });
+
+  async function runHere(entry: MirrorEntry, forceFull: boolean, scheduled: boolean): Promise<SyncReport> {
     const { source } = entry;
-    const list = source.list;
-    if (!list) throw new Error(`source "${source.name}" cannot list its contacts`);
+    const list = source.list!;
     const previous = (await store.syncState(source.name)) ?? {};
     const started = now();
+    if (scheduled && syncedElsewhere(entry, previous, started)) return notHere(entry);
+    attempted.set(source.name, started);
     const full =
       forceFull ||
       (previous.cursor === undefined && !source.tracksChanges) ||
@@ -148,26 +187,27 @@ export function createSyncEngine(options: SyncEngineOptions) {
   }
 
   /** Syncs not yet started, by source: a sync asked while one waits joins it. */
-  const waiting = new Map<string, { report: Promise<SyncReport>; full: boolean }>();
+  const waiting = new Map<string, { report: Promise<SyncReport>; full: boolean; scheduled: boolean }>();
 
   /**
    * Syncs one source after any sync already running. A source has at most one sync waiting: when
    * a listing takes longer than the interval, the syncs asked meanwhile are one run, not a queue
    * that runs back to back. A full sync asked joins a waiting one and makes it full.
    */
-  function sync(entry: MirrorEntry, { full = false } = {}): Promise<SyncReport> {
+  function sync(entry: MirrorEntry, { full = false, scheduled = false } = {}): Promise<SyncReport> {
     const name = entry.source.name;
     const pending = waiting.get(name);
     if (pending) {
       pending.full ||= full;
+      pending.scheduled &&= scheduled;
       return pending.report;
     }
     const report = queue.then(() => {
-      const asked = waiting.get(name)?.full ?? full;
+      const asked = waiting.get(name) ?? { full, scheduled };
       waiting.delete(name);
-      return run(entry, asked);
+      return run(entry, asked.full, asked.scheduled);
     });
-    waiting.set(name, { report, full });
+    waiting.set(name, { report, full, scheduled });
     queue = report.catch(() => {});
     return report;
   }
@@ -177,8 +217,8 @@ export function createSyncEngine(options: SyncEngineOptions) {
     /** Syncs each source at once, then on its schedule, until `stop`. */
     start(entries: readonly MirrorEntry[]): void {
       for (const entry of entries) {
-        void sync(entry);
-        const timer = setInterval(() => void sync(entry), entry.intervalMs);
+        void sync(entry, { scheduled: true });
+        const timer = setInterval(() => void sync(entry, { scheduled: true }), entry.intervalMs);
         timer.unref();
         timers.add(timer);
       }

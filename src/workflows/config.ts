@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { actionTypes } from './actions/registry.js';
 
 const actionSchemas = Object.values(actionTypes).map((type) => type.schema);

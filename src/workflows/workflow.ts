@@ -1,6 +1,6 @@
 import { type CallInputs, parseIsoTime } from '../connector/wire.js';
-import type { Delivery, OutboxStore, Submission } from '../store/outbox-types.js';
-import type { CallJournal, NewCallRecord } from '../store/types.js';
+import type { Delivery, Submission } from '../store/outbox-types.js';
+import type { CallIntake, CallJournal, CallRecord, NewCallRecord } from '../store/types.js';
 import type { Action } from './actions/types.js';
 import { callId } from './call-identity.js';
 import type { Workflow } from './registry.js';
@@ -26,7 +26,8 @@ export interface WorkflowOptions {
   /** Sources whose contacts offer the workflow; all when absent. */
   readonly sources?: readonly string[];
   readonly actions?: readonly ConfiguredAction[];
-  readonly outbox?: OutboxStore;
+  /** Records a call with its deliveries to the outbox, in one transaction. */
+  readonly intake?: CallIntake;
   readonly runner?: DeliveryRunner;
   /** How long the answer may wait for the first action's target to confirm. */
   readonly answerBudgetMs?: number;
@@ -46,49 +47,54 @@ export interface WorkflowOptions {
  * answer gave, every repeat of the call gets the same.
  */
 export function createWorkflow(options: WorkflowOptions): Workflow {
-  const { name, journal, secret, actions = [], outbox, runner } = options;
-  if (actions.length > 0 && (!outbox || !runner))
+  const { name, journal, secret, actions = [], intake, runner } = options;
+  if (actions.length > 0 && (!intake || !runner))
     throw new Error(`workflow ${name}: actions need the outbox`);
   return {
     name,
     appliesTo: (source) => options.sources === undefined || options.sources.includes(source),
     async run(call, context) {
       const id = callId(secret, name, call);
-      const { record } = await journal.record(toRecord(id, name, call));
       const page = { id, url: `${context.baseUrl}${CALL_PAGE_PATH}${id}` };
-      if (actions.length === 0) return page;
-
-      // The call as the journal has it now, every post of it merged: what the deliveries carry.
-      const { inputs, receivedCount: _r, createdAt: _c, updatedAt: _u, ...fields } = record;
-      const found = await options.findContact?.(call).catch(() => undefined);
-      const previous = (await outbox!.forCall(name, id)).at(-1)?.payload;
-      const before = (previous?.['call'] ?? {}) as Record<string, unknown>;
-      const sent: Record<string, unknown> = { ...inputs, ...fields };
-      // The same number written another way is no change: the call keeps the form first sent.
-      for (const field of ['originatorNumber', 'destinationNumber'] as const) {
-        const was = before[field];
-        if (typeof was === 'string' && digitsOf(was) === digitsOf(sent[field])) sent[field] = was;
+      if (actions.length === 0) {
+        await journal.record(toRecord(id, name, call));
+        return page;
       }
-      // A repeat whose lookup finds no contact (a source down) keeps the one found before.
-      const contact = found ?? previous?.['contact'] ?? null;
-      const payload = { workflow: name, callId: id, call: sent, contact };
+
+      const found = await options.findContact?.(call).catch(() => undefined);
       const orderKey = call.contactCrmId ?? otherParty(call) ?? id;
-      const deliveries: Submission[] = actions.map(({ action, maxAttempts }, index) => ({
-        id: `${name}:${id}:${index}`,
-        workflow: name,
-        callId: id,
-        action: index,
-        actionType: action.type,
-        orderKey: `${name}:${orderKey}`,
-        payload,
-        maxAttempts,
-        updates: action.updates ?? false,
-        version: record.receivedCount,
-      }));
-      await outbox!.submit(deliveries, Date.now());
+      // The call as the journal has it once recorded, every post of it merged: what the deliveries
+      // carry. Recorded and submitted in one transaction.
+      const deliveriesFor = (record: CallRecord, before: readonly Delivery[]): Submission[] => {
+        const { inputs, receivedCount: _r, createdAt: _c, updatedAt: _u, ...fields } = record;
+        const previous = before.at(-1)?.payload;
+        const earlier = (previous?.['call'] ?? {}) as Record<string, unknown>;
+        const sent: Record<string, unknown> = { ...inputs, ...fields };
+        // The same number written another way is no change: the call keeps the form first sent.
+        for (const field of ['originatorNumber', 'destinationNumber'] as const) {
+          const was = earlier[field];
+          if (typeof was === 'string' && digitsOf(was) === digitsOf(sent[field])) sent[field] = was;
+        }
+        // A repeat whose lookup finds no contact (a source down) keeps the one found before.
+        const contact = found ?? previous?.['contact'] ?? null;
+        const payload = { workflow: name, callId: id, call: sent, contact };
+        return actions.map(({ action, maxAttempts }, index) => ({
+          id: deliveryId(name, id, index),
+          workflow: name,
+          callId: id,
+          action: index,
+          actionType: action.type,
+          orderKey: `${name}:${orderKey}`,
+          payload,
+          maxAttempts,
+          updates: action.updates ?? false,
+          version: record.receivedCount,
+        }));
+      };
+      await intake!.recordWithDeliveries(toRecord(id, name, call), deliveriesFor, Date.now());
       runner!.kick();
       const budget = options.answerBudgetMs ?? 0;
-      const first = budget > 0 ? await runner!.waitFor(deliveries[0]!.id, budget) : undefined;
+      const first = budget > 0 ? await runner!.waitFor(deliveryId(name, id, 0), budget) : undefined;
       const confirmed = first?.status === 'done' && first.resultUrl ? first : undefined;
       const answer = confirmed ? { id: confirmed.resultId ?? id, url: confirmed.resultUrl! } : page;
       // The first answer's id stays the call's id for the CONNECTOR, whatever later repeats find.
@@ -96,6 +102,9 @@ export function createWorkflow(options: WorkflowOptions): Workflow {
     },
   };
 }
+
+/** A call's delivery to one action of the workflow: the same call's same action is one delivery, ever. */
+const deliveryId = (workflow: string, callId: string, action: number) => `${workflow}:${callId}:${action}`;
 
 const digitsOf = (value: unknown) => (typeof value === 'string' ? value.replace(/\D/g, '') : undefined);
 

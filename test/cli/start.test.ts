@@ -80,6 +80,17 @@ describe('what a command loads', () => {
     expect(filtered.packages).toContain('libphonenumber-js');
   });
 
+  it('calls with no call to show, calls purge and outbox: the store without number parsing', async () => {
+    const file = config(EMBEDDED);
+    for (const args of [['calls'], ['calls', 'purge', '--days', '30'], ['outbox']]) {
+      const { code, packages } = await packagesLoaded(['-c', file, ...args]);
+      expect(code, args.join(' ')).toBe(0);
+      expect(packages, args.join(' ')).toContain('better-sqlite3');
+      for (const name of ['libphonenumber-js', 'ldapts', 'pino', 'fastify', 'piscina'])
+        expect(packages, `${args.join(' ')}: ${name}`).not.toContain(name);
+    }
+  });
+
   it('config check: the LDAP client only when an LDAP source is configured', async () => {
     const without = await packagesLoaded(['config', 'check', config(EMBEDDED)]);
     expect(without.code).toBe(0);

@@ -60,7 +60,8 @@ describe('authentication', () => {
       const first = await createService(config, { logger: pino({ level: 'silent' }) });
       const { generatedToken } = first.tenants[0]!;
       expect(generatedToken?.value).toMatch(/^[\w-]{32}$/);
-      const file = generatedToken!.file;
+      const file = generatedToken!.file!;
+      expect(generatedToken!.keptIn).toBe(file);
       expect(readFileSync(file, 'utf8').trim()).toBe(generatedToken!.value);
       expect(statSync(file).mode & 0o077).toBe(0);
       const ok = await first.app.inject({

@@ -1,10 +1,12 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config/load.js';
 import type { ConfigInput } from '../../src/config/schema.js';
+import { adminQuery } from '../store/support.js';
 import { build, type TestService, tempDir } from '../support/helper.js';
+import { describeWithServer, pgUnavailable, pgUrl, uniqueName } from '../support/sql.js';
 
 const ACME = 'acme-token-aaaaaaaaaaaaaaaa';
 const GLOBEX = 'globex-token-bbbbbbbbbbbbbb';
@@ -25,12 +27,40 @@ const TWO_TENANTS: ConfigInput = {
 
 const NUMBER = '41215522000';
 
-describe('tenants', () => {
+const unavailable = await pgUnavailable();
+
+/** The two tenants in one PostgreSQL database, each in a schema of its own; undefined: the embedded store. */
+function tenantsIn(schemas: { acme: string; globex: string } | undefined): ConfigInput {
+  if (!schemas) return TWO_TENANTS;
+  const tenants = TWO_TENANTS.tenants!;
+  return {
+    ...TWO_TENANTS,
+    store: { type: 'postgres', url: pgUrl() },
+    tenants: {
+      acme: { ...tenants['acme']!, store: { schema: schemas.acme } },
+      globex: { ...tenants['globex']!, store: { schema: schemas.globex } },
+    },
+  };
+}
+
+describe('tenants (sqlite)', () => tenantSuite('sqlite'));
+describeWithServer('tenants (postgres)', unavailable, () => tenantSuite('postgres'));
+
+function tenantSuite(kind: 'sqlite' | 'postgres') {
   let service: TestService;
-  afterEach(() => service?.close());
+  let schemas: { acme: string; globex: string } | undefined;
+  beforeEach(() => {
+    const prefix = uniqueName('cc_tenants');
+    schemas = kind === 'postgres' ? { acme: `${prefix}_acme`, globex: `${prefix}_globex` } : undefined;
+  });
+  afterEach(async () => {
+    await service?.close();
+    for (const schema of Object.values(schemas ?? {}))
+      await adminQuery(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  });
 
   async function twoTenants() {
-    service = await build(TWO_TENANTS);
+    service = await build(tenantsIn(schemas));
     await service.importCsv('id,name,phone\na1,Anna Acme,+41 21 552 20 00\n', { tenant: 'acme' });
     await service.importCsv('id,name,phone\ng1,Gustav Globex,+41 21 552 20 00\n', { tenant: 'globex' });
     return service;
@@ -97,10 +127,17 @@ describe('tenants', () => {
     const [acme, globex] = service.tenants;
     expect(await acme!.store.calls.get(id)).toBeDefined();
     expect(await globex!.store.calls.get(id)).toBeUndefined();
-    expect(acme!.tenant.dataDir).toBe(join(service.dataDir, 'acme'));
-    expect(globex!.tenant.dataDir).toBe(join(service.dataDir, 'globex'));
-    expect(existsSync(join(service.dataDir, 'acme', 'contacts.db'))).toBe(true);
-    expect(existsSync(join(service.dataDir, 'globex', 'contacts.db'))).toBe(true);
+    if (kind === 'sqlite') {
+      expect(acme!.tenant.dataDir).toBe(join(service.dataDir, 'acme'));
+      expect(globex!.tenant.dataDir).toBe(join(service.dataDir, 'globex'));
+      expect(existsSync(join(service.dataDir, 'acme', 'contacts.db'))).toBe(true);
+      expect(existsSync(join(service.dataDir, 'globex', 'contacts.db'))).toBe(true);
+    } else {
+      expect([acme!.tenant.store, globex!.tenant.store]).toMatchObject([
+        { type: 'postgres', schema: schemas!.acme },
+        { type: 'postgres', schema: schemas!.globex },
+      ]);
+    }
   });
 
   it('reads national numbers in each tenant’s region; shared settings are defaults', async () => {
@@ -168,7 +205,7 @@ describe('tenants', () => {
     const front = await service.app.inject({ method: 'GET', url: '/' });
     expect(front.body).not.toMatch(/acme|globex/);
   });
-});
+}
 
 describe('tenant configuration', () => {
   const problems = (config: ConfigInput) => {

@@ -1,32 +1,67 @@
 import Database from 'better-sqlite3';
+import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createSealer } from '../../src/oauth/sealing.js';
 import type { CredentialStore } from '../../src/store/credential-types.js';
+import { createPostgresCredentialStore } from '../../src/store/postgres/credential-store.js';
+import { migratePostgres } from '../../src/store/postgres/migrations.js';
 import { createCredentialStore, credentialMigrations } from '../../src/store/sqlite/credential-store.js';
 import { migrate } from '../../src/store/sqlite/migrations.js';
+import { adminQuery } from '../store/support.js';
 import { tempDir } from '../support/helper.js';
+import { describeWithServer, pgUnavailable, pgUrl, uniqueName } from '../support/sql.js';
+
+let clock: number;
+
+/** Opens another handle on the same credentials (as another process or instance has), on the test's clock. */
+type Opener = () => CredentialStore;
 
 describe('the SQLite credential store', () => {
   let dir: ReturnType<typeof tempDir>;
   let dbs: Database.Database[];
-  let clock: number;
-  /** A connection of its own to the same file, as another process has. */
-  const open = (): CredentialStore => {
+  beforeEach(() => {
+    dir = tempDir();
+    dbs = [];
+  });
+  afterEach(() => {
+    for (const db of dbs) db.close();
+    dir.remove();
+  });
+  credentialContract(() => {
     const db = new Database(`${dir.path}/credentials.db`);
     db.pragma('journal_mode = WAL');
     db.pragma('busy_timeout = 5000');
     migrate(db, credentialMigrations);
     dbs.push(db);
     return createCredentialStore(db, () => clock);
-  };
-  beforeEach(() => {
-    dir = tempDir();
-    dbs = [];
-    clock = 1_000_000;
   });
-  afterEach(() => {
-    for (const db of dbs) db.close();
-    dir.remove();
+});
+
+describeWithServer('the PostgreSQL credential store', await pgUnavailable(), () => {
+  let schema: string;
+  let pools: pg.Pool[];
+  beforeEach(async () => {
+    schema = uniqueName('cc_credentials');
+    pools = [];
+    const pool = new pg.Pool({ connectionString: pgUrl(), max: 2 });
+    pools.push(pool);
+    await migratePostgres(pool, schema);
+  });
+  afterEach(async () => {
+    for (const pool of pools) await pool.end();
+    await adminQuery(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  });
+  credentialContract(() => {
+    // Each handle with a pool of its own, as each instance has.
+    const pool = new pg.Pool({ connectionString: pgUrl(), max: 2 });
+    pools.push(pool);
+    return createPostgresCredentialStore(pool, `"${schema}"`, () => clock);
+  });
+});
+
+function credentialContract(open: Opener): void {
+  beforeEach(() => {
+    clock = 1_000_000;
   });
 
   it('gives a lease to one holder at a time, until it ends or is released', async () => {
@@ -43,6 +78,12 @@ describe('the SQLite credential store', () => {
     // A holder that died: its lease ends by time.
     clock += 1001;
     expect(await a.lease('crm', 'one', clock + 1000)).toBe(true);
+  });
+
+  it('gives a lease asked for by many at once to one of them', async () => {
+    const handles = Array.from({ length: 6 }, () => open());
+    const taken = await Promise.all(handles.map((handle, i) => handle.lease('fresh', `h${i}`, clock + 1000)));
+    expect(taken.filter(Boolean)).toHaveLength(1);
   });
 
   it('keeps tokens, and a consent-needed mark that drops them', async () => {
@@ -72,7 +113,7 @@ describe('the SQLite credential store', () => {
     expect(await a.takePending('s2', clock + 100)).toBeUndefined();
     expect(await a.takePending('s2', clock)).toBeUndefined();
   });
-});
+}
 
 describe('sealing', () => {
   const sealer = createSealer(Buffer.alloc(32, 7));

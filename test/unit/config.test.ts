@@ -127,6 +127,74 @@ describe('source settings', () => {
   });
 });
 
+describe('store settings', () => {
+  const tenants = {
+    acme: { basePath: '/acme', auth: { tokens: ['a'.repeat(16)] } },
+    'globex-eu': { basePath: '/globex', auth: { tokens: ['g'.repeat(16)] } },
+  };
+  const stores = (config: ReturnType<typeof loadConfig>) => config.tenants.map((tenant) => tenant.store);
+
+  it('is the embedded store unless set; CALLCARD_STORE_URL makes it PostgreSQL, in schema callcard', () => {
+    expect(stores(loadConfig({ env: {} }))).toEqual([{ type: 'sqlite' }]);
+    expect(stores(loadConfig({ env: { CALLCARD_STORE_URL: 'postgres://cc@db/callcard' } }))).toEqual([
+      { type: 'postgres', url: 'postgres://cc@db/callcard', schema: 'callcard', maxConnections: 10 },
+    ]);
+  });
+
+  it('gives each tenant a schema of its own, unless it sets one', () => {
+    const config = loadConfig({
+      env: { CALLCARD_STORE_URL: 'postgres://cc@db/callcard' },
+      overrides: {
+        tenants: { ...tenants, 'globex-eu': { ...tenants['globex-eu'], store: { schema: 'gx' } } },
+      },
+    });
+    expect(stores(config).map((store) => store.type === 'postgres' && store.schema)).toEqual([
+      'callcard_acme',
+      'gx',
+    ]);
+    const derived = loadConfig({
+      env: {},
+      overrides: { store: { url: 'postgres://cc@db/callcard' }, tenants },
+    });
+    expect(stores(derived).map((store) => store.type === 'postgres' && store.schema)).toEqual([
+      'callcard_acme',
+      'callcard_globex_eu',
+    ]);
+  });
+
+  it('refuses a schema two tenants would share, a bad URL, and two passwords', () => {
+    const problems = (overrides: Record<string, unknown>) => {
+      try {
+        loadConfig({ env: {}, overrides: overrides as never });
+        return [];
+      } catch (error) {
+        return (error as ConfigError).problems;
+      }
+    };
+    expect(problems({ store: { url: 'postgres://db/x', schema: 'same' }, tenants })).toEqual([
+      'tenants.globex-eu.store.schema: is tenant "acme"\'s too',
+    ]);
+    expect(
+      problems({ store: { type: 'postgres', url: 'mysql://db/x', passwordEnv: 'A', passwordFile: 'b' } }),
+    ).toEqual([
+      'store.url: must be a postgres:// URL',
+      'store.passwordEnv: give only one of passwordEnv, passwordFile',
+    ]);
+    expect(problems({ store: { type: 'postgres', url: 'postgres://db/x', schema: 'Bad-Name' } })).toEqual([
+      'store.schema: lower-case letters, digits and "_", not starting with a digit',
+    ]);
+    const long = `t${'x'.repeat(60)}`;
+    expect(
+      problems({
+        store: { url: 'postgres://db/x' },
+        tenants: { [long]: tenants.acme, other: tenants['globex-eu'] },
+      }),
+    ).toEqual([
+      `tenants.${long}.store.schema: "callcard_${long}" is longer than 63 characters: set a shorter one`,
+    ]);
+  });
+});
+
 describe("the documentation's configuration examples", () => {
   // Whole configs in the README and the pages of docs/ (not the fragments that show one setting): they
   // must load as written.
@@ -158,6 +226,7 @@ describe("the documentation's configuration examples", () => {
 
   it('finds them', () => {
     expect(whole.map(([name]) => name.split(':')[0])).toEqual([
+      'docs/configuration.md',
       'docs/configuration.md',
       'docs/sources.md',
       'docs/tenants.md',

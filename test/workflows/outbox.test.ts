@@ -1,47 +1,36 @@
 import pino from 'pino';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, expect, it } from 'vitest';
 import type { DeliveryResult } from '../../src/store/outbox-types.js';
-import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import type { Store } from '../../src/store/types.js';
 import { type Action, type ActionContext, DeliveryError } from '../../src/workflows/actions/types.js';
 import { createOutboxWorker, type OutboxWorkerOptions } from '../../src/workflows/outbox/worker.js';
-import { tempDir } from '../support/helper.js';
-import { newDelivery, PHONE, until, wrongHolds } from '../support/outbox.js';
+import { describeStores, type StoreUnderTest } from '../store/support.js';
+import { newDelivery, PHONE, until } from '../support/outbox.js';
 
 const silent = pino({ level: 'silent' });
 const T0 = 1_700_000_000_000;
 const LEASE = 10_000;
 
-let dir: ReturnType<typeof tempDir>;
 let store: Store;
-const others: Store[] = [];
+let current: () => StoreUnderTest;
 
-beforeEach(() => {
-  dir = tempDir('callcard-outbox-');
-  store = openSqliteStore(dir.path);
-});
-
-afterEach(async () => {
-  // Whatever a test did, the marks that keep the claim fast agree with the order rule.
-  let wrong: string[] | undefined;
-  try {
-    wrong = wrongHolds(dir.path);
-  } finally {
-    for (const other of others.splice(0)) await other.close();
-    await store.close();
-    dir.remove();
-  }
-  expect(wrong).toEqual([]);
-});
-
-/** Another connection to the same files, as another process would have. */
-function secondStore(): Store {
-  const other = openSqliteStore(dir.path);
-  others.push(other);
-  return other;
+/** Binds the tests of a store kind to its store; whatever a test did, the held marks agree with the order rule. */
+function useOutboxStore(under: () => StoreUnderTest): void {
+  beforeEach(() => {
+    current = under;
+    store = under().store;
+  });
+  afterEach(async () => {
+    expect(await under().wrongHolds()).toEqual([]);
+  });
 }
 
-describe('outbox store', () => {
+/** Another handle on the same data, as another process or instance would have. */
+const secondStore = (): Promise<Store> => current().another();
+
+describeStores('outbox store', (under) => {
+  useOutboxStore(under);
+
   it('keeps one delivery per id, whoever enqueues it first', async () => {
     const [first] = await store.outbox.enqueue([newDelivery('a', { n: 1 })], T0);
     const [again] = await store.outbox.enqueue([newDelivery('a', { n: 2 })], T0 + 5);
@@ -110,7 +99,7 @@ describe('outbox store', () => {
   });
 
   it('keeps one delivery when two connections enqueue the same ids at once', async () => {
-    const other = secondStore();
+    const other = await secondStore();
     const batch = Array.from({ length: 50 }, (_, i) => newDelivery(`d${i}`, { n: i }));
     const answers = await Promise.all([
       store.outbox.enqueue(batch, T0),
@@ -135,7 +124,7 @@ describe('outbox store', () => {
       lockedUntil: T0 + LEASE,
     });
     // Another process sees it leased.
-    const other = secondStore();
+    const other = await secondStore();
     expect(await other.outbox.claim('w2', T0 + LEASE - 1, LEASE, 10)).toEqual([]);
     // The lease ran out (w1 died): w2 takes it, and w1 can no longer write it back.
     const [taken] = await other.outbox.claim('w2', T0 + LEASE, LEASE, 10);
@@ -201,7 +190,7 @@ describe('outbox store', () => {
     await store.outbox.fail('x1', 'w', 'gone', undefined, T0 + 1);
     expect((await store.outbox.claim('w', T0 + 1, LEASE, 10)).map((d) => d.id)).toEqual(['x2']);
     expect(await store.outbox.retry('x1', T0 + 2)).toBe(true);
-    expect(wrongHolds(dir.path)).toEqual([]);
+    expect(await current().wrongHolds()).toEqual([]);
     // x1 goes at once; x2 runs on; x3 waits for both, and x2's lease running out does not let it go again.
     expect((await store.outbox.claim('w', T0 + 2, LEASE, 10)).map((d) => d.id)).toEqual(['x1']);
     expect(await store.outbox.claim('w2', T0 + LEASE + 1, LEASE, 10)).toEqual([]);
@@ -271,11 +260,53 @@ describe('outbox store', () => {
     expect(await store.outbox.counts()).toEqual({ pending: 0, running: 1, done: 0, dead: 0 });
   });
 
+  it('workers on two handles claiming at once deliver each delivery once, each key in order', async () => {
+    const other = await secondStore();
+    const keys = 12;
+    const items = Array.from({ length: 120 }, (_, i) =>
+      newDelivery(`d${i}`, { orderKey: `k${i % keys}`, n: i }),
+    );
+    // Enqueued from both handles at once, in batches, as calls arrive at two instances.
+    await Promise.all(
+      [0, 1, 2, 3].map((part) =>
+        (part % 2 === 0 ? store : other).outbox.enqueue(
+          items.filter((_, i) => Math.floor(i / 30) === part),
+          T0,
+        ),
+      ),
+    );
+    const made: string[] = [];
+    const work = async (handle: Store, worker: string) => {
+      for (let idle = 0; idle < 3; ) {
+        const leased = await handle.outbox.claim(worker, T0, LEASE, 3);
+        if (leased.length === 0) {
+          idle++;
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          continue;
+        }
+        idle = 0;
+        for (const delivery of leased) {
+          made.push(delivery.id);
+          expect(await handle.outbox.complete(delivery.id, worker, {}, T0)).toBe(true);
+        }
+      }
+    };
+    await Promise.all([work(store, 'w1'), work(other, 'w2'), work(store, 'w3'), work(other, 'w4')]);
+    expect(await store.outbox.counts()).toEqual({ pending: 0, running: 0, done: 120, dead: 0 });
+    expect([...made].sort()).toEqual(items.map((item) => item.id).sort());
+    // Within a key, made in the order enqueued (the ids' numbers grow with it, in each part).
+    const enqueued = (await store.outbox.list({ limit: 200 })).map((d) => d.id);
+    for (let k = 0; k < keys; k++) {
+      const ofKey = (ids: string[]) => ids.filter((id) => Number(id.slice(1)) % keys === k);
+      expect(ofKey(made)).toEqual(ofKey(enqueued));
+    }
+  });
+
   it('survives closing and reopening the files', async () => {
     await store.outbox.enqueue([newDelivery('a')], T0);
     await store.outbox.claim('w', T0, LEASE, 1);
     await store.close();
-    store = openSqliteStore(dir.path);
+    store = await current().reopen();
     expect(await store.outbox.get('a')).toMatchObject({ status: 'running', lockedBy: 'w', attempts: 1 });
   });
 });
@@ -300,7 +331,9 @@ function scripted(outcomes: (DeliveryResult | Error | 'hang')[]): Action & { cal
   };
 }
 
-describe('outbox worker', () => {
+describeStores('outbox worker', (under) => {
+  useOutboxStore(under);
+
   let clock = T0;
   const now = () => clock;
   const base = (action: Action | undefined, options: Partial<OutboxWorkerOptions> = {}) =>
@@ -498,7 +531,7 @@ describe('outbox worker', () => {
     clock = T0 + 1000;
     await until(async () => (await store.outbox.get('a'))?.lockedUntil === T0 + 1600, 5000, 'a renewal');
     // Past the first lease's end, another worker finds nothing to take.
-    expect(await secondStore().outbox.claim('worker-2', T0 + 1050, 600, 10)).toEqual([]);
+    expect(await (await secondStore()).outbox.claim('worker-2', T0 + 1050, 600, 10)).toEqual([]);
     finish!({ id: 'crm-a' });
     await attempt;
     expect(await store.outbox.get('a')).toMatchObject({ status: 'done', attempts: 1, resultId: 'crm-a' });
@@ -542,7 +575,7 @@ describe('outbox worker', () => {
     // The first worker leases both, then its process is gone: nothing renews or writes back.
     expect(await store.outbox.claim('dead-worker', T0, LEASE, 10)).toHaveLength(2);
     const action = scripted([]);
-    const worker = base(action, { store: secondStore().outbox });
+    const worker = base(action, { store: (await secondStore()).outbox });
     expect(await worker.runOnce()).toBe(0);
     clock = T0 + LEASE - 1;
     expect(await worker.runOnce()).toBe(0);
@@ -661,7 +694,7 @@ describe('outbox worker', () => {
   it('waitFor sees a delivery another process completes', async () => {
     const idle = base(undefined, { now: Date.now, pollMs: 20 });
     await store.outbox.enqueue([newDelivery('a')], Date.now());
-    const other = secondStore();
+    const other = await secondStore();
     const elsewhere = createOutboxWorker({
       store: other.outbox,
       actionFor: () => scripted([{ id: 'crm-a' }]),

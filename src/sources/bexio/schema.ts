@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { tokenOrAuthFields } from '../../net/auth-schema.js';
 import { isTimeZone } from '../../util/zone-time.js';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Source } from '../types.js';
 
 export const embeddedSourceSchema = z.object({

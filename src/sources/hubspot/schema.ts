@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { tokenOrAuthFields } from '../../net/auth-schema.js';
 
 const propertyName = z.string().regex(/^[a-z0-9_]{1,100}$/, 'must be a HubSpot property name');

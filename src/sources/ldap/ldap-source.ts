@@ -1,5 +1,5 @@
 import type { Client, Entry, Filter } from 'ldapts';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import type { RawContact } from '../../contacts/raw-contact.js';
 import type { Source, SourceDeps } from '../types.js';
 import {

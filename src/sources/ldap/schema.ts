@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { templateAttributes } from './entry.js';
 // The filter syntax is checked when the config is read, by the LDAP client's own parser.
 import { checkFilterText } from './filter-text.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { authSchema } from '../../net/auth-schema.js';
 import { headerName, noLineBreak } from '../../net/headers.js';
 import { answerPath, uriTemplate } from '../../net/request-template.js';

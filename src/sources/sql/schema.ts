@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { connectionSettings } from '../../sql/connection.js';
 
 export const identifier = z

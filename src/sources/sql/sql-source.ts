@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { type ColumnRole, roleOf, toRawContact } from '../../contacts/columns.js';
 import type { RawContact } from '../../contacts/raw-contact.js';
 import type { Row, SqlClient } from '../../sql/clients.js';

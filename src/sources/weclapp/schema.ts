@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { tokenOrAuthFields } from '../../net/auth-schema.js';
 
 /** The weclapp source's own settings: the tenant, and a user's API token (or any `auth`). */

@@ -1,51 +1,21 @@
 import type Database from 'better-sqlite3';
-import type { CountryCode } from 'libphonenumber-js/max';
-import { cleanNumber } from '../../phone/clean.js';
 import { parseIsoTime } from '../../util/time.js';
+import {
+  CALL_FIELDS,
+  type CallRow,
+  loadNumberReader,
+  numberSuffix,
+  sameNumber,
+  toCall,
+} from '../call-rows.js';
 import type { CallJournal, CallQuery, CallRecord, NewCallRecord } from '../types.js';
 import { purgeInBatches } from './purge.js';
 
-interface CallRow {
-  id: string;
-  workflow: string;
-  direction: 'incoming' | 'outgoing' | null;
-  status: 'answered' | 'missed';
-  contact_crm_id: string | null;
-  user_crm_id: string | null;
-  originator_number: string | null;
-  originator_name: string | null;
-  destination_number: string | null;
-  destination_name: string | null;
-  started_time: string | null;
-  answered_time: string | null;
-  ended_time: string | null;
-  declined_time: string | null;
-  duration_seconds: number | null;
-  inputs: string;
-  received_count: number;
-  created_at: string;
-  updated_at: string;
-  started_at: number | null;
-}
-
-const CALL_FIELDS = [
-  ['direction', 'direction'],
-  ['status', 'status'],
-  ['contactCrmId', 'contact_crm_id'],
-  ['userCrmId', 'user_crm_id'],
-  ['originatorNumber', 'originator_number'],
-  ['originatorName', 'originator_name'],
-  ['destinationNumber', 'destination_number'],
-  ['destinationName', 'destination_name'],
-  ['startedTime', 'started_time'],
-  ['answeredTime', 'answered_time'],
-  ['endedTime', 'ended_time'],
-  ['declinedTime', 'declined_time'],
-  ['durationSeconds', 'duration_seconds'],
-] as const satisfies readonly (readonly [keyof NewCallRecord, keyof CallRow])[];
+/** `CallJournal.record` at once, for a transaction that writes more than the call. */
+export type RecordCall = (call: NewCallRecord) => { readonly record: CallRecord; readonly created: boolean };
 
 /** The call journal: one row per call and workflow, completed by later deliveries of the same call. */
-export function createCallJournal(db: Database.Database): CallJournal {
+export function createCallJournal(db: Database.Database): CallJournal & { readonly recordRow: RecordCall } {
   const columns = CALL_FIELDS.map(([, column]) => column);
   const merged = columns.filter((column) => column !== 'status');
   // A repeat keeps what was known and takes every value the new delivery brings.
@@ -73,21 +43,26 @@ export function createCallJournal(db: Database.Database): CallJournal {
   // One statement per combination of filters used, prepared once.
   const listings = new Map<string, Database.Statement<unknown[], CallRow>>();
 
+  const recordRow: RecordCall = (call) => {
+    const now = new Date().toISOString();
+    const started = call.startedTime === undefined ? undefined : parseIsoTime(call.startedTime);
+    const row = upsert.get(
+      call.id,
+      call.workflow,
+      ...CALL_FIELDS.map(([field]) => call[field] ?? null),
+      JSON.stringify(call.inputs),
+      now,
+      now,
+      started ?? Date.parse(now),
+      started ?? null,
+    )!;
+    return { record: toCall(row), created: row.received_count === 1 };
+  };
+
   return {
+    recordRow,
     async record(call) {
-      const now = new Date().toISOString();
-      const started = call.startedTime === undefined ? undefined : parseIsoTime(call.startedTime);
-      const row = upsert.get(
-        call.id,
-        call.workflow,
-        ...CALL_FIELDS.map(([field]) => call[field] ?? null),
-        JSON.stringify(call.inputs),
-        now,
-        now,
-        started ?? Date.parse(now),
-        started ?? null,
-      )!;
-      return { record: toCall(row), created: row.received_count === 1 };
+      return recordRow(call);
     },
     async get(id) {
       const row = byId.get(id);
@@ -97,7 +72,7 @@ export function createCallJournal(db: Database.Database): CallJournal {
       return keepAnswer.get(answerId, id)?.answer_id ?? answerId;
     },
     async list(query) {
-      if (query.number) numberReader ??= await import('../../phone/keys.js');
+      if (query.number) await loadNumberReader();
       const { sql, params } = listing(query);
       let statement = listings.get(sql);
       if (!statement) {
@@ -157,7 +132,7 @@ function listing(query: CallQuery): { sql: string; params: unknown[] } {
   }
   if (query.number) {
     const { key, region } = query.number;
-    const suffix = key.replace(/^[+#]/, '').slice(-NUMBER_SUFFIX);
+    const suffix = numberSuffix(key);
     where.push(
       '(callcard_same_number(originator_number, ?, ?, ?) OR callcard_same_number(destination_number, ?, ?, ?))',
     );
@@ -173,42 +148,4 @@ function listing(query: CallQuery): { sql: string; params: unknown[] } {
     `SELECT * FROM calls${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''}` +
     ' ORDER BY started_at DESC, id DESC LIMIT ?';
   return { sql, params };
-}
-
-/**
- * Trailing digits compared before a number is parsed. Whatever form a number takes (international,
- * "00", national with trunk prefix, "(0)"), the last digits of its E.164 key stay its last digits:
- * only what is before them changes. So a stored number whose digits do not end with them cannot have
- * the key, and most rows are passed over without parsing.
- */
-const NUMBER_SUFFIX = 7;
-
-/**
- * Number parsing (libphonenumber), loaded by the first listing that filters by number: commands that
- * open the store for anything else do not load it.
- */
-let numberReader: typeof import('../../phone/keys.js') | undefined;
-
-/** SQL function: 1 when `raw`, read as the telephone system sends numbers, has `key`. */
-function sameNumber(raw: unknown, key: unknown, suffix: unknown, region: unknown): number {
-  if (typeof raw !== 'string' || typeof key !== 'string' || typeof suffix !== 'string') return 0;
-  if (!cleanNumber(raw).digits.endsWith(suffix)) return 0;
-  if (!numberReader) throw new Error('callcard_same_number: number reading is not loaded');
-  return numberReader.incomingKey(raw, region as CountryCode) === key ? 1 : 0;
-}
-
-function toCall(row: CallRow): CallRecord {
-  const record: Record<string, unknown> = {
-    id: row.id,
-    workflow: row.workflow,
-    inputs: JSON.parse(row.inputs),
-    receivedCount: row.received_count,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-  };
-  for (const [field, column] of CALL_FIELDS) {
-    const value = row[column];
-    if (value !== null) record[field] = value;
-  }
-  return record as unknown as CallRecord;
 }

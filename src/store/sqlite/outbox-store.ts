@@ -43,8 +43,16 @@ const MAX_LIMIT = 10_000;
 
 const OPEN = "status IN ('pending', 'running')";
 
+/** What the calls database's other writers use inside a transaction of their own. */
+export interface OutboxRows {
+  /** `OutboxStore.submit` without its transaction and without reading the deliveries back. */
+  submitRows(items: readonly Submission[], now: number): void;
+  /** `OutboxStore.forCall`, at once. */
+  forCallRows(workflow: string, callId: string): Delivery[];
+}
+
 /** The outbox in the calls database; its design (one writer, order, leases): src/store/README.md. */
-export function createOutboxStore(db: Database.Database): OutboxStore {
+export function createOutboxStore(db: Database.Database): OutboxStore & OutboxRows {
   const insert = db.prepare(`
     INSERT OR IGNORE INTO deliveries (id, workflow, call_id, action, action_type, order_key, payload, status,
       attempts, max_attempts, next_at, held, update_of, version, created_at, updated_at)
@@ -87,11 +95,14 @@ export function createOutboxStore(db: Database.Database): OutboxStore {
     UPDATE deliveries SET status = 'dead', locked_by = NULL, locked_until = NULL, next_at = @now,
       last_error = 'lease ran out during the last attempt (the worker stopped)', updated_at = @now
     WHERE seq = @seq`);
-  const complete = db.prepare<Record<string, unknown>, { order_key: string }>(`
+  const complete = db.prepare<
+    Record<string, unknown>,
+    { order_key: string; workflow: string; action: number }
+  >(`
     UPDATE deliveries SET status = 'done', locked_by = NULL, locked_until = NULL, result_id = @resultId,
       result_url = @resultUrl, updated_at = @now
     WHERE id = @id AND status = 'running' AND locked_by = @worker
-    RETURNING order_key`);
+    RETURNING order_key, workflow, action`);
   const fail = db.prepare<Record<string, unknown>, { order_key: string; status: DeliveryStatus }>(`
     UPDATE deliveries SET status = CASE WHEN @retryAt IS NULL THEN 'dead' ELSE 'pending' END,
       next_at = COALESCE(@retryAt, @now), locked_by = NULL, locked_until = NULL, last_error = @error,
@@ -147,7 +158,8 @@ export function createOutboxStore(db: Database.Database): OutboxStore {
     return items.map((item) => toDelivery(byId.get(item.id)!));
   });
 
-  const submitAll = db.transaction((items: readonly Submission[], now: number) => {
+  /** Adds or brings up to date each delivery; the caller holds the write transaction. */
+  const submitRows = (items: readonly Submission[], now: number): void => {
     for (const item of items) {
       const latest = latestOf.get({ id: item.id });
       if (!latest) {
@@ -165,6 +177,9 @@ export function createOutboxStore(db: Database.Database): OutboxStore {
         insertOne(item, now, { id: `${item.id}:update:${latest.chain + 1}`, updateOf: item.id });
       }
     }
+  };
+  const submitAll = db.transaction((items: readonly Submission[], now: number) => {
+    submitRows(items, now);
     return items.map((item) => toDelivery(byId.get(item.id)!));
   });
 
@@ -182,11 +197,20 @@ export function createOutboxStore(db: Database.Database): OutboxStore {
     return leased;
   });
 
+  const expediteRetries = db.prepare(
+    `UPDATE deliveries SET next_at = ?
+      WHERE status = 'pending' AND workflow = ? AND action = ? AND attempts > 0 AND next_at > ?`,
+  );
+
   // A finished or dropped delivery may have been its key's head: the next one may then run.
+  // Its target has just taken a delivery: the pending retries of the same workflow action (waiting
+  // out a backoff, maybe an hour) are due now, in the same transaction.
   const completeOne = db.transaction((params: Record<string, unknown>) => {
     const row = complete.get(params);
-    if (row) releaseHead.run({ key: row.order_key });
-    return row !== undefined;
+    if (!row) return false;
+    releaseHead.run({ key: row.order_key });
+    expediteRetries.run(params['now'], row.workflow, row.action, params['now']);
+    return true;
   });
   const failOne = db.transaction((params: Record<string, unknown>) => {
     const row = fail.get(params);
@@ -205,12 +229,11 @@ export function createOutboxStore(db: Database.Database): OutboxStore {
     return row !== undefined;
   });
 
-  const expediteRetries = db.prepare(
-    `UPDATE deliveries SET next_at = ?
-      WHERE status = 'pending' AND workflow = ? AND action = ? AND attempts > 0 AND next_at > ?`,
-  );
+  const forCallRows = (workflow: string, callId: string) => byCall.all(workflow, callId).map(toDelivery);
 
   return {
+    submitRows,
+    forCallRows,
     async enqueue(items, now) {
       if (items.length === 0) return [];
       return enqueueAll.immediate(items, now);
@@ -238,9 +261,6 @@ export function createOutboxStore(db: Database.Database): OutboxStore {
     async reclaim(instance, worker, now) {
       return reclaim.run({ prefix: `${instance}:`, worker, now }).changes;
     },
-    async expedite(workflow, action, now) {
-      return expediteRetries.run(now, workflow, action, now).changes;
-    },
     async fail(id, worker, error, retryAt, now) {
       return failOne.immediate({ id, worker, error, retryAt: retryAt ?? null, now });
     },
@@ -249,7 +269,7 @@ export function createOutboxStore(db: Database.Database): OutboxStore {
       return row && toDelivery(row);
     },
     async forCall(workflow, callId) {
-      return byCall.all(workflow, callId).map(toDelivery);
+      return forCallRows(workflow, callId);
     },
     async list(filter: OutboxFilter) {
       const where: string[] = [];

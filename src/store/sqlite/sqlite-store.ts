@@ -1,8 +1,16 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { MatchKey } from '../../phone/index.js';
-import { ensurePrivateDir, privateFile } from '../private-files.js';
-import type { ContactMatch, ContactStore, ImportSession, Store, SyncState } from '../types.js';
+import { ensurePrivateDir, ensureSecretFile, privateFile } from '../private-files.js';
+import type {
+  CallIntake,
+  ContactMatch,
+  ContactStore,
+  ImportSession,
+  NewCallRecord,
+  Store,
+  SyncState,
+} from '../types.js';
 import { createCallJournal } from './call-journal.js';
 import { createCredentialStore, credentialMigrations } from './credential-store.js';
 import { startImport } from './import-session.js';
@@ -24,11 +32,33 @@ export function openSqliteStore(dataDir: string): Store {
   const credentialsDb = openDatabase(join(dataDir, 'credentials.db'));
   migrate(credentialsDb, credentialMigrations);
   const contacts = createContactStore(contactsDb, () => openDatabase(contactsFile));
+  const calls = createCallJournal(callsDb);
+  const outbox = createOutboxStore(callsDb);
+  const recordWithDeliveries = callsDb.transaction(
+    (call: NewCallRecord, deliveriesFor: Parameters<CallIntake['recordWithDeliveries']>[1], now: number) => {
+      const recorded = calls.recordRow(call);
+      const submissions = deliveriesFor(recorded.record, outbox.forCallRows(call.workflow, call.id));
+      outbox.submitRows(submissions, now);
+      return recorded;
+    },
+  );
   let closed = false;
   return {
     contacts,
-    calls: createCallJournal(callsDb),
-    outbox: createOutboxStore(callsDb),
+    calls,
+    outbox,
+    intake: {
+      async recordWithDeliveries(call, deliveriesFor, now) {
+        return recordWithDeliveries.immediate(call, deliveriesFor, now);
+      },
+    },
+    // Files beside the databases, readable by callcard's user only.
+    secrets: {
+      async ensure(name, make) {
+        const kept = ensureSecretFile(dataDir, name, make);
+        return { ...kept, keptIn: kept.file };
+      },
+    },
     credentials: createCredentialStore(credentialsDb),
     async close() {
       if (closed) return;
@@ -49,8 +79,10 @@ function openDatabase(file: string): Database.Database {
   db.pragma('synchronous = NORMAL');
   db.pragma('busy_timeout = 5000');
   // Lookups read random pages of the key index and the contacts: keep the pages used in memory
-  // (filled as they are read, so memory follows use, up to 128 MiB).
-  db.pragma('cache_size = -131072');
+  // (filled as they are read, so memory follows use, up to 16 MiB: the index's upper pages, which
+  // every lookup reads; the rest is read from the system's file cache, which the process's memory
+  // does not count, for a system call of a few microseconds a page).
+  db.pragma('cache_size = -16384');
   return db;
 }
 
@@ -72,12 +104,17 @@ function createContactStore(
   db: Database.Database,
   connect: () => Database.Database,
 ): ContactStore & { close(): Promise<void> } {
-  // Two small statements: a join with ORDER BY costs SQLite several times more than both together.
-  const keyHits = db.prepare<[MatchKey, number], { contact: number; position: number }>(
-    'SELECT contact, position FROM phone_keys WHERE key = ? AND source = ?',
+  // One statement per lookup (one read transaction): the key's rows and their contacts, in the key
+  // index's order. Sorting by position is left to JavaScript (SQLite would sort in a temporary
+  // b-tree); only a number shared by more than MAX_CANDIDATES contacts takes the ordered statement.
+  const columns = 'c.id, c.name, c.company, c.contact_uri, c.company_uri, c.custom_data, c.updated_at';
+  const keyContacts = db.prepare<[MatchKey, number, number], ContactRow & { position: number }>(
+    `SELECT k.position, ${columns} FROM phone_keys AS k CROSS JOIN contacts AS c ON c.seq = k.contact
+     WHERE k.key = ? AND k.source = ? LIMIT ?`,
   );
-  const contactBySeq = db.prepare<[number], ContactRow>(
-    'SELECT id, name, company, contact_uri, company_uri, custom_data, updated_at FROM contacts WHERE seq = ?',
+  const firstKeyContacts = db.prepare<[MatchKey, number, number], ContactRow & { position: number }>(
+    `SELECT k.position, ${columns} FROM phone_keys AS k CROSS JOIN contacts AS c ON c.seq = k.contact
+     WHERE k.key = ? AND k.source = ? ORDER BY k.position, k.contact LIMIT ?`,
   );
   const countAll = db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM contacts');
   const countSource = db.prepare<[number], { n: number }>(
@@ -103,15 +140,12 @@ function createContactStore(
     async findByKey(source, key, limit) {
       const id = idOf(source);
       if (id === undefined) return [];
-      const hits = keyHits.all(key, id);
-      if (hits.length === 0) return [];
+      let rows = keyContacts.all(key, id, MAX_CANDIDATES + 1);
+      if (rows.length === 0) return [];
+      if (rows.length > MAX_CANDIDATES) rows = firstKeyContacts.all(key, id, MAX_CANDIDATES);
       // A shared number (a switchboard) may have many contacts: those whose main number it is first.
-      hits.sort((a, b) => a.position - b.position);
-      const matches: ContactMatch[] = [];
-      for (const hit of hits.slice(0, MAX_CANDIDATES)) {
-        const row = contactBySeq.get(hit.contact);
-        if (row) matches.push(toMatch(row, hit.position));
-      }
+      else rows.sort((a, b) => a.position - b.position);
+      const matches = rows.map((row) => toMatch(row, row.position));
       matches.sort(
         (a, b) => Number(b.primary) - Number(a.primary) || (b.updatedAt ?? 0) - (a.updatedAt ?? 0),
       );

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { createAuth } from '../../net/auth.js';
 import { tokenOrAuth, tokenOrAuthFields } from '../../net/auth-schema.js';
 import { isObject } from '../../util/json.js';

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { bexioActionSchema } from './bexio.js';
 import { hubspotActionSchema } from './hubspot.js';
 import { pipedriveActionSchema } from './pipedrive.js';

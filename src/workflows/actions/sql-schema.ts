@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { connectionSettings } from '../../sql/connection.js';
 import { bindNamed } from '../../sql/named-params.js';
 import { parseTemplate } from '../../util/template.js';

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { basename, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { readPassword } from '../../sql/connection.js';
 import { bindNamed } from '../../sql/named-params.js';
 import { sharedClient } from '../../sql/pools.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ConnectionAuths } from '../../net/auth.js';
 import type { DeliveryResult } from '../../store/outbox-types.js';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { createAuth } from '../../net/auth.js';
 import { authSchema } from '../../net/auth-schema.js';
 import { headerName } from '../../net/headers.js';

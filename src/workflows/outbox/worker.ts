@@ -275,14 +275,9 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
         : answered;
       const completed = await writeBack(() => store.complete(delivery.id, id, result, now()));
       if (completed === false) logger.warn(log, 'outbox lease lost before the delivery was recorded done');
-      else {
-        logger.debug(log, 'outbox delivery done');
-        // The target is back: its other calls waiting out a backoff go now, not in an hour.
-        const due = await writeBack(
-          async () => (await store.expedite(delivery.workflow, delivery.action, now())) > 0,
-        );
-        if (due) kick();
-      }
+      // The target is back: the store made its other calls waiting out a backoff due now, and the
+      // attempt's end looks for them (it kicks).
+      else logger.debug(log, 'outbox delivery done');
     } catch (error) {
       const message = describe(error);
       const at = now();
