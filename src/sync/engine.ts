@@ -166,9 +166,10 @@ export function createSyncEngine(options: SyncEngineOptions) {
       return report;
     } catch (error) {
       if (error instanceof FullListingNeeded && !complete && !controller.signal.aborted) {
-        // The incremental listing was dropped (its session aborted): the full one reads everything.
+        // The incremental listing was dropped (its session aborted): the full one reads everything,
+        // in the same turn (and under the same sync lock).
         logger.info({ source: source.name, reason: error.message }, 'changes unavailable: listing all');
-        return run(entry, true);
+        return runHere(entry, true, false);
       }
       const message = error instanceof Error ? error.message : String(error);
       await store.saveSyncState(source.name, { ...previous, attemptedAt: started, error: message });

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { secretFields } from '../../config/secret-fields.js';
 import { type AuthConfig, authKinds } from '../../net/auth-schema.js';
 
