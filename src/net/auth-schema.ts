@@ -105,8 +105,29 @@ export const authSchema = z
         .strict()
         .superRefine(oneSecret('clientSecret')),
       oauth2CodeAuthSchema,
+      z
+        .object({
+          type: z.literal('googleServiceAccount'),
+          /**
+           * The service account's JSON key as Google gives it (`keyFile`: its path; `keyEnv`: a
+           * variable holding its text): `client_email`, `private_key`, `token_uri`.
+           */
+          ...secretFields('key'),
+          /** The Workspace user it acts as (domain-wide delegation); without one, the account itself. */
+          subject: z
+            .string()
+            .regex(/^[^\s@]+@[^\s@]+$/, 'must be an email address')
+            .optional(),
+          scopes: z
+            .array(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/, 'must be one scope'))
+            .min(1, 'needs at least one scope'),
+          /** Where tokens are asked, if not the key's `token_uri`. */
+          tokenUrl: endpointUrl.optional(),
+        })
+        .strict()
+        .superRefine(oneSecret('key')),
     ],
-    { error: 'must be one of none, basic, bearer, apiKey, oauth2, oauth2Code' },
+    { error: 'must be one of none, basic, bearer, apiKey, oauth2, oauth2Code, googleServiceAccount' },
   )
   .default({ type: 'none' });
 

@@ -1,3 +1,4 @@
+import type { importPKCS8 } from 'jose';
 import { readSecret, type SecretContext } from '../config/secret-fields.js';
 import { raceAbort } from '../util/abort.js';
 import type { AuthConfig, OAuth2CodeConfig } from './auth-schema.js';
@@ -74,6 +75,8 @@ export function createAuth(config: AuthConfig, context: SecretContext, options: 
     }
     case 'oauth2':
       return clientCredentials(config, readSecret(config, 'clientSecret', context), options);
+    case 'googleServiceAccount':
+      return serviceAccount(config, serviceAccountKey(readSecret(config, 'key', context)), options);
     case 'oauth2Code': {
       const connection = config.connection ?? options.connection;
       if (connection === undefined)
@@ -99,34 +102,123 @@ const RENEW_MARGIN_MS = 60_000;
 /** Form encoding of RFC 6749 appendix B, used for the client id and secret in the Basic header. */
 const formEncode = (value: string) => encodeURIComponent(value).replace(/%20/g, '+');
 
-/**
- * OAuth2 client credentials: a token is asked once and shared by every request until shortly before
- * it expires; concurrent requests wait for the same token request.
- */
+/** A token grant's request: its form and headers (the client's credentials). */
+interface Grant {
+  readonly tokenUrl: string;
+  readonly request: () => Promise<{ form: URLSearchParams; headers: Record<string, string> }>;
+}
+
+/** OAuth2 client credentials (RFC 6749 section 4.4). */
 function clientCredentials(config: OAuthConfig, secret: string, options: OAuthOptions): Auth {
+  return sharedToken(
+    {
+      tokenUrl: config.tokenUrl,
+      async request() {
+        const form = new URLSearchParams({ grant_type: 'client_credentials' });
+        if (config.scope) form.set('scope', config.scope);
+        if (config.audience) form.set('audience', config.audience);
+        const headers: Record<string, string> = {};
+        if (config.clientAuth === 'basic') {
+          const pair = `${formEncode(config.clientId)}:${formEncode(secret)}`;
+          headers['authorization'] = `Basic ${Buffer.from(pair).toString('base64')}`;
+        } else {
+          form.set('client_id', config.clientId);
+          form.set('client_secret', secret);
+        }
+        return { form, headers };
+      },
+    },
+    options,
+  );
+}
+
+type ServiceAccountConfig = Extract<AuthConfig, { type: 'googleServiceAccount' }>;
+
+interface ServiceAccountKey {
+  readonly clientEmail: string;
+  readonly privateKey: string;
+  readonly tokenUri: string | undefined;
+}
+
+/** The fields of a Google service account's JSON key; the key itself never in a message. */
+function serviceAccountKey(text: string): ServiceAccountKey {
+  let key: unknown;
+  try {
+    key = JSON.parse(text);
+  } catch {
+    throw new Error('auth.key is not a service account key (JSON)');
+  }
+  const field = (name: string) => {
+    const value = (key as Record<string, unknown> | null)?.[name];
+    return typeof value === 'string' && value !== '' ? value : undefined;
+  };
+  const clientEmail = field('client_email');
+  const privateKey = field('private_key');
+  if (!clientEmail || !privateKey) throw new Error('auth.key has no client_email or private_key');
+  return { clientEmail, privateKey, tokenUri: field('token_uri') };
+}
+
+/** How long the signed assertion is valid: Google takes at most an hour. */
+const ASSERTION_LIFE_S = 3600;
+
+/**
+ * A Google service account (RFC 7523 JWT bearer grant): an assertion signed with its private key
+ * (RS256), naming the user it acts as with domain-wide delegation (`sub`), for the scopes given.
+ */
+function serviceAccount(config: ServiceAccountConfig, key: ServiceAccountKey, options: OAuthOptions): Auth {
+  const now = options.now ?? Date.now;
+  const tokenUrl = config.tokenUrl ?? key.tokenUri ?? 'https://oauth2.googleapis.com/token';
+  // jose loads with the first token request, not with every source and action.
+  let signingKey: ReturnType<typeof importPKCS8> | undefined;
+  return sharedToken(
+    {
+      tokenUrl,
+      async request() {
+        const { SignJWT, importPKCS8 } = await import('jose');
+        signingKey ??= importPKCS8(key.privateKey, 'RS256').catch(() => {
+          signingKey = undefined;
+          throw new TokenRequestError('the service account key has no valid RS256 private key');
+        });
+        const issuedAt = Math.floor(now() / 1000);
+        const assertion = await new SignJWT({ scope: config.scopes.join(' ') })
+          .setProtectedHeader({ alg: 'RS256', typ: 'JWT' })
+          .setIssuer(key.clientEmail)
+          .setAudience(tokenUrl)
+          .setIssuedAt(issuedAt)
+          .setExpirationTime(issuedAt + ASSERTION_LIFE_S)
+          .setSubject(config.subject ?? key.clientEmail)
+          .sign(await signingKey);
+        const form = new URLSearchParams({
+          grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer',
+          assertion,
+        });
+        return { form, headers: {} };
+      },
+    },
+    options,
+  );
+}
+
+/**
+ * A token asked once by its grant and shared by every request until shortly before it expires;
+ * concurrent requests wait for the same token request.
+ */
+function sharedToken(grant: Grant, options: OAuthOptions): Auth {
   const now = options.now ?? Date.now;
   let token: Token | undefined;
   let pending: Promise<Token> | undefined;
 
   async function requestToken(): Promise<Token> {
-    const form = new URLSearchParams({ grant_type: 'client_credentials' });
-    if (config.scope) form.set('scope', config.scope);
-    if (config.audience) form.set('audience', config.audience);
+    const { form, headers: own } = await grant.request();
     const headers: Record<string, string> = {
       'content-type': 'application/x-www-form-urlencoded',
       accept: 'application/json',
+      ...own,
     };
-    if (config.clientAuth === 'basic') {
-      const pair = `${formEncode(config.clientId)}:${formEncode(secret)}`;
-      headers['authorization'] = `Basic ${Buffer.from(pair).toString('base64')}`;
-    } else {
-      form.set('client_id', config.clientId);
-      form.set('client_secret', secret);
-    }
     const started = now();
     let response: Response;
     try {
-      response = await fetch(config.tokenUrl, {
+      response = await fetch(grant.tokenUrl, {
         method: 'POST',
         headers,
         body: form.toString(),

@@ -188,12 +188,15 @@ export class RestRequestError extends Error {
   readonly status: number | undefined;
   /** The server's Retry-After, when it gave one (a 429 or 503). */
   readonly retryAfterMs: number | undefined;
+  /** The vendor's error code read from the answer (`errorCode` of the client), when it gave one. */
+  readonly code: string | undefined;
 
-  constructor(message: string, status?: number, retryAfterMs?: number) {
+  constructor(message: string, status?: number, retryAfterMs?: number, code?: string) {
     super(message);
     this.name = 'RestRequestError';
     this.status = status;
     this.retryAfterMs = retryAfterMs;
+    this.code = code;
   }
 }
 
@@ -227,6 +230,33 @@ export interface HttpClientOptions {
    * otherwise it fails as any other status. Without it, every 429 fails at once.
    */
   readonly rateLimit?: { readonly tries: number; readonly maxWaitMs: number };
+  /**
+   * Reads the vendor's error code from a failed answer's JSON body (e.g. `EXPIRED_SYNC_TOKEN`), for
+   * the caller to act on; only a short word is kept, never in the message. Without it the body is
+   * not read.
+   */
+  readonly errorCode?: (body: unknown) => string | undefined;
+}
+
+/** Longest error body read for its code. */
+const ERROR_BODY_BYTES = 64 * 1024;
+const ERROR_CODE = /^[\w.-]{1,80}$/;
+
+async function errorCodeOf(
+  response: Response,
+  read: ((body: unknown) => string | undefined) | undefined,
+): Promise<string | undefined> {
+  if (!read) {
+    await discard(response);
+    return undefined;
+  }
+  try {
+    const code = read(JSON.parse(await readText(response, ERROR_BODY_BYTES)));
+    return code !== undefined && ERROR_CODE.test(code) ? code : undefined;
+  } catch {
+    await discard(response).catch(() => undefined);
+    return undefined;
+  }
 }
 
 /** Waits `ms`, or rejects with the signal's reason once it aborts. */
@@ -320,13 +350,14 @@ export function createHttpClient(options: HttpClientOptions) {
         return { status: 404, url, headers: response.headers, json: undefined };
       }
       if (!response.ok) {
-        await discard(response);
+        const code = await errorCodeOf(response, options.errorCode);
         const wait = retryAfterMs(response.headers.get('retry-after'));
         const after = wait === undefined ? '' : ` (retry after ${Math.ceil(wait / 1000)} s)`;
         throw new RestRequestError(
           `${request.what}: ${httpStatus(response.status)}${after}`,
           response.status,
           wait,
+          code,
         );
       }
       const json = await readJson(response, request.what, options.maxBytes);

@@ -1,6 +1,6 @@
 import { type Auth, createAuth } from '../net/auth.js';
 import type { AuthConfig } from '../net/auth-schema.js';
-import { createHttpClient } from '../net/http-client.js';
+import { createHttpClient, type HttpClientOptions } from '../net/http-client.js';
 import type { SourceDeps } from './types.js';
 
 /** What every vendor connector's source has among its settings. */
@@ -25,6 +25,8 @@ export function connectorClient(
     readonly headers?: Readonly<Record<string, string>>;
     /** Sends the credentials otherwise than the auth does (a vendor's own scheme). */
     readonly wrap?: (auth: Auth) => Auth;
+    /** Reads the vendor's error code from a failed answer's body. */
+    readonly errorCode?: HttpClientOptions['errorCode'];
   } = {},
 ) {
   const made = createAuth(
@@ -41,5 +43,6 @@ export function connectorClient(
     headers: options.headers ?? {},
     timeoutMs: settings.requestTimeoutMs,
     rateLimit: { tries: 3, maxWaitMs: settings.maxRetryWaitMs },
+    ...(options.errorCode && { errorCode: options.errorCode }),
   });
 }

@@ -4,8 +4,10 @@ import { carddavSourceSchema } from './carddav/schema.js';
 import { dynamics365SourceSchema } from './dynamics365/schema.js';
 import { embeddedSourceSchema } from './embedded/embedded-source.js';
 import { fileSourceSchema } from './file/schema.js';
+import { googleSourceSchema } from './google/schema.js';
 import { hubspotSourceSchema } from './hubspot/schema.js';
 import { ldapSourceSchema } from './ldap/schema.js';
+import { microsoft365SourceSchema } from './microsoft365/schema.js';
 import { pipedriveSourceSchema } from './pipedrive/schema.js';
 import { restSourceSchema } from './rest/schema.js';
 import { salesforceSourceSchema } from './salesforce/schema.js';
@@ -91,6 +93,14 @@ export const sourceTypes = {
   zoho: sourceType({
     schema: zohoSourceSchema,
     load: async () => (await import('./zoho/zoho-source.js')).createZohoSource,
+  }),
+  microsoft365: sourceType({
+    schema: microsoft365SourceSchema,
+    load: async () => (await import('./microsoft365/microsoft365-source.js')).createMicrosoft365Source,
+  }),
+  google: sourceType({
+    schema: googleSourceSchema,
+    load: async () => (await import('./google/google-source.js')).createGoogleSource,
   }),
 } as const;
 

@@ -30,6 +30,17 @@ export interface CallOptions {
   readonly signal: AbortSignal;
 }
 
+/**
+ * Thrown by `list` asked for changes it cannot give (its vendor forgot the sync state, a delta or sync
+ * token expired, or the process restarted since the last listing): the sync lists everything instead.
+ */
+export class FullListingNeeded extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'FullListingNeeded';
+  }
+}
+
 export interface ListOptions extends CallOptions {
   /** Only contacts changed after this (epoch ms); absent for a full listing. */
   readonly since?: number;
@@ -45,6 +56,11 @@ export interface ListOptions extends CallOptions {
 export interface Source {
   readonly type: string;
   readonly name: string;
+  /**
+   * The source keeps its own place in the changes (a delta link, a sync token): an incremental
+   * listing needs no updated-at cursor, `since` only says that changes are asked for.
+   */
+  readonly tracksChanges?: boolean;
   /** Batches of contacts, in the order the source gives them. */
   list?(options: ListOptions): AsyncIterable<readonly RawContact[]>;
   search?(query: SearchQuery, options: CallOptions): Promise<readonly RawContact[]>;

@@ -1,7 +1,7 @@
 import type { CountryCode } from 'libphonenumber-js';
 import type { Logger } from 'pino';
 import { type Entry, loadContacts } from '../contacts/load.js';
-import type { Source } from '../sources/types.js';
+import { FullListingNeeded, type Source } from '../sources/types.js';
 import type { ContactStore, SyncState } from '../store/types.js';
 
 export interface MirrorEntry {
@@ -109,7 +109,7 @@ export function createSyncEngine(options: SyncEngineOptions) {
     attempted.set(source.name, started);
     const full =
       forceFull ||
-      previous.cursor === undefined ||
+      (previous.cursor === undefined && !source.tracksChanges) ||
       previous.fullAt === undefined ||
       started - previous.fullAt >= entry.fullIntervalMs;
     // A source that cannot tell its fingerprint (it may be down) is listed, and any failure recorded.
@@ -129,7 +129,7 @@ export function createSyncEngine(options: SyncEngineOptions) {
     // A source with a fingerprint (a file) gives its whole contents whenever it changed: list it in
     // full, so that removed contacts go too.
     const complete = full || version !== undefined;
-    const since = complete ? undefined : previous.cursor! - OVERLAP_MS;
+    const since = complete ? undefined : (previous.cursor ?? previous.fullAt!) - OVERLAP_MS;
     let line = 0;
     async function* entries(): AsyncGenerator<Entry> {
       for await (const batch of list!.call(source, {
@@ -178,6 +178,12 @@ export function createSyncEngine(options: SyncEngineOptions) {
       logger.info(report, 'source synced');
       return report;
     } catch (error) {
+      if (error instanceof FullListingNeeded && !complete && !controller.signal.aborted) {
+        // The incremental listing was dropped (its session aborted): the full one reads everything,
+        // in the same turn (and under the same sync lock).
+        logger.info({ source: source.name, reason: error.message }, 'changes unavailable: listing all');
+        return runHere(entry, true, false);
+      }
       const message = error instanceof Error ? error.message : String(error);
       await store.saveSyncState(source.name, { ...previous, attemptedAt: started, error: message });
       logger.warn({ source: source.name, full, err: message }, 'sync failed; the last good contacts stay');

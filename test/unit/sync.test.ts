@@ -1,7 +1,7 @@
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { RawContact } from '../../src/contacts/raw-contact.js';
-import type { ListOptions, Source } from '../../src/sources/types.js';
+import { FullListingNeeded, type ListOptions, type Source } from '../../src/sources/types.js';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import type { Store } from '../../src/store/types.js';
 import { createSyncEngine, type MirrorEntry } from '../../src/sync/engine.js';
@@ -138,6 +138,57 @@ describe('sync engine', () => {
     crm.fail(undefined);
     expect((await sync.sync(entry(crm.source))).error).toBeUndefined();
     expect((await store.contacts.syncState('crm'))?.error).toBeUndefined();
+  });
+
+  /** A source with its own place in the changes (a delta link): no change times at all. */
+  function deltaSource(rows: RawContact[]) {
+    const calls: (number | undefined)[] = [];
+    let lost = false;
+    const source: Source = {
+      type: 'test',
+      name: 'crm',
+      tracksChanges: true,
+      async *list({ since }: ListOptions) {
+        calls.push(since);
+        if (since !== undefined && lost) {
+          lost = false;
+          yield [contact('9', '021 552 20 09', 0)];
+          throw new FullListingNeeded('the delta state is gone');
+        }
+        yield since === undefined ? rows.filter((row) => !row.deleted) : rows.filter((row) => row.deleted);
+      },
+    };
+    return { source, calls, lose: () => (lost = true) };
+  }
+
+  it('a source that tracks its own changes syncs incrementally without change times', async () => {
+    const rows = [{ ...contact('1', '021 552 20 01', 0), updatedAt: undefined } as RawContact];
+    const { source, calls } = deltaSource(rows);
+    const sync = engine();
+    expect(await sync.sync(entry(source))).toMatchObject({ full: true });
+    clock += 120_000;
+    rows.push({ id: '1', phones: [], customData: {}, deleted: true });
+    expect(await sync.sync(entry(source))).toMatchObject({ full: false, removed: 1 });
+    expect(calls).toHaveLength(2);
+    expect(calls[1]).toBeTypeOf('number');
+    expect(await ids('+41215522001')).toEqual([]);
+  });
+
+  it('a source that cannot give the changes is listed in full at once, and what it gave first is dropped', async () => {
+    const rows = [contact('1', '021 552 20 01', 1_000), contact('2', '021 552 20 02', 1_000)];
+    const { source, calls, lose } = deltaSource(rows);
+    const sync = engine();
+    await sync.sync(entry(source));
+    clock += 120_000;
+    rows.splice(1, 1);
+    lose();
+    const report = await sync.sync(entry(source));
+    expect(report.error).toBeUndefined();
+    expect(report).toMatchObject({ full: true, written: 1 });
+    expect(calls.map((since) => since === undefined)).toEqual([true, false, true]);
+    expect(await ids('+41215522002')).toEqual([]);
+    expect(await ids('+41215522009')).toEqual([]);
+    expect(await ids('+41215522001')).toEqual(['1']);
   });
 
   it('skips a source whose fingerprint has not changed', async () => {

@@ -35,7 +35,7 @@ export interface FakeVendorOptions {
   /** The vendor's answer to missing or wrong credentials. */
   readonly unauthorized: Reply;
   readonly route: Route;
-  /** Where the OAuth2 token endpoint is (`/token` unless the vendor's is elsewhere). */
+  /** Where the OAuth2 client-credentials endpoint is: `/token` unless the vendor's is elsewhere. */
   readonly tokenPath?: string;
 }
 
@@ -52,7 +52,7 @@ export function schemaOf(file: string) {
   // (weclapp's timestamp, html) by their type alone.
   ajv.addFormat('date-time', (value: string) => RFC3339.test(value) && !Number.isNaN(Date.parse(value)));
   ajv.addFormat('uuid', /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i);
-  for (const format of ['int32', 'timestamp', 'html']) ajv.addFormat(format, true);
+  for (const format of ['int32', 'timestamp', 'html', 'google-datetime']) ajv.addFormat(format, true);
   ajv.addSchema({ ...document, $id: 'vendor' });
   const compiled = new Map<string, ValidateFunction>();
   return (name: string, value: unknown): string | undefined => {
@@ -72,6 +72,7 @@ export async function startFakeVendor(options: FakeVendorOptions) {
   const failures: Reply[] = [];
   const later: { at: number; reply: Reply }[] = [];
   const bearer = new Set<string>();
+  const tokenRequests: Recorded[] = [];
   let issued = 0;
   let delay: Promise<void> | undefined;
 
@@ -97,6 +98,7 @@ export async function startFakeVendor(options: FakeVendorOptions) {
       response.end(reply.body === undefined ? '' : JSON.stringify(reply.body));
     };
     if (url.pathname === (options.tokenPath ?? '/token') && request.method === 'POST') {
+      tokenRequests.push(recorded);
       const token = `oauth-${++issued}`;
       bearer.add(token);
       return send({ status: 200, body: { access_token: token, token_type: 'Bearer', expires_in: 3600 } });
@@ -123,6 +125,8 @@ export async function startFakeVendor(options: FakeVendorOptions) {
     url: `http://127.0.0.1:${port}`,
     port,
     requests,
+    /** The token requests (client credentials), apart from `requests`. */
+    tokenRequests,
     violations,
     /** The next requests (after the credentials are checked) get these answers, one each. */
     fail(...replies: Reply[]) {
