@@ -197,7 +197,7 @@ export async function buildConsoleApp(options: {
   const app = Fastify({
     loggerInstance: options.logger as FastifyBaseLogger,
     // Fastify's own request lines would carry the query, and with it a number tested.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT,
     routerOptions: { caseSensitive: false, ignoreTrailingSlash: true },
     trustProxy: config.trustProxy,
@@ -226,7 +226,7 @@ export async function buildMetricsApp(
   const { logger, readiness, ...metrics } = options;
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     requestTimeout: 10_000,
     return503OnClosing: true,
     frameworkErrors: sendError,
