@@ -2,13 +2,13 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
 import type { CoreOptions } from './core/open-core.js';
-import { buildApp, buildConsoleApp, buildMetricsApp } from './http/app.js';
 import { createLogger } from './logging.js';
 import { readinessOf } from './readiness.js';
 import { rotation } from './rotation.js';
-import { openServedConsoles } from './served-consoles.js';
-import { openServedTenants, type ServedTenant, tenantRoutes } from './served-tenants.js';
-import { servedLookup, serviceMetrics } from './service-metrics.js';
+import { openServedConsoles, type ServedConsoles } from './served-consoles.js';
+import { openServedTenants, type ServedTenant } from './served-tenants.js';
+import { buildServiceApps, type ServiceApps } from './service-apps.js';
+import { serviceMetrics } from './service-metrics.js';
 import { readTls } from './tls.js';
 
 export type { ServedTenant } from './served-tenants.js';
@@ -43,43 +43,27 @@ export async function createService(
   const { tenants } = served;
   const metrics = serviceMetrics(config, tenants);
   const readiness = () => readinessOf(tenants);
-  const consoles = await openServedConsoles(config, served, logger, options.now).catch(
-    async (error: unknown) => {
-      await Promise.allSettled(tenants.map((tenant) => tenant.close()));
-      throw error;
-    },
-  );
-  let app: FastifyInstance;
-  let consoleApp: FastifyInstance | undefined;
+  let apps: ServiceApps;
+  let consoles: ServedConsoles | undefined;
   try {
-    app = await buildApp({
+    consoles = await openServedConsoles(config, served, logger, options.now);
+    apps = await buildServiceApps({
       config,
-      tenants: tenantRoutes(served, (core, index) =>
-        servedLookup(core, metrics, consoles.activity[index]),
-      ).map((routes, index) => (consoles.apart ? routes : { ...routes, console: consoles.options[index]! })),
-      ...(tls && { tls }),
+      served,
+      consoles,
+      metrics,
+      tls,
       readiness,
-      ...(config.metrics.token !== undefined && { readinessToken: config.metrics.token }),
       logger,
-      ...(options.now && { now: options.now }),
-      ...(metrics && !metrics.separate && { metrics: metrics.scrape }),
+      now: options.now,
     });
-    if (consoles.apart) {
-      consoleApp = await buildConsoleApp({
-        tenants: tenants.map((core, index) => ({ tenant: core.tenant, console: consoles.options[index]! })),
-        config,
-        ...(tls && { tls }),
-        logger,
-      });
-    }
   } catch (error) {
-    await consoles.close();
+    await consoles?.close();
     await Promise.allSettled(tenants.map((tenant) => tenant.close()));
     throw error;
   }
-  const metricsApp = metrics?.separate
-    ? await buildMetricsApp({ ...metrics.scrape, logger, readiness })
-    : undefined;
+  const { app, consoleApp, metricsApp } = apps;
+  const opened = consoles;
   const { reload, unwatch } = rotation(config, served, consoleApp ? [app, consoleApp] : [app], logger);
   let closing: Promise<void> | undefined;
   const close = () =>
@@ -88,7 +72,7 @@ export async function createService(
       // In-flight requests are answered before the sources and the stores close.
       await Promise.all([app.close(), metricsApp?.close(), consoleApp?.close()]);
       await Promise.allSettled(tenants.map((tenant) => tenant.close()));
-      await consoles.close();
+      await opened.close();
     })());
   return {
     config,
