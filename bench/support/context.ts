@@ -81,7 +81,8 @@ export function createContext(options: Options): Context {
       hook: options.port + 3,
     },
     token: randomBytes(24).toString('hex'),
-    hasLimits: existsSync(join(dist, 'http', 'limits.js')),
+    // The limits are one module in older builds, a folder since they can be shared through Redis.
+    hasLimits: ['limits.js', join('limits', 'index.js')].some((file) => existsSync(join(dist, 'http', file))),
     results: {},
     pg() {
       connecting ??= (async () => {
