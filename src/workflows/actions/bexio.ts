@@ -1,5 +1,4 @@
 import * as z from 'zod';
-import { createAuth } from '../../net/auth.js';
 import { tokenOrAuth, tokenOrAuthFields } from '../../net/auth-schema.js';
 import { isObject } from '../../util/json.js';
 import { parseIsoTime } from '../../util/time.js';
@@ -61,17 +60,14 @@ export function createBexioAction(
   deps: ActionDeps,
   options: BexioActionOptions = {},
 ): Action {
-  let call: ReturnType<typeof createVendorCaller>;
-  try {
-    const auth = createAuth(
-      tokenOrAuth(config, { type: 'bearer' }),
-      { baseDir: deps.baseDir, env: options.env ?? process.env },
-      { timeoutMs: config.timeoutMs, ...(deps.connections && { connections: deps.connections }) },
-    );
-    call = createVendorCaller({ name: 'bexio', auth, baseUrl: config.baseUrl, timeoutMs: config.timeoutMs });
-  } catch (error) {
-    throw new Error(`bexio action: ${(error as Error).message}`);
-  }
+  const call = createVendorCaller({
+    name: 'bexio',
+    auth: () => tokenOrAuth(config, { type: 'bearer' }),
+    baseUrl: config.baseUrl,
+    timeoutMs: config.timeoutMs,
+    deps,
+    env: options.env,
+  });
 
   function contactOf(contact: unknown): number | undefined {
     if (!config.source || !isObject(contact) || contact['source'] !== config.source) return undefined;

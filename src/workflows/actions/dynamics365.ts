@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import * as z from 'zod';
-import { createAuth } from '../../net/auth.js';
 import { clientCredentialsOrAuth, clientCredentialsOrAuthFields } from '../../net/auth-schema.js';
 import { isObject } from '../../util/json.js';
 import { parseIsoTime } from '../../util/time.js';
@@ -92,28 +91,21 @@ export function createDynamics365Action(
   options: Dynamics365ActionOptions = {},
 ): Action {
   const origin = new URL(config.url).origin;
-  let call: ReturnType<typeof createVendorCaller>;
-  try {
-    const authority = config.authorityUrl.replace(/\/+$/, '');
-    const auth = createAuth(
+  const authority = config.authorityUrl.replace(/\/+$/, '');
+  const call = createVendorCaller({
+    name: 'dynamics365',
+    auth: () =>
       clientCredentialsOrAuth(config, {
         tokenUrl: `${authority}/${config.tenantId}/oauth2/v2.0/token`,
         scope: `${origin}/.default`,
         clientAuth: 'body',
       }),
-      { baseDir: deps.baseDir, env: options.env ?? process.env },
-      { timeoutMs: config.timeoutMs, ...(deps.connections && { connections: deps.connections }) },
-    );
-    call = createVendorCaller({
-      name: 'dynamics365',
-      auth,
-      baseUrl: `${origin}/api/data/v${config.apiVersion}`,
-      timeoutMs: config.timeoutMs,
-      headers: { 'odata-version': '4.0', 'odata-maxversion': '4.0' },
-    });
-  } catch (error) {
-    throw new Error(`dynamics365 action: ${(error as Error).message}`);
-  }
+    deps,
+    env: options.env,
+    baseUrl: `${origin}/api/data/v${config.apiVersion}`,
+    timeoutMs: config.timeoutMs,
+    headers: { 'odata-version': '4.0', 'odata-maxversion': '4.0' },
+  });
   const result = (id: string) => ({
     id,
     url: `${origin}/main.aspx?pagetype=entityrecord&etn=phonecall&id=${id}`,

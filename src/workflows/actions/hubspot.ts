@@ -1,5 +1,4 @@
 import * as z from 'zod';
-import { createAuth } from '../../net/auth.js';
 import { tokenOrAuth, tokenOrAuthFields } from '../../net/auth-schema.js';
 import { isObject } from '../../util/json.js';
 import { parseIsoTime } from '../../util/time.js';
@@ -74,22 +73,14 @@ export function createHubspotAction(
   deps: ActionDeps,
   options: HubspotActionOptions = {},
 ): Action {
-  let call: ReturnType<typeof createVendorCaller>;
-  try {
-    const auth = createAuth(
-      tokenOrAuth(config, { type: 'bearer' }),
-      { baseDir: deps.baseDir, env: options.env ?? process.env },
-      { timeoutMs: config.timeoutMs, ...(deps.connections && { connections: deps.connections }) },
-    );
-    call = createVendorCaller({
-      name: 'hubspot',
-      auth,
-      baseUrl: config.baseUrl,
-      timeoutMs: config.timeoutMs,
-    });
-  } catch (error) {
-    throw new Error(`hubspot action: ${(error as Error).message}`);
-  }
+  const call = createVendorCaller({
+    name: 'hubspot',
+    auth: () => tokenOrAuth(config, { type: 'bearer' }),
+    baseUrl: config.baseUrl,
+    timeoutMs: config.timeoutMs,
+    deps,
+    env: options.env,
+  });
   const result = (id: string) => ({
     id,
     ...(config.portalId && { url: `https://app.hubspot.com/contacts/${config.portalId}/record/0-48/${id}` }),

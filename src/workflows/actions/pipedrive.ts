@@ -1,5 +1,4 @@
 import * as z from 'zod';
-import { createAuth } from '../../net/auth.js';
 import { tokenOrAuth, tokenOrAuthFields } from '../../net/auth-schema.js';
 import { isObject } from '../../util/json.js';
 import { parseIsoTime } from '../../util/time.js';
@@ -82,22 +81,14 @@ export function createPipedriveAction(
   deps: ActionDeps,
   options: PipedriveActionOptions = {},
 ): Action {
-  let call: ReturnType<typeof createVendorCaller>;
-  try {
-    const auth = createAuth(
-      tokenOrAuth(config, { type: 'apiKey', header: 'x-api-token' }),
-      { baseDir: deps.baseDir, env: options.env ?? process.env },
-      { timeoutMs: config.timeoutMs, ...(deps.connections && { connections: deps.connections }) },
-    );
-    call = createVendorCaller({
-      name: 'pipedrive',
-      auth,
-      baseUrl: config.baseUrl,
-      timeoutMs: config.timeoutMs,
-    });
-  } catch (error) {
-    throw new Error(`pipedrive action: ${(error as Error).message}`);
-  }
+  const call = createVendorCaller({
+    name: 'pipedrive',
+    auth: () => tokenOrAuth(config, { type: 'apiKey', header: 'x-api-token' }),
+    baseUrl: config.baseUrl,
+    timeoutMs: config.timeoutMs,
+    deps,
+    env: options.env,
+  });
   const web = config.companyDomain ? `https://${config.companyDomain}.pipedrive.com` : undefined;
 
   async function findLogged(mark: string, signal: AbortSignal): Promise<string | undefined> {

@@ -1,5 +1,4 @@
 import * as z from 'zod';
-import { createAuth } from '../../net/auth.js';
 import { clientCredentialsOrAuth, clientCredentialsOrAuthFields } from '../../net/auth-schema.js';
 import { isObject } from '../../util/json.js';
 import { parseIsoTime } from '../../util/time.js';
@@ -74,22 +73,14 @@ export function createSalesforceAction(
   options: SalesforceActionOptions = {},
 ): Action {
   const instance = config.instanceUrl.replace(/\/+$/, '');
-  let call: ReturnType<typeof createVendorCaller>;
-  try {
-    const auth = createAuth(
-      clientCredentialsOrAuth(config, { tokenUrl: tokenUrlOf(instance), clientAuth: 'body' }),
-      { baseDir: deps.baseDir, env: options.env ?? process.env },
-      { timeoutMs: config.timeoutMs, ...(deps.connections && { connections: deps.connections }) },
-    );
-    call = createVendorCaller({
-      name: 'salesforce',
-      auth,
-      baseUrl: `${instance}/services/data/v${config.apiVersion}`,
-      timeoutMs: config.timeoutMs,
-    });
-  } catch (error) {
-    throw new Error(`salesforce action: ${(error as Error).message}`);
-  }
+  const call = createVendorCaller({
+    name: 'salesforce',
+    auth: () => clientCredentialsOrAuth(config, { tokenUrl: tokenUrlOf(instance), clientAuth: 'body' }),
+    baseUrl: `${instance}/services/data/v${config.apiVersion}`,
+    timeoutMs: config.timeoutMs,
+    deps,
+    env: options.env,
+  });
   const result = (id: string) => ({ id, url: `${instance}/${id}` });
 
   /** The task's fields that describe the call (the ones an update may change too). */

@@ -1,6 +1,8 @@
+import { createAuth } from '../../net/auth.js';
+import type { AuthConfig } from '../../net/auth-schema.js';
 import type { Auth } from '../../net/http-client.js';
 import { failureOf, readJson, sendAuthorized, unreachable } from './http-answer.js';
-import { DeliveryError } from './types.js';
+import { type ActionDeps, DeliveryError } from './types.js';
 
 /**
  * JSON requests of a vendor's call-logging action (pipedrive, hubspot...): each request within the
@@ -17,13 +19,37 @@ export interface VendorRequest {
   readonly what: string;
 }
 
+/**
+ * The caller of a vendor's action: its auth built from the settings (with the tenant's OAuth
+ * connections), sent as the vendor wants it (`wrap`). A setting that cannot be used (a missing
+ * secret...) throws now, naming the action.
+ */
 export function createVendorCaller(settings: {
   readonly name: string;
-  readonly auth: Auth;
+  /** The auth's settings, read when the caller is made (an error in them names the action). */
+  readonly auth: () => AuthConfig;
+  readonly deps: ActionDeps;
+  readonly env?: NodeJS.ProcessEnv | undefined;
+  /** Sends the credentials otherwise than the auth does (a vendor's own scheme). */
+  readonly wrap?: (auth: Auth) => Auth;
   readonly baseUrl: string;
   readonly timeoutMs: number;
   readonly headers?: Readonly<Record<string, string>>;
 }) {
+  let auth: Auth;
+  try {
+    const made = createAuth(
+      settings.auth(),
+      { baseDir: settings.deps.baseDir, env: settings.env ?? process.env },
+      {
+        timeoutMs: settings.timeoutMs,
+        ...(settings.deps.connections && { connections: settings.deps.connections }),
+      },
+    );
+    auth = settings.wrap ? settings.wrap(made) : made;
+  } catch (error) {
+    throw new Error(`${settings.name} action: ${(error as Error).message}`);
+  }
   const base = settings.baseUrl.replace(/\/+$/, '');
   return async function call(request: VendorRequest, signal: AbortSignal): Promise<unknown> {
     const where = `${settings.name} action (${request.what}: ${request.method} ${request.path})`;
@@ -36,7 +62,7 @@ export function createVendorCaller(settings: {
     let response: Response;
     try {
       response = await sendAuthorized(
-        settings.auth,
+        auth,
         url,
         {
           method: request.method,

@@ -1,5 +1,4 @@
 import * as z from 'zod';
-import { createAuth } from '../../net/auth.js';
 import { tokenOrAuth, tokenOrAuthFields } from '../../net/auth-schema.js';
 import { isObject } from '../../util/json.js';
 import { parseIsoTime } from '../../util/time.js';
@@ -75,18 +74,15 @@ export function createWeclappAction(
   deps: ActionDeps,
   options: WeclappActionOptions = {},
 ): Action {
-  let call: ReturnType<typeof createVendorCaller>;
-  try {
-    const auth = createAuth(
-      tokenOrAuth(config, { type: 'apiKey', header: 'AuthenticationToken' }),
-      { baseDir: deps.baseDir, env: options.env ?? process.env },
-      { timeoutMs: config.timeoutMs, ...(deps.connections && { connections: deps.connections }) },
-    );
-    const baseUrl = config.baseUrl ?? `https://${config.tenant}.weclapp.com/webapp/api/v2`;
-    call = createVendorCaller({ name: 'weclapp', auth, baseUrl, timeoutMs: config.timeoutMs });
-  } catch (error) {
-    throw new Error(`weclapp action: ${(error as Error).message}`);
-  }
+  const baseUrl = config.baseUrl ?? `https://${config.tenant}.weclapp.com/webapp/api/v2`;
+  const call = createVendorCaller({
+    name: 'weclapp',
+    auth: () => tokenOrAuth(config, { type: 'apiKey', header: 'AuthenticationToken' }),
+    baseUrl,
+    timeoutMs: config.timeoutMs,
+    deps,
+    env: options.env,
+  });
 
   function partyOf(contact: unknown): string | undefined {
     if (config.source && isObject(contact) && contact['source'] === config.source) {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import * as z from 'zod';
-import { createAuth, withAuthScheme } from '../../net/auth.js';
+import { withAuthScheme } from '../../net/auth.js';
 import { authKinds } from '../../net/auth-schema.js';
 import { isObject } from '../../util/json.js';
 import { parseIsoTime } from '../../util/time.js';
@@ -59,22 +59,15 @@ export function createZohoAction(
   deps: ActionDeps,
   options: { readonly env?: NodeJS.ProcessEnv } = {},
 ): Action {
-  let call: ReturnType<typeof createVendorCaller>;
-  try {
-    const auth = createAuth(
-      config.auth,
-      { baseDir: deps.baseDir, env: options.env ?? process.env },
-      { timeoutMs: config.timeoutMs, ...(deps.connections && { connections: deps.connections }) },
-    );
-    call = createVendorCaller({
-      name: 'zoho',
-      auth: withAuthScheme(auth, 'Zoho-oauthtoken'),
-      baseUrl: `${(config.apiDomain ?? `https://www.zohoapis.${config.dataCentre}`).replace(/\/+$/, '')}/crm/v8`,
-      timeoutMs: config.timeoutMs,
-    });
-  } catch (error) {
-    throw new Error(`zoho action: ${(error as Error).message}`);
-  }
+  const call = createVendorCaller({
+    name: 'zoho',
+    auth: () => config.auth,
+    wrap: (made) => withAuthScheme(made, 'Zoho-oauthtoken'),
+    baseUrl: `${(config.apiDomain ?? `https://www.zohoapis.${config.dataCentre}`).replace(/\/+$/, '')}/crm/v8`,
+    timeoutMs: config.timeoutMs,
+    deps,
+    env: options.env,
+  });
   const result = (id: string) => ({ id, url: `https://crm.zoho.${config.dataCentre}/crm/tab/Calls/${id}` });
 
   return {
