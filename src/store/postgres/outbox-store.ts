@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { type DeliveryRow as DeliveryRowOf, toDelivery } from '../delivery-rows.js';
 import type {
   Delivery,
   DeliveryStatus,
@@ -9,30 +10,7 @@ import type {
 } from '../outbox-types.js';
 import { inTransaction, lockNames } from './pool.js';
 
-interface DeliveryRow {
-  seq: string;
-  id: string;
-  workflow: string;
-  call_id: string;
-  action: number;
-  action_type: string;
-  order_key: string;
-  payload: string;
-  status: DeliveryStatus;
-  attempts: number;
-  max_attempts: number;
-  next_at: string;
-  held: boolean;
-  locked_by: string | null;
-  locked_until: string | null;
-  last_error: string | null;
-  result_id: string | null;
-  result_url: string | null;
-  update_of: string | null;
-  version: number;
-  created_at: string;
-  updated_at: string;
-}
+type DeliveryRow = DeliveryRowOf<string, boolean>;
 
 const STATUSES: readonly DeliveryStatus[] = ['pending', 'running', 'done', 'dead'];
 const DEFAULT_LIMIT = 100;
@@ -381,29 +359,5 @@ export function createPostgresOutboxStore(
         return true;
       });
     },
-  };
-}
-
-function toDelivery(row: DeliveryRow): Delivery {
-  return {
-    id: row.id,
-    workflow: row.workflow,
-    callId: row.call_id,
-    action: row.action,
-    actionType: row.action_type,
-    orderKey: row.order_key,
-    payload: JSON.parse(row.payload) as Record<string, unknown>,
-    maxAttempts: row.max_attempts,
-    status: row.status,
-    attempts: row.attempts,
-    nextAt: Number(row.next_at),
-    ...(row.locked_by !== null && { lockedBy: row.locked_by }),
-    ...(row.locked_until !== null && { lockedUntil: Number(row.locked_until) }),
-    ...(row.last_error !== null && { lastError: row.last_error }),
-    ...(row.result_id !== null && { resultId: row.result_id }),
-    ...(row.result_url !== null && { resultUrl: row.result_url }),
-    ...(row.update_of !== null && { updateOf: row.update_of }),
-    createdAt: Number(row.created_at),
-    updatedAt: Number(row.updated_at),
   };
 }

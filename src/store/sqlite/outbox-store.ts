@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { type DeliveryRow, toDelivery } from '../delivery-rows.js';
 import type {
   Delivery,
   DeliveryResult,
@@ -9,31 +10,6 @@ import type {
   Submission,
 } from '../outbox-types.js';
 import { purgeInBatches } from './purge.js';
-
-interface DeliveryRow {
-  seq: number;
-  id: string;
-  workflow: string;
-  call_id: string;
-  action: number;
-  action_type: string;
-  order_key: string;
-  payload: string;
-  status: DeliveryStatus;
-  attempts: number;
-  max_attempts: number;
-  next_at: number;
-  held: number;
-  locked_by: string | null;
-  locked_until: number | null;
-  last_error: string | null;
-  result_id: string | null;
-  result_url: string | null;
-  update_of: string | null;
-  version: number;
-  created_at: number;
-  updated_at: number;
-}
 
 const STATUSES: readonly DeliveryStatus[] = ['pending', 'running', 'done', 'dead'];
 
@@ -310,29 +286,5 @@ export function createOutboxStore(db: Database.Database): OutboxStore & OutboxRo
     async drop(id) {
       return dropOne.immediate(id);
     },
-  };
-}
-
-function toDelivery(row: DeliveryRow): Delivery {
-  return {
-    id: row.id,
-    workflow: row.workflow,
-    callId: row.call_id,
-    action: row.action,
-    actionType: row.action_type,
-    orderKey: row.order_key,
-    payload: JSON.parse(row.payload) as Record<string, unknown>,
-    maxAttempts: row.max_attempts,
-    status: row.status,
-    attempts: row.attempts,
-    nextAt: row.next_at,
-    ...(row.locked_by !== null && { lockedBy: row.locked_by }),
-    ...(row.locked_until !== null && { lockedUntil: row.locked_until }),
-    ...(row.last_error !== null && { lastError: row.last_error }),
-    ...(row.result_id !== null && { resultId: row.result_id }),
-    ...(row.result_url !== null && { resultUrl: row.result_url }),
-    ...(row.update_of !== null && { updateOf: row.update_of }),
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
   };
 }
