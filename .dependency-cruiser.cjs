@@ -22,8 +22,8 @@ module.exports = {
     {
       name: 'wiring-only-from-cli',
       severity: 'error',
-      comment: 'The composition root (main.ts: the service, with served-tenants.ts, served-consoles.ts, service-metrics.ts, service-apps.ts, rotation.ts and readiness.ts; core/: one tenant without HTTP) is used by the commands only.',
-      from: { path: '^src', pathNot: '^src/(cli/|main\\.ts$|core/|readiness\\.ts$|served-tenants\\.ts$|served-consoles\\.ts$|service-metrics\\.ts$|service-apps\\.ts$|rotation\\.ts$)' },
+      comment: 'The composition root (main.ts: the service, with served-tenants.ts, served-consoles.ts, service-metrics.ts, service-apps.ts, rotation.ts, tenants-reload.ts and readiness.ts; core/: one tenant without HTTP) is used by the commands only.',
+      from: { path: '^src', pathNot: '^src/(cli/|main\\.ts$|core/|readiness\\.ts$|served-tenants\\.ts$|served-consoles\\.ts$|service-metrics\\.ts$|service-apps\\.ts$|rotation\\.ts$|tenants-reload\\.ts$)' },
       to: { path: '^src/(main\\.ts|core/|served-tenants\\.ts|served-consoles\\.ts|service-metrics\\.ts|service-apps\\.ts)' },
     },
     {

@@ -30,6 +30,8 @@ export async function openServedConsoles(
   served: ServedTenants,
   logger: Logger,
   now?: () => number,
+  /** At a reload: the recent lookups of the tenants kept, by their core. */
+  keptActivity?: ReadonlyMap<object, LookupActivity>,
 ): Promise<ServedConsoles> {
   const { tenants, credentials } = served;
   const instanceDir = resolve(config.dataDir);
@@ -43,7 +45,7 @@ export async function openServedConsoles(
     name: tenant.name,
     path: `${pathPrefix(tenant.basePath)}/admin`,
   }));
-  const activity = tenants.map(() => createLookupActivity(now));
+  const activity = tenants.map((core) => keptActivity?.get(core) ?? createLookupActivity(now));
   const keys = await Promise.all(tenants.map((core) => tenantKey(core.store)));
   const options = tenants.map((core, index): Omit<ConsoleOptions, 'tenant'> => {
     // Form tokens are bound to the session with a key of the tenant's secret: instances sharing

@@ -32,20 +32,35 @@ export interface ServedTenants {
   readonly credentials: Credential[][];
   /** Reads a tenant's credentials (again); the tokens read are hidden by the logger's redactor too. */
   readonly read: (tenant: Config['tenants'][number]) => ReturnType<typeof credentialsOf>;
+  /** Tokens callcard generated and keeps in a shared store, by tenant: read when the tenant opens. */
+  readonly keptTokens: Map<string, KeptToken>;
 }
+
+/** A tenant's settings as compared at a reload: the same text, the same tenant. */
+const settingsOf = (tenant: Config['tenants'][number]) => JSON.stringify(tenant);
 
 /**
  * Every tenant's core and credentials; one token never opens two tenants, however each got it.
  * On an error, the cores opened so far are closed.
+ *
+ * At a reload, `previous` is what is served now: a tenant whose settings are the same keeps its
+ * core (its store, sources and syncs go on) and its credentials; the others are opened anew. On an
+ * error, only what this call opened is closed: what is served now stays as it was.
  */
 export async function openServedTenants(
   config: Readonly<Config>,
   options: CoreOptions,
   logger: Logger,
+  previous?: ServedTenants,
 ): Promise<ServedTenants> {
   const redactor = redactorOf(logger);
-  /** Tokens callcard generated and keeps in a shared store, by tenant: read once, at start. */
   const keptTokens = new Map<string, KeptToken>();
+  const kept = new Map(
+    (previous?.tenants ?? []).map((core, index) => [
+      settingsOf(core.tenant),
+      { core, auth: previous!.auths[index]!, credentials: previous!.credentials[index]! },
+    ]),
+  );
   const read = (tenant: Config['tenants'][number]) => {
     const auth = credentialsOf(tenant, keptTokens.get(tenant.name));
     redactor?.add(auth.credentials.flatMap((set) => Object.values(set)));
@@ -54,8 +69,18 @@ export async function openServedTenants(
   const tenants: ServedTenant[] = [];
   const auths: Authenticator[] = [];
   const credentials: Credential[][] = [];
+  const opened: ServedTenant[] = [];
   try {
     for (const tenant of config.tenants) {
+      const same = kept.get(settingsOf(tenant));
+      if (same) {
+        const token = previous!.keptTokens.get(tenant.name);
+        if (token) keptTokens.set(tenant.name, token);
+        tenants.push(same.core);
+        auths.push(same.auth);
+        credentials.push(same.credentials);
+        continue;
+      }
       // Tokens are checked before anything is opened: a bad one stops the start at once.
       let configured: number;
       try {
@@ -82,22 +107,24 @@ export async function openServedTenants(
       }
       credentials.push(auth.credentials);
       auths.push(new Authenticator(auth.credentials));
-      tenants.push({
+      const served: ServedTenant = {
         ...core,
         ...(auth.tokenFile && { tokenFile: auth.tokenFile }),
         ...(auth.keptIn && { tokenKeptIn: auth.keptIn }),
         ...(auth.generatedToken && { generatedToken: auth.generatedToken }),
-      });
+      };
+      tenants.push(served);
+      opened.push(served);
     }
     const [shared] = sharedTokens(
       config.tenants.map((tenant, i) => ({ name: tenant.name, credentials: credentials[i]! })),
     );
     if (shared) throw new Error(`tenant "${shared.tenant}": ${sharedTokenMessage(shared.other)}`);
   } catch (error) {
-    await Promise.allSettled(tenants.map((tenant) => tenant.close()));
+    await Promise.allSettled(opened.map((tenant) => tenant.close()));
     throw error;
   }
-  return { tenants, auths, credentials, read };
+  return { tenants, auths, credentials, read, keptTokens };
 }
 
 /** What the HTTP app serves of each tenant; `lookupOf` gives the lookup the CONNECTOR is answered with. */

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyServerFactory } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
 import { buildApp, buildConsoleApp, buildMetricsApp } from './http/app.js';
@@ -27,8 +27,14 @@ export async function buildServiceApps(parts: {
   readonly readiness: () => Promise<Readiness>;
   readonly logger: Logger;
   readonly now?: () => number;
+  /** Each listener's, when a reload may build the apps again (http/switch.ts). */
+  readonly servers?: {
+    readonly app: FastifyServerFactory;
+    readonly console: FastifyServerFactory;
+    readonly metrics: FastifyServerFactory;
+  };
 }): Promise<ServiceApps> {
-  const { config, served, consoles, metrics, tls, readiness, logger } = parts;
+  const { config, served, consoles, metrics, tls, readiness, logger, servers } = parts;
   const app = await buildApp({
     config,
     tenants: tenantRoutes(served, (core, index) => servedLookup(core, metrics, consoles.activity[index])).map(
@@ -40,6 +46,7 @@ export async function buildServiceApps(parts: {
     logger,
     ...(parts.now && { now: parts.now }),
     ...(metrics && !metrics.separate && { metrics: metrics.scrape }),
+    ...(servers && { serverFactory: servers.app }),
   });
   const consoleApp = consoles.apart
     ? await buildConsoleApp({
@@ -50,10 +57,16 @@ export async function buildServiceApps(parts: {
         config,
         ...(tls && { tls }),
         logger,
+        ...(servers && { serverFactory: servers.console }),
       })
     : undefined;
   const metricsApp = metrics?.separate
-    ? await buildMetricsApp({ ...metrics.scrape, logger, readiness })
+    ? await buildMetricsApp({
+        ...metrics.scrape,
+        logger,
+        readiness,
+        ...(servers && { serverFactory: servers.metrics }),
+      })
     : undefined;
   return { app, ...(consoleApp && { consoleApp }), ...(metricsApp && { metricsApp }) };
 }

@@ -1,10 +1,10 @@
 import type { AddressInfo } from 'node:net';
 import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
 import { loadConfig } from '../config/load.js';
 import { DEFAULT_ADMIN_HOST, DEFAULT_METRICS_HOST, pathPrefix } from '../config/schema.js';
 import { storeLocation } from '../core/open-store.js';
 import { createService } from '../main.js';
-import { startRetention } from '../workflows/retention.js';
 import type { CommandIo } from './io.js';
 
 export interface ServeOptions {
@@ -34,16 +34,22 @@ export function listenerOf(address: AddressInfo | string | null, tls: boolean): 
 }
 
 export async function serveCommand(options: ServeOptions, io: CommandIo): Promise<void> {
-  const config = loadConfig({
-    ...(options.config !== undefined && { file: options.config }),
-    env: io.env,
-    cwd: io.cwd,
-    overrides: { port: options.port, host: options.host },
-  });
+  const load = () =>
+    loadConfig({
+      ...(options.config !== undefined && { file: options.config }),
+      env: io.env,
+      cwd: io.cwd,
+      overrides: { port: options.port, host: options.host },
+    });
+  const config = load();
+  const file = options.config ?? io.env['CALLCARD_CONFIG'];
   const service = await createService(config, {
     startSync: true,
     startDelivery: true,
     workers: Math.min(2, availableParallelism()),
+    retention: true,
+    // The file is read again when it changes and on SIGHUP: tenants come and go without a restart.
+    ...(file && { configFile: { path: resolve(io.cwd ?? process.cwd(), file), load } }),
   });
   await service.app.listen({ port: config.port, host: config.host });
   const main = listenerOf(service.app.server.address(), config.tls !== undefined);
@@ -111,24 +117,19 @@ export async function serveCommand(options: ServeOptions, io: CommandIo): Promis
   }
   io.stderr.write(`${lines.join('\n')}\n\n`);
 
-  const retentions = service.tenants.map((tenant) =>
-    startRetention(tenant.store.calls, tenant.tenant.journal.retentionDays, tenant.logger, {
-      outbox: { store: tenant.store.outbox, days: tenant.tenant.delivery.retentionDays },
-      ...(tenant.store.once && { once: tenant.store.once }),
-    }),
-  );
-
-  // SIGHUP: token files and the certificate are read again at once (they are also watched).
+  // SIGHUP: token files, the certificate and the config file are read again at once (they are
+  // also watched).
   process.on('SIGHUP', () => {
-    service.logger.info('reloading tokens and certificate');
-    service.reload();
+    service.logger.info(
+      file ? 'reloading tokens, certificate and configuration' : 'reloading tokens and certificate',
+    );
+    void service.reload();
   });
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     service.logger.info({ signal }, 'stopping');
-    await Promise.all(retentions.map((retention) => retention.stop()));
     await service.close();
     io.exit(0);
   };

@@ -3,6 +3,7 @@ import Fastify, {
   type FastifyInstance,
   type FastifyReply,
   type FastifyRequest,
+  type FastifyServerFactory,
   LogController,
 } from 'fastify';
 import type { Logger } from 'pino';
@@ -58,6 +59,8 @@ export interface AppOptions {
   readonly metrics?: MetricsRoutesOptions;
   /** The clock of the rate limits (tests move it). */
   readonly now?: () => number;
+  /** The listener's, when apps built one after the other serve it (switch.ts). */
+  readonly serverFactory?: FastifyServerFactory;
 }
 
 /** `type/subtype`, as a Content-Type header starts. */
@@ -87,6 +90,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     frameworkErrors: sendError,
     http: server,
     ...(options.tls && { https: { ...server, cert: options.tls.cert, key: options.tls.key } }),
+    ...(options.serverFactory && { serverFactory: options.serverFactory }),
   });
   app.decorateRequest('outcome', null);
 
@@ -192,6 +196,7 @@ export async function buildConsoleApp(options: {
   readonly config: Readonly<Pick<Config, 'trustProxy' | 'http'>>;
   readonly tls?: { readonly cert: string | Buffer; readonly key: string | Buffer };
   readonly logger: Logger;
+  readonly serverFactory?: FastifyServerFactory;
 }): Promise<FastifyInstance> {
   const { config } = options;
   const app = Fastify({
@@ -205,6 +210,7 @@ export async function buildConsoleApp(options: {
     return503OnClosing: true,
     frameworkErrors: sendError,
     ...(options.tls && { https: { cert: options.tls.cert, key: options.tls.key } }),
+    ...(options.serverFactory && { serverFactory: options.serverFactory }),
   });
   registerErrorHandling(app);
   for (const { tenant, console } of options.tenants) {
@@ -221,10 +227,12 @@ export async function buildMetricsApp(
   options: MetricsRoutesOptions & {
     readonly logger: Logger;
     readonly readiness?: () => Promise<Readiness>;
+    readonly serverFactory?: FastifyServerFactory;
   },
 ): Promise<FastifyInstance> {
-  const { logger, readiness, ...metrics } = options;
+  const { logger, readiness, serverFactory, ...metrics } = options;
   const app = Fastify({
+    ...(serverFactory && { serverFactory }),
     loggerInstance: logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     requestTimeout: 10_000,
