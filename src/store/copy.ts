@@ -10,7 +10,8 @@ import { openSqliteStore } from './sqlite/sqlite-store.js';
 
 /**
  * Copies one store into the other, table by table: an embedded data directory into a PostgreSQL
- * schema (moving in) or back (leaving). Both stores have the same tables; each one is replaced in the
+ * schema (moving in) or back (leaving). Both stores have the same tables (the console's are named
+ * `admin_*` in PostgreSQL); each one is replaced in the
  * target in one transaction, so that a copy run twice gives the same result and a copy cut off
  * half-way is completed by running it again. Rows keep their keys (the contacts' and deliveries'
  * sequence numbers too), so the outbox keeps its order and the index its links.
@@ -20,9 +21,12 @@ import { openSqliteStore } from './sqlite/sqlite-store.js';
 type Row = Record<string, unknown>;
 
 interface Table {
+  /** Its name in SQLite, and in reports. */
   readonly name: string;
+  /** Its name in PostgreSQL, when not the same. */
+  readonly pg?: string;
   /** The SQLite file it is in. */
-  readonly file: 'contacts.db' | 'calls.db' | 'credentials.db';
+  readonly file: 'contacts.db' | 'calls.db' | 'credentials.db' | 'admin.db';
   readonly columns: readonly string[];
   /** JSON in PostgreSQL (jsonb), text in SQLite. */
   readonly json?: readonly string[];
@@ -121,6 +125,27 @@ const TABLES: readonly Table[] = [
     name: 'pending_consents',
     file: 'credentials.db',
     columns: ['state', 'connection', 'sealed', 'expires_at'],
+  },
+  // The console: its accounts, their sessions (signed-in browsers stay signed in) and the audit log.
+  {
+    name: 'accounts',
+    pg: 'admin_accounts',
+    file: 'admin.db',
+    columns: ['name', 'role', 'tenant', 'password_hash', 'must_change', 'password_at', 'created_at'],
+    flags: ['must_change'],
+  },
+  {
+    name: 'sessions',
+    pg: 'admin_sessions',
+    file: 'admin.db',
+    columns: ['id_hash', 'account', 'created_at', 'seen_at'],
+  },
+  {
+    name: 'audit',
+    pg: 'admin_audit',
+    file: 'admin.db',
+    columns: ['seq', 'at', 'actor', 'action', 'subject', 'address'],
+    identity: 'seq',
   },
 ];
 
@@ -294,9 +319,13 @@ function postgresEnd(settings: PostgresTarget): End {
       try {
         // row_to_json: bigints as numbers, jsonb parsed, booleans as booleans.
         const stream = client.query(
-          new QueryStream(`SELECT row_to_json(t)::text AS row FROM ${s}.${ident(table.name)} AS t`, [], {
-            batchSize: BATCH,
-          }),
+          new QueryStream(
+            `SELECT row_to_json(t)::text AS row FROM ${s}.${ident(table.pg ?? table.name)} AS t`,
+            [],
+            {
+              batchSize: BATCH,
+            },
+          ),
         );
         let batch: Row[] = [];
         for await (const { row } of stream as AsyncIterable<{ row: string }>) {
@@ -314,7 +343,7 @@ function postgresEnd(settings: PostgresTarget): End {
     },
     async replace(table, batches) {
       const client = await connect();
-      const name = `${s}.${ident(table.name)}`;
+      const name = `${s}.${ident(table.pg ?? table.name)}`;
       const columns = table.columns.map(ident).join(', ');
       let count = 0;
       try {
@@ -333,7 +362,7 @@ function postgresEnd(settings: PostgresTarget): End {
           await client.query(
             `SELECT setval(pg_get_serial_sequence($1, $2), coalesce(max(${ident(table.identity)}), 0) + 1, false)
                FROM ${name}`,
-            [`${s}.${ident(table.name)}`, table.identity],
+            [name, table.identity],
           );
         }
         await client.query('COMMIT');

@@ -1,8 +1,8 @@
 /**
  * `callcard store migrate`: an embedded data directory into a PostgreSQL schema and back, run in
  * this process as the binary runs it. What each store then answers through the store interface
- * (contacts of every source, sync state, journal, outbox, OAuth connections, the generated token and
- * key) is compared, after one run, a second one, a run cut off half-way and run again, and the way
+ * (contacts of every source, sync state, journal, outbox, OAuth connections, the console's accounts,
+ * sessions and audit log, the generated token and key) is compared, after one run, a second one, a run cut off half-way and run again, and the way
  * back. Needs the machine's PostgreSQL (a schema of the test's own): skipped with a message without
  * it, a failure under CI.
  */
@@ -35,6 +35,9 @@ async function snapshot(store: Store) {
     answered: await store.calls.answer('call-1', 'not-kept'),
     deliveries: await store.outbox.list({}),
     connection: await store.credentials.read('hubspot'),
+    accounts: await store.admin.accounts(),
+    sessions: await Promise.all(['session-1', 'session-2'].map((hash) => store.admin.session(hash))),
+    audit: await store.admin.auditLog({ limit: 100 }),
     secrets: [
       (await store.secrets.ensure('token', never)).value,
       (await store.secrets.ensure('secret', never)).value,
@@ -99,6 +102,27 @@ async function fill(store: Store): Promise<void> {
   const [claimed] = await store.outbox.claim('w', 1000, 60_000, 1);
   await store.outbox.complete(claimed!.id, 'w', { id: 'r1', url: 'https://crm.example/r1' }, 2000);
   await store.credentials.save('hubspot', 'sealed-tokens');
+  const account = { passwordHash: 'scrypt$16384$8$1$c2FsdA$aGFzaA', passwordAt: 10, createdAt: 10 };
+  await store.admin.addAccount({
+    ...account,
+    name: 'owner',
+    role: 'tenant',
+    tenant: 'acme',
+    mustChange: false,
+  });
+  await store.admin.addAccount({
+    ...account,
+    name: 'viewer',
+    role: 'read-only',
+    tenant: 'acme',
+    mustChange: true,
+  });
+  await store.admin.addAccount({ ...account, name: 'partner', role: 'partner', mustChange: false });
+  await store.admin.openSession({ idHash: 'session-1', account: 'owner', createdAt: 20, seenAt: 30 });
+  await store.admin.openSession({ idHash: 'session-2', account: 'partner', createdAt: 21, seenAt: 31 });
+  await store.admin.audit({ at: 20, actor: 'owner', action: 'sign-in', address: '203.0.113.7' });
+  await store.admin.audit({ at: 25, actor: '-', action: 'sign-in-failed' });
+  await store.admin.audit({ at: 40, actor: 'owner', action: 'delivery-retry', subject: 'd2' });
   await store.secrets.ensure('token', () => 'the-generated-token-0123456789ab');
   await store.secrets.ensure('secret', () => 'the-generated-key');
 }
@@ -139,10 +163,15 @@ describeWithServer('callcard store migrate', unavailable, () => {
       'd2:pending',
       'd3:pending',
     ]);
+    expect(expected.accounts.map((account) => account.name)).toEqual(['owner', 'partner', 'viewer']);
+    expect(expected.sessions.map((session) => session?.account)).toEqual(['owner', 'partner']);
+    expect(expected.audit.entries).toHaveLength(3);
 
     const first = await migrate(dir.path, pgUrl());
     expect(first).toMatchObject({ code: 0, stderr: '' });
     expect(first.stdout).toMatch(/contacts\s+3/);
+    expect(first.stdout).toMatch(/accounts\s+3/);
+    expect(first.stdout).toMatch(/audit\s+3/);
     expect(first.stdout).toContain('secrets copied: token, secret');
     expect(first.stdout).not.toContain('the-generated-token');
     const shared = await open(openPostgresStore({ url: pgUrl(), schema }));
@@ -172,6 +201,10 @@ describeWithServer('callcard store migrate', unavailable, () => {
     await more.write([{ id: 'n', name: 'New', phones: [{ key: KEYS[0]!, raw: KEYS[0]! }] }]);
     await more.commit();
     expect((await shared.contacts.findByKey('other', KEYS[0]!, 5)).map((m) => m.id)).toEqual(['n']);
+    await shared.admin.audit({ at: 50, actor: 'owner', action: 'sign-out' });
+    expect((await shared.admin.auditLog({ limit: 10 })).entries.map((entry) => entry.seq)).toEqual([
+      4, 3, 2, 1,
+    ]);
 
     // Leaving: the schema into an empty data directory.
     const leaving = await runCli([
