@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { CountryCode } from 'libphonenumber-js';
 import type { Piscina } from 'piscina';
-import type { ContactRecord, ContactStore } from '../store/types.js';
+import type { ContactRecord, ContactStore, SyncState } from '../store/types.js';
 import buildBatch from './build-worker.js';
 import type { Built, RawContact } from './raw-contact.js';
 
@@ -23,6 +23,8 @@ export interface LoadOptions {
   readonly onSkip?: (line: number, reason: string, file?: string) => void;
   /** Told about each entry that was loaded with a doubt (an unknown country), with its place. */
   readonly onWarning?: (line: number, message: string, file?: string) => void;
+  /** The source's sync state after this load, committed in the same transaction as its contacts. */
+  readonly syncState?: (summary: LoadSummary) => SyncState;
 }
 
 export interface LoadSummary {
@@ -152,7 +154,10 @@ export async function loadContacts(
     await session.abort();
     throw error;
   }
-  const { contacts, removed } = await session.commit();
-  const summary = { read, imported: read - skipped - deleted, removed, skipped, contacts };
-  return latestUpdate === undefined ? summary : { ...summary, latestUpdate };
+  const summaryOf = ({ contacts, removed }: { contacts: number; removed: number }): LoadSummary => {
+    const summary = { read, imported: read - skipped - deleted, removed, skipped, contacts };
+    return latestUpdate === undefined ? summary : { ...summary, latestUpdate };
+  };
+  const { syncState } = options;
+  return summaryOf(await session.commit(syncState && ((counts) => syncState(summaryOf(counts)))));
 }

@@ -32,7 +32,7 @@ export interface CallOptions {
 
 /**
  * Thrown by `list` asked for changes it cannot give (its vendor forgot the sync state, a delta or sync
- * token expired, or the process restarted since the last listing): the sync lists everything instead.
+ * token expired, or no token was kept for a listing): the sync lists everything instead.
  */
 export class FullListingNeeded extends Error {
   constructor(message: string) {
@@ -44,6 +44,16 @@ export class FullListingNeeded extends Error {
 export interface ListOptions extends CallOptions {
   /** Only contacts changed after this (epoch ms); absent for a full listing. */
   readonly since?: number;
+  /**
+   * For an incremental listing of a source that keeps its own place in the changes: the tokens it
+   * gave the last sync (`keepChangeTokens`), kept in the store with the contacts they led to.
+   */
+  readonly changeTokens?: Readonly<Record<string, string>>;
+  /**
+   * Told the source's new place in its changes (delta links, sync tokens, by listing) once the
+   * listing has been read to its end: the sync keeps them with the contacts it commits.
+   */
+  readonly keepChangeTokens?: (tokens: Readonly<Record<string, string>>) => void;
 }
 
 /**

@@ -32,6 +32,12 @@ export interface ContactMatch extends Omit<ContactRecord, 'phones'> {
   readonly primary: boolean;
 }
 
+/** What an import's commit wrote and removed. */
+export interface ImportCounts {
+  readonly contacts: number;
+  readonly removed: number;
+}
+
 export interface ImportSession {
   /** Writes a batch; a record whose id exists in the source replaces it. */
   write(records: readonly ContactRecord[]): Promise<void>;
@@ -41,8 +47,10 @@ export interface ImportSession {
    * Makes the import visible at once; with `replace`, rows not written in this session are gone.
    * Answers how many contact records were written (one written twice counts twice), and how many
    * contacts that were there before are gone (removed by id, or not written again by a replace).
+   * With `syncState`, the source's sync state it makes of those counts is saved in the same
+   * transaction: a cursor or a delta link is never kept without the contacts it led to.
    */
-  commit(): Promise<{ readonly contacts: number; readonly removed: number }>;
+  commit(syncState?: (counts: ImportCounts) => SyncState): Promise<ImportCounts>;
   /** Leaves the store as it was before the session. */
   abort(): Promise<void>;
 }
@@ -107,6 +115,12 @@ export interface SyncState {
   readonly written?: number;
   /** The source's fingerprint at the last sync, when it gives one. */
   readonly version?: string;
+  /**
+   * The source's own place in its changes (Graph's delta links, the People API's sync tokens,
+   * Dataverse's delta links), by listing: saved with the contacts the listing wrote, so that the
+   * next sync, in this process or another, asks for the changes since.
+   */
+  readonly changeTokens?: Readonly<Record<string, string>>;
   /** The last attempt's error; absent when it succeeded. */
   readonly error?: string;
 }

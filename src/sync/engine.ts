@@ -130,11 +130,17 @@ export function createSyncEngine(options: SyncEngineOptions) {
     // full, so that removed contacts go too.
     const complete = full || version !== undefined;
     const since = complete ? undefined : (previous.cursor ?? previous.fullAt!) - OVERLAP_MS;
+    /** The source's new place in its changes, told once it has read its listing to the end. */
+    let changeTokens: Readonly<Record<string, string>> | undefined;
     let line = 0;
     async function* entries(): AsyncGenerator<Entry> {
       for await (const batch of list!.call(source, {
         signal: controller.signal,
         ...(since !== undefined && { since }),
+        ...(!complete && previous.changeTokens && { changeTokens: previous.changeTokens }),
+        keepChangeTokens: (tokens) => {
+          changeTokens = tokens;
+        },
       })) {
         for (const raw of batch) yield { line: ++line, raw };
       }
@@ -153,19 +159,26 @@ export function createSyncEngine(options: SyncEngineOptions) {
         onWarning: (row, reason) => {
           if (warned++ < 20) logger.warn({ source: source.name, row, reason }, 'contact read with a doubt');
         },
+        // Saved with the contacts, in their transaction: the cursor and the change tokens are never
+        // ahead of what the index holds, whichever process syncs next.
+        syncState: (loaded): SyncState => {
+          const cursor = Math.max(loaded.latestUpdate ?? -Infinity, previous.cursor ?? -Infinity);
+          const tokens = changeTokens ?? (complete ? undefined : previous.changeTokens);
+          return {
+            attemptedAt: started,
+            succeededAt: now(),
+            durationMs: now() - started,
+            written: loaded.contacts,
+            ...(Number.isFinite(cursor) && { cursor }),
+            ...(version !== undefined && { version }),
+            ...(complete
+              ? { fullAt: started }
+              : previous.fullAt !== undefined && { fullAt: previous.fullAt }),
+            ...(tokens && { changeTokens: tokens }),
+          };
+        },
       });
       const durationMs = now() - started;
-      const cursor = Math.max(summary.latestUpdate ?? -Infinity, previous.cursor ?? -Infinity);
-      const state: SyncState = {
-        attemptedAt: started,
-        succeededAt: now(),
-        durationMs,
-        written: summary.contacts,
-        ...(Number.isFinite(cursor) && { cursor }),
-        ...(version !== undefined && { version }),
-        ...(complete ? { fullAt: started } : previous.fullAt !== undefined && { fullAt: previous.fullAt }),
-      };
-      await store.saveSyncState(source.name, state);
       const report = {
         source: source.name,
         full: complete,

@@ -275,6 +275,40 @@ describe('dynamics365 source', () => {
     expect((await found('+49301234567'))?.company).toBe('Müller Maschinenbau GmbH');
   });
 
+  it('a new process on the same store follows the delta links kept there, and asks the accounts of the contacts it reads', async () => {
+    await engine().sync(mirror());
+    clock += 120_000;
+    fake.put(
+      'contacts',
+      {
+        contactid: BEAT,
+        fullname: 'Beat Keller',
+        telephone1: '01 5123499',
+        _parentcustomerid_value: MUELLER,
+      },
+      later,
+    );
+    fake.remove('contacts', CHLOE);
+    fake.requests.length = 0;
+    // A restarted service: a new engine and a new source, nothing in memory; the store keeps the links.
+    const report = await engine().sync(mirror());
+    expect(report.error).toBeUndefined();
+    expect(report).toMatchObject({ full: false, removed: 1 });
+    const asked = fake.requests.map((request) => [
+      request.url.pathname.split('/').at(-1),
+      request.url.searchParams.has('$deltatoken'),
+      request.url.searchParams.get('$filter'),
+    ]);
+    expect(asked).toEqual([
+      ['accounts', true, null],
+      ['contacts', true, null],
+      ['accounts', false, `accountid eq ${MUELLER}`],
+    ]);
+    // Read in his account's country (Germany), with its name.
+    expect(await found('+4915123499')).toMatchObject({ id: BEAT, company: 'Müller Maschinen GmbH' });
+    expect(await ids('+33142685300')).toEqual([]);
+  });
+
   it('a delta link Dataverse refuses is followed by a new tracked listing', async () => {
     const sync = engine();
     const entry = mirror();

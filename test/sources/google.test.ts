@@ -271,12 +271,20 @@ describe('google source', () => {
     expect(report.error).toMatch(/changes of contacts page 1: HTTP 400 Bad Request/);
   });
 
-  it('a new process (no sync token kept) lists everything on its first incremental sync', async () => {
+  it('a new process on the same store asks for the changes since the sync token kept there', async () => {
     await engine().sync(mirror());
+    const kept = (await store.contacts.syncState('google'))!.changeTokens!;
     clock += 120_000;
     fake.removeContact('people/c102');
+    fake.requests.length = 0;
+    // A restarted service: a new engine and a new source, nothing in memory; the store keeps the token.
     const report = await engine().sync(mirror());
-    expect(report).toMatchObject({ full: true, written: 1 });
+    expect(report.error).toBeUndefined();
+    expect(report).toMatchObject({ full: false, removed: 1 });
+    expect(listings().length).toBeGreaterThan(0);
+    expect(listings().map((request) => request.url.searchParams.get('syncToken'))).toEqual(
+      listings().map(() => kept['contacts']),
+    );
     expect(await ids('+41791234567')).toEqual([]);
   });
 

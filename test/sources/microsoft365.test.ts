@@ -298,13 +298,36 @@ describe('microsoft365 source', () => {
     expect(await sync.sync(entry)).toMatchObject({ full: false, read: 0 });
   });
 
-  it('a new process (no delta link kept) lists everything on its first incremental sync', async () => {
+  it('a new process on the same store follows the delta links kept there: the changes only', async () => {
     await engine().sync(mirror());
     clock += 120_000;
     fake.removeUser('5f1c2b9e-0002');
+    fake.requests.length = 0;
+    // A restarted service: a new engine and a new source, nothing in memory; the store keeps the links.
     const report = await engine().sync(mirror());
-    expect(report).toMatchObject({ full: true, written: 3 });
+    expect(report.error).toBeUndefined();
+    expect(report).toMatchObject({ full: false, removed: 1 });
+    expect(fake.requests.length).toBeGreaterThan(0);
+    expect(fake.requests.every((request) => request.url.searchParams.has('$deltatoken'))).toBe(true);
     expect(await ids('+4315123456')).toEqual([]);
+    expect(logs.some((line) => line.msg === 'changes unavailable: listing all')).toBe(false);
+  });
+
+  it('a delta link kept for another Graph address is not followed: the sync lists everything', async () => {
+    await engine().sync(mirror());
+    clock += 120_000;
+    const kept = (await store.contacts.syncState('m365'))!;
+    const moved = Object.fromEntries(
+      Object.entries(kept.changeTokens!).map(([key, link]) => [
+        key,
+        link.replace('http://127.0.0.1', 'http://graph.invalid'),
+      ]),
+    );
+    await store.contacts.saveSyncState('m365', { ...kept, changeTokens: moved });
+    fake.requests.length = 0;
+    const report = await engine().sync(mirror());
+    expect(report).toMatchObject({ full: true });
+    expect(fake.requests.some((request) => request.url.searchParams.has('$deltatoken'))).toBe(false);
   });
 
   it('a token refused (401) is renewed once and the request sent again', async () => {

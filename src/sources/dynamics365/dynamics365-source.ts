@@ -3,7 +3,7 @@ import { clientCredentialsOrAuth } from '../../net/auth-schema.js';
 import { RestRequestError } from '../../net/http-client.js';
 import { isObject } from '../../util/json.js';
 import { connectorClient } from '../connector-client.js';
-import type { ListOptions, Source, SourceDeps } from '../types.js';
+import { FullListingNeeded, type ListOptions, type Source, type SourceDeps } from '../types.js';
 import type { Dynamics365SourceSettings } from './schema.js';
 
 export { dynamics365SourceSchema } from './schema.js';
@@ -73,8 +73,9 @@ const deletedId = (record: Record<string, unknown>): string | undefined =>
  * Dynamics 365 / Dataverse contacts and accounts, read by the Web API (OData v4) with change
  * tracking: the first sync (and every full one) lists each table with `Prefer:
  * odata.track-changes`, page by page (`@odata.nextLink`), and keeps the `@odata.deltaLink` it ends
- * with; an incremental sync follows that link, which gives the records changed since and those
- * removed (`$deletedEntity`). A contact's company and the country its national numbers are read in
+ * with, in the store with the contacts it led to; an incremental sync, in this process or after a
+ * restart, follows that link, which gives the records changed since and those removed
+ * (`$deletedEntity`). A contact's company and the country its national numbers are read in
  * come from its own address, else from its parent account.
  */
 export function createDynamics365Source(
@@ -113,9 +114,13 @@ export function createDynamics365Source(
       `odata.maxpagesize=${config.pageSize}`,
       'odata.include-annotations="*"',
     ].join(',');
+  /**
+   * Accounts by id, for their contacts' company and country: every one after a full listing in
+   * this process (`allAccounts`), else those read since (a restarted process's incremental sync
+   * asks the accounts of the contacts it reads).
+   */
   let accounts = new Map<string, Account>();
-  /** The delta links of the last complete sync, by table. */
-  let deltas: Partial<Record<Table, string>> = {};
+  let allAccounts = false;
   let closed = false;
 
   const open = () => {
@@ -231,14 +236,13 @@ export function createDynamics365Source(
     };
   }
 
-  /** A table's rows: by its delta link when one is held and `incremental`, else a new tracked listing. */
+  /** A table's rows: by its delta link when one is held, else a new tracked listing. */
   async function* changes(
     table: Table,
-    incremental: boolean,
+    held: string | undefined,
     signal: AbortSignal,
     done: (delta: string | undefined) => void,
   ): AsyncGenerator<unknown[]> {
-    const held = incremental ? deltas[table] : undefined;
     if (held) {
       const following = pages(new URL(held), true, `changes of ${table}`, signal);
       let first = true;
@@ -266,14 +270,52 @@ export function createDynamics365Source(
     }
   }
 
+  /** A delta link kept in the store, when it is the environment's (the settings may have changed since). */
+  function heldLink(kept: Readonly<Record<string, string>> | undefined, table: Table): string {
+    const link = kept?.[table];
+    let url: URL | undefined;
+    try {
+      url = link ? new URL(link) : undefined;
+    } catch {
+      url = undefined;
+    }
+    if (!url || url.origin !== origin || !url.pathname.startsWith(`/api/data/v${config.apiVersion}/`))
+      throw new FullListingNeeded(`no delta link kept for ${table}`);
+    return url.href;
+  }
+
+  /** The accounts of contacts whose account is not known yet (asked by id), added to `known`. */
+  async function askAccounts(page: unknown[], known: Map<string, Account>, signal: AbortSignal) {
+    const missing = new Set<string>();
+    for (const record of page) {
+      if (!isObject(record) || record[`_parentcustomerid_value${LOOKUP_TABLE}`] === 'contact') continue;
+      const parent = text(record['_parentcustomerid_value']);
+      if (parent && GUID.test(parent) && !known.has(parent)) missing.add(parent);
+    }
+    for (const id of missing) {
+      const url = new URL(`${api}/accounts`);
+      url.searchParams.set('$select', SELECT.accounts);
+      url.searchParams.set('$filter', `accountid eq ${id}`);
+      for await (const rows of pages(url, false, 'the account of a contact', signal)) {
+        for (const row of rows)
+          if (isObject(row) && text(row['accountid']) === id) known.set(id, accountOf(row));
+      }
+      // An account that is gone is not asked again in this sync.
+      if (!known.has(id)) known.set(id, {});
+    }
+  }
+
   async function* list(listOptions: ListOptions): AsyncGenerator<RawContact[]> {
     open();
-    const { signal, since } = listOptions;
+    const { signal, since, changeTokens, keepChangeTokens } = listOptions;
     const incremental = since !== undefined;
+    const held = incremental
+      ? { accounts: heldLink(changeTokens, 'accounts'), contacts: heldLink(changeTokens, 'contacts') }
+      : undefined;
     const next: Partial<Record<Table, string>> = {};
     const known = incremental ? accounts : new Map<string, Account>();
     const moved: string[] = [];
-    for await (const page of changes('accounts', incremental, signal, (delta) => {
+    for await (const page of changes('accounts', held?.accounts, signal, (delta) => {
       if (delta) next.accounts = delta;
     })) {
       const contacts: RawContact[] = [];
@@ -295,7 +337,11 @@ export function createDynamics365Source(
         const before = accounts.get(id);
         const now = accountOf(fields);
         known.set(id, now);
-        if (incremental && before && (before.name !== now.name || before.country !== now.country))
+        // An account not known before (this process has not read them all) may have changed too.
+        if (
+          incremental &&
+          (before ? before.name !== now.name || before.country !== now.country : !allAccounts)
+        )
           moved.push(id);
         if (!config.accounts) continue;
         const contact = accountContact(fields, incremental);
@@ -304,6 +350,7 @@ export function createDynamics365Source(
       if (contacts.length > 0) yield contacts;
     }
     accounts = known;
+    allAccounts ||= !incremental;
     const seen = new Set<string>();
     const read = (page: unknown[]) =>
       page
@@ -319,9 +366,10 @@ export function createDynamics365Source(
           seen.add(contact.id);
           return true;
         });
-    for await (const page of changes('contacts', incremental, signal, (delta) => {
+    for await (const page of changes('contacts', held?.contacts, signal, (delta) => {
       if (delta) next.contacts = delta;
     })) {
+      if (!allAccounts) await askAccounts(page, known, signal);
       const found = read(page);
       if (found.length > 0) yield found;
     }
@@ -331,17 +379,19 @@ export function createDynamics365Source(
       url.searchParams.set('$select', SELECT.contacts);
       url.searchParams.set('$filter', `_parentcustomerid_value eq ${id}`);
       for await (const page of pages(url, false, 'contacts of a changed account', signal)) {
+        if (!allAccounts) await askAccounts(page, known, signal);
         const found = read(page);
         if (found.length > 0) yield found;
       }
     }
-    // Only a sync that read everything moves on to the new delta links.
-    deltas = { ...(incremental ? deltas : {}), ...next };
+    // Only a sync that read everything moves on to the new delta links, kept with its contacts.
+    keepChangeTokens?.({ ...(incremental && held), ...next });
   }
 
   return {
     type: 'dynamics365',
     name: config.name,
+    tracksChanges: true,
     list,
     async close() {
       closed = true;

@@ -56,9 +56,10 @@ function googleErrorCode(body: unknown): string | undefined {
 /**
  * Google Contacts and the Workspace directory by the People API: `people/me/connections` and
  * `people:listDirectoryPeople`, every page with `requestSyncToken`; the last page's
- * `nextSyncToken` is kept, and the syncs in between ask for the changes since (deleted people come
- * with `metadata.deleted`). An expired token (400 `EXPIRED_SYNC_TOKEN`), or none kept since a
- * restart, asks the sync for a full listing. A number's `canonicalForm` (E.164) is read when Google
+ * `nextSyncToken` is kept in the store with the contacts it led to (`keepChangeTokens`), and the
+ * syncs in between, in this process or after a restart, ask for the changes since (deleted people
+ * come with `metadata.deleted`). An expired token (400 `EXPIRED_SYNC_TOKEN`), or none kept, asks
+ * the sync for a full listing. A number's `canonicalForm` (E.164) is read when Google
  * gives one.
  */
 export function createGoogleSource(
@@ -77,7 +78,6 @@ export function createGoogleSource(
     return fail((error as Error).message);
   }
   const base = config.baseUrl.replace(/\/+$/, '');
-  const syncTokens = new Map<string, string>();
   let closed = false;
 
   const rounds: Round[] = [
@@ -156,10 +156,11 @@ export function createGoogleSource(
   /** One round: every page, from the start (full) or from its sync token; the next token is returned. */
   async function* listRound(
     round: Round,
+    kept: string | undefined,
     full: boolean,
     signal: AbortSignal,
   ): AsyncGenerator<RawContact[], string> {
-    const token = full ? undefined : syncTokens.get(round.key);
+    const token = full ? undefined : kept;
     if (!full && !token) throw new FullListingNeeded(`no sync token kept for ${round.key}`);
     let pageToken: string | undefined;
     for (let page = 1; ; page++) {
@@ -200,13 +201,18 @@ export function createGoogleSource(
     }
   }
 
-  async function* listAll({ signal, since }: ListOptions): AsyncGenerator<RawContact[]> {
+  async function* listAll({
+    signal,
+    since,
+    changeTokens,
+    keepChangeTokens,
+  }: ListOptions): AsyncGenerator<RawContact[]> {
     if (closed) throw new Error(`google source "${config.name}" is closed`);
     const full = since === undefined;
-    // Kept only once every round is read: a sync that fails reads the same changes again.
+    // Told only once every round is read: a sync that fails reads the same changes again.
     const tokens = new Map<string, string>();
     for (const round of rounds) {
-      const rounding = listRound(round, full, signal);
+      const rounding = listRound(round, changeTokens?.[round.key], full, signal);
       for (;;) {
         const step = await rounding.next();
         if (step.done) {
@@ -216,7 +222,7 @@ export function createGoogleSource(
         yield step.value;
       }
     }
-    for (const [key, token] of tokens) syncTokens.set(key, token);
+    keepChangeTokens?.(Object.fromEntries(tokens));
   }
 
   return {

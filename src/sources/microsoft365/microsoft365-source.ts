@@ -80,8 +80,10 @@ const countryOf = (record: Record<string, unknown>): string | undefined => {
  * Microsoft 365 by Microsoft Graph, app-only: the Outlook contacts of chosen mailboxes
  * (`/users/{id}/contacts/delta`) and the organisation's users (`/users/delta`, Entra ID). Each is a
  * delta listing: a full sync starts a new round and keeps its `@odata.deltaLink`; an incremental
- * one follows that link and reads the changes, deletions included. A link Graph no longer knows
- * (410, `syncStateNotFound`), or none kept (the process restarted), asks the sync for a full listing.
+ * one follows that link and reads the changes, deletions included. The links are kept in the store
+ * with the contacts they led to (`keepChangeTokens`), so a restarted or another instance goes on
+ * from them. A link Graph no longer knows (410, `syncStateNotFound`), or none kept, asks the sync
+ * for a full listing.
  * Contacts and users keep Graph's ids: unique across mailboxes (Exchange item ids) and the directory.
  */
 export function createMicrosoft365Source(
@@ -100,8 +102,6 @@ export function createMicrosoft365Source(
   }
   const graph = config.graphUrl.replace(/\/+$/, '');
   const graphOrigin = new URL(graph).origin;
-  /** The delta link of each round's last complete listing. */
-  const deltaLinks = new Map<string, string>();
   let closed = false;
 
   function contactOf(mailbox: string) {
@@ -187,6 +187,7 @@ export function createMicrosoft365Source(
   /** One round: every page from its start (full) or from its delta link; the new link is returned. */
   async function* listRound(
     round: Round,
+    kept: string | undefined,
     full: boolean,
     signal: AbortSignal,
   ): AsyncGenerator<RawContact[], string> {
@@ -195,9 +196,16 @@ export function createMicrosoft365Source(
       url = new URL(`${graph}${round.path}`);
       url.searchParams.set('$select', round.fields.join(','));
     } else {
-      const kept = deltaLinks.get(round.key);
       if (!kept) throw new FullListingNeeded(`no delta link kept for ${round.key}`);
-      url = new URL(kept);
+      // A link kept for another Graph address (the settings changed) is not followed.
+      let link: URL | undefined;
+      try {
+        link = linkOf(kept, `changes of ${round.key}`);
+      } catch {
+        link = undefined;
+      }
+      if (!link) throw new FullListingNeeded(`the delta link kept for ${round.key} is not Graph's`);
+      url = link;
     }
     const headers: Record<string, string> = round.pageSize
       ? { prefer: `odata.maxpagesize=${round.pageSize}` }
@@ -233,13 +241,18 @@ export function createMicrosoft365Source(
     }
   }
 
-  async function* list({ signal, since }: ListOptions): AsyncGenerator<RawContact[]> {
+  async function* list({
+    signal,
+    since,
+    changeTokens,
+    keepChangeTokens,
+  }: ListOptions): AsyncGenerator<RawContact[]> {
     if (closed) throw new Error(`microsoft365 source "${config.name}" is closed`);
     const full = since === undefined;
-    // Kept only once every round is read: a sync that fails reads the same changes again.
+    // Told only once every round is read: a sync that fails reads the same changes again.
     const links = new Map<string, string>();
     for (const round of rounds) {
-      const rounding = listRound(round, full, signal);
+      const rounding = listRound(round, changeTokens?.[round.key], full, signal);
       for (;;) {
         const step = await rounding.next();
         if (step.done) {
@@ -249,7 +262,7 @@ export function createMicrosoft365Source(
         yield step.value;
       }
     }
-    for (const [key, link] of links) deltaLinks.set(key, link);
+    keepChangeTokens?.(Object.fromEntries(links));
   }
 
   return {

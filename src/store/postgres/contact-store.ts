@@ -272,19 +272,30 @@ async function startPostgresImport(
         return removed.rowCount ?? 0;
       });
     },
-    async commit() {
-      const removed = await run(async () => {
-        if (!replace) return removedById;
-        // Replacing, a contact is gone when it was there before and was not written again.
-        const { rows } = await client.query<{ n: string }>(
-          `SELECT count(*) AS n FROM replaced r
-            WHERE NOT EXISTS (SELECT 1 FROM ${s}.contacts c WHERE c.source = $1 AND c.id = r.id)`,
-          [id],
-        );
-        return Number(rows[0]!.n);
+    async commit(syncState) {
+      const counts = await run(async () => {
+        let removed = removedById;
+        if (replace) {
+          // Replacing, a contact is gone when it was there before and was not written again.
+          const { rows } = await client.query<{ n: string }>(
+            `SELECT count(*) AS n FROM replaced r
+              WHERE NOT EXISTS (SELECT 1 FROM ${s}.contacts c WHERE c.source = $1 AND c.id = r.id)`,
+            [id],
+          );
+          removed = Number(rows[0]!.n);
+        }
+        const counts = { contacts: written, removed };
+        if (syncState) {
+          await client.query(
+            `INSERT INTO ${s}.sync_state (source, state) VALUES ($1, $2)
+             ON CONFLICT (source) DO UPDATE SET state = excluded.state`,
+            [source, JSON.stringify(syncState(counts))],
+          );
+        }
+        return counts;
       });
       await end('COMMIT');
-      return { contacts: written, removed };
+      return counts;
     },
     async abort() {
       await end('ROLLBACK');

@@ -117,7 +117,7 @@ export function startImport(
       removedById += removed;
       return removed;
     },
-    async commit() {
+    async commit(syncState) {
       if (!open) throw new Error('the import has ended');
       // Replacing, a contact is gone when it was there before and was not written again.
       const removed = replace
@@ -128,8 +128,19 @@ export function startImport(
             )
             .get(id)!.n
         : removedById;
+      const counts = { contacts: written, removed };
+      if (syncState) {
+        try {
+          db.prepare(
+            'INSERT INTO sync_state (source, state) VALUES (?, ?) ON CONFLICT (source) DO UPDATE SET state = excluded.state',
+          ).run(source, JSON.stringify(syncState(counts)));
+        } catch (error) {
+          end('ROLLBACK');
+          throw error;
+        }
+      }
       end('COMMIT');
-      return { contacts: written, removed };
+      return counts;
     },
     async abort() {
       end('ROLLBACK');
