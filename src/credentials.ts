@@ -5,7 +5,7 @@ import type { Credential } from './http/auth.js';
 import { ensureSecretFile, newToken } from './secrets.js';
 
 /** Tokens, one per line (or separated by commas or spaces); `#` starts a comment. */
-function splitTokens(text: string): string[] {
+export function splitTokens(text: string): string[] {
   return text
     .split('\n')
     .map((line) => line.replace(/#.*/, ''))
@@ -60,7 +60,7 @@ export function sharedTokens(
   return [...found.values()];
 }
 
-const sameCredentials = (a: readonly Credential[], b: readonly Credential[]) => {
+export const sameCredentials = (a: readonly Credential[], b: readonly Credential[]) => {
   const keys = (sets: readonly Credential[]) =>
     sets
       .map((set) => JSON.stringify(Object.entries(set).sort()))
@@ -107,7 +107,8 @@ export function credentialsOf(
     token = { ...inFile, keptIn: inFile.file };
   }
   return {
-    credentials: [{ [tenant.auth.header]: token.value }],
+    // Several while a rotation from the console is under way, one a line.
+    credentials: splitTokens(token.value).map((value): Credential => ({ [tenant.auth.header]: value })),
     keptIn: token.keptIn,
     ...(token.file !== undefined && { tokenFile: token.file }),
     ...(token.created && {

@@ -6,6 +6,7 @@ import type { ConsoleOptions } from './console/kit.js';
 import { tenantKey } from './core/open-store.js';
 import { redactorOf } from './logging.js';
 import { createLookupActivity, type LookupActivity } from './metrics/activity.js';
+import { tokenRotationOf } from './rotation.js';
 import { Redactor, secretsOf } from './secrets.js';
 import type { ServedTenants } from './served-tenants.js';
 import type { AdminStore } from './store/admin-types.js';
@@ -46,6 +47,7 @@ export async function openServedConsoles(
     path: `${pathPrefix(tenant.basePath)}/admin`,
   }));
   const activity = tenants.map((core) => keptActivity?.get(core) ?? createLookupActivity(now));
+  const tokens = config.tenants.map((tenant, index) => tokenRotationOf(tenant, index, served));
   const keys = await Promise.all(tenants.map((core) => tenantKey(core.store)));
   const options = tenants.map((core, index): Omit<ConsoleOptions, 'tenant'> => {
     // Form tokens are bound to the session with a key of the tenant's secret: instances sharing
@@ -67,6 +69,7 @@ export async function openServedConsoles(
         return entry !== undefined;
       },
       credentials: () => credentials[index]!,
+      ...(tokens[index] && { tokens: tokens[index] }),
       redact: (text) => redactor.redact(text),
       csrfKey: createHmac('sha256', secret).update('callcard console forms').digest(),
       ...(paths.length > 1 && { tenants: paths }),

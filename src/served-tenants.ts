@@ -5,6 +5,7 @@ import {
   configuredCredentials,
   credentialsOf,
   type KeptToken,
+  sameCredentials,
   sharedTokenMessage,
   sharedTokens,
 } from './credentials.js';
@@ -34,6 +35,13 @@ export interface ServedTenants {
   readonly read: (tenant: Config['tenants'][number]) => ReturnType<typeof credentialsOf>;
   /** Tokens callcard generated and keeps in a shared store, by tenant: read when the tenant opens. */
   readonly keptTokens: Map<string, KeptToken>;
+  /**
+   * Reads one tenant's tokens again (from the shared store too, when they are kept there) and
+   * accepts them at once; answers whether they changed.
+   */
+  readonly refresh: (index: number) => Promise<boolean>;
+  /** The indexes of the tenants whose generated tokens are kept in a shared store. */
+  readonly keptInStore: () => number[];
 }
 
 /** A tenant's settings as compared at a reload: the same text, the same tenant. */
@@ -124,7 +132,20 @@ export async function openServedTenants(
     await Promise.allSettled(opened.map((tenant) => tenant.close()));
     throw error;
   }
-  return { tenants, auths, credentials, read, keptTokens };
+  const refresh = async (index: number): Promise<boolean> => {
+    const tenant = config.tenants[index]!;
+    if (keptTokens.has(tenant.name)) {
+      keptTokens.set(tenant.name, await tenants[index]!.store.secrets.ensure('token', newToken));
+    }
+    const fresh = read(tenant).credentials;
+    if (sameCredentials(fresh, credentials[index]!)) return false;
+    credentials[index] = fresh;
+    auths[index]!.update(fresh);
+    return true;
+  };
+  const keptInStore = () =>
+    config.tenants.flatMap((tenant, index) => (keptTokens.has(tenant.name) ? [index] : []));
+  return { tenants, auths, credentials, read, keptTokens, refresh, keptInStore };
 }
 
 /** What the HTTP app serves of each tenant; `lookupOf` gives the lookup the CONNECTOR is answered with. */

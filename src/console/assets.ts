@@ -72,6 +72,9 @@ ol.cards { list-style: none; padding: 0; display: grid; gap: 1rem; grid-template
 .card-actions .action { display: inline-block; border: 1px solid var(--accent); color: var(--accent); border-radius: 4px; padding: .1rem .6rem; }
 nav.pages { display: flex; gap: 1.5rem; margin: 1rem 0; }
 ul.numbers { list-style: none; margin: 0; padding: 0; }
+ul.tokens { list-style: none; padding: 0; display: grid; gap: .5rem; }
+ul.tokens li { display: flex; flex-wrap: wrap; gap: .5rem 1rem; align-items: center; }
+.token-id { font-family: ui-monospace, monospace; }
 @media (max-width: 40rem) { .who { margin-left: 0; } dl.steps, dl.settings { grid-template-columns: 1fr; } }
 `;
 

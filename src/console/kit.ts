@@ -31,6 +31,8 @@ export interface ConsoleOptions {
   readonly activity?: LookupActivity;
   /** The header sets the tenant accepts now (they change when token files change). */
   readonly credentials: () => readonly Readonly<Record<string, string>>[];
+  /** Rotates the CONNECTOR's token from the console; absent when the tokens are set in the configuration. */
+  readonly tokens?: TokenRotation;
   /** Hides configured secrets in text shown (a source's error may quote a URL with a password). */
   readonly redact: (text: string) => string;
   /** Binds the forms' tokens to the session; the same on every instance that serves the tenant. */
@@ -41,6 +43,21 @@ export interface ConsoleOptions {
   readonly maxSessionMs?: number;
   readonly throttle?: ThrottleOptions;
   readonly now?: () => number;
+}
+
+/**
+ * The tokens the CONNECTOR may send, kept where the console can change them (the token callcard
+ * generated, or the tenant's token file): a new one beside the old, then the old one retired.
+ */
+export interface TokenRotation {
+  /** Where the tokens are kept, for people (a file, or the shared store). */
+  readonly keptIn: string;
+  /** The tokens accepted now, oldest first. */
+  list(): Promise<string[]>;
+  /** Makes a new token and keeps it after the others; it is accepted at once, and so are they. Answers it. */
+  add(): Promise<string>;
+  /** Stops accepting `token`; refused (false) when it is the only one, or not one of them. */
+  retire(token: string): Promise<boolean>;
 }
 
 /** The signed-in account, as the console's routes see it. */

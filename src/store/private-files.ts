@@ -1,4 +1,13 @@
-import { chmodSync, closeSync, fchmodSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  fchmodSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 
 // The data directory holds contacts, calls and secrets: readable by callcard's user only, whatever
@@ -61,4 +70,18 @@ export function readSecretFile(dataDir: string, name: string): string | undefine
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;
   }
+}
+
+/**
+ * Keeps `value` as the secret `name` of the data directory in place of the one there: written
+ * beside it (0600), then renamed over it, so that a reader sees the old value or the new, never half.
+ */
+export function writeSecretFile(dataDir: string, name: string, value: string): string {
+  ensurePrivateDir(dataDir);
+  const file = join(dataDir, name);
+  const next = `${file}.${process.pid}.next`;
+  writeFileSync(next, `${value}\n`, { mode: 0o600 });
+  privateFile(next);
+  renameSync(next, file);
+  return file;
 }

@@ -213,6 +213,8 @@ export interface SecretStore {
     readonly keptIn: string;
     readonly file?: string;
   }>;
+  /** Keeps `value` under `name` in place of what was there (a token rotated from the console). */
+  write(name: string, value: string): Promise<void>;
 }
 
 /** The call journal and the outbox written together. */

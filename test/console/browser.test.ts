@@ -133,9 +133,11 @@ describeWithBrowser('the console in a browser', () => {
           sources: [{ type: 'embedded' }, { type: 'file', name: 'crm', path: crmFile }],
         },
         globex: { basePath: '/globex', auth: { tokens: ['globex-token-0123456789abcdef'] } },
+        // Its token is the one callcard generates: the console rotates it.
+        initech: { basePath: '/initech', auth: { tokens: [] } },
       },
     });
-    const [acme, globex] = service.tenants;
+    const [acme, globex, initech] = service.tenants;
     await service.importCsv(
       'id,first_name,last_name,company,phone,mobile,email\n' +
         '1,Alexa,Holiday,White Cross Co,021 552 20 00,079 123 45 67,alexa@example.com\n' +
@@ -145,6 +147,8 @@ describeWithBrowser('the console in a browser', () => {
     await addAccount(acme!.store.admin, 'alice', 'tenant', 'acme');
     await addAccount(acme!.store.admin, 'robin', 'read-only', 'acme');
     await addAccount(globex!.store.admin, 'gina', 'tenant', 'globex');
+    await addAccount(initech!.store.admin, 'ivan', 'tenant', 'initech');
+    await addAccount(initech!.store.admin, 'rita', 'read-only', 'initech');
 
     const journal = acme!.store.calls;
     const call = (
@@ -376,6 +380,55 @@ describeWithBrowser('the console in a browser', () => {
     await page.getByRole('link', { name: 'Audit log' }).click();
     expect(await page.locator('tr[data-action="token-reveal"] td').nth(1).textContent()).toBe('alice');
     await checkAndShoot(page, 'audit');
+  });
+
+  it('rotates the CONNECTOR token: both accepted during the switch, then the new one only', async () => {
+    const lookup = async (token: string) =>
+      (
+        await fetch(`${origin}/initech/Lookup`, {
+          method: 'POST',
+          headers: { 'x-execution-token': token, 'content-type': 'application/json' },
+          body: JSON.stringify({ inputs: { phoneNumber: '41215522000' } }),
+        })
+      ).status;
+    const old = service.tenants[2]!.generatedToken!.value;
+    expect(await lookup(old)).toBe(200);
+
+    // A read-only account sees the tokens, and may change nothing.
+    const reader = await newPage();
+    await signIn(reader, 'rita', PASSWORD, '/initech/admin');
+    await reader.getByRole('link', { name: 'CONNECTOR settings' }).click();
+    expect(await reader.locator('ul.tokens li').count()).toBe(1);
+    expect(await reader.getByRole('button', { name: 'Add a new token' }).count()).toBe(0);
+    expect(await postByHand(reader, '/initech/admin/connector/tokens/add', {})).toBe(403);
+
+    const page = await newPage();
+    await signIn(page, 'ivan', PASSWORD, '/initech/admin');
+    await page.getByRole('link', { name: 'CONNECTOR settings' }).click();
+    await page.getByRole('button', { name: 'Add a new token' }).click();
+    await page.waitForLoadState();
+    const fresh = await page.getByLabel('New token').inputValue();
+    expect(fresh).toMatch(/^[\w-]{32}$/);
+    expect(fresh).not.toBe(old);
+    expect(await page.locator('ul.tokens li').count()).toBe(2);
+    await checkAndShoot(page, 'connector-rotation');
+    expect(await lookup(old)).toBe(200);
+    expect(await lookup(fresh)).toBe(200);
+
+    const [first] = await page
+      .locator('ul.tokens li')
+      .evaluateAll((nodes) => nodes.map((node) => node.getAttribute('data-token')));
+    await page.getByRole('button', { name: `Retire token ${first}` }).click();
+    await page.waitForLoadState();
+    expect(await page.getByRole('status').textContent()).toBe(`Token ${first} is no longer accepted.`);
+    expect(await page.locator('ul.tokens li').count()).toBe(1);
+    expect(await page.content()).not.toContain(fresh);
+    expect(await lookup(old)).toBe(401);
+    expect(await lookup(fresh)).toBe(200);
+    await page.getByRole('link', { name: 'Audit log' }).click();
+    expect(
+      await page.locator('tr[data-action]').evaluateAll((rows) => rows.map((row) => row.dataset['action'])),
+    ).toEqual(expect.arrayContaining(['token-added', 'token-retired']));
   });
 
   it('keeps a tenant admin out of another tenant', async () => {

@@ -168,6 +168,21 @@ export const de: Messages = {
   'connector.copied': 'Kopiert',
   'connector.noToken': 'Es ist kein Token konfiguriert.',
   'connector.rootHint': 'Verwenden Sie die Adresse, unter der peoplefone diesen Rechner erreicht.',
+  'connector.rotate': 'Token wechseln',
+  'connector.rotateIntro':
+    'Fügen Sie ein neues Token hinzu, tragen Sie es im CUSTOMER-PORTAL ein und ziehen Sie dann das alte zurück: bis dahin werden beide angenommen. Gespeichert in {keptIn}.',
+  'connector.token': 'Token {id}',
+  'connector.tokenNew': 'neuestes',
+  'connector.addToken': 'Neues Token hinzufügen',
+  'connector.retire': 'Token {id} zurückziehen',
+  'connector.added':
+    'Das neue Token wird nur dieses eine Mal angezeigt: kopieren Sie es jetzt ins CUSTOMER-PORTAL. Beide Tokens werden angenommen, bis Sie das alte zurückziehen.',
+  'connector.newToken': 'Neues Token',
+  'connector.retired': 'Token {id} wird nicht mehr angenommen.',
+  'connector.retireRefused':
+    'Dieses Token kann nicht zurückgezogen werden: Es ist das einzige oder nicht mehr vorhanden.',
+  'connector.configured':
+    'Die Tokens sind in der Konfiguration festgelegt: Wechseln Sie sie dort (siehe die Sicherheitsdokumentation).',
 
   'audit.title': 'Protokoll',
   'audit.when': 'Wann',
@@ -189,6 +204,8 @@ export const de: Messages = {
   'action.calls-export': 'Anrufe exportiert',
   'action.source-sync': 'Synchronisation gestartet',
   'action.source-sync-full': 'vollständige Synchronisation gestartet',
+  'action.token-added': 'CONNECTOR-Token hinzugefügt',
+  'action.token-retired': 'CONNECTOR-Token zurückgezogen',
 
   'error.forbidden': 'Das dürfen Sie nicht.',
   'error.csrf': 'Dieses Formular ist abgelaufen. Laden Sie die Seite neu und wiederholen Sie den Vorgang.',

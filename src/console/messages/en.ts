@@ -166,6 +166,20 @@ export const en = {
   'connector.copied': 'Copied',
   'connector.noToken': 'No token is configured.',
   'connector.rootHint': 'Use the address at which peoplefone reaches this machine.',
+  'connector.rotate': 'Rotate the token',
+  'connector.rotateIntro':
+    'Add a new token, enter it in the CUSTOMER-PORTAL, then retire the old one: until then both are accepted. Kept in {keptIn}.',
+  'connector.token': 'Token {id}',
+  'connector.tokenNew': 'newest',
+  'connector.addToken': 'Add a new token',
+  'connector.retire': 'Retire token {id}',
+  'connector.added':
+    'The new token is shown this once: copy it into the CUSTOMER-PORTAL now. Both tokens are accepted until you retire the old one.',
+  'connector.newToken': 'New token',
+  'connector.retired': 'Token {id} is no longer accepted.',
+  'connector.retireRefused': 'That token cannot be retired: it is the only one, or no longer there.',
+  'connector.configured':
+    'The tokens are set in the configuration: rotate them there (see the security documentation).',
 
   'audit.title': 'Audit log',
   'audit.when': 'When',
@@ -187,6 +201,8 @@ export const en = {
   'action.calls-export': 'exported the calls',
   'action.source-sync': 'started a sync',
   'action.source-sync-full': 'started a full sync',
+  'action.token-added': 'added a CONNECTOR token',
+  'action.token-retired': 'retired a CONNECTOR token',
 
   'error.forbidden': 'You may not do this.',
   'error.csrf': 'This form has expired. Load the page again and repeat.',

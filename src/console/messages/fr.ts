@@ -167,6 +167,20 @@ export const fr: Messages = {
   'connector.copied': 'Copié',
   'connector.noToken': 'Aucun jeton n’est configuré.',
   'connector.rootHint': 'Utilisez l’adresse à laquelle peoplefone atteint cette machine.',
+  'connector.rotate': 'Changer de jeton',
+  'connector.rotateIntro':
+    'Ajoutez un nouveau jeton, saisissez-le dans le CUSTOMER-PORTAL, puis retirez l’ancien : d’ici là, les deux sont acceptés. Conservé dans {keptIn}.',
+  'connector.token': 'Jeton {id}',
+  'connector.tokenNew': 'le plus récent',
+  'connector.addToken': 'Ajouter un nouveau jeton',
+  'connector.retire': 'Retirer le jeton {id}',
+  'connector.added':
+    'Le nouveau jeton n’est affiché que cette fois : copiez-le maintenant dans le CUSTOMER-PORTAL. Les deux jetons sont acceptés jusqu’à ce que vous retiriez l’ancien.',
+  'connector.newToken': 'Nouveau jeton',
+  'connector.retired': 'Le jeton {id} n’est plus accepté.',
+  'connector.retireRefused': 'Ce jeton ne peut pas être retiré : c’est le seul, ou il n’existe plus.',
+  'connector.configured':
+    'Les jetons sont définis dans la configuration : changez-les là (voir la documentation sur la sécurité).',
 
   'audit.title': 'Journal d’audit',
   'audit.when': 'Quand',
@@ -188,6 +202,8 @@ export const fr: Messages = {
   'action.calls-export': 'appels exportés',
   'action.source-sync': 'synchronisation lancée',
   'action.source-sync-full': 'synchronisation complète lancée',
+  'action.token-added': 'a ajouté un jeton CONNECTOR',
+  'action.token-retired': 'a retiré un jeton CONNECTOR',
 
   'error.forbidden': 'Vous n’avez pas le droit de faire cela.',
   'error.csrf': 'Ce formulaire a expiré. Rechargez la page et recommencez.',

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { ConsoleKit } from '../kit.js';
 import { AuditPage, ConnectorPage } from '../views/connector.js';
@@ -10,10 +11,20 @@ export const settingsRoutes: FastifyPluginAsync<{ kit: ConsoleKit }> = async (ap
   const { options } = kit;
 
   /** The CONNECTOR settings page; the header values only when `reveal`. */
-  const connectorPage = (request: FastifyRequest, reply: FastifyReply, reveal: boolean) => {
+  const connectorPage = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    reveal: boolean,
+    shown: { fresh?: string; news?: string; error?: string } = {},
+    status = 200,
+  ) => {
     const sets = options
       .credentials()
       .map((set) => Object.entries(set).map(([name, value]) => (reveal ? { name, value } : { name })));
+    const tokens = options.tokens && {
+      keptIn: options.tokens.keptIn,
+      ids: (await options.tokens.list()).map(tokenId),
+    };
     return kit.send(
       reply,
       <ConnectorPage
@@ -21,7 +32,10 @@ export const settingsRoutes: FastifyPluginAsync<{ kit: ConsoleKit }> = async (ap
         rootUrl={rootUrlOf(kit, request)}
         sets={sets}
         canReveal={request.consoleUser?.role !== 'read-only'}
+        {...(tokens && { tokens })}
+        {...shown}
       />,
+      status,
     );
   };
 
@@ -40,6 +54,30 @@ export const settingsRoutes: FastifyPluginAsync<{ kit: ConsoleKit }> = async (ap
     return connectorPage(request, reply, true);
   });
 
+  // Rotation: a new token beside the old ones (shown this once), then the old one retired.
+  app.post('/connector/tokens/add', { config: { change: true } }, async (request, reply) => {
+    if (!options.tokens) return kit.forbid(request, reply);
+    const token = await options.tokens.add();
+    await kit.audit(request, 'token-added', tokenId(token));
+    return connectorPage(request, reply, false, { fresh: token });
+  });
+
+  app.post<{ Body: Record<string, string> }>(
+    '/connector/tokens/retire',
+    { config: { change: true } },
+    async (request, reply) => {
+      if (!options.tokens) return kit.forbid(request, reply);
+      const t = kit.context(request, reply).t;
+      const id = String(request.body?.['token'] ?? '');
+      const token = (await options.tokens.list()).find((value) => tokenId(value) === id);
+      if (token === undefined || !(await options.tokens.retire(token))) {
+        return connectorPage(request, reply, false, { error: t('connector.retireRefused') }, 409);
+      }
+      await kit.audit(request, 'token-retired', id);
+      return connectorPage(request, reply, false, { news: t('connector.retired', { id }) });
+    },
+  );
+
   app.get<{ Querystring: { before?: string } }>('/audit', async (request, reply) => {
     const before = Number(request.query.before);
     const page = await options.accounts.auditLog({
@@ -57,3 +95,6 @@ export const settingsRoutes: FastifyPluginAsync<{ kit: ConsoleKit }> = async (ap
     );
   });
 };
+
+/** How a token is named on the page and in the audit log: the start of its SHA-256, never the token. */
+export const tokenId = (token: string) => createHash('sha256').update(token).digest('hex').slice(0, 8);

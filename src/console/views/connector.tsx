@@ -1,11 +1,17 @@
 import type { AuditEntry } from '../../store/admin-types.js';
 import { en, type MessageKey } from '../messages/en.js';
-import { Csrf, Layout, type PageContext, Time } from './layout.js';
+import { Csrf, Layout, Notice, type PageContext, Time } from './layout.js';
 
 /** One header the CONNECTOR must send; the value only once the viewer asked for it. */
 export interface HeaderSetting {
   readonly name: string;
   readonly value?: string;
+}
+
+/** The tokens the console may rotate: each by its id (never its value), oldest first. */
+export interface TokenList {
+  readonly keptIn: string;
+  readonly ids: readonly string[];
 }
 
 export function ConnectorPage(props: {
@@ -14,11 +20,26 @@ export function ConnectorPage(props: {
   /** Each accepted set of headers (usually one header). */
   sets: readonly (readonly HeaderSetting[])[];
   canReveal: boolean;
+  /** Absent when the tokens are set in the configuration. */
+  tokens?: TokenList;
+  /** A token just added: shown this once. */
+  fresh?: string;
+  news?: string;
+  error?: string;
 }) {
-  const { ctx } = props;
+  const { ctx, tokens } = props;
   const { t } = ctx;
   return (
     <Layout ctx={ctx} title={t('connector.title')} page="connector">
+      {props.news && <Notice kind="status">{props.news}</Notice>}
+      {props.error && <Notice kind="alert">{props.error}</Notice>}
+      {props.fresh !== undefined && (
+        <section class="fresh" aria-labelledby="fresh-token">
+          <h2 id="fresh-token">{t('connector.newToken')}</h2>
+          <Notice kind="status">{t('connector.added')}</Notice>
+          <Copyable ctx={ctx} id="new-token" value={props.fresh} label={t('connector.newToken')} />
+        </section>
+      )}
       <p>{t('connector.intro')}</p>
       <dl class="settings">
         <dt>{t('connector.rootUrl')}</dt>
@@ -68,6 +89,39 @@ export function ConnectorPage(props: {
             <button type="submit">{t('connector.reveal')}</button>
           </form>
         )}
+      <h2>{t('connector.rotate')}</h2>
+      {tokens ? (
+        <>
+          <p>{t('connector.rotateIntro', { keptIn: tokens.keptIn })}</p>
+          <ul class="tokens">
+            {tokens.ids.map((id, index) => (
+              <li data-token={id}>
+                <span class="token-id">{t('connector.token', { id })}</span>
+                {index === tokens.ids.length - 1 && tokens.ids.length > 1 && (
+                  <span class="quiet"> ({t('connector.tokenNew')})</span>
+                )}
+                {props.canReveal && tokens.ids.length > 1 && (
+                  <form method="post" action={`${ctx.base}/connector/tokens/retire`}>
+                    <Csrf ctx={ctx} />
+                    <input type="hidden" name="token" value={id} />
+                    <button type="submit" class="danger">
+                      {t('connector.retire', { id })}
+                    </button>
+                  </form>
+                )}
+              </li>
+            ))}
+          </ul>
+          {props.canReveal && (
+            <form method="post" action={`${ctx.base}/connector/tokens/add`}>
+              <Csrf ctx={ctx} />
+              <button type="submit">{t('connector.addToken')}</button>
+            </form>
+          )}
+        </>
+      ) : (
+        <p>{t('connector.configured')}</p>
+      )}
     </Layout>
   );
 }

@@ -44,6 +44,13 @@ export async function openPostgresStore(settings: PostgresSettings): Promise<Sto
       ]);
       return { value: rows[0]!.value, created: false, keptIn };
     },
+    async write(name, value) {
+      await pool.query(
+        `INSERT INTO ${s}.secrets (name, value) VALUES ($1, $2)
+         ON CONFLICT (name) DO UPDATE SET value = excluded.value`,
+        [name, value],
+      );
+    },
   };
   const once: NonNullable<Store['once']> = async (task, periodMs, work, now = Date.now) => {
     const done = await whileLocked(pool, `callcard.task${s}\u001f${task}`, async () => {

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { MatchKey } from '../../phone/index.js';
-import { ensurePrivateDir, ensureSecretFile, privateFile } from '../private-files.js';
+import { ensurePrivateDir, ensureSecretFile, privateFile, writeSecretFile } from '../private-files.js';
 import { readSearchCursor, searchCursor } from '../search-cursor.js';
 import type {
   CallIntake,
@@ -63,6 +63,9 @@ export function openSqliteStore(dataDir: string): Store {
       async ensure(name, make) {
         const kept = ensureSecretFile(dataDir, name, make);
         return { ...kept, keptIn: kept.file };
+      },
+      async write(name, value) {
+        writeSecretFile(dataDir, name, value);
       },
     },
     credentials: createCredentialStore(credentialsDb),
