@@ -186,7 +186,9 @@ export async function openCore(config: Readonly<Tenant>, options: CoreOptions = 
     workers: options.workers ?? 0,
   });
   if (options.startSync) sync.start([...mirrors.values()]);
-  if (options.startDelivery) delivery.start();
+  // Without workflows nothing is ever delivered: no worker asks the outbox every poll (with many
+  // tenants on one database, those polls alone would take its connections).
+  if (options.startDelivery && Object.keys(config.workflows).length > 0) delivery.start();
   const lookupCore = createLookup({
     sources,
     region: config.region,

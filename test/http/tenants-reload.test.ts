@@ -43,7 +43,8 @@ function writeWhole(file: string, text: string) {
   renameSync(`${file}.next`, file);
 }
 
-describe('tenants reloaded from the config file', () => {
+// Each test starts a server, or a process, and waits for files to be looked at: a busy machine takes long.
+describe('tenants reloaded from the config file', { timeout: 120_000 }, () => {
   let dir: ReturnType<typeof tempDir>;
   let service: Service | undefined;
   let child: ChildProcess | undefined;
