@@ -379,6 +379,8 @@ describeWithServer('three callcard processes on one PostgreSQL store', unavailab
   }, 180_000);
 
   afterAll(async () => {
+    measured['steps (ms)'] = JSON.stringify(steps);
+    console.log(`three instances: ${JSON.stringify(measured, null, 1)}`);
     for (const instance of instances) {
       if (instance.run && instance.run.child.exitCode === null && instance.run.child.signalCode === null) {
         instance.run.child.kill('SIGKILL');
@@ -448,7 +450,7 @@ describeWithServer('three callcard processes on one PostgreSQL store', unavailab
       }
       if (Date.now() > deadline) throw new Error(`no instance answered ${path}`);
       target = instances[(target.n + 1) % instances.length]!;
-      if (target === first) await pause(50);
+      if (target === first) await pause(100);
     }
   }
 
@@ -544,11 +546,11 @@ describeWithServer('three callcard processes on one PostgreSQL store', unavailab
 
     try {
       step('traffic');
-      await moreCalls(6, 'calls before the first kill');
-      step('first kill');
+      await moreCalls(4, 'calls before the first kill');
 
-      // 1. An instance that does not sync the mirror dies (with a delivery in flight, if one comes),
-      // and starts again.
+      // 1. An instance that does not sync the mirror dies (with a delivery in flight, if one comes
+      // soon), and is started again at once.
+      step('first kill');
       const holder = syncHolder()?.instance;
       const victim = instances.find((instance) => instance !== holder)!;
       const runningOn = async (instance: Instance) => {
@@ -557,21 +559,21 @@ describeWithServer('three callcard processes on one PostgreSQL store', unavailab
         );
         return rows.some((row) => row.locked_by.split(':').at(-2) === String(instance.run!.pid));
       };
-      await until(() => runningOn(victim), `a delivery in flight on instance ${victim.n}`, 20_000).catch(
+      await until(() => runningOn(victim), `a delivery in flight on instance ${victim.n}`, 10_000).catch(
         () => {
           measured['first kill'] = 'no delivery was in flight on the instance';
         },
       );
       for (const id of await kill(victim)) inFlightAtKill.add(id);
       measured['in flight at the first kill'] = inFlightAtKill.size;
-      step('first restart');
-      await start(victim);
-      await until(() => ready(victim), 'the restarted instance ready', 60_000);
-      step('first restarted');
-      await moreCalls(6, 'calls after the first restart');
-      step('second kill');
+      const restarted = start(victim).then(() =>
+        until(() => ready(victim), 'the restarted instance ready', 90_000),
+      );
+      restarted.catch(() => {});
 
-      // 2. The instance syncing the mirror dies: another takes the syncs over.
+      // 2. Meanwhile the instance syncing the mirror dies: the third takes the syncs over (or the
+      // first, once it is back), within two sync intervals of the last sync.
+      step('second kill');
       const syncing = syncHolder()!;
       const before = inFlightAtKill.size;
       const killedAt = Date.now();
@@ -585,7 +587,9 @@ describeWithServer('three callcard processes on one PostgreSQL store', unavailab
         'another instance to sync the mirror',
         60_000,
       );
-      measured['ms from the kill to the next sync elsewhere'] = syncHolder()!.at - killedAt;
+      step('sync taken over');
+      measured['ms from the last sync of the killed instance to the next sync elsewhere'] =
+        syncHolder()!.at - syncing.at;
       measured['sync taken over by'] =
         `instance ${syncHolder()!.instance.n} from instance ${syncing.instance.n}`;
       // A change in the source reaches the lookups through the instance that took over.
@@ -597,9 +601,7 @@ describeWithServer('three callcard processes on one PostgreSQL store', unavailab
             live,
             '/Lookup',
             { inputs: { phoneNumber: numberOf(0) } },
-            {
-              'x-forwarded-for': freshAddress(),
-            },
+            { 'x-forwarded-for': freshAddress() },
           );
           return outcome.kind === 'answer' && outcome.body.includes(`"${nameOf(0, api.version)}"`);
         },
@@ -608,19 +610,20 @@ describeWithServer('three callcard processes on one PostgreSQL store', unavailab
       );
       step('second restart');
       await start(syncing.instance);
-      await until(() => ready(syncing.instance), 'the syncing instance ready again', 60_000);
-      step('second restarted');
-      await moreCalls(6, 'calls after the second restart');
-      step('PostgreSQL restart');
+      await until(() => ready(syncing.instance), 'the syncing instance ready again', 90_000);
+      await restarted;
+      step('both restarted');
+      await moreCalls(3, 'calls after the restarts');
 
       // 3. PostgreSQL restarts under the traffic.
+      step('PostgreSQL restart');
       pgRestarting = true;
       await pgServer.restart();
       for (const instance of instances)
         await until(() => ready(instance), `instance ${instance.n} ready after the restart`, 60_000);
       pgRestarting = false;
       step('PostgreSQL restarted');
-      await moreCalls(6, 'calls after the PostgreSQL restart');
+      await moreCalls(4, 'calls after the PostgreSQL restart');
       step('end');
     } finally {
       stopping = true;
@@ -638,7 +641,7 @@ describeWithServer('three callcard processes on one PostgreSQL store', unavailab
     expect(lookupProblems).toEqual([]);
     expect([...lookupStatuses.keys()]).toEqual([200]);
     expect(callProblems).toEqual([]);
-    expect(calls.length).toBeGreaterThanOrEqual(24);
+    expect(calls.length).toBeGreaterThanOrEqual(11);
   }, 300_000);
 
   it('both posts of a call got one id; each accepted call was delivered once per action', async () => {
@@ -659,39 +662,66 @@ describeWithServer('three callcard processes on one PostgreSQL store', unavailab
       'every delivery done',
       60_000,
     );
-    const { rows } = await db.query<{ id: string; call_id: string; action: number; received_count: number }>(
-      `SELECT d.id, d.call_id, d.action, c.received_count FROM ${SCHEMA}.deliveries d
-         JOIN ${SCHEMA}.calls c ON c.id = d.call_id`,
+    const { rows } = await db.query<{
+      id: string;
+      update_of: string | null;
+      payload: string;
+      received_count: number;
+    }>(
+      `SELECT d.id, d.update_of, d.payload, c.received_count FROM ${SCHEMA}.deliveries d
+         JOIN ${SCHEMA}.calls c ON c.id = d.call_id ORDER BY d.seq`,
     );
     const expected = [...ids].flatMap((id) => [`CallFlow:${id}:0`, `CallFlow:${id}:1`]);
-    expect(rows.map((row) => row.id).sort()).toEqual([...expected].sort());
+    // One delivery per call and action...
+    const firsts = rows.filter((row) => row.update_of === null);
+    expect(firsts.map((row) => row.id).sort()).toEqual([...expected].sort());
     for (const row of rows) expect(row.received_count).toBeGreaterThanOrEqual(2);
+    // ...and an update behind it only where the second post brought a change to what the first had
+    // sent (its contact renamed in the mirror between the two posts, or not found while the store
+    // restarted): the webhook's update of the record, under a key of its own.
+    const updates = rows.filter((row) => row.update_of !== null);
+    for (const update of updates) {
+      expect(update.id).toMatch(new RegExp(`^${update.update_of}:update:\\d+$`));
+      const chain = rows.filter((row) => row.id === update.update_of || row.update_of === update.update_of);
+      const before = chain[chain.indexOf(update) - 1]!;
+      expect(update.payload).not.toBe(before.payload);
+      const contact = (payload: string) => JSON.stringify(JSON.parse(payload).contact?.name ?? null);
+      measured[`update ${update.id}`] = `contact ${contact(before.payload)} -> ${contact(update.payload)}`;
+    }
 
     const byKey = new Map<string, Hit[]>();
     for (const hit of api.hits) byKey.set(hit.key, [...(byKey.get(hit.key) ?? []), hit]);
-    expect([...byKey.keys()].sort()).toEqual([...expected].sort());
+    expect([...byKey.keys()].sort()).toEqual(rows.map((row) => row.id).sort());
     for (const [key, hits] of byKey) {
       const [, callId, action] = key.split(':');
       // Each is the call's delivery to that action's target.
       for (const hit of hits) expect(hit).toMatchObject({ key, path: `/hook/${action}`, callId });
     }
-    // Only a delivery in flight at a kill reached its target twice, with the same key.
     const repeated = [...byKey].filter(([, hits]) => hits.length > 1).map(([key]) => key);
-    expect(repeated.filter((key) => !inFlightAtKill.has(key))).toEqual([]);
-    measured['deliveries'] = expected.length;
-    measured['deliveries repeated after a kill (same key)'] = repeated.length;
+    measured['deliveries'] = rows.length;
+    measured['of which updates'] = updates.length;
+    measured['deliveries repeated after a kill (same key)'] = repeated.filter((key) =>
+      inFlightAtKill.has(key),
+    ).length;
     measured['requests at the targets'] = api.hits.length;
     for (const key of repeated) {
-      measured[`repeat ${key}`] = byKey
+      measured[`repeat ${key}`] = `at ${byKey
         .get(key)!
         .map((hit) => hit.at - t0)
-        .join(', ');
+        .join(', ')} ms${inFlightAtKill.has(key) ? ', in flight at a kill' : ''}`;
     }
-    measured['steps'] = JSON.stringify(steps);
-    measured['outbox write-backs failed'] = instances
-      .flatMap((instance) => instance.log)
-      .filter((line) => line.includes('outbox write failed')).length;
-    console.log(`three instances: ${JSON.stringify(measured, null, 1)}`);
+    for (const message of [
+      'outbox write failed',
+      'outbox lease lost',
+      'outbox lease renewal failed',
+      'outbox claim failed',
+    ]) {
+      measured[`log: ${message}`] = instances
+        .flatMap((instance) => instance.log)
+        .filter((line) => line.includes(message)).length;
+    }
+    // Only a delivery in flight at a kill reached its target twice, with the same key.
+    expect(repeated.filter((key) => !inFlightAtKill.has(key))).toEqual([]);
   }, 90_000);
 
   it('counts the limits across the instances', async () => {
@@ -714,6 +744,5 @@ describeWithServer('three callcard processes on one PostgreSQL store', unavailab
     // Eight refused when the twelve are in one window; at least four if the window turned meanwhile
     // (six on one side of the turn).
     expect(statuses.filter((status) => status === 429).length).toBeGreaterThanOrEqual(4);
-    console.log(`three instances: ${JSON.stringify(measured, null, 1)}`);
   }, 30_000);
 });
