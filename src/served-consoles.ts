@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { type Config, pathPrefix } from './config/schema.js';
 import type { ConsoleOptions } from './console/kit.js';
 import { tenantKey } from './core/open-store.js';
+import { importFiles } from './import/importer.js';
 import { redactorOf } from './logging.js';
 import { createLookupActivity, type LookupActivity } from './metrics/activity.js';
 import { tokenRotationOf } from './rotation.js';
@@ -68,6 +69,16 @@ export async function openServedConsoles(
         if (entry) void core.sync.sync(entry, { full }).catch(() => {});
         return entry !== undefined;
       },
+      importContacts: (file, { source, replace, onEntry, onSkip }) =>
+        importFiles(core.store.contacts, {
+          source,
+          files: [file],
+          replace,
+          region: core.tenant.region,
+          onEntry: (_file, line) => onEntry(line),
+          onSkip: (_file, line, reason) => onSkip(line, reason),
+        }),
+      importSources: core.sources.filter((source) => source.mode === 'embedded').map((source) => source.name),
       credentials: () => credentials[index]!,
       ...(tokens[index] && { tokens: tokens[index] }),
       redact: (text) => redactor.redact(text),

@@ -1,7 +1,8 @@
 /**
  * The console's stylesheet and its one script, served by callcard itself (no CDN; the
- * Content-Security-Policy allows this origin's files only). Every page works without the script:
- * it only adds the copy buttons.
+ * Content-Security-Policy allows this origin's files only). Every page works without the script
+ * but the contact upload: the script adds the copy buttons, sends an upload with its progress, and
+ * follows an import's progress and the overview's live figures without a reload.
  */
 
 export const STYLESHEET = `
@@ -75,6 +76,9 @@ ul.numbers { list-style: none; margin: 0; padding: 0; }
 ul.tokens { list-style: none; padding: 0; display: grid; gap: .5rem; }
 ul.tokens li { display: flex; flex-wrap: wrap; gap: .5rem 1rem; align-items: center; }
 .token-id { font-family: ui-monospace, monospace; }
+.check { display: flex; gap: .5rem; align-items: center; margin-top: .5rem; }
+.check label { margin: 0; font-weight: 400; }
+progress { width: 100%; max-width: 22rem; height: 1.2rem; }
 @media (max-width: 40rem) { .who { margin-left: 0; } dl.steps, dl.settings { grid-template-columns: 1fr; } }
 `;
 
@@ -92,6 +96,64 @@ document.addEventListener('DOMContentLoaded', function () {
         setTimeout(function () { button.textContent = label; }, 2000);
       });
     });
+  });
+
+  // An upload: the file is the body, its progress shown as it goes; then the import's page.
+  document.querySelectorAll('form[data-upload]').forEach(function (form) {
+    form.addEventListener('submit', function (event) {
+      event.preventDefault();
+      var file = form.querySelector('input[type="file"]').files[0];
+      if (!file) return;
+      var bar = form.querySelector('progress');
+      var status = form.querySelector('[data-upload-status]');
+      var button = form.querySelector('button[type="submit"]');
+      var query = new URLSearchParams({
+        source: form.querySelector('select[name="source"]').value,
+        name: file.name,
+        replace: form.querySelector('input[name="replace"]').checked ? '1' : '0'
+      });
+      var request = new XMLHttpRequest();
+      request.open('POST', form.action + '?' + query.toString());
+      request.setRequestHeader('content-type', 'application/octet-stream');
+      request.setRequestHeader('x-csrf-token', form.querySelector('input[name="_csrf"]').value);
+      request.upload.addEventListener('progress', function (progress) {
+        if (progress.lengthComputable) bar.value = progress.loaded / progress.total;
+      });
+      request.addEventListener('load', function () {
+        var answer = {};
+        try { answer = JSON.parse(request.responseText); } catch (error) { answer = {}; }
+        if (request.status === 202 && answer.location) {
+          bar.value = 1;
+          window.location.assign(answer.location);
+          return;
+        }
+        button.disabled = false;
+        status.textContent = form.getAttribute('data-failed') + ' ' +
+          ((answer.error && answer.error.message) || request.status);
+      });
+      request.addEventListener('error', function () {
+        button.disabled = false;
+        status.textContent = form.getAttribute('data-failed') + ' ' + request.status;
+      });
+      button.disabled = true;
+      request.send(file);
+    });
+  });
+
+  // An import under way: its progress asked for again until it is over, then its report.
+  document.querySelectorAll('progress[data-poll]').forEach(function (bar) {
+    var url = bar.getAttribute('data-poll');
+    var read = document.querySelector('[data-import-read]');
+    var poll = function () {
+      fetch(url, { credentials: 'same-origin' }).then(function (answer) { return answer.json(); }).then(function (job) {
+        if (job.status !== 'running') { window.location.reload(); return; }
+        bar.value = Math.round(job.progress * 100);
+        bar.textContent = bar.value + '%';
+        if (read) read.textContent = job.text;
+        setTimeout(poll, 500);
+      }, function () { setTimeout(poll, 2000); });
+    };
+    setTimeout(poll, 300);
   });
 });
 `;

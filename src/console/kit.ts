@@ -27,6 +27,23 @@ export interface ConsoleOptions {
    * The sync goes on after the answer: its outcome is the source's sync state.
    */
   readonly syncNow?: (source: string, full: boolean) => boolean;
+  /**
+   * Imports a CSV or vCard file (by its extension) into an embedded source, as `callcard import`
+   * does: one transaction, all or nothing; `onEntry` and `onSkip` tell each entry as it is read.
+   */
+  readonly importContacts?: (
+    file: string,
+    options: {
+      readonly source: string;
+      readonly replace: boolean;
+      readonly onEntry: (line: number) => void;
+      readonly onSkip: (line: number, reason: string) => void;
+    },
+  ) => Promise<ContactImportSummary>;
+  /** The sources contacts may be imported into (the embedded ones). */
+  readonly importSources?: readonly string[];
+  /** Where uploads wait while they are imported (a private folder); the system's temporary folder by default. */
+  readonly uploadDir?: string;
   /** The CONNECTOR's recent lookups. */
   readonly activity?: LookupActivity;
   /** The header sets the tenant accepts now (they change when token files change). */
@@ -58,6 +75,14 @@ export interface TokenRotation {
   add(): Promise<string>;
   /** Stops accepting `token`; refused (false) when it is the only one, or not one of them. */
   retire(token: string): Promise<boolean>;
+}
+
+/** What an import did, as `callcard import` reports it. */
+export interface ContactImportSummary {
+  readonly read: number;
+  readonly imported: number;
+  readonly skipped: number;
+  readonly removed: number;
 }
 
 /** The signed-in account, as the console's routes see it. */

@@ -66,6 +66,8 @@ export const consoleRoutes: FastifyPluginAsync<ConsoleOptions> = async (app, opt
         // A card's logo may be on the CRM's site.
         imgSrc: ["'self'", 'data:', 'https:'],
         formAction: ["'self'"],
+        // The script's uploads and the overview's live figures.
+        connectSrc: ["'self'"],
         frameAncestors: ["'none'"],
         baseUri: ["'none'"],
       },
@@ -80,8 +82,13 @@ export const consoleRoutes: FastifyPluginAsync<ConsoleOptions> = async (app, opt
     cookieOpts: cookieOptions,
     csrfOpts: { hmacKey: options.csrfKey },
     getUserInfo: formUser,
-    getToken: (request: FastifyRequest) =>
-      (request.body as Record<string, string> | undefined)?.['_csrf'] ?? '',
+    // A form's token is a field; the script's uploads (the file is the body) send it in a header.
+    getToken: (request: FastifyRequest) => {
+      const field = (request.body as Record<string, unknown> | undefined)?.['_csrf'];
+      if (typeof field === 'string') return field;
+      const header = request.headers['x-csrf-token'];
+      return typeof header === 'string' ? header : '';
+    },
   });
   app.decorateRequest('consoleUser', undefined);
 

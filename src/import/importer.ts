@@ -16,6 +16,8 @@ export interface ImportOptions {
   readonly workers?: number;
   /** Told about each entry that was skipped, with its line number. */
   readonly onSkip?: (file: string, line: number, reason: string) => void;
+  /** Told about each entry read (imported or skipped next), with its line number: the import's progress. */
+  readonly onEntry?: (file: string, line: number) => void;
   /** Told about each entry imported with a doubt (an unknown country), with its line number. */
   readonly onWarning?: (file: string, line: number, message: string) => void;
 }
@@ -31,7 +33,10 @@ export function readerFor(file: string): (file: string) => AsyncGenerator<ReadRe
 export async function importFiles(store: ContactStore, options: ImportOptions): Promise<ImportSummary> {
   async function* entries() {
     for (const file of options.files) {
-      for await (const entry of readerFor(file)(file)) yield { ...entry, file };
+      for await (const entry of readerFor(file)(file)) {
+        options.onEntry?.(file, entry.line);
+        yield { ...entry, file };
+      }
     }
   }
   return loadContacts(store, entries(), {

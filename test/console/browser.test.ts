@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { build, inCI, type TestService, tempDir } from '../support/helper.js';
 import { addAccount, PASSWORD } from './support.js';
 
@@ -86,6 +86,8 @@ async function postByHand(page: Page, action: string, fields: Record<string, str
 }
 
 describeWithBrowser('the console in a browser', () => {
+  // A real browser on a busy machine: generous caps, never a measure of speed.
+  vi.setConfig({ testTimeout: 120_000, hookTimeout: 120_000 });
   let service: TestService;
   let browser: Browser;
   let origin: string;
@@ -216,7 +218,7 @@ describeWithBrowser('the console in a browser', () => {
         '--disable-sync',
       ],
     });
-  }, 60_000);
+  }, 120_000);
 
   afterAll(async () => {
     for (const context of contexts) await context.close().catch(() => {});
@@ -350,6 +352,46 @@ describeWithBrowser('the console in a browser', () => {
     await checkAndShoot(page, 'contacts');
   });
 
+  it('uploads contacts with a bad row: the report lists it, the rest is found and downloaded', async () => {
+    const page = await newPage();
+    await signIn(page, 'alice');
+    await page.getByRole('link', { name: 'Contacts' }).click();
+    await page.getByLabel('File (CSV or vCard)').setInputFiles({
+      name: 'new-contacts.csv',
+      mimeType: 'text/csv',
+      buffer: Buffer.from('id,name,company,phone\n20,Dora Frei,Frei GmbH,044 777 88 99\n21,Emil Bad,,\n'),
+    });
+    await checkAndShoot(page, 'contacts-upload');
+    await page.getByRole('button', { name: 'Upload and import' }).click();
+    await page.waitForURL((url) => url.pathname.startsWith(`${BASE}/contacts/imports/`));
+    // The import's page follows its progress, then shows its report.
+    await page.locator('table[data-skips]').waitFor({ timeout: 60_000 });
+    expect(await page.getByRole('status').textContent()).toBe(
+      'Imported 1 of 2 entries; 1 skipped; 0 removed.',
+    );
+    expect(await page.locator('tr[data-line="3"] td').nth(1).textContent()).toMatch(/number/i);
+    await checkAndShoot(page, 'contacts-import');
+
+    await page.getByRole('link', { name: 'Back to the contacts' }).click();
+    await page.getByLabel('Name, company or number').fill('dora');
+    await page.getByRole('button', { name: 'Search' }).click();
+    await page.waitForLoadState();
+    expect(
+      await page.locator('tr[data-contact]').evaluateAll((rows) => rows.map((row) => row.dataset['contact'])),
+    ).toEqual(['contacts/20']);
+
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('link', { name: 'Every contact as CSV' }).click(),
+    ]);
+    const csv = readFileSync((await download.path())!, 'utf8');
+    expect(csv.split('\r\n')[0]).toBe(
+      'source,id,name,company,contact_uri,phone,phone_2,phone_3,phone_4,phone_5,more_numbers',
+    );
+    expect(csv).toContain('contacts,20,Dora Frei,Frei GmbH,,044 777 88 99,,,,,\r\n');
+    expect(csv).not.toContain('Emil Bad');
+  });
+
   it('refuses a change whose form lost its token (403)', async () => {
     const page = await newPage();
     await signIn(page, 'alice');
@@ -407,7 +449,7 @@ describeWithBrowser('the console in a browser', () => {
     await page.getByRole('link', { name: 'CONNECTOR settings' }).click();
     await page.getByRole('button', { name: 'Add a new token' }).click();
     await page.waitForLoadState();
-    const fresh = await page.getByLabel('New token').inputValue();
+    const fresh = await page.getByRole('textbox', { name: 'New token' }).inputValue();
     expect(fresh).toMatch(/^[\w-]{32}$/);
     expect(fresh).not.toBe(old);
     expect(await page.locator('ul.tokens li').count()).toBe(2);

@@ -155,6 +155,34 @@ export const de: Messages = {
   'contacts.key': 'Schlüssel {key}',
   'contacts.next': 'Weitere Kontakte',
   'contacts.first': 'Erste Kontakte',
+  'contacts.download': 'Herunterladen',
+  'contacts.downloadCsv': 'Alle Kontakte als CSV',
+  'contacts.upload': 'Kontakte hochladen',
+  'contacts.uploadHint':
+    'Eine CSV-Datei mit Kopfzeile oder eine vCard-Datei, gelesen wie von `callcard import`: alles oder nichts; nicht lesbare Einträge werden übersprungen und aufgelistet.',
+  'contacts.file': 'Datei (CSV oder vCard)',
+  'contacts.into': 'In die Quelle',
+  'contacts.replace': 'Alle Kontakte der Quelle ersetzen',
+  'contacts.uploading': 'Hochladen',
+  'contacts.uploadSubmit': 'Hochladen und importieren',
+  'contacts.uploadFailed': 'Das Hochladen ist fehlgeschlagen:',
+  'contacts.needsScript':
+    'Zum Hochladen braucht es das Skript der Konsole: Schalten Sie JavaScript für diese Seite ein.',
+  'contacts.import': 'Kontaktimport',
+  'contacts.noImport':
+    'Diesen Import gibt es nicht: Diese Instanz kennt ihn nicht, oder sein Bericht ist älter als eine Stunde.',
+  'contacts.importOf': '{file} in {source}',
+  'contacts.importing': 'Bisher importiert',
+  'contacts.readSoFar': '{read} Einträge gelesen, {skipped} übersprungen',
+  'contacts.refresh': 'Fortschritt erneut anzeigen',
+  'contacts.importFailed': 'Der Import ist fehlgeschlagen, nichts wurde geändert: {error}',
+  'contacts.imported':
+    '{imported} von {read} Einträgen importiert; {skipped} übersprungen; {removed} entfernt.',
+  'contacts.skipped': 'Übersprungene Einträge ({count})',
+  'contacts.line': 'Zeile',
+  'contacts.reason': 'Grund',
+  'contacts.moreSkipped': 'und {count} weitere',
+  'contacts.back': 'Zurück zu den Kontakten',
 
   'connector.title': 'CONNECTOR-Einstellungen',
   'connector.intro':
@@ -206,6 +234,8 @@ export const de: Messages = {
   'action.source-sync-full': 'vollständige Synchronisation gestartet',
   'action.token-added': 'CONNECTOR-Token hinzugefügt',
   'action.token-retired': 'CONNECTOR-Token zurückgezogen',
+  'action.contacts-import': 'Kontakte importiert',
+  'action.contacts-export': 'Kontakte heruntergeladen',
 
   'error.forbidden': 'Das dürfen Sie nicht.',
   'error.csrf': 'Dieses Formular ist abgelaufen. Laden Sie die Seite neu und wiederholen Sie den Vorgang.',

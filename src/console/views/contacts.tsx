@@ -1,5 +1,6 @@
 import type { FoundContact } from '../../store/types.js';
-import { Layout, Notice, type PageContext } from './layout.js';
+import type { ImportJob } from '../imports.js';
+import { Csrf, Layout, Notice, type PageContext } from './layout.js';
 
 /** A contact as listed: its numbers already masked or not, by the viewer's role. */
 export interface ContactRow {
@@ -15,8 +16,11 @@ export function ContactsPage(props: {
   paged: boolean;
   masked: boolean;
   error?: string;
+  /** The sources the viewer may upload contacts into; none: no upload form. */
+  importSources?: readonly string[];
 }) {
   const { ctx, rows } = props;
+  const sources = props.importSources ?? [];
   const { t } = ctx;
   const more = (after: string) =>
     `${ctx.base}/contacts?${new URLSearchParams({ q: props.query, after }).toString()}`;
@@ -76,6 +80,141 @@ export function ContactsPage(props: {
           </a>
         )}
       </nav>
+      <h2>{t('contacts.download')}</h2>
+      <p>
+        <a href={`${ctx.base}/contacts.csv`} download="contacts.csv">
+          {t('contacts.downloadCsv')}
+        </a>
+      </p>
+      {sources.length > 0 && (
+        <section aria-labelledby="upload">
+          <h2 id="upload">{t('contacts.upload')}</h2>
+          <p>{t('contacts.uploadHint')}</p>
+          <form
+            class="narrow"
+            method="post"
+            action={`${ctx.base}/contacts/upload`}
+            data-upload
+            data-failed={t('contacts.uploadFailed')}
+          >
+            <Csrf ctx={ctx} />
+            <label for="upload-file">{t('contacts.file')}</label>
+            <input
+              id="upload-file"
+              name="file"
+              type="file"
+              accept=".csv,.txt,.vcf,.vcard,text/csv,text/vcard"
+              required
+            />
+            <label for="upload-source">{t('contacts.into')}</label>
+            <select id="upload-source" name="source">
+              {sources.map((source) => (
+                <option value={source}>{source}</option>
+              ))}
+            </select>
+            <span class="check">
+              <input id="upload-replace" name="replace" type="checkbox" value="1" />
+              <label for="upload-replace">{t('contacts.replace')}</label>
+            </span>
+            <label for="upload-progress">{t('contacts.uploading')}</label>
+            <progress id="upload-progress" max={1} value={0} />
+            <p class="quiet" data-upload-status role="status" />
+            <button type="submit">{t('contacts.uploadSubmit')}</button>
+            <noscript>
+              <p>{t('contacts.needsScript')}</p>
+            </noscript>
+          </form>
+        </section>
+      )}
+    </Layout>
+  );
+}
+
+/** An import as its page shows it: its progress while it runs, then its report. */
+export interface ImportView extends Omit<ImportJob, 'skips'> {
+  readonly skips: readonly { line: number; reason: string }[];
+  readonly progress: number;
+}
+
+export function ImportPage(props: { ctx: PageContext; job?: ImportView; redact?: (text: string) => string }) {
+  const { ctx, job } = props;
+  const { t } = ctx;
+  if (!job) {
+    return (
+      <Layout ctx={ctx} title={t('contacts.import')} page="contacts">
+        <Notice kind="alert">{t('contacts.noImport')}</Notice>
+      </Layout>
+    );
+  }
+  const percent = Math.round(job.progress * 100);
+  return (
+    <Layout ctx={ctx} title={t('contacts.import')} page="contacts">
+      <p>{t('contacts.importOf', { file: job.fileName, source: job.source })}</p>
+      {job.status === 'running' && (
+        <>
+          <label for="import-progress">{t('contacts.importing')}</label>
+          <progress
+            id="import-progress"
+            max={100}
+            value={percent}
+            data-poll={`${ctx.base}/contacts/imports/${encodeURIComponent(job.id)}/progress`}
+          >
+            {percent}%
+          </progress>
+          <p data-import-read role="status">
+            {t('contacts.readSoFar', { read: job.read, skipped: job.skipped })}
+          </p>
+          <p>
+            <a href={`${ctx.base}/contacts/imports/${encodeURIComponent(job.id)}`}>{t('contacts.refresh')}</a>
+          </p>
+        </>
+      )}
+      {job.status === 'failed' && (
+        <Notice kind="alert">
+          {t('contacts.importFailed', {
+            error: props.redact ? props.redact(job.error ?? '') : (job.error ?? ''),
+          })}
+        </Notice>
+      )}
+      {job.status === 'done' && job.summary && (
+        <Notice kind="status">
+          {t('contacts.imported', {
+            imported: job.summary.imported,
+            read: job.summary.read,
+            skipped: job.summary.skipped,
+            removed: job.summary.removed,
+          })}
+        </Notice>
+      )}
+      {job.status !== 'running' && job.skipped > 0 && (
+        <>
+          <h2>{t('contacts.skipped', { count: job.skipped })}</h2>
+          <div class="scroll" tabindex={0}>
+            <table data-skips>
+              <thead>
+                <tr>
+                  <th scope="col">{t('contacts.line')}</th>
+                  <th scope="col">{t('contacts.reason')}</th>
+                </tr>
+              </thead>
+              <tbody>
+                {job.skips.map((skip) => (
+                  <tr data-line={skip.line}>
+                    <td>{skip.line}</td>
+                    <td>{skip.reason}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+          {job.skipped > job.skips.length && (
+            <p class="quiet">{t('contacts.moreSkipped', { count: job.skipped - job.skips.length })}</p>
+          )}
+        </>
+      )}
+      <p>
+        <a href={`${ctx.base}/contacts`}>{t('contacts.back')}</a>
+      </p>
     </Layout>
   );
 }
