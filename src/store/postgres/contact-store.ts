@@ -194,7 +194,7 @@ function createKeyBatcher(
       });
       const found: ContactMatch[][] = batch.map(() => []);
       for (const row of rows) found[Number(row.i) - 1]?.push(toMatch(row));
-      batch.forEach((w, i) => w.resolve(found[i]!));
+      for (const [i, w] of batch.entries()) w.resolve(found[i]!);
     } catch (error) {
       for (const w of batch) w.reject(error);
     } finally {
