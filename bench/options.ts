@@ -24,6 +24,11 @@ const SPEC = {
     'BENCH_PG_URL',
     'PostgreSQL for the sql scenarios (127.0.0.1 only)',
   ],
+  pgPool: [
+    count(1).max(1000).default(10),
+    'BENCH_PG_POOL',
+    'store.maxConnections of callcard on the PostgreSQL store (pg scenarios)',
+  ],
   slowSource: [z.enum(['auto', 'rest', 'sql']).default('auto'), 'BENCH_SLOW_SOURCE', 'kind of slow source'],
   slowLookups: [count(2).default(200), 'BENCH_SLOW_LOOKUPS', 'lookups beside the slow source'],
   slowConcurrency: [count(1).default(16), 'BENCH_SLOW_CONCURRENCY', 'of them at once (second run)'],
@@ -31,7 +36,7 @@ const SPEC = {
   port: [
     count(1024).max(65_000).default(18_181),
     'BENCH_PORT',
-    'first of 4 ports on 127.0.0.1 the bench uses',
+    'first of 6 ports on 127.0.0.1 the bench uses',
   ],
   quietWait: [seconds.default(60), 'BENCH_QUIET_WAIT', 'seconds to wait, at most, for a quiet machine'],
   workflows: [

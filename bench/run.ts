@@ -137,7 +137,8 @@ async function main(): Promise<number> {
   mkdirSync(ctx.paths.work, { recursive: true });
   const soak = selected.some((s) => s.name === 'soak-sync');
   // The whole run is cut off after this long, whatever it is doing.
-  guardProcess((45 + (soak ? options.minutes + 5 : 0)) * 60_000);
+  const onPostgres = selected.some((s) => s.name === 'import-pg');
+  guardProcess((45 + (onPostgres ? 20 : 0) + (soak ? options.minutes + 5 : 0)) * 60_000);
 
   const source = sourceState();
   const startedAt = new Date().toISOString();

@@ -75,7 +75,7 @@ export interface CallFlowResult {
  * or an unknown number, alternately; each its own start time), every 10th an exact repeat of one of
  * the 200 calls before it (the CONNECTOR's repeated CallFlow; the recent ones may still be running).
  */
-function healthyBodies(count: number, hits: readonly Hit[], misses: readonly string[]): string[] {
+export function healthyBodies(count: number, hits: readonly Hit[], misses: readonly string[]): string[] {
   const random = prng(SEED + 7);
   const base = Date.UTC(2026, 0, 1);
   const distinct: string[] = [];

@@ -46,8 +46,8 @@ export async function checkCorrectness(
   ctx: Context,
   hits: readonly Hit[],
   misses: readonly string[],
+  port: number = ctx.ports.callcard,
 ): Promise<CheckResult> {
-  const port = ctx.ports.callcard;
   const lookup = (number: string) =>
     httpCall(port, 'POST', '/Lookup', lookupBody(number), { 'X-Execution-Token': ctx.token }, 30_000);
   const problems: string[] = [];

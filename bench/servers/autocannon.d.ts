@@ -27,7 +27,7 @@ declare module 'autocannon' {
     max: number;
   }
 
-  interface Result {
+  export interface Result {
     requests: Histogram;
     latency: Histogram;
     throughput: Histogram;

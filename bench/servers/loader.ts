@@ -1,11 +1,15 @@
 // Load generator, run as its own process by the bench so that it never shares an event loop with the
 // server under test. Reads a JSON job file (argv[2]), runs a warm-up (discarded) then the measured run
 // with autocannon, and prints one JSON line with the results on stdout. The bench imports only its types.
+// With several targets (`urls`, instances of one service), the connections are shared out among them
+// and one autocannon per target runs at once; the bodies are one list handed out in turn to them all.
 import { readFileSync } from 'node:fs';
-import autocannon from 'autocannon';
+import autocannon, { type Result as CannonResult } from 'autocannon';
 
 export interface LoaderJob {
   readonly url: string;
+  /** Several instances of the service to load at once (then `url` is ignored). */
+  readonly urls?: readonly string[];
   readonly path: string;
   readonly headers: Record<string, string>;
   /** JSON array of request bodies (strings), sent in order, cycling, one per request. */
@@ -54,6 +58,44 @@ function percentile(sorted: Float64Array, p: number): number | null {
 const round = (value: number | null, digits = 3): number | null =>
   value === null ? null : Math.round(value * 10 ** digits) / 10 ** digits;
 
+/** One result of several autocannon runs side by side: counts added, latencies from the worst. */
+function mergeResults(results: readonly CannonResult[]): CannonResult {
+  const sum = (pick: (r: CannonResult) => number) => results.reduce((n, r) => n + pick(r), 0);
+  const worst = (pick: (r: CannonResult) => number) => Math.max(...results.map(pick));
+  const statusCodeStats: Record<string, { count: number }> = {};
+  for (const r of results)
+    for (const [code, { count }] of Object.entries(r.statusCodeStats ?? {}))
+      statusCodeStats[code] = { count: (statusCodeStats[code]?.count ?? 0) + count };
+  const first = results[0]!;
+  return {
+    ...first,
+    requests: {
+      ...first.requests,
+      total: sum((r) => r.requests.total),
+      average: sum((r) => r.requests.average),
+    },
+    latency: {
+      ...first.latency,
+      p50: worst((r) => r.latency.p50),
+      p99: worst((r) => r.latency.p99),
+      mean:
+        sum((r) => r.latency.mean * r.requests.total) /
+        Math.max(
+          1,
+          sum((r) => r.requests.total),
+        ),
+      max: worst((r) => r.latency.max),
+    },
+    throughput: { ...first.throughput, total: sum((r) => r.throughput.total) },
+    duration: worst((r) => r.duration),
+    '2xx': sum((r) => r['2xx']),
+    non2xx: sum((r) => r.non2xx),
+    errors: sum((r) => r.errors),
+    timeouts: sum((r) => r.timeouts),
+    statusCodeStats,
+  };
+}
+
 async function main(jobFile: string): Promise<void> {
   const job = JSON.parse(readFileSync(jobFile, 'utf8')) as LoaderJob;
   const bodies = JSON.parse(readFileSync(job.bodiesFile, 'utf8')) as unknown;
@@ -71,10 +113,12 @@ async function main(jobFile: string): Promise<void> {
     },
   };
 
-  const run = (durationSeconds: number, collect?: number[]) => {
+  const urls = job.urls && job.urls.length > 0 ? job.urls : [job.url];
+  if (job.connections < urls.length) throw new Error('fewer connections than targets');
+  const runOne = (url: string, connections: number, durationSeconds: number, collect?: number[]) => {
     const instance = autocannon({
-      url: job.url,
-      connections: job.connections,
+      url,
+      connections,
       duration: durationSeconds,
       timeout: job.timeoutSeconds,
       requests: [request],
@@ -86,6 +130,14 @@ async function main(jobFile: string): Promise<void> {
       });
     }
     return instance;
+  };
+  // 32 connections over 3 targets: 11, 11, 10.
+  const share = (i: number) =>
+    Math.floor(job.connections / urls.length) + (i < job.connections % urls.length ? 1 : 0);
+  const run = async (durationSeconds: number, collect?: number[]): Promise<CannonResult> => {
+    if (urls.length === 1) return runOne(urls[0]!, job.connections, durationSeconds, collect);
+    const results = await Promise.all(urls.map((url, i) => runOne(url, share(i), durationSeconds, collect)));
+    return mergeResults(results);
   };
 
   if (job.warmupSeconds > 0) await run(job.warmupSeconds);

@@ -57,11 +57,13 @@ export interface ServeOptions {
   /** A config file (--config); by default one that only lifts the rate limits. */
   readonly config?: string;
   readonly dataDir?: string;
+  /** The callcard port by default (another instance: one of `ctx.ports.instances`). */
+  readonly port?: number;
 }
 
 /** Starts `callcard serve` on the callcard port and waits for /healthz. */
 export async function startCallcard(ctx: Context, options: ServeOptions): Promise<Server> {
-  const port = ctx.ports.callcard;
+  const port = options.port ?? ctx.ports.callcard;
   await assertPortFree(port);
   const config = options.config ?? (ctx.hasLimits ? await writeConfig(ctx, 'defaults', {}) : undefined);
   const env: NodeJS.ProcessEnv = {

@@ -39,6 +39,8 @@ export interface Ports {
   readonly bare: number;
   readonly slow: number;
   readonly hook: number;
+  /** The instances of a scale-out load: the callcard port and two more. */
+  readonly instances: readonly number[];
 }
 
 export interface Context {
@@ -79,6 +81,7 @@ export function createContext(options: Options): Context {
       bare: options.port + 1,
       slow: options.port + 2,
       hook: options.port + 3,
+      instances: [options.port, options.port + 4, options.port + 5],
     },
     token: randomBytes(24).toString('hex'),
     // The limits are one module in older builds, a folder since they can be shared through Redis.

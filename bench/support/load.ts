@@ -10,7 +10,10 @@ import { HOST } from './http.js';
 import { type MachineTicks, machineTicks, processTicks } from './proc.js';
 
 export interface CpuPercent {
+  /** The service's processes (all its instances). */
   readonly server: number;
+  /** The PostgreSQL backends serving the service's connections (a store on PostgreSQL). */
+  readonly database?: number;
   readonly loader: number;
   readonly others: number;
   readonly interrupts: number;
@@ -26,6 +29,10 @@ export interface LoadResult extends LoaderResult {
   cpuPercent?: CpuPercent;
   /** Server CPU time per answered request: unlike req/s, barely moved by steal or other load. */
   serverCpuMicrosPerRequest?: number;
+  /** The PostgreSQL backends' CPU time per answered request (a store on PostgreSQL). */
+  databaseCpuMicrosPerRequest?: number;
+  /** How many backends were sampled. */
+  databaseBackends?: number;
 }
 
 /** Below this share of the machine busy, it counts as quiet. */
@@ -64,23 +71,46 @@ export interface LoadOptions {
   readonly connections?: number;
   readonly warmupSeconds?: number;
   readonly durationSeconds?: number;
+  /**
+   * The PostgreSQL backends of the service's connections, asked when the measured part starts (the
+   * pools have grown in the warm-up): their CPU is counted apart from everything else's.
+   */
+  readonly databasePids?: () => Promise<readonly number[]>;
 }
 
 interface Sample {
   readonly at: number;
   readonly machine: MachineTicks | null;
   readonly server: number | null;
+  readonly database: number | null;
 }
 
-/** Loads POST `path` (default /Lookup) with the bodies of `bodiesFile`; the lookup settings by default. */
+/** CPU ticks of all of `pids`; null when one of them is gone. */
+function ticksOf(pids: readonly (number | undefined)[]): number | null {
+  let sum = 0;
+  for (const pid of pids) {
+    const ticks = processTicks(pid);
+    if (ticks === null) return null;
+    sum += ticks;
+  }
+  return sum;
+}
+
+/**
+ * Loads POST `path` (default /Lookup) with the bodies of `bodiesFile`; the lookup settings by default.
+ * Several ports: instances of one service, the connections shared out among them (`serverPid` then
+ * lists them all).
+ */
 export async function runLoad(
   ctx: Context,
-  port: number,
+  port: number | readonly number[],
   bodiesFile: string,
   label: string,
-  serverPid: number | undefined,
+  serverPid: number | readonly (number | undefined)[] | undefined,
   options: LoadOptions = {},
 ): Promise<LoadResult> {
+  const ports = typeof port === 'number' ? [port] : port;
+  const serverPids = typeof serverPid === 'object' ? serverPid : [serverPid];
   const path = options.path ?? '/Lookup';
   const connections = options.connections ?? ctx.options.connections;
   const warmup = options.warmupSeconds ?? ctx.options.warmup;
@@ -88,7 +118,8 @@ export async function runLoad(
   const quiet = await waitForQuiet(ctx, label);
   const jobFile = join(ctx.paths.work, `load-${label}.json`);
   const job: LoaderJob = {
-    url: `http://${HOST}:${port}`,
+    url: `http://${HOST}:${ports[0]}`,
+    ...(ports.length > 1 && { urls: ports.map((p) => `http://${HOST}:${p}`) }),
     path,
     headers: { 'X-Execution-Token': ctx.token },
     bodiesFile,
@@ -98,7 +129,9 @@ export async function runLoad(
     timeoutSeconds: 10,
   };
   await writeFile(jobFile, JSON.stringify(job));
-  log(`load ${label}: POST ${path}, ${connections} connections, ${warmup} s warm-up + ${duration} s`);
+  log(
+    `load ${label}: POST ${path}, ${connections} connections${ports.length > 1 ? ` over ${ports.length} instances` : ''}, ${warmup} s warm-up + ${duration} s`,
+  );
   const child = start(
     `load ${label}`,
     process.execPath,
@@ -109,14 +142,28 @@ export async function runLoad(
   let stderr = '';
   let before: Sample | undefined;
   let after: Sample | undefined;
+  let databasePids: readonly number[] = [];
+  let asking = false;
   const sample = (): Sample => ({
     at: performance.now(),
     machine: machineTicks(),
-    server: processTicks(serverPid),
+    server: ticksOf(serverPids),
+    database: options.databasePids ? ticksOf(databasePids) : null,
   });
   child.stdout?.on('data', (data: Buffer) => {
     stdout += data;
-    if (!before && stdout.includes('MEASURE_START\n')) before = sample();
+    if (!before && !asking && stdout.includes('MEASURE_START\n')) {
+      if (options.databasePids) {
+        asking = true;
+        options.databasePids().then(
+          (pids) => {
+            databasePids = pids;
+            if (!after) before = sample();
+          },
+          (error: unknown) => log(`${label}: PostgreSQL backends not found: ${String(error)}`),
+        );
+      } else before = sample();
+    }
     // Sampled when the measured run ends (its result line arrives), before the loader has exited.
     if (before && !after && stdout.includes('"requests"')) after = sample();
   });
@@ -139,13 +186,18 @@ export async function runLoad(
     const pct = (ticks: number) => Math.round((ticks / hz / seconds) * 1000) / 10;
     const delta = (name: keyof MachineTicks) => pct(a.machine![name] - b.machine![name]);
     const server = pct(a.server - b.server);
+    const database = a.database !== null && b.database !== null ? pct(a.database - b.database) : null;
     result.cpuPercent = {
       server,
+      ...(database !== null && { database }),
       loader: result.loaderCpuPercent,
       // Everything else but steal: other processes, and interrupts (loopback network) not charged to
       // the two (the kernel charges part of them to both, so this can dip slightly below zero).
       others:
-        Math.round((delta('processes') + delta('interrupts') - server - result.loaderCpuPercent) * 10) / 10,
+        Math.round(
+          (delta('processes') + delta('interrupts') - server - (database ?? 0) - result.loaderCpuPercent) *
+            10,
+        ) / 10,
       interrupts: delta('interrupts'),
       steal: delta('steal'),
       machineBusy: delta('busy'),
@@ -154,6 +206,12 @@ export async function runLoad(
     result.serverCpuMicrosPerRequest = Math.round(
       (((a.server - b.server) / hz) * 1e6) / Math.max(1, result.requests),
     );
+    if (a.database !== null && b.database !== null) {
+      result.databaseCpuMicrosPerRequest = Math.round(
+        (((a.database - b.database) / hz) * 1e6) / Math.max(1, result.requests),
+      );
+      result.databaseBackends = databasePids.length;
+    }
   }
   return result;
 }

@@ -4,7 +4,8 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { expect, it } from 'vitest';
+import pg from 'pg';
+import { expect, it, vi } from 'vitest';
 import { importFiles } from '../../src/import/importer.js';
 import type { ContactRecord } from '../../src/store/types.js';
 import { tempDir } from '../support/helper.js';
@@ -194,6 +195,40 @@ describeStores('the contact index', (current) => {
     ]);
   });
 
+  it('many lookups at once: each answers its own contacts, ranked, with its own limit and source', async () => {
+    const shared = '+41215530000';
+    await load([
+      {
+        id: 'desk',
+        phones: [
+          { key: '+41215530001', raw: '1' },
+          { key: shared, raw: '2' },
+        ],
+        updatedAt: 900,
+      },
+      { id: 'main-old', phones: [{ key: shared, raw: '3' }], updatedAt: 200 },
+      { id: 'main-new', phones: [{ key: shared, raw: '4' }], updatedAt: 800 },
+      ...Array.from({ length: 60 }, (_, i) => contact(`solo-${i}`, `+4121554${String(i).padStart(4, '0')}`)),
+    ]);
+    await load([contact('elsewhere', shared)], 'other');
+    const asked = Array.from({ length: 120 }, (_, i) => {
+      if (i % 4 === 0) return { key: shared, limit: 1 + ((i / 4) % 4), source: SOURCE };
+      if (i % 4 === 1) return { key: shared, limit: 5, source: 'other' };
+      if (i % 4 === 2) return { key: `+4121554${String(i % 60).padStart(4, '0')}`, limit: 5, source: SOURCE };
+      return { key: `+4121559${String(i).padStart(4, '0')}`, limit: 5, source: SOURCE };
+    });
+    const answers = await Promise.all(asked.map((q) => contacts().findByKey(q.source, q.key, q.limit)));
+    answers.forEach((found, i) => {
+      const q = asked[i]!;
+      const ids = found.map((match) => match.id);
+      if (i % 4 === 0) expect(ids).toEqual(['main-new', 'main-old', 'desk'].slice(0, q.limit));
+      else if (i % 4 === 1) expect(ids).toEqual(['elsewhere']);
+      else if (i % 4 === 2)
+        expect(found).toEqual([{ id: `solo-${i % 60}`, name: `solo-${i % 60}`, primary: true }]);
+      else expect(ids).toEqual([]);
+    });
+  });
+
   it('keeps sources apart: the same ids and numbers in two sources are two contacts', async () => {
     const phones = [{ key: '+41215522000', raw: '021 552 20 00' }];
     await load([{ id: 'x', name: 'In A', phones }], 'a');
@@ -289,3 +324,32 @@ describeStores('the contact index', (current) => {
     expect(await contacts().findByKey(SOURCE, '+41210002000', 5)).toEqual([]);
   });
 });
+
+describeStores(
+  'lookups on the shared store',
+  (current) => {
+    it('lookups that come together are read in fewer statements than lookups, each with its own answer', async () => {
+      const session = await current().store.contacts.beginImport(SOURCE, { replace: true });
+      await session.write(
+        Array.from({ length: 40 }, (_, i) => contact(`c${i}`, `+4121556${String(i).padStart(4, '0')}`)),
+      );
+      await session.commit();
+      const statements = vi.spyOn(pg.Pool.prototype, 'query');
+      try {
+        const keys = Array.from({ length: 40 }, (_, i) => `+4121556${String(i).padStart(4, '0')}`);
+        const found = await Promise.all(
+          keys.map((key) => current().store.contacts.findByKey(SOURCE, key, 5)),
+        );
+        expect(found.map((matches) => matches.map((match) => match.id))).toEqual(
+          keys.map((_, i) => [`c${i}`]),
+        );
+        // 40 at once, at most half the pool's 10 connections reading: a handful of statements.
+        expect(statements.mock.calls.length).toBeGreaterThan(0);
+        expect(statements.mock.calls.length).toBeLessThanOrEqual(10);
+      } finally {
+        statements.mockRestore();
+      }
+    });
+  },
+  ['postgres'],
+);
