@@ -1,4 +1,4 @@
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, type Metric, Registry } from 'prom-client';
 import type { ConfiguredSource, Lookup, LookupResult, SourceStatus } from '../lookup/lookup.js';
 import type { DeliveryStatus, OutboxStore } from '../store/outbox-types.js';
 import type { ContactStore, SyncState } from '../store/types.js';
@@ -45,38 +45,104 @@ export function createMetrics(options: MetricsOptions): Metrics {
   const registry = new Registry();
   const registers = [registry];
 
-  const lookupDuration = new Histogram({
-    name: 'callcard_lookup_duration_seconds',
-    help: 'Time taken by one lookup, all sources together.',
-    labelNames: ['tenant'] as const,
-    buckets: BUCKETS,
-    registers,
-  });
-  const sourceDuration = new Histogram({
-    name: 'callcard_source_duration_seconds',
-    help: 'Time taken by one source for one lookup.',
-    labelNames: ['tenant', 'source', 'mode', 'status'] as const,
-    buckets: BUCKETS,
-    registers,
-  });
-  const lookups = new Counter({
+  // The lookup series are counted in plain objects (a lookup touches a handful of numbers, no label
+  // set is hashed) and handed to prom-client when scraped, in the order they appeared.
+  const lookupDuration = new PlainHistogram(
+    'callcard_lookup_duration_seconds',
+    'Time taken by one lookup, all sources together.',
+    BUCKETS,
+  );
+  const sourceDuration = new PlainHistogram(
+    'callcard_source_duration_seconds',
+    'Time taken by one source for one lookup.',
+    BUCKETS,
+  );
+  const lookups = new PlainCounters();
+  const sourceResults = new PlainCounters();
+  const liveCache = new PlainCounters();
+  for (const histogram of [lookupDuration, sourceDuration]) registry.registerMetric(histogram.metric());
+  new Counter({
     name: 'callcard_lookups_total',
     help: 'Lookups by outcome: hit (a contact found), miss (none found), empty (no or withheld number).',
     labelNames: ['tenant', 'outcome'] as const,
     registers,
+    collect() {
+      lookups.collect(this);
+    },
   });
-  const sourceResults = new Counter({
+  new Counter({
     name: 'callcard_source_results_total',
     help: 'Sources asked during lookups, by how they answered.',
     labelNames: ['tenant', 'source', 'status'] as const,
     registers,
+    collect() {
+      sourceResults.collect(this);
+    },
   });
-  const liveCache = new Counter({
+  new Counter({
     name: 'callcard_live_cache_total',
     help: "Live sources' answers taken from the cache (hit) or asked of the source (miss).",
     labelNames: ['tenant', 'source', 'result'] as const,
     registers,
+    collect() {
+      liveCache.collect(this);
+    },
   });
+
+  /** A tenant's series, made when first needed (at start for the configured tenants and sources). */
+  const tenantSeries = new Map<string, TenantSeries>();
+  const seriesOf = (tenant: string): TenantSeries => {
+    let series = tenantSeries.get(tenant);
+    if (!series) {
+      series = {
+        outcomes: {},
+        sources: new Map(),
+      };
+      tenantSeries.set(tenant, series);
+    }
+    return series;
+  };
+  const sourceSeriesOf = (tenant: string, of: TenantSeries, source: string): SourceSeries => {
+    let series = of.sources.get(source);
+    if (!series) {
+      series = { tenant, source, results: {}, cache: {}, durations: new Map() };
+      of.sources.set(source, series);
+    }
+    return series;
+  };
+  const outcomeOf = (tenant: string, series: TenantSeries, outcome: LookupOutcome) => {
+    let counter = series.outcomes[outcome];
+    if (!counter) {
+      counter = lookups.series({ tenant, outcome });
+      series.outcomes[outcome] = counter;
+    }
+    return counter;
+  };
+  const resultOf = (series: SourceSeries, status: SourceStatus) => {
+    let counter = series.results[status];
+    if (!counter) {
+      counter = sourceResults.series({ tenant: series.tenant, source: series.source, status });
+      series.results[status] = counter;
+    }
+    return counter;
+  };
+  const cacheOf = (series: SourceSeries, result: 'hit' | 'miss') => {
+    let counter = series.cache[result];
+    if (!counter) {
+      counter = liveCache.series({ tenant: series.tenant, source: series.source, result });
+      series.cache[result] = counter;
+    }
+    return counter;
+  };
+  const durationOf = (series: SourceSeries, mode: string, status: SourceStatus) => {
+    const key = `${mode}:${status}`;
+    let histogram = series.durations.get(key);
+    if (!histogram) {
+      histogram = sourceDuration.series({ tenant: series.tenant, source: series.source, mode, status });
+      series.durations.set(key, histogram);
+    }
+    return histogram;
+  };
 
   /** Each mirrored source's sync state, read once per scrape for both sync gauges. */
   const mirrorStates = async () => {
@@ -144,26 +210,183 @@ export function createMetrics(options: MetricsOptions): Metrics {
 
   // Every series known in advance starts at 0, so rates work from the first scrape.
   for (const { name: tenant, sources } of tenants) {
-    for (const outcome of ['hit', 'miss', 'empty']) lookups.inc({ tenant, outcome }, 0);
+    const series = seriesOf(tenant);
+    for (const outcome of ['hit', 'miss', 'empty'] as const) outcomeOf(tenant, series, outcome);
     for (const { name: source, mode } of sources) {
-      for (const status of STATUSES) sourceResults.inc({ tenant, source, status }, 0);
-      if (mode === 'live') for (const result of ['hit', 'miss']) liveCache.inc({ tenant, source, result }, 0);
+      const ofSource = sourceSeriesOf(tenant, series, source);
+      for (const status of STATUSES) resultOf(ofSource, status);
+      if (mode === 'live') for (const result of ['hit', 'miss'] as const) cacheOf(ofSource, result);
     }
   }
 
   return {
     registry,
     recordLookup(tenant, result, seconds) {
-      lookupDuration.observe({ tenant }, seconds);
+      const series = seriesOf(tenant);
+      // A histogram's series shows from its first observation on (as prom-client's).
+      series.duration ??= lookupDuration.series({ tenant });
+      series.duration.observe(seconds);
       const outcome = result.key === undefined ? 'empty' : result.hits.length > 0 ? 'hit' : 'miss';
-      lookups.inc({ tenant, outcome });
+      outcomeOf(tenant, series, outcome).value += 1;
       for (const { source, mode, status, ms, cached } of result.outcomes) {
-        sourceDuration.observe({ tenant, source, mode, status }, ms / 1000);
-        sourceResults.inc({ tenant, source, status });
-        if (mode === 'live') liveCache.inc({ tenant, source, result: cached ? 'hit' : 'miss' });
+        const ofSource = sourceSeriesOf(tenant, series, source);
+        durationOf(ofSource, mode, status).observe(ms / 1000);
+        resultOf(ofSource, status).value += 1;
+        if (mode === 'live') cacheOf(ofSource, cached ? 'hit' : 'miss').value += 1;
       }
     },
   };
+}
+
+type LookupOutcome = 'hit' | 'miss' | 'empty';
+
+interface TenantSeries {
+  duration?: HistogramSeries;
+  readonly outcomes: Partial<Record<LookupOutcome, CounterSeries>>;
+  readonly sources: Map<string, SourceSeries>;
+}
+
+interface SourceSeries {
+  readonly tenant: string;
+  readonly source: string;
+  readonly results: Partial<Record<SourceStatus, CounterSeries>>;
+  readonly cache: Partial<Record<'hit' | 'miss', CounterSeries>>;
+  /** By mode and status (`embedded:ok`). */
+  readonly durations: Map<string, HistogramSeries>;
+}
+
+type Labels = Readonly<Record<string, string>>;
+
+interface CounterSeries {
+  readonly labels: Labels;
+  value: number;
+}
+
+/** One counter family's series, counted in plain numbers; prom-client's Counter reads them when scraped. */
+class PlainCounters {
+  readonly #series: CounterSeries[] = [];
+
+  series(labels: Labels): CounterSeries {
+    const series = { labels, value: 0 };
+    this.#series.push(series);
+    return series;
+  }
+
+  collect(counter: Counter) {
+    counter.reset();
+    for (const { labels, value } of this.#series) counter.inc({ ...labels }, value);
+  }
+}
+
+/** One histogram series: a count per bucket (not cumulative), the sum and the count. */
+class HistogramSeries {
+  readonly counts: number[];
+  sum = 0;
+  count = 0;
+
+  constructor(
+    readonly labels: Labels,
+    readonly bounds: readonly number[],
+  ) {
+    this.counts = bounds.map(() => 0);
+  }
+
+  observe(value: number) {
+    this.sum += value;
+    this.count += 1;
+    // As prom-client: the first bucket whose bound is at least the value; past the last, +Inf only.
+    const { bounds } = this;
+    for (let i = 0; i < bounds.length; i++) {
+      if (value <= bounds[i]!) {
+        this.counts[i]! += 1;
+        return;
+      }
+    }
+  }
+}
+
+/**
+ * A histogram family whose series are plain numbers, registered in prom-client's registry as a
+ * metric of its own: its samples are those prom-client's Histogram gives for the same observations
+ * (`_bucket` cumulative with `le` first, then `_sum` and `_count`), in the order the series appeared.
+ */
+class PlainHistogram {
+  readonly #series: HistogramSeries[] = [];
+
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly bounds: readonly number[],
+  ) {}
+
+  series(labels: Labels): HistogramSeries {
+    const series = new HistogramSeries(labels, this.bounds);
+    this.#series.push(series);
+    return series;
+  }
+
+  /** The samples, each with the series' labels apart (`sharedLabels`), as the registry's text wants them. */
+  #samples() {
+    const { name } = this;
+    const samples: {
+      labels: Record<string, string | number>;
+      sharedLabels: Labels;
+      value: number;
+      metricName: string;
+      exemplar?: null;
+    }[] = [];
+    for (const series of this.#series) {
+      let cumulative = 0;
+      series.bounds.forEach((le, i) => {
+        cumulative += series.counts[i]!;
+        samples.push({
+          labels: { le },
+          sharedLabels: series.labels,
+          value: cumulative,
+          metricName: `${name}_bucket`,
+          exemplar: null,
+        });
+      });
+      samples.push(
+        {
+          labels: { le: '+Inf' },
+          sharedLabels: series.labels,
+          value: series.count,
+          metricName: `${name}_bucket`,
+          exemplar: null,
+        },
+        { labels: {}, sharedLabels: series.labels, value: series.sum, metricName: `${name}_sum` },
+        { labels: {}, sharedLabels: series.labels, value: series.count, metricName: `${name}_count` },
+      );
+    }
+    return samples;
+  }
+
+  /** What the registry reads: the Histogram's name, help, type and aggregator, and the samples. */
+  metric(): Metric {
+    const described = { name: this.name, help: this.help, type: 'histogram', aggregator: 'sum' } as const;
+    const metric = {
+      ...described,
+      getForPromString: async () => ({ ...described, values: this.#samples() }),
+      // As prom-client's get(): each sample's labels with the series' labels spread in.
+      get: async () => ({
+        ...described,
+        values: this.#samples().map(({ sharedLabels, labels, ...sample }) => ({
+          ...sample,
+          labels: Object.assign(labels, sharedLabels),
+        })),
+      }),
+      reset: () => {
+        for (const series of this.#series) {
+          series.counts.fill(0);
+          series.sum = 0;
+          series.count = 0;
+        }
+      },
+    };
+    // The registry takes any metric with these members (it calls getForPromString, get and reset).
+    return metric as unknown as Metric;
+  }
 }
 
 /** The lookup, measured: the core stays free of metrics. */

@@ -1,6 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Counter, Histogram, Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { LookupResult } from '../../src/lookup/lookup.js';
 import { createMetrics, measuredLookup } from '../../src/metrics/metrics.js';
 import { AUTH, build, type TestService, TOKEN, tempDir } from '../support/helper.js';
 
@@ -277,5 +279,165 @@ describe('createMetrics', () => {
     expect(sampleValue(samples, 'callcard_lookups_total', { outcome: 'miss' })).toBe(3);
     expect(sampleValue(samples, 'callcard_outbox_deliveries', { status: 'dead' })).toBe(1);
     expect(sampleValue(samples, 'callcard_outbox_deliveries', { status: 'done' })).toBe(2);
+  });
+});
+
+describe('lookup metrics kept in plain counters', () => {
+  // The lookup series as prom-client's own labelled metrics keep them, fed the same lookups: the
+  // service's /metrics text must not differ from it, series order included.
+  const BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+  const FAMILIES = [
+    'callcard_lookup_duration_seconds',
+    'callcard_source_duration_seconds',
+    'callcard_lookups_total',
+    'callcard_source_results_total',
+    'callcard_live_cache_total',
+  ];
+  /** The blocks of the lookup families in a registry's text, in the registry's order. */
+  const lookupBlocks = (text: string) =>
+    text
+      .split('\n\n')
+      .map((block) => block.trim())
+      .filter((block) => FAMILIES.some((name) => block.startsWith(`# HELP ${name} `)));
+
+  it('serves the same text as prom-client labelled metrics fed the same lookups', async () => {
+    const tenants = [
+      {
+        name: 'default',
+        sources: [
+          { name: 'contacts', mode: 'embedded' },
+          { name: 'crm', mode: 'live' },
+        ],
+      },
+      { name: 'acme', sources: [{ name: 'office', mode: 'mirror' }] },
+    ] as const;
+    const metrics = createMetrics({
+      tenants: tenants.map(({ name, sources }) => ({
+        name,
+        sources,
+        mirrors: [],
+        contacts: { syncState: async () => undefined },
+        outbox: { counts: async () => ({ pending: 0, running: 0, done: 0, dead: 0 }) },
+      })),
+    });
+
+    const registry = new Registry();
+    const registers = [registry];
+    const lookupDuration = new Histogram({
+      name: 'callcard_lookup_duration_seconds',
+      help: 'Time taken by one lookup, all sources together.',
+      labelNames: ['tenant'],
+      buckets: BUCKETS,
+      registers,
+    });
+    const sourceDuration = new Histogram({
+      name: 'callcard_source_duration_seconds',
+      help: 'Time taken by one source for one lookup.',
+      labelNames: ['tenant', 'source', 'mode', 'status'],
+      buckets: BUCKETS,
+      registers,
+    });
+    const lookups = new Counter({
+      name: 'callcard_lookups_total',
+      help: 'Lookups by outcome: hit (a contact found), miss (none found), empty (no or withheld number).',
+      labelNames: ['tenant', 'outcome'],
+      registers,
+    });
+    const sourceResults = new Counter({
+      name: 'callcard_source_results_total',
+      help: 'Sources asked during lookups, by how they answered.',
+      labelNames: ['tenant', 'source', 'status'],
+      registers,
+    });
+    const liveCache = new Counter({
+      name: 'callcard_live_cache_total',
+      help: "Live sources' answers taken from the cache (hit) or asked of the source (miss).",
+      labelNames: ['tenant', 'source', 'result'],
+      registers,
+    });
+    for (const { name: tenant, sources } of tenants) {
+      for (const outcome of ['hit', 'miss', 'empty']) lookups.inc({ tenant, outcome }, 0);
+      for (const { name: source, mode } of sources) {
+        for (const status of ['ok', 'timeout', 'error']) sourceResults.inc({ tenant, source, status }, 0);
+        if (mode === 'live')
+          for (const result of ['hit', 'miss']) liveCache.inc({ tenant, source, result }, 0);
+      }
+    }
+    const reference = (tenant: string, result: LookupResult, seconds: number) => {
+      lookupDuration.observe({ tenant }, seconds);
+      const outcome = result.key === undefined ? 'empty' : result.hits.length > 0 ? 'hit' : 'miss';
+      lookups.inc({ tenant, outcome });
+      for (const { source, mode, status, ms, cached } of result.outcomes) {
+        sourceDuration.observe({ tenant, source, mode, status }, ms / 1000);
+        sourceResults.inc({ tenant, source, status });
+        if (mode === 'live') liveCache.inc({ tenant, source, result: cached ? 'hit' : 'miss' });
+      }
+    };
+
+    const hit = { match: {} as never, from: {} as never };
+    const statuses = ['ok', 'ok', 'ok', 'timeout', 'error'] as const;
+    const record = (tenant: string, result: LookupResult, seconds: number) => {
+      metrics.recordLookup(tenant, result, seconds);
+      reference(tenant, result, seconds);
+    };
+    // Before any lookup: every series known in advance, at 0.
+    expect(lookupBlocks(await metrics.registry.metrics())).toEqual(lookupBlocks(await registry.metrics()));
+    // Durations across every bucket and past the last; sources and tenants configured and not.
+    for (let i = 0; i < 300; i++) {
+      const seconds = (i % 23) * 0.0007 * 1.9 ** (i % 17);
+      const status = statuses[i % statuses.length]!;
+      const found = status === 'ok' ? i % 3 : 0;
+      if (i % 11 === 0) record('default', { hits: [], outcomes: [] }, seconds);
+      else if (i % 7 === 0)
+        record(
+          'acme',
+          {
+            key: '41215522000',
+            hits: found > 0 ? [hit] : [],
+            outcomes: [{ source: 'office', mode: 'mirror', status, found, ms: seconds * 900 }],
+          },
+          seconds,
+        );
+      else if (i % 13 === 0)
+        record(
+          'elsewhere',
+          {
+            key: '41215522000',
+            hits: [],
+            outcomes: [{ source: 'other', mode: 'live', status, found: 0, ms: seconds * 1000 }],
+          },
+          seconds,
+        );
+      else
+        record(
+          'default',
+          {
+            key: '41791234567',
+            hits: found > 0 ? [hit] : [],
+            outcomes: [
+              { source: 'contacts', mode: 'embedded', status: 'ok', found, ms: seconds * 400 },
+              {
+                source: 'crm',
+                mode: 'live',
+                status,
+                found: 0,
+                ms: seconds * 1000,
+                ...(i % 4 === 0 && { cached: true }),
+              },
+              ...(i % 19 === 0
+                ? [{ source: 'extra', mode: 'embedded', status: 'ok', found: 0, ms: 0.25 } as const]
+                : []),
+            ],
+          },
+          seconds,
+        );
+    }
+    const served = lookupBlocks(await metrics.registry.metrics());
+    expect(served).toHaveLength(FAMILIES.length);
+    expect(served).toEqual(lookupBlocks(await registry.metrics()));
+    // JSON (as a cluster's aggregation reads it) the same too.
+    const json = async (from: Registry) =>
+      (await from.getMetricsAsJSON()).filter((metric) => FAMILIES.includes(metric.name));
+    expect(await json(metrics.registry)).toEqual(await json(registry));
   });
 });
