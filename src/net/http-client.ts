@@ -1,4 +1,5 @@
 import { STATUS_CODES } from 'node:http';
+import { Agent, request as undiciRequest } from 'undici';
 import { timeoutScope } from '../util/abort.js';
 
 /**
@@ -58,6 +59,43 @@ export interface OutboundRequest {
   /** In lower case; the auth's headers are added to them. */
   readonly headers: Readonly<Record<string, string>>;
   readonly body?: string | undefined;
+  /**
+   * Sent by undici's `request` on callcard's pool of kept-alive connections instead of by `fetch`:
+   * for requests sent again and again to one target (the workflow actions' deliveries), it takes
+   * half the CPU. The answer is a `Response` all the same; it is not decompressed (no
+   * Accept-Encoding is sent).
+   */
+  readonly pooled?: boolean;
+}
+
+/** The pooled requests' connections, kept alive between deliveries (per origin, as fetch's are). */
+const pool = new Agent({ keepAliveTimeout: 10_000, keepAliveMaxTimeout: 60_000 });
+
+/** `fetch` with `redirect: 'manual'`, by undici's `request` on the pool: a redirect is answered as it is. */
+async function pooledFetch(
+  url: URL,
+  init: { method: string; headers: Record<string, string>; body?: string; signal: AbortSignal },
+): Promise<Response> {
+  let answer: Awaited<ReturnType<typeof undiciRequest>>;
+  try {
+    answer = await undiciRequest(url, { ...init, dispatcher: pool });
+  } catch (error) {
+    if (init.signal.aborted) throw init.signal.reason;
+    // As fetch fails: a TypeError whose cause is the network error (its code: ECONNREFUSED, ...).
+    throw new TypeError('fetch failed', { cause: error });
+  }
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(answer.headers)) {
+    if (Array.isArray(value)) for (const each of value) headers.append(name, each);
+    else if (value !== undefined) headers.append(name, value);
+  }
+  // A status without a body (204, 205, 304) takes none.
+  const empty = [204, 205, 304].includes(answer.statusCode) || init.method === 'HEAD';
+  if (empty) answer.body.dump().catch(() => {});
+  return new Response(empty ? null : (answer.body as unknown as ReadableStream<Uint8Array>), {
+    status: answer.statusCode,
+    headers,
+  });
 }
 
 /**
@@ -93,13 +131,15 @@ async function fetchFollowing(
   for (let hop = 0; ; hop++) {
     const sent = { ...headers };
     if (body === undefined) delete sent['content-type'];
-    const response = await fetch(url, {
-      method,
-      headers: sent,
-      ...(body !== undefined && { body }),
-      redirect: 'manual',
-      signal,
-    });
+    const response = request.pooled
+      ? await pooledFetch(url, { method, headers: sent, ...(body !== undefined && { body }), signal })
+      : await fetch(url, {
+          method,
+          headers: sent,
+          ...(body !== undefined && { body }),
+          redirect: 'manual',
+          signal,
+        });
     if (response.status < 300 || response.status >= 400 || response.status === 304) return response;
     const location = response.headers.get('location');
     await discard(response);

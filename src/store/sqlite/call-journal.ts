@@ -9,13 +9,18 @@ import {
   toCall,
 } from '../call-rows.js';
 import type { CallJournal, CallQuery, CallRecord, NewCallRecord } from '../types.js';
+import type { Write } from './group-commit.js';
 import { purgeInBatches } from './purge.js';
 
 /** `CallJournal.record` at once, for a transaction that writes more than the call. */
 export type RecordCall = (call: NewCallRecord) => { readonly record: CallRecord; readonly created: boolean };
 
 /** The call journal: one row per call and workflow, completed by later deliveries of the same call. */
-export function createCallJournal(db: Database.Database): CallJournal & { readonly recordRow: RecordCall } {
+/** `write` runs each change in a write transaction (the store's group commit); at once by default. */
+export function createCallJournal(
+  db: Database.Database,
+  write: Write = async (work) => work(),
+): CallJournal & { readonly recordRow: RecordCall } {
   const columns = CALL_FIELDS.map(([, column]) => column);
   const merged = columns.filter((column) => column !== 'status');
   // A repeat keeps what was known and takes every value the new delivery brings.
@@ -62,14 +67,14 @@ export function createCallJournal(db: Database.Database): CallJournal & { readon
   return {
     recordRow,
     async record(call) {
-      return recordRow(call);
+      return write(() => recordRow(call));
     },
     async get(id) {
       const row = byId.get(id);
       return row && toCall(row);
     },
     async answer(id, answerId) {
-      return keepAnswer.get(answerId, id)?.answer_id ?? answerId;
+      return write(() => keepAnswer.get(answerId, id)?.answer_id ?? answerId);
     },
     async list(query) {
       if (query.number) await loadNumberReader();

@@ -9,6 +9,7 @@ import type {
   OutboxStore,
   Submission,
 } from '../outbox-types.js';
+import type { Write } from './group-commit.js';
 import { purgeInBatches } from './purge.js';
 
 const STATUSES: readonly DeliveryStatus[] = ['pending', 'running', 'done', 'dead'];
@@ -27,8 +28,14 @@ export interface OutboxRows {
   forCallRows(workflow: string, callId: string): Delivery[];
 }
 
-/** The outbox in the calls database; its design (one writer, order, leases): src/store/README.md. */
-export function createOutboxStore(db: Database.Database): OutboxStore & OutboxRows {
+/**
+ * The outbox in the calls database; its design (one writer, order, leases): src/store/README.md.
+ * `write` runs each change in a write transaction (the store's group commit); at once by default.
+ */
+export function createOutboxStore(
+  db: Database.Database,
+  write: Write = async (work) => work(),
+): OutboxStore & OutboxRows {
   const insert = db.prepare(`
     INSERT OR IGNORE INTO deliveries (id, workflow, call_id, action, action_type, order_key, payload, status,
       attempts, max_attempts, next_at, held, update_of, version, created_at, updated_at)
@@ -212,33 +219,28 @@ export function createOutboxStore(db: Database.Database): OutboxStore & OutboxRo
     forCallRows,
     async enqueue(items, now) {
       if (items.length === 0) return [];
-      return enqueueAll.immediate(items, now);
+      return write(() => enqueueAll.immediate(items, now));
     },
     async submit(items, now) {
       if (items.length === 0) return [];
-      return submitAll.immediate(items, now);
+      return write(() => submitAll.immediate(items, now));
     },
     async claim(worker, now, leaseMs, limit) {
       if (limit <= 0) return [];
-      return claimDue.immediate(worker, now, leaseMs, limit);
+      return write(() => claimDue.immediate(worker, now, leaseMs, limit));
     },
     async complete(id, worker, result: DeliveryResult, now) {
-      return completeOne.immediate({
-        id,
-        worker,
-        resultId: result.id ?? null,
-        resultUrl: result.url ?? null,
-        now,
-      });
+      const params = { id, worker, resultId: result.id ?? null, resultUrl: result.url ?? null, now };
+      return write(() => completeOne.immediate(params));
     },
     async renew(id, worker, leaseMs, now) {
-      return renew.run({ id, worker, until: now + leaseMs, now }).changes > 0;
+      return write(() => renew.run({ id, worker, until: now + leaseMs, now }).changes > 0);
     },
     async reclaim(instance, worker, now) {
-      return reclaim.run({ prefix: `${instance}:`, worker, now }).changes;
+      return write(() => reclaim.run({ prefix: `${instance}:`, worker, now }).changes);
     },
     async fail(id, worker, error, retryAt, now) {
-      return failOne.immediate({ id, worker, error, retryAt: retryAt ?? null, now });
+      return write(() => failOne.immediate({ id, worker, error, retryAt: retryAt ?? null, now }));
     },
     async get(id) {
       const row = byId.get(id);
@@ -281,10 +283,10 @@ export function createOutboxStore(db: Database.Database): OutboxStore & OutboxRo
       return purgeInBatches(purgeBatch, olderThan);
     },
     async retry(id, now) {
-      return retryOne.immediate({ id, now });
+      return write(() => retryOne.immediate({ id, now }));
     },
     async drop(id) {
-      return dropOne.immediate(id);
+      return write(() => dropOne.immediate(id));
     },
   };
 }

@@ -17,6 +17,7 @@ import type {
 import { openAdminStore } from './admin-store.js';
 import { createCallJournal } from './call-journal.js';
 import { createCredentialStore, credentialMigrations } from './credential-store.js';
+import { createGroupCommit } from './group-commit.js';
 import { startImport } from './import-session.js';
 import { callMigrations, contactMigrations, migrate } from './migrations.js';
 import { createOutboxStore } from './outbox-store.js';
@@ -36,8 +37,10 @@ export function openSqliteStore(dataDir: string): Store {
   const credentialsDb = openDatabase(join(dataDir, 'credentials.db'));
   migrate(credentialsDb, credentialMigrations);
   const contacts = createContactStore(contactsDb, () => openDatabase(contactsFile));
-  const calls = createCallJournal(callsDb);
-  const outbox = createOutboxStore(callsDb);
+  // The journal's and the outbox's writes of one turn of the event loop: one transaction, one commit.
+  const group = createGroupCommit(callsDb);
+  const calls = createCallJournal(callsDb, group.write);
+  const outbox = createOutboxStore(callsDb, group.write);
   const recordWithDeliveries = callsDb.transaction(
     (call: NewCallRecord, deliveriesFor: Parameters<CallIntake['recordWithDeliveries']>[1], now: number) => {
       const recorded = calls.recordRow(call);
@@ -55,7 +58,7 @@ export function openSqliteStore(dataDir: string): Store {
     admin,
     intake: {
       async recordWithDeliveries(call, deliveriesFor, now) {
-        return recordWithDeliveries.immediate(call, deliveriesFor, now);
+        return group.write(() => recordWithDeliveries.immediate(call, deliveriesFor, now));
       },
     },
     // Files beside the databases, readable by callcard's user only.
@@ -72,6 +75,7 @@ export function openSqliteStore(dataDir: string): Store {
     async close() {
       if (closed) return;
       closed = true;
+      group.flush();
       await contacts.close();
       await admin.close();
       contactsDb.close();

@@ -66,7 +66,7 @@ export async function sendAuthorized(
     rejected: (used) => auth.rejected(used),
   };
   try {
-    return await sendWithAuth(watched, { ...init, url }, signal, 'error');
+    return await sendWithAuth(watched, { ...init, url, pooled: true }, signal, 'error');
   } catch (error) {
     if (error instanceof RedirectRefused) throw redirected(where, error.status);
     if (!authFailed || signal.aborted) throw error;

@@ -3,6 +3,7 @@ import { createAuth } from '../../net/auth.js';
 import { authSchema } from '../../net/auth-schema.js';
 import { headerName } from '../../net/headers.js';
 import { lowerCaseHeaders } from '../../net/http-client.js';
+import { timeoutScope } from '../../util/abort.js';
 import { failureOf, readJson, resultMapper, sendAuthorized, unreachable } from './http-answer.js';
 import { type Action, type ActionDeps, DeliveryError, retrySettings } from './types.js';
 
@@ -45,11 +46,11 @@ export function createWebhookAction(config: WebhookConfig, context: ActionDeps):
     type: 'webhook',
     updates: true,
     async run(payload, { signal, deliveryId, update }) {
-      const timeout = AbortSignal.timeout(config.timeoutMs);
-      const both = AbortSignal.any([signal, timeout]);
-      let response: Response;
+      // One controller and one timer (AbortSignal.any with AbortSignal.timeout costs as much as the request).
+      const scope = timeoutScope(signal, config.timeoutMs);
+      scope.arm();
       try {
-        response = await sendAuthorized(
+        const response = await sendAuthorized(
           auth,
           target,
           {
@@ -61,19 +62,21 @@ export function createWebhookAction(config: WebhookConfig, context: ActionDeps):
                 : payload,
             ),
           },
-          both,
+          scope.signal,
           where,
         );
+        if (!response.ok) throw await failureOf(where, response);
+        return mapResult(await readJson(response));
       } catch (error) {
         if (error instanceof DeliveryError) throw error;
         throw unreachable(where, error, {
-          timedOut: timeout.aborted,
+          timedOut: scope.timedOut(),
           timeoutMs: config.timeoutMs,
           cancelled: signal.aborted,
         });
+      } finally {
+        scope.dispose();
       }
-      if (!response.ok) throw await failureOf(where, response);
-      return mapResult(await readJson(response));
     },
   };
 }
