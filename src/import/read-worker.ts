@@ -48,14 +48,18 @@ async function run(port: NonNullable<typeof parentPort>, { file, region, ahead }
       else {
         const built = buildContact(entry.raw, region);
         const { updatedAt } = entry.raw;
-        items.push(updatedAt === undefined ? { line: entry.line, built } : { line: entry.line, built, updatedAt });
+        items.push(
+          updatedAt === undefined ? { line: entry.line, built } : { line: entry.line, built, updatedAt },
+        );
       }
       if (items.length >= BATCH) await post();
     }
     if (items.length > 0) await post();
     port.postMessage({ done: true } satisfies ReadMessage);
   } catch (error) {
-    port.postMessage({ failed: error instanceof Error ? error.message : String(error) } satisfies ReadMessage);
+    port.postMessage({
+      failed: error instanceof Error ? error.message : String(error),
+    } satisfies ReadMessage);
   }
   port.close();
 }
