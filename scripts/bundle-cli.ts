@@ -28,6 +28,8 @@ export async function bundleCli(outDir: string): Promise<Metafile> {
       { in: 'src/cli/index.ts', out: 'cli/index' },
       // Started by path as a worker thread, beside the module that starts it (contacts/load.ts).
       { in: 'src/contacts/build-worker.ts', out: 'chunks/build-worker' },
+      // Started by path as a worker thread, beside the module that starts it (import/read-in-worker.ts).
+      { in: 'src/import/read-worker.ts', out: 'chunks/read-worker' },
     ],
     outdir: outDir,
     chunkNames: 'chunks/[name]-[hash]',
@@ -71,6 +73,9 @@ function checkLayout(metafile: Metafile, outDir: string): void {
   const worker = resolve(outDir, 'chunks/build-worker.js');
   if (dirname(outputOf('src/contacts/load.ts')) !== dirname(worker)) {
     throw new Error('bundle: contacts/load.ts is not beside its worker');
+  }
+  if (dirname(outputOf('src/import/read-in-worker.ts')) !== dirname(worker)) {
+    throw new Error('bundle: import/read-in-worker.ts is not beside its worker');
   }
   const depth = relative(outDir, dirname(outputOf('src/http/openapi.ts'))).split('/').length;
   if (depth !== 1) throw new Error('bundle: http/openapi.ts is not one folder below dist/');

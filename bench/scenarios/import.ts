@@ -14,6 +14,8 @@ export interface ImportResult {
   readonly imported: number | null;
   readonly skippedSample: string[];
   readonly wallSeconds: number;
+  /** CPU seconds of the import command, user + system, all threads. */
+  readonly cpuSeconds: number | null;
   readonly rowsPerSecond: number;
   readonly cliRowsPerSecond: number | null;
   readonly peakRssMb: number | null;
@@ -48,6 +50,7 @@ export default defineScenario<ImportResult>({
         .filter((l) => l.includes('skipped'))
         .slice(0, 5),
       wallSeconds: Math.round(run.wallSeconds * 100) / 100,
+      cpuSeconds: run.cpuSeconds,
       rowsPerSecond: Math.round(ctx.options.contacts / run.wallSeconds),
       cliRowsPerSecond: cliRate ? Number(cliRate[1]) : null,
       peakRssMb: run.peakRssMb ?? (cliPeak ? Number(cliPeak[1]) : null),
@@ -59,7 +62,10 @@ export default defineScenario<ImportResult>({
   rows(report, outcome) {
     if (!outcome.ok) return report.row('import', failed(outcome));
     const r = outcome.result;
-    report.row('import wall time', `${r.wallSeconds} s (CLI: ${num(r.cliRowsPerSecond)} rows/s)`);
+    report.row(
+      'import wall time',
+      `${r.wallSeconds} s (CLI: ${num(r.cliRowsPerSecond)} rows/s), CPU ${r.cpuSeconds ?? 'n/a'} s user+sys`,
+    );
     report.row(
       'import rate (wall, incl. start-up)',
       `${num(r.rowsPerSecond)} rows/s`,

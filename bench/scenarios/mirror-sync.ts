@@ -18,6 +18,8 @@ export interface MirrorSyncResult {
   readonly cliSeconds: number | null;
   readonly cliRowsPerSecond: number | null;
   readonly wallSeconds: number;
+  /** CPU seconds of the sync command, user + system, all threads. */
+  readonly cpuSeconds: number | null;
   readonly rowsPerSecond: number | null;
   readonly peakRssMb: number | null;
   readonly peakRssFrom: string | null;
@@ -91,6 +93,7 @@ export default defineScenario<MirrorSyncResult>({
       cliSeconds: m ? Number(m[5]) : null,
       cliRowsPerSecond: m ? Number(m[6]) : null,
       wallSeconds: round(run.wallSeconds),
+      cpuSeconds: run.cpuSeconds,
       rowsPerSecond: m ? Math.round(Number(m[1]) / run.wallSeconds) : null,
       peakRssMb: run.peakRssMb,
       peakRssFrom: run.peakRssFrom,
@@ -104,7 +107,8 @@ export default defineScenario<MirrorSyncResult>({
     const mirror = outcome.result;
     report.row(
       'mirror sync --full (PostgreSQL -> index)',
-      `${num(mirror.rowsPerSecond)} rows/s wall (${mirror.wallSeconds} s); CLI: ${num(mirror.cliRowsPerSecond)} rows/s`,
+      `${num(mirror.rowsPerSecond)} rows/s wall (${mirror.wallSeconds} s, CPU ${mirror.cpuSeconds ?? 'n/a'} s ` +
+        `user+sys); CLI: ${num(mirror.cliRowsPerSecond)} rows/s`,
     );
     report.row(
       'mirror sync rows, lookups after',

@@ -131,6 +131,8 @@ export interface CliRun {
   readonly wallSeconds: number;
   readonly peakRssMb: number | null;
   readonly peakRssFrom: string | null;
+  /** CPU seconds of the command, user + system (from /usr/bin/time -v): less noisy than wall time. */
+  readonly cpuSeconds: number | null;
 }
 
 /** Runs a CLI command to its end (under /usr/bin/time -v when there is one): output, wall time, peak RSS. */
@@ -160,9 +162,14 @@ export async function runCli(
   const { code, signal } = await exitWithin(child, limitMs, label);
   const wallSeconds = (performance.now() - started) / 1000;
   let peakRssMb: number | null = null;
+  let cpuSeconds: number | null = null;
   if (useTime && existsSync(timeFile)) {
-    const kb = /Maximum resident set size \(kbytes\): (\d+)/.exec(readFileSync(timeFile, 'utf8'));
+    const times = readFileSync(timeFile, 'utf8');
+    const kb = /Maximum resident set size \(kbytes\): (\d+)/.exec(times);
     if (kb) peakRssMb = Math.round(Number(kb[1]) / 1024);
+    const user = /User time \(seconds\): ([\d.]+)/.exec(times);
+    const system = /System time \(seconds\): ([\d.]+)/.exec(times);
+    if (user && system) cpuSeconds = Math.round((Number(user[1]) + Number(system[1])) * 100) / 100;
   }
   return {
     code: code ?? signal,
@@ -171,6 +178,7 @@ export async function runCli(
     wallSeconds,
     peakRssMb,
     peakRssFrom: useTime ? '/usr/bin/time -v' : null,
+    cpuSeconds,
   };
 }
 

@@ -10,6 +10,8 @@ import type { Built, RawContact } from './raw-contact.js';
 export type Entry = (
   | { readonly line: number; readonly raw: RawContact }
   | { readonly line: number; readonly error: string }
+  // Already built where it was read (a reader in a thread of its own), with its change time.
+  | { readonly line: number; readonly built: Built | string; readonly updatedAt?: number }
 ) & { readonly file?: string };
 
 export interface LoadOptions {
@@ -40,6 +42,11 @@ export interface LoadSummary {
 }
 
 const BATCH = 1000;
+
+/** A contact of a batch built already. */
+class Prebuilt {
+  constructor(readonly built: Built | string) {}
+}
 /** Batches being parsed while earlier ones are written; bounds memory whatever the input's size. */
 const IN_FLIGHT = 4;
 
@@ -94,8 +101,16 @@ export async function loadContacts(
   let writing = Promise.resolve();
 
   type Place = { line: number; file?: string };
-  const flush = (places: Place[], raws: RawContact[], deletions: string[]) => {
-    const built = build(raws, options.region);
+  /** Builds the raw contacts of a batch; those built already stay as they are. */
+  const buildAll = async (items: (RawContact | Prebuilt)[]): Promise<(Built | string)[]> => {
+    const raws = items.filter((item): item is RawContact => !(item instanceof Prebuilt));
+    if (raws.length === 0) return items.map((item) => (item as Prebuilt).built);
+    const built = await build(raws, options.region);
+    let next = 0;
+    return items.map((item) => (item instanceof Prebuilt ? item.built : built[next++]!));
+  };
+  const flush = (places: Place[], raws: (RawContact | Prebuilt)[], deletions: string[]) => {
+    const built = buildAll(raws);
     // Each batch is written after the one before it, as soon as its numbers are parsed.
     writing = Promise.all([built, writing]).then(async ([results]) => {
       const records: ContactRecord[] = [];
@@ -119,13 +134,29 @@ export async function loadContacts(
 
   try {
     let places: Place[] = [];
-    let raws: RawContact[] = [];
+    let raws: (RawContact | Prebuilt)[] = [];
     let deletions: string[] = [];
     for await (const entry of entries) {
       read++;
       if ('error' in entry) {
         skipped++;
         options.onSkip?.(entry.line, entry.error, entry.file);
+        continue;
+      }
+      if ('built' in entry) {
+        const { updatedAt } = entry;
+        if (updatedAt !== undefined && (latestUpdate === undefined || updatedAt > latestUpdate)) {
+          latestUpdate = updatedAt;
+        }
+        places.push(entry.file === undefined ? { line: entry.line } : { line: entry.line, file: entry.file });
+        raws.push(new Prebuilt(entry.built));
+        if (raws.length + deletions.length >= BATCH) {
+          inFlight.push(flush(places, raws, deletions));
+          places = [];
+          raws = [];
+          deletions = [];
+          if (inFlight.length >= IN_FLIGHT) await inFlight.shift();
+        }
         continue;
       }
       const { raw } = entry;

@@ -24,9 +24,20 @@ async function readHeaderLine(file: string): Promise<string> {
   return text;
 }
 
-// Line breaks inside one record (a quoted field over several lines), without the one that ends it.
-function breaksWithin(raw: string | undefined): number {
-  return raw?.replace(/(?:\r\n|\r|\n)$/, '').match(/\r\n|\r|\n/g)?.length ?? 0;
+// Line breaks inside one record's fields (a quoted field over several lines): the record spans one
+// line more for each. The parser counts a CRLF as two, so its own line count is not used.
+const BREAK = /\r\n|\r|\n/g;
+function breaksWithin(values: readonly string[]): { breaks: number; crlf: number } | undefined {
+  let found: { breaks: number; crlf: number } | undefined;
+  for (const value of values) {
+    if (value.indexOf('\n') < 0 && value.indexOf('\r') < 0) continue;
+    found ??= { breaks: 0, crlf: 0 };
+    for (const [text] of value.matchAll(BREAK)) {
+      found.breaks++;
+      if (text.length === 2) found.crlf++;
+    }
+  }
+  return found;
 }
 
 type Row = { line: number; values: string[] } | { line: number; error: string };
@@ -37,31 +48,34 @@ type Row = { line: number; values: string[] } | { line: number; error: string };
  */
 export async function* readCsv(file: string): AsyncGenerator<ReadResult> {
   const delimiter = sniffDelimiter(await readHeaderLine(file));
+  /** The last line read. */
   let lines = 0;
-  const next = (raw: string | undefined) => {
-    const line = lines + 1;
-    lines = line + breaksWithin(raw);
-    return line;
-  };
+  /** CRLFs inside fields so far: the parser's own line count is ahead by as many. */
+  let crlfs = 0;
   const errors: { line: number; error: string }[] = [];
   const input = createReadStream(file);
   const parser = input.pipe(
     parse({
       delimiter,
       bom: true,
-      raw: true,
       // Hand-edited files: a stray quote inside a field is kept as text rather than failing the row.
       relax_quotes: true,
       relax_column_count: true,
       skip_empty_lines: false,
       skip_records_with_error: true,
-      // With `raw`, each record comes with its source text, from which its lines are counted.
-      on_record: ({ record, raw }: { record: string[]; raw: string }): Row => ({
-        line: next(raw),
-        values: record,
-      }),
-      on_skip: (error: Error | undefined, raw: string | undefined) => {
-        if (error) errors.push({ line: next(raw), error: `not valid CSV (${error.message})` });
+      on_record: (record: string[]): Row => {
+        const line = lines + 1;
+        const within = breaksWithin(record);
+        lines = within ? line + within.breaks : line;
+        if (within) crlfs += within.crlf;
+        return { line, values: record };
+      },
+      on_skip: (error: (Error & { lines?: number }) | undefined) => {
+        if (!error) return undefined;
+        const line = lines + 1;
+        // Where the parser stopped, in lines as counted here (a record it cannot read is the last).
+        lines = Math.max(line, (error.lines ?? line) - crlfs);
+        errors.push({ line, error: `not valid CSV (${error.message})` });
         return undefined;
       },
     } as unknown as Options),

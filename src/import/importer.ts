@@ -3,6 +3,7 @@ import type { CountryCode } from 'libphonenumber-js';
 import { type LoadSummary, loadContacts } from '../contacts/load.js';
 import type { ContactStore } from '../store/types.js';
 import { readCsv } from './csv.js';
+import { CAN_READ_IN_WORKER, readCsvInWorker } from './read-in-worker.js';
 import type { ReadResult } from './types.js';
 import { readVcard } from './vcard.js';
 
@@ -31,9 +32,15 @@ export function readerFor(file: string): (file: string) => AsyncGenerator<ReadRe
 
 /** Imports CSV and vCard files into a source of the local index, in one transaction. */
 export async function importFiles(store: ContactStore, options: ImportOptions): Promise<ImportSummary> {
+  // With worker threads, a CSV file is read and its numbers parsed in a thread of its own: this
+  // one only writes.
+  const read = (file: string) =>
+    (options.workers ?? 0) > 0 && CAN_READ_IN_WORKER && readerFor(file) === readCsv
+      ? readCsvInWorker(file, options.region)
+      : readerFor(file)(file);
   async function* entries() {
     for (const file of options.files) {
-      for await (const entry of readerFor(file)(file)) {
+      for await (const entry of read(file)) {
         options.onEntry?.(file, entry.line);
         yield { ...entry, file };
       }

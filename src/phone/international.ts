@@ -19,6 +19,8 @@ interface PlanMetadata {
   getCountryCodesForCallingCode(callingCode: string): string[] | undefined;
   nationalNumberPattern(): string;
   nationalPrefixForParsing(): string | undefined;
+  nationalPrefixTransformRule(): string | undefined;
+  countryCallingCode(): string;
   hasTypes(): boolean;
   type(name: string): { pattern(): string; possibleLengths(): number[] | undefined } | undefined;
 }
@@ -38,15 +40,17 @@ const TYPES = [
 ] as const;
 
 /** libphonenumber's bounds of a national number's length. */
-const MIN_NATIONAL = 2;
-const MAX_NATIONAL = 17;
+export const MIN_NATIONAL = 2;
+export const MAX_NATIONAL = 17;
 const MAX_CALLING_CODE = 3;
 
 type Validity = (national: string) => boolean;
 
-interface Plan {
+export interface Plan {
   /** Whether the parser would take a national prefix off the national number. */
   readonly prefixed: RegExp | undefined;
+  /** The parser rewrites what its national prefix captures, rather than taking it off. */
+  readonly transforms: boolean;
   readonly valid: Validity;
 }
 
@@ -57,7 +61,8 @@ function compilePlan(plans: PlanMetadata, country: string): Plan {
   const prefix = plans.nationalPrefixForParsing();
   const whole = entire(plans.nationalNumberPattern());
   const prefixed = prefix ? new RegExp(`^(?:${prefix})`) : undefined;
-  if (!plans.hasTypes()) return { prefixed, valid: (national) => whole.test(national) };
+  const transforms = Boolean(plans.nationalPrefixTransformRule());
+  if (!plans.hasTypes()) return { prefixed, transforms, valid: (national) => whole.test(national) };
   const types: { lengths: readonly number[] | undefined; pattern: RegExp }[] = [];
   for (const name of TYPES) {
     const type = plans.type(name);
@@ -66,6 +71,7 @@ function compilePlan(plans: PlanMetadata, country: string): Plan {
   }
   return {
     prefixed,
+    transforms,
     valid: (national) =>
       whole.test(national) &&
       types.some(
@@ -80,6 +86,25 @@ const callingCodes = new Map<string, Plan | null | undefined>(
   Object.keys(metadata.country_calling_codes).map((code) => [code, undefined]),
 );
 let plans: PlanMetadata | undefined;
+const metadataPlans = () => {
+  plans ??= new (Metadata as unknown as new () => PlanMetadata)();
+  return plans;
+};
+
+/** A country's calling code and plan, compiled on first use (undefined: not a country of the metadata). */
+export function countryPlan(country: string): { code: string; plan: Plan } | undefined {
+  const found = countryPlans.get(country);
+  if (found !== undefined || countryPlans.has(country)) return found;
+  let compiled: { code: string; plan: Plan } | undefined;
+  if (Object.hasOwn(metadata.countries, country)) {
+    const all = metadataPlans();
+    const plan = compilePlan(all, country);
+    compiled = { code: all.countryCallingCode(), plan };
+  }
+  countryPlans.set(country, compiled);
+  return compiled;
+}
+const countryPlans = new Map<string, { code: string; plan: Plan } | undefined>();
 
 /** The calling code that starts `digits`, as libphonenumber finds it; its plan compiled on first use. */
 function planOf(digits: string): { code: string; plan: Plan | null } | undefined {
@@ -88,9 +113,8 @@ function planOf(digits: string): { code: string; plan: Plan | null } | undefined
     if (!callingCodes.has(code)) continue;
     let plan = callingCodes.get(code);
     if (plan === undefined) {
-      plans ??= new (Metadata as unknown as new () => PlanMetadata)();
-      const countries = plans.getCountryCodesForCallingCode(code);
-      plan = countries?.length === 1 && countries[0] !== '001' ? compilePlan(plans, countries[0]!) : null;
+      const countries = metadataPlans().getCountryCodesForCallingCode(code);
+      plan = countries?.length === 1 && countries[0] !== '001' ? countryPlan(countries[0]!)!.plan : null;
       callingCodes.set(code, plan);
     }
     return { code, plan };

@@ -1,6 +1,7 @@
 import { type CountryCode, parsePhoneNumberFromString } from 'libphonenumber-js/max';
 import { cleanNumber, isNoNumber, splitNumbers } from './clean.js';
 import { internationalKey } from './international.js';
+import { nationalKey } from './national.js';
 
 export { isRegion } from './countries.js';
 
@@ -28,11 +29,28 @@ function e164(text: string, region: CountryCode | undefined, valid: boolean): st
 
 /** The key of one stored number, read in `region` unless written internationally. */
 export function storedKey(raw: string, region: CountryCode): MatchKey | undefined {
-  const { digits } = cleanNumber(raw);
+  return keyOfStored(cleanNumber(raw).digits, region, true);
+}
+
+/** `storedKey`, every form read with libphonenumber's parser. */
+export function parsedStoredKey(raw: string, region: CountryCode): MatchKey | undefined {
+  return keyOfStored(cleanNumber(raw).digits, region, false);
+}
+
+function keyOfStored(digits: string, region: CountryCode, quick: boolean): MatchKey | undefined {
   if (digits === '' || digits === '+') return undefined;
-  if (digits.startsWith('+')) return e164(digits, undefined, false) ?? shortKey(digits);
+  if (digits.startsWith('+')) {
+    // A valid number in international form, the national one in the usual regions, are read
+    // without the parser: the same key (test/unit/phone-national.test.ts).
+    return (
+      (quick ? internationalKey(digits.slice(1)) : undefined) ??
+      e164(digits, undefined, false) ??
+      shortKey(digits)
+    );
+  }
   if (digits.length <= MAX_SHORT_DIGITS && !digits.startsWith('0')) return shortKey(digits);
   return (
+    (quick ? nationalKey(digits, region) : undefined) ??
     e164(digits, region, true) ??
     // International digits saved without "+" ("33 1 42 68 53 00").
     (digits.startsWith('0') ? undefined : e164(`+${digits}`, undefined, true)) ??

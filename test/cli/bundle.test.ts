@@ -5,6 +5,7 @@ import { join, relative, resolve } from 'node:path';
 import type { Metafile } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleCli } from '../../scripts/bundle-cli.js';
+import { importFiles } from '../../src/import/importer.js';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 
 // The built `callcard` binary (`npm run build` bundles it): the bundle is made into a folder of its
@@ -146,5 +147,64 @@ describe('the bundled command line', () => {
     const checked = await run(['config', 'check', config]);
     expect(checked.code).toBe(0);
     expect(checked.packages).not.toContain('ldapts');
+  });
+
+  it('import: a CSV read in a thread of its own reports every skipped row and doubt as the sources do', async () => {
+    const file = join(dir, 'contacts.csv');
+    writeFileSync(
+      file,
+      [
+        'id,name,phone,country,updated_at',
+        'a,A,021 552 20 00,CH,2024-01-01',
+        'b,,021 552 20 01,CH,',
+        'c,"C\r\non two lines",021 552 20 02,XX,',
+        'd,D,abc,CH,',
+        '',
+        'e,E,+49 30 2010 4729,,2025-01-01',
+        'g,G,"0041 22 333 92 96\n077 333 92 96",,',
+        'h,"H unclosed,021 552 20 09,,',
+      ].join('\r\n'),
+    );
+    const data = join(dir, 'data-import');
+    const output = await new Promise<string>((done, fail) => {
+      const child = spawn(process.execPath, [join(dir, 'dist/cli/index.js'), 'import', file, '--replace'], {
+        env: { PATH: process.env['PATH'] ?? '', CALLCARD_DATA_DIR: data },
+        cwd: dir,
+        timeout: 60_000,
+      });
+      let text = '';
+      child.stdout.on('data', (chunk) => {
+        text += chunk;
+      });
+      child.stderr.on('data', (chunk) => {
+        text += chunk;
+      });
+      child.on('error', fail);
+      child.on('close', (code) => (code === 0 ? done(text) : fail(new Error(`exit ${code}: ${text}`))));
+    });
+    // The same file read on the calling thread, from the sources.
+    const store = openSqliteStore(join(dir, 'data-sources'));
+    const expected: string[] = [];
+    try {
+      const summary = await importFiles(store.contacts, {
+        source: 'contacts',
+        files: [file],
+        replace: true,
+        region: 'CH',
+        workers: 0,
+        onSkip: (_, line, reason) => expected.push(`${file}:${line}: skipped: ${reason}`),
+        onWarning: (_, line, message) => expected.push(`${file}:${line}: ${message}`),
+      });
+      expect(summary).toMatchObject({ read: 7, imported: 4, skipped: 3 });
+    } finally {
+      await store.close();
+    }
+    const lines = output.trim().split('\n');
+    expect(lines.slice(0, -1).sort()).toEqual(expected.sort());
+    expect(lines.at(-1)).toMatch(
+      /^imported 4 of 7 entries into "contacts" \(replacing all\); 3 skipped; 4 contacts/,
+    );
+    expect(expected).toContain(`${file}:4: country "XX" is not known: national numbers read in CH`);
+    expect(expected.some((line) => line.startsWith(`${file}:11: skipped: not valid CSV`))).toBe(true);
   });
 });

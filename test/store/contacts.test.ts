@@ -264,6 +264,35 @@ describeStores('the contact index', (current) => {
     expect(await contacts().count(SOURCE)).toBe(1);
   });
 
+  it('replacing: a contact written again in a later batch, or removed, answers only as last written', async () => {
+    await load([{ id: 'old', name: 'Old', phones: [{ key: '+41215522009', raw: '9' }] }]);
+    const session = await contacts().beginImport(SOURCE, { replace: true });
+    await session.write([
+      { id: 'a', name: 'A1', phones: [{ key: '+41215522001', raw: '1' }] },
+      { id: 'b', name: 'B', phones: [{ key: '+41215522003', raw: '3' }] },
+      { id: 'c', name: 'C', phones: [{ key: '+41215522004', raw: '4' }] },
+    ]);
+    await session.write([
+      { id: 'a', name: 'A2', phones: [{ key: '+41215522002', raw: '2' }] },
+      { id: 'd', name: 'D', phones: [{ key: '+41215522001', raw: '1' }] },
+    ]);
+    expect(await session.remove(['c', 'old', 'missing'])).toBe(1);
+    expect(await session.commit()).toEqual({ contacts: 5, removed: 1 });
+    const names = async (key: string) => (await contacts().findByKey(SOURCE, key, 5)).map((m) => m.name);
+    expect(await names('+41215522001')).toEqual(['D']);
+    expect(await names('+41215522002')).toEqual(['A2']);
+    expect(await names('+41215522003')).toEqual(['B']);
+    expect(await names('+41215522004')).toEqual([]);
+    expect(await names('+41215522009')).toEqual([]);
+    expect(await contacts().count(SOURCE)).toBe(3);
+    // Found by name and company after the replace, as before it.
+    const found = await contacts().search({ text: 'a', limit: 10 });
+    expect(found.contacts.map((c) => c.name)).toEqual(['A2']);
+    expect((await contacts().search({ key: '+41215522003', limit: 10 })).contacts.map((c) => c.id)).toEqual([
+      'b',
+    ]);
+  });
+
   it('removes by id and answers how many were there', async () => {
     await load([
       { id: 'a', phones: [{ key: '+41215522001', raw: '1' }] },
