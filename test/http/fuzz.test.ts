@@ -108,11 +108,13 @@ const SECRETS: readonly string[] = [
 ];
 
 const KNOWN_GOOD = { number: '41313784421', ids: ['fz-ida-7731', 'fz-max-3318'] };
-// Far above any real answer time: it only catches a request that hangs or blocks the event loop.
-const HANG_MS = 2000;
+// Far above any real answer time, even on a machine busy with other work: it only catches a request
+// that hangs or blocks the event loop.
+const HANG_MS = 15_000;
 const RUNS = 400;
-// Stops shrinking a slow counterexample before vitest's own timeout hides it.
-const ASSERT = { numRuns: RUNS, skipAllAfterTimeLimit: 60_000 } as const;
+// Ends the runs after a minute (on a busy machine fewer of them run; those run still count, a run
+// that fails still fails), before vitest's own timeout hides a slow counterexample.
+const ASSERT = { numRuns: RUNS, interruptAfterTimeLimit: 60_000 } as const;
 const TEST_TIMEOUT = 120_000;
 
 let service: TestService;
