@@ -570,6 +570,27 @@ describeStores('outbox worker', (under) => {
     expect(await store.outbox.get('b1')).toMatchObject({ status: 'running', lockedBy: 'inst-2:alive' });
   });
 
+  it('writes an outcome back once the store answers again, instead of leaving the delivery to be made again', async () => {
+    const action = scripted([{ id: 'crm-a' }]);
+    await store.outbox.enqueue([newDelivery('a')], T0);
+    // The store stops answering (a restart) after the target has taken the delivery.
+    let failures = 3;
+    const outbox: typeof store.outbox = {
+      ...store.outbox,
+      complete: (...args) =>
+        failures-- > 0
+          ? Promise.reject(new Error('Connection terminated unexpectedly'))
+          : store.outbox.complete(...args),
+    };
+    expect(await base(action, { store: outbox }).runOnce()).toBe(1);
+    expect(failures).toBe(-1);
+    expect(await store.outbox.get('a')).toMatchObject({ status: 'done', attempts: 1, resultId: 'crm-a' });
+    // Nothing is left for another worker, even once the lease is over.
+    clock = T0 + LEASE;
+    expect(await base(action, { id: 'worker-2' }).runOnce()).toBe(0);
+    expect(action.calls.map((c) => [c.deliveryId, c.attempt])).toEqual([['a', 1]]);
+  });
+
   it('takes over the delivery of a worker that died once its lease runs out', async () => {
     await store.outbox.enqueue([newDelivery('a'), newDelivery('b', { orderKey: 'other' })], T0);
     // The first worker leases both, then its process is gone: nothing renews or writes back.

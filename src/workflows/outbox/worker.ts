@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
+import { setTimeout as delayFor } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Delivery, OutboxStore } from '../../store/outbox-types.js';
 import { raceAbort } from '../../util/abort.js';
@@ -80,6 +81,9 @@ const DEFAULT_MAX_RETRY_AFTER_MS = 3_600_000;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 const DEFAULT_STOP_GRACE_MS = 10_000;
 const MIN_LEASE_MS = 300;
+/** A write-back the store did not take is tried again after this, then twice as long each time, up to the max. */
+const WRITE_RETRY_FIRST_MS = 100;
+const WRITE_RETRY_MAX_MS = 1000;
 
 /** Why an attempt was cut short; its failure is then not the target's fault. */
 class Interrupted extends Error {
@@ -304,13 +308,28 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     }
   }
 
-  /** A store write; if it fails the lease runs out and the delivery is tried again. */
+  /**
+   * Writes an attempt's outcome back. A store that does not answer (it restarts, or fails over) is
+   * asked again, for up to a lease's time: the outcome written late still counts (the write only
+   * takes the delivery while this worker holds it, and the lease is renewed meanwhile), where one
+   * given up would leave the delivery to run out its lease and be made again. If it never answers,
+   * or the worker is stopped, the lease runs out and the delivery is tried again.
+   */
   async function writeBack(write: () => Promise<boolean>): Promise<boolean | undefined> {
-    try {
-      return await write();
-    } catch (error) {
-      logger.error({ worker: id, err: describe(error) }, 'outbox write failed; the lease will run out');
-      return undefined;
+    let waited = 0;
+    for (let delay = WRITE_RETRY_FIRST_MS; ; delay = Math.min(delay * 2, WRITE_RETRY_MAX_MS)) {
+      try {
+        return await write();
+      } catch (error) {
+        if (waited >= leaseMs || halt.signal.aborted) {
+          logger.error({ worker: id, err: describe(error) }, 'outbox write failed; the lease will run out');
+          return undefined;
+        }
+        if (waited === 0)
+          logger.warn({ worker: id, err: describe(error) }, 'outbox write failed; trying again');
+      }
+      await delayFor(delay, undefined, { signal: halt.signal }).catch(() => {});
+      waited += delay;
     }
   }
 
