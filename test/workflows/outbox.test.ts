@@ -732,11 +732,18 @@ describeStores('outbox worker', (under) => {
   });
 
   it('stops gracefully: lets attempts finish, then aborts and releases those that do not', async () => {
+    // The quick attempt ends once the stop has begun; the stuck one never ends by itself.
+    let finishQuick = () => {};
+    const quickMayFinish = new Promise<void>((resolve) => {
+      finishQuick = resolve;
+    });
+    let started = 0;
     const action: Action = {
       type: 'test',
       run: (_payload, { deliveryId, signal }) =>
         new Promise((resolve, reject) => {
-          if (deliveryId === 'quick') setTimeout(() => resolve({ id: 'crm-quick' }), 50);
+          started += 1;
+          if (deliveryId === 'quick') void quickMayFinish.then(() => resolve({ id: 'crm-quick' }));
           signal.addEventListener('abort', () => reject(signal.reason), { once: true });
         }),
     };
@@ -746,9 +753,12 @@ describeStores('outbox worker', (under) => {
     );
     const worker = base(action, { now: Date.now, stopGraceMs: 200, attemptTimeoutMs: 5000 });
     worker.start();
-    await until(async () => (await store.outbox.counts()).running === 2, 2000, 'both running');
-    // The stuck attempt never ends by itself: stop returns only because the grace ran out.
-    await worker.stop();
+    await until(async () => started === 2, 10_000, 'both running');
+    expect((await store.outbox.counts()).running).toBe(2);
+    // Stop returns only because the grace ran out for the stuck attempt; the quick one ends within it.
+    const stopped = worker.stop();
+    finishQuick();
+    await stopped;
     expect(await store.outbox.get('quick')).toMatchObject({ status: 'done' });
     // Released for the next worker at once; a stop is not the target's fault, so not dead.
     const stuck = await store.outbox.get('stuck');
