@@ -5,7 +5,8 @@ import { openAdminStore } from '../../src/store/sqlite/admin-store.js';
 import { build, type TestService, tempDir } from '../support/helper.js';
 import { addAccount, browser, csrfOf, PASSWORD } from './support.js';
 
-describe('the console over HTTP', () => {
+// Sign-ins hash passwords with scrypt (32 MiB each): seconds apiece on a busy machine.
+describe('the console over HTTP', { timeout: 90_000 }, () => {
   let service: TestService | undefined;
   afterEach(async () => {
     await service?.close();
