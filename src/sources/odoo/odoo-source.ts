@@ -1,5 +1,5 @@
-import type { RawContact } from '../../contacts/raw-contact.js';
 import { readSecret } from '../../config/secret-fields.js';
+import type { RawContact } from '../../contacts/raw-contact.js';
 import type { AuthConfig } from '../../net/auth-schema.js';
 import { RestRequestError } from '../../net/http-client.js';
 import {

@@ -38,7 +38,11 @@ export const odooActionSchema = z
   .superRefine((config, ctx) => {
     const keys = (['apiKey', 'apiKeyEnv', 'apiKeyFile'] as const).filter((key) => config[key] !== undefined);
     if (keys.length !== 1)
-      ctx.addIssue({ code: 'custom', path: ['apiKey'], message: 'give one of apiKey, apiKeyEnv, apiKeyFile' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['apiKey'],
+        message: 'give one of apiKey, apiKeyEnv, apiKeyFile',
+      });
     for (const issue of odooConnectionIssues(config))
       ctx.addIssue({ code: 'custom', path: [issue.path], message: issue.message });
   });
@@ -104,7 +108,9 @@ export function createOdooAction(
       const login = odooLoginRequest(config.database!, config.login!, apiKey);
       const found = await post(login.path, login.body, 'log in', signal);
       if (typeof found !== 'number')
-        throw new DeliveryError('odoo action (log in): Odoo refused the login and API key', { permanent: true });
+        throw new DeliveryError('odoo action (log in): Odoo refused the login and API key', {
+          permanent: true,
+        });
       uid = found;
     }
     const request = odooRequest(
