@@ -22,6 +22,7 @@ export function serviceMetrics(
       name: core.tenant.name,
       sources: core.sources,
       mirrors: [...core.mirrors.keys()],
+      budgets: [...core.mirrors.values()].map((entry) => entry.source),
       contacts: core.store.contacts,
       outbox: core.store.outbox,
       connections: core.connections,

@@ -22,6 +22,11 @@ export interface TenantMetrics {
   readonly mirrors: readonly string[];
   readonly contacts: Pick<ContactStore, 'syncState'>;
   readonly outbox: Pick<OutboxStore, 'counts'>;
+  /** The tenant's sources that read their vendor's request limits (cloud connectors). */
+  readonly budgets?: readonly {
+    readonly name: string;
+    budget?(): readonly { readonly window: string; readonly remaining: number }[];
+  }[];
   /** OAuth connections, whose consent is reported. */
   readonly connections?: {
     names(): string[];
@@ -186,6 +191,22 @@ export function createMetrics(options: MetricsOptions): Metrics {
       for (const { name: tenant, outbox } of tenants) {
         const counts = await outbox.counts();
         for (const status of DELIVERY_STATUSES) this.set({ tenant, status }, counts[status] ?? 0);
+      }
+    },
+  });
+
+  new Gauge({
+    name: 'callcard_source_budget_remaining',
+    help: "Requests left in a cloud connector's vendor limit window (short: the burst window; daily: the day's), as its last answer told.",
+    labelNames: ['tenant', 'source', 'window'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const { name: tenant, budgets } of tenants) {
+        for (const source of budgets ?? []) {
+          for (const { window, remaining } of source.budget?.() ?? [])
+            this.set({ tenant, source: source.name, window }, remaining);
+        }
       }
     },
   });

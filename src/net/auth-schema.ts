@@ -224,3 +224,22 @@ export const clientCredentialsOrAuthFields = {
   ...secretFields('clientSecret'),
   auth: authKinds.optional(),
 };
+
+/**
+ * A cloud connector's share of its vendor's request limits (`budget`), as its answers' headers
+ * tell them: a sync spends at most `share` of each window and leaves `reserve` requests of the
+ * day's, then waits for the window's reset (a burst window within the sync; a day's pauses the
+ * syncs until it resets). Lookups, live calls and workflow actions are never held back by it.
+ */
+export const budgetSchema = z
+  .object({
+    /** The share of each of the vendor's windows a sync may spend. */
+    share: z.coerce.number().gt(0).max(1).default(0.5),
+    /** Requests always left in the day's window for lookups, live calls and actions. */
+    reserve: z.coerce.number().int().min(0).optional(),
+    /** How long the syncs stay paused when the vendor does not say when its day's window resets. */
+    pauseMs: z.coerce.number().int().min(1000).max(86_400_000).default(900_000),
+  })
+  .strict();
+
+export type BudgetConfig = z.output<typeof budgetSchema>;

@@ -8,6 +8,7 @@ import { googleSourceSchema } from './google/schema.js';
 import { hubspotSourceSchema } from './hubspot/schema.js';
 import { ldapSourceSchema } from './ldap/schema.js';
 import { microsoft365SourceSchema } from './microsoft365/schema.js';
+import { odooSourceSchema } from './odoo/schema.js';
 import { pipedriveSourceSchema } from './pipedrive/schema.js';
 import { restSourceSchema } from './rest/schema.js';
 import { salesforceSourceSchema } from './salesforce/schema.js';
@@ -101,6 +102,10 @@ export const sourceTypes = {
   google: sourceType({
     schema: googleSourceSchema,
     load: async () => (await import('./google/google-source.js')).createGoogleSource,
+  }),
+  odoo: sourceType({
+    schema: odooSourceSchema,
+    load: async () => (await import('./odoo/odoo-source.js')).createOdooSource,
   }),
 } as const;
 

@@ -79,8 +79,18 @@ export interface Source {
    * fingerprint has not changed since its last sync is not listed again.
    */
   version?(options: CallOptions): Promise<string | undefined>;
+  /** What is left of the vendor's request limits, as its last answer told (a cloud connector's). */
+  budget?(): readonly SourceBudget[];
   /** Releases connections; safe to call more than once. */
   close?(): Promise<void>;
+}
+
+/** One of a vendor's request windows, as its answers' headers told it. */
+export interface SourceBudget {
+  /** `short`: a burst window of seconds or minutes; `daily`: a day's (or a rolling 24 hours') budget. */
+  readonly window: 'short' | 'daily';
+  readonly remaining: number;
+  readonly limit?: number;
 }
 
 export interface SourceDeps {

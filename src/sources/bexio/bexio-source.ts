@@ -3,7 +3,7 @@ import { tokenOrAuth } from '../../net/auth-schema.js';
 import { RestRequestError } from '../../net/http-client.js';
 import { isObject } from '../../util/json.js';
 import { formatInZone, parseInZone } from '../../util/zone-time.js';
-import { connectorClient } from '../connector-client.js';
+import { type ConnectorTiming, connectorClient } from '../connector-client.js';
 import type { ListOptions, Source, SourceDeps } from '../types.js';
 import type { BexioSourceSettings } from './schema.js';
 
@@ -14,6 +14,8 @@ export type BexioSourceConfig = BexioSourceSettings & { readonly name: string };
 /** Test seams: the environment secrets are read from. */
 export interface BexioSourceOptions {
   readonly env?: NodeJS.ProcessEnv;
+  /** The clock and the wait of a sync paced by the vendor's limits. */
+  readonly timing?: ConnectorTiming;
 }
 
 interface Company {
@@ -59,7 +61,11 @@ export function createBexioSource(
   };
   let client: ReturnType<typeof connectorClient>;
   try {
-    client = connectorClient(config, tokenOrAuth(config, { type: 'bearer' }), deps, { env: options.env });
+    client = connectorClient(config, tokenOrAuth(config, { type: 'bearer' }), deps, {
+      env: options.env,
+      limits: 'bexio',
+      ...(options.timing && { timing: options.timing }),
+    });
   } catch (error) {
     return fail((error as Error).message);
   }
@@ -229,6 +235,7 @@ export function createBexioSource(
   return {
     type: 'bexio',
     name: config.name,
+    budget: () => client.budget(),
     list,
     async close() {
       closed = true;

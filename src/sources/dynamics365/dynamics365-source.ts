@@ -2,7 +2,7 @@ import type { RawContact } from '../../contacts/raw-contact.js';
 import { clientCredentialsOrAuth } from '../../net/auth-schema.js';
 import { RestRequestError } from '../../net/http-client.js';
 import { isObject } from '../../util/json.js';
-import { connectorClient } from '../connector-client.js';
+import { type ConnectorTiming, connectorClient } from '../connector-client.js';
 import { FullListingNeeded, type ListOptions, type Source, type SourceDeps } from '../types.js';
 import type { Dynamics365SourceSettings } from './schema.js';
 
@@ -13,6 +13,8 @@ export type Dynamics365SourceConfig = Dynamics365SourceSettings & { readonly nam
 /** Test seams: the environment secrets are read from. */
 export interface Dynamics365SourceOptions {
   readonly env?: NodeJS.ProcessEnv;
+  /** The clock and the wait of a sync paced by the vendor's limits. */
+  readonly timing?: ConnectorTiming;
 }
 
 type Table = 'accounts' | 'contacts';
@@ -100,7 +102,12 @@ export function createDynamics365Source(
         clientAuth: 'body',
       }),
       deps,
-      { env: options.env, headers: { 'odata-version': '4.0', 'odata-maxversion': '4.0' } },
+      {
+        env: options.env,
+        limits: 'dynamics365',
+        ...(options.timing && { timing: options.timing }),
+        headers: { 'odata-version': '4.0', 'odata-maxversion': '4.0' },
+      },
     );
   } catch (error) {
     return fail((error as Error).message);
@@ -391,6 +398,7 @@ export function createDynamics365Source(
   return {
     type: 'dynamics365',
     name: config.name,
+    budget: () => client.budget(),
     tracksChanges: true,
     list,
     async close() {

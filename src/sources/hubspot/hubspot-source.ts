@@ -2,7 +2,7 @@ import type { RawContact } from '../../contacts/raw-contact.js';
 import { tokenOrAuth } from '../../net/auth-schema.js';
 import { type HttpRequest, RestRequestError } from '../../net/http-client.js';
 import { isObject } from '../../util/json.js';
-import { connectorClient } from '../connector-client.js';
+import { type ConnectorTiming, connectorClient } from '../connector-client.js';
 import type { ListOptions, Source, SourceDeps } from '../types.js';
 import type { HubspotSourceSettings } from './schema.js';
 
@@ -13,6 +13,8 @@ export type HubspotSourceConfig = HubspotSourceSettings & { readonly name: strin
 /** Test seams: the environment secrets are read from. */
 export interface HubspotSourceOptions {
   readonly env?: NodeJS.ProcessEnv;
+  /** The clock and the wait of a sync paced by the vendor's limits. */
+  readonly timing?: ConnectorTiming;
 }
 
 interface Company {
@@ -58,7 +60,11 @@ export function createHubspotSource(
   };
   let client: ReturnType<typeof connectorClient>;
   try {
-    client = connectorClient(config, tokenOrAuth(config, { type: 'bearer' }), deps, { env: options.env });
+    client = connectorClient(config, tokenOrAuth(config, { type: 'bearer' }), deps, {
+      env: options.env,
+      limits: 'hubspot',
+      ...(options.timing && { timing: options.timing }),
+    });
   } catch (error) {
     return fail((error as Error).message);
   }
@@ -336,6 +342,7 @@ export function createHubspotSource(
   return {
     type: 'hubspot',
     name: config.name,
+    budget: () => client.budget(),
     list,
     async close() {
       closed = true;

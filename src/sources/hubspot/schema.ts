@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { tokenOrAuthFields } from '../../net/auth-schema.js';
+import { budgetSchema, tokenOrAuthFields } from '../../net/auth-schema.js';
 
 const propertyName = z.string().regex(/^[a-z0-9_]{1,100}$/, 'must be a HubSpot property name');
 
@@ -20,6 +20,8 @@ export const hubspotSourceSchema = z.object({
   requestTimeoutMs: z.coerce.number().int().positive().max(300_000).default(30_000),
   /** Longest wait for a 429 within a sync (Retry-After, else 1 s, 2 s, 4 s); a longer one fails the sync. */
   maxRetryWaitMs: z.coerce.number().int().min(0).max(600_000).default(60_000),
+  /** The share of the vendor's request limits a sync may spend (`budgetSchema`). */
+  budget: budgetSchema.optional(),
 });
 
 export type HubspotSourceSettings = z.output<typeof hubspotSourceSchema>;

@@ -2,7 +2,7 @@ import type { RawContact } from '../../contacts/raw-contact.js';
 import { tokenOrAuth } from '../../net/auth-schema.js';
 import { RestRequestError } from '../../net/http-client.js';
 import { isObject } from '../../util/json.js';
-import { connectorClient } from '../connector-client.js';
+import { type ConnectorTiming, connectorClient } from '../connector-client.js';
 import type { ListOptions, Source, SourceDeps } from '../types.js';
 import type { PipedriveSourceSettings } from './schema.js';
 
@@ -13,6 +13,8 @@ export type PipedriveSourceConfig = PipedriveSourceSettings & { readonly name: s
 /** Test seams: the environment secrets are read from. */
 export interface PipedriveSourceOptions {
   readonly env?: NodeJS.ProcessEnv;
+  /** The clock and the wait of a sync paced by the vendor's limits. */
+  readonly timing?: ConnectorTiming;
 }
 
 /** What a person needs of its organization: the company name, and the country of its address. */
@@ -74,6 +76,8 @@ export function createPipedriveSource(
   try {
     client = connectorClient(config, tokenOrAuth(config, { type: 'apiKey', header: 'x-api-token' }), deps, {
       env: options.env,
+      limits: 'pipedrive',
+      ...(options.timing && { timing: options.timing }),
     });
   } catch (error) {
     return fail((error as Error).message);
@@ -251,6 +255,7 @@ export function createPipedriveSource(
   return {
     type: 'pipedrive',
     name: config.name,
+    budget: () => client.budget(),
     list,
     async close() {
       closed = true;

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { tokenOrAuthFields } from '../../net/auth-schema.js';
+import { budgetSchema, tokenOrAuthFields } from '../../net/auth-schema.js';
 
 /**
  * The pipedrive source's own settings: the API token (or any `auth`), and optionally the company
@@ -26,6 +26,8 @@ export const pipedriveSourceSchema = z.object({
   requestTimeoutMs: z.coerce.number().int().positive().max(300_000).default(30_000),
   /** Longest Retry-After waited out within a sync when Pipedrive answers 429; a longer one fails the sync. */
   maxRetryWaitMs: z.coerce.number().int().min(0).max(600_000).default(60_000),
+  /** The share of the vendor's request limits a sync may spend (`budgetSchema`). */
+  budget: budgetSchema.optional(),
 });
 
 export type PipedriveSourceSettings = z.output<typeof pipedriveSourceSchema>;

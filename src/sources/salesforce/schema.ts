@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { clientCredentialsOrAuthFields } from '../../net/auth-schema.js';
+import { budgetSchema, clientCredentialsOrAuthFields } from '../../net/auth-schema.js';
 
 /** Salesforce's objects that hold contacts: people, companies, and the leads not yet converted. */
 export const SALESFORCE_OBJECTS = ['Account', 'Contact', 'Lead'] as const;
@@ -37,6 +37,8 @@ export const salesforceSourceSchema = z.object({
   requestTimeoutMs: z.coerce.number().int().positive().max(300_000).default(30_000),
   /** Longest wait for a 429 or 503 within a sync (Retry-After, else 1 s, 2 s, 4 s); a longer one fails the sync. */
   maxRetryWaitMs: z.coerce.number().int().min(0).max(600_000).default(60_000),
+  /** The share of the vendor's request limits a sync may spend (`budgetSchema`). */
+  budget: budgetSchema.optional(),
 });
 
 export type SalesforceSourceSettings = z.output<typeof salesforceSourceSchema>;

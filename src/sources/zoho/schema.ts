@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { authKinds } from '../../net/auth-schema.js';
+import { authKinds, budgetSchema } from '../../net/auth-schema.js';
 
 /** Zoho's data centres, by the ending of their domains: `eu` for zohoapis.eu and accounts.zoho.eu. */
 export const ZOHO_DATA_CENTRES = ['com', 'eu', 'in', 'com.au', 'jp', 'ca', 'sa', 'uk', 'com.cn'] as const;
@@ -25,6 +25,8 @@ export const zohoSourceSchema = z.object({
   requestTimeoutMs: z.coerce.number().int().positive().max(300_000).default(30_000),
   /** Longest wait for a 429 within a sync (Retry-After, else 1 s, 2 s, 4 s); a longer one fails the sync. */
   maxRetryWaitMs: z.coerce.number().int().min(0).max(600_000).default(60_000),
+  /** The share of the vendor's request limits a sync may spend (`budgetSchema`). */
+  budget: budgetSchema.optional(),
 });
 
 export type ZohoSourceSettings = z.output<typeof zohoSourceSchema>;

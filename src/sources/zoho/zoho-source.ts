@@ -2,7 +2,7 @@ import type { RawContact } from '../../contacts/raw-contact.js';
 import { withAuthScheme } from '../../net/auth.js';
 import { RestRequestError } from '../../net/http-client.js';
 import { isObject } from '../../util/json.js';
-import { connectorClient } from '../connector-client.js';
+import { type ConnectorTiming, connectorClient } from '../connector-client.js';
 import type { ListOptions, Source, SourceDeps } from '../types.js';
 import type { ZohoModule, ZohoSourceSettings } from './schema.js';
 
@@ -13,6 +13,8 @@ export type ZohoSourceConfig = ZohoSourceSettings & { readonly name: string };
 /** Test seams: the environment secrets are read from. */
 export interface ZohoSourceOptions {
   readonly env?: NodeJS.ProcessEnv;
+  /** The clock and the wait of a sync paced by the vendor's limits. */
+  readonly timing?: ConnectorTiming;
 }
 
 interface Account {
@@ -80,6 +82,8 @@ export function createZohoSource(
   try {
     client = connectorClient(config, config.auth, deps, {
       env: options.env,
+      limits: 'zoho',
+      ...(options.timing && { timing: options.timing }),
       wrap: (auth) => withAuthScheme(auth, 'Zoho-oauthtoken'),
     });
   } catch (error) {
@@ -253,6 +257,7 @@ export function createZohoSource(
   return {
     type: 'zoho',
     name: config.name,
+    budget: () => client.budget(),
     list,
     async close() {
       closed = true;

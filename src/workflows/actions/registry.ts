@@ -2,6 +2,7 @@ import type * as z from 'zod';
 import { bexioActionSchema } from './bexio.js';
 import { dynamics365ActionSchema } from './dynamics365.js';
 import { hubspotActionSchema } from './hubspot.js';
+import { odooActionSchema } from './odoo.js';
 import { pipedriveActionSchema } from './pipedrive.js';
 import { restActionSchema } from './rest.js';
 import { salesforceActionSchema } from './salesforce.js';
@@ -61,6 +62,10 @@ export const actionTypes = {
   salesforce: actionType({
     schema: salesforceActionSchema,
     load: async () => (await import('./salesforce.js')).createSalesforceAction,
+  }),
+  odoo: actionType({
+    schema: odooActionSchema,
+    load: async () => (await import('./odoo.js')).createOdooAction,
   }),
 } as const;
 

@@ -75,6 +75,8 @@ export async function startFakeVendor(options: FakeVendorOptions) {
   const tokenRequests: Recorded[] = [];
   let issued = 0;
   let delay: Promise<void> | undefined;
+  /** The vendor's limit headers, added to every answer of its API (as its reference describes them). */
+  let limitHeaders: ((request: Recorded) => Record<string, string>) | undefined;
 
   const server = createServer(async (request: IncomingMessage, response: ServerResponse) => {
     let text = '';
@@ -94,7 +96,8 @@ export async function startFakeVendor(options: FakeVendorOptions) {
       at: Date.now(),
     };
     const send = (reply: Reply) => {
-      response.writeHead(reply.status, { 'content-type': 'application/json', ...reply.headers });
+      const limits = url.pathname === (options.tokenPath ?? '/token') ? {} : (limitHeaders?.(recorded) ?? {});
+      response.writeHead(reply.status, { 'content-type': 'application/json', ...limits, ...reply.headers });
       response.end(reply.body === undefined ? '' : JSON.stringify(reply.body));
     };
     if (url.pathname === (options.tokenPath ?? '/token') && request.method === 'POST') {
@@ -139,6 +142,10 @@ export async function startFakeVendor(options: FakeVendorOptions) {
     /** Requests wait until the promise settles (a listing held half-way). */
     hold(until: Promise<void> | undefined) {
       delay = until;
+    },
+    /** Every answer of the API from now on carries these headers (the vendor's request limits). */
+    withLimitHeaders(headers: ((request: Recorded) => Record<string, string>) | undefined) {
+      limitHeaders = headers;
     },
     /** Bearer tokens issued so far by `/token`. */
     tokens: () => issued,
