@@ -6,7 +6,7 @@ import Fastify, {
   type FastifyServerFactory,
   LogController,
 } from 'fastify';
-import type { Logger } from 'pino';
+import type { Bindings, ChildLoggerOptions, Logger } from 'pino';
 import secureJson from 'secure-json-parse';
 import { type Config, pathPrefix, type Tenant } from '../config/schema.js';
 import type { ConsoleOptions } from '../console/kit.js';
@@ -80,6 +80,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     logController: new RequestLog(),
+    childLoggerFactory: requestLogger,
     bodyLimit: BODY_LIMIT,
     routerOptions: { caseSensitive: false, ignoreTrailingSlash: true },
     trustProxy: config.trustProxy,
@@ -243,6 +244,75 @@ export async function buildMetricsApp(
   await app.register(metricsRoutes, metrics);
   await app.register(readinessRoutes, { ...(readiness && { readiness }), details: () => true });
   return app;
+}
+
+/**
+ * A request's logger: pino's child with the request id, made only when something is logged through
+ * it. Fastify asks for one per request, and pino's child copies its bindings and serializers each
+ * time, while below log level info most requests log nothing.
+ */
+class RequestLogger {
+  #child: Logger | undefined;
+
+  constructor(
+    readonly parent: Logger,
+    readonly bindings: Bindings,
+  ) {}
+
+  get #logger(): Logger {
+    this.#child ??= this.parent.child(this.bindings);
+    return this.#child;
+  }
+
+  get level(): string {
+    return this.#child?.level ?? this.parent.level;
+  }
+
+  set level(level: string) {
+    this.#logger.level = level;
+  }
+
+  isLevelEnabled(level: string): boolean {
+    return (this.#child ?? this.parent).isLevelEnabled(level);
+  }
+
+  fatal(...args: unknown[]): void {
+    this.#write('fatal', args);
+  }
+  error(...args: unknown[]): void {
+    this.#write('error', args);
+  }
+  warn(...args: unknown[]): void {
+    this.#write('warn', args);
+  }
+  info(...args: unknown[]): void {
+    this.#write('info', args);
+  }
+  debug(...args: unknown[]): void {
+    this.#write('debug', args);
+  }
+  trace(...args: unknown[]): void {
+    this.#write('trace', args);
+  }
+  silent(): void {}
+
+  #write(level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace', args: unknown[]) {
+    // Below the level, nothing is written: no child is made for it.
+    if (!this.isLevelEnabled(level)) return;
+    const logger = this.#logger;
+    (logger[level] as (...args: unknown[]) => void).apply(logger, args);
+  }
+
+  child(bindings: Bindings, options?: ChildLoggerOptions): Logger {
+    return this.#logger.child(bindings, options);
+  }
+}
+
+/** Fastify's childLoggerFactory: a route's own level or serializers get pino's child at once. */
+function requestLogger(logger: FastifyBaseLogger, bindings: Bindings, options: ChildLoggerOptions) {
+  if (options.level !== undefined || options.serializers !== undefined)
+    return logger.child(bindings, options);
+  return new RequestLogger(logger as Logger, bindings) as unknown as FastifyBaseLogger;
 }
 
 /** One log line per request, with its outcome and duration; the number in it is masked. */

@@ -146,4 +146,47 @@ describe('request log', () => {
       await service.close();
     }
   });
+
+  it("carries the request's id on its line and on what is logged while it is served", async () => {
+    const lines: string[] = [];
+    const service = await build({}, lines);
+    try {
+      for (const phoneNumber of ['41215522000', '41215522001'])
+        await service.app.inject({
+          method: 'POST',
+          url: '/Lookup',
+          headers: AUTH,
+          payload: { inputs: { phoneNumber } },
+        });
+      // The store gone: the call is not recorded, which the request's logger says.
+      await service.store.close();
+      const refused = await service.app.inject({
+        method: 'POST',
+        url: '/CallFlow',
+        headers: AUTH,
+        payload: { inputs: { contactCrmId: 'c1', originatorNumber: '41215522000', direction: 'incoming' } },
+      });
+      expect(refused.statusCode).toBe(503);
+      const entries = lines.map((line) => JSON.parse(line));
+      const requests = entries.filter((entry) => entry.msg === 'request');
+      expect(requests).toHaveLength(3);
+      const ids = requests.map((entry) => entry.reqId);
+      expect(new Set(ids).size).toBe(3);
+      for (const id of ids) expect(id).toMatch(/^req-/);
+      // The id comes right after the service's own fields, as a child logger's binding.
+      const first = lines.find((line) => line.includes('"msg":"request"'))!;
+      expect(Object.keys(JSON.parse(first)).slice(0, 5)).toEqual([
+        'level',
+        'time',
+        'service',
+        'reqId',
+        'method',
+      ]);
+      const warning = entries.find((entry) => entry.msg === 'call not recorded: the store does not answer');
+      expect(warning).toMatchObject({ level: 40, reqId: ids[2] });
+      expect(Object.keys(warning).slice(0, 4)).toEqual(['level', 'time', 'service', 'reqId']);
+    } finally {
+      await service.close();
+    }
+  });
 });
