@@ -146,7 +146,7 @@ export async function openServedTenants(
     // The new tenants are opened a few at a time (each mostly waits on its store: a schema
     // migrated or its version read); on the first failure no further one starts, and those under
     // way finish before everything this call opened is closed.
-    const waiting = config.tenants.flatMap((tenant, index) => (slots[index] ? [] : [index]));
+    const waiting = config.tenants.flatMap((_tenant, index) => (slots[index] ? [] : [index]));
     let failure: { error: unknown } | undefined;
     const worker = async () => {
       for (let index = waiting.shift(); index !== undefined && !failure; index = waiting.shift()) {

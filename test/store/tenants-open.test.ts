@@ -1,7 +1,7 @@
 /**
  * A start opens its tenants a few at a time, not one after another: counted by the opens under
  * way (openCore wrapped, each tenant's store in a schema of its own on the machine's PostgreSQL),
- * never by a timing. A failure closes every tenant opened and names the tenant. Needs the
+ * never by a timing. A failure closes every tenant opened. Needs the
  * machine's PostgreSQL: skipped with a message without it, a failure under CI.
  */
 import { afterEach, expect, it } from 'vitest';
@@ -101,7 +101,7 @@ describeWithServer('tenants opened at once', unavailable, () => {
     expect(counts.open).toBe(0);
   }, 120_000);
 
-  it('closes every tenant it opened when one fails, and names that tenant', async () => {
+  it('closes every tenant it opened when one fails, and gives its error', async () => {
     const config = configOf();
     const logger = createLogger(config, { destination: { write: () => {} } });
     const { counts, open } = counting('t006');
