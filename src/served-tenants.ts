@@ -44,6 +44,32 @@ export interface ServedTenants {
   readonly keptInStore: () => number[];
 }
 
+/** How tenants are opened (tests count the opens under way with `open`). */
+export interface OpenTuning {
+  /** Most tenants opened at once; by default 8, and never more than any of their pools' connections. */
+  readonly parallel?: number;
+  /** Opens one tenant's core (openCore by default). */
+  readonly open?: typeof openCore;
+}
+
+interface Opened {
+  readonly core: ServedTenant;
+  readonly auth: Authenticator;
+  readonly credentials: Credential[];
+}
+
+/**
+ * Tenants opened at once: each open holds one of its pool's connections at a time (a migration,
+ * a version read), so no more than the smallest pool's connections are opened at once, leaving none
+ * waiting past the pool's connect timeout.
+ */
+function parallelOpens(config: Readonly<Config>, tuning: OpenTuning): number {
+  const pools = config.tenants.flatMap((tenant) =>
+    'maxConnections' in tenant.store ? [tenant.store.maxConnections] : [],
+  );
+  return Math.max(1, Math.min(tuning.parallel ?? 8, ...pools));
+}
+
 /** A tenant's settings as compared at a reload: the same text, the same tenant. */
 const settingsOf = (tenant: Config['tenants'][number]) => JSON.stringify(tenant);
 
@@ -60,6 +86,7 @@ export async function openServedTenants(
   options: CoreOptions,
   logger: Logger,
   previous?: ServedTenants,
+  tuning: OpenTuning = {},
 ): Promise<ServedTenants> {
   const redactor = redactorOf(logger);
   const keptTokens = new Map<string, KeptToken>();
@@ -74,56 +101,76 @@ export async function openServedTenants(
     redactor?.add(auth.credentials.flatMap((set) => Object.values(set)));
     return auth;
   };
-  const tenants: ServedTenant[] = [];
-  const auths: Authenticator[] = [];
-  const credentials: Credential[][] = [];
-  const opened: ServedTenant[] = [];
-  try {
-    for (const tenant of config.tenants) {
-      const same = kept.get(settingsOf(tenant));
-      if (same) {
-        const token = previous!.keptTokens.get(tenant.name);
-        if (token) keptTokens.set(tenant.name, token);
-        tenants.push(same.core);
-        auths.push(same.auth);
-        credentials.push(same.credentials);
-        continue;
+  const several = config.tenants.length > 1;
+  const slots: (Opened | undefined)[] = config.tenants.map((tenant) => kept.get(settingsOf(tenant)));
+  for (const [index, tenant] of config.tenants.entries()) {
+    const token = slots[index] && previous!.keptTokens.get(tenant.name);
+    if (token) keptTokens.set(tenant.name, token);
+  }
+  // Tokens are checked before anything is opened: a bad one stops the start at once.
+  for (const [index, tenant] of config.tenants.entries()) {
+    if (slots[index]) continue;
+    try {
+      configuredCredentials(tenant);
+    } catch (error) {
+      throw new Error(`tenant "${tenant.name}": ${(error as Error).message}`);
+    }
+  }
+  const open = async (tenant: Config['tenants'][number]): Promise<Opened> => {
+    const configured = configuredCredentials(tenant).length;
+    const core = await (tuning.open ?? openCore)(tenant, {
+      ...options,
+      logger: several ? logger.child({ tenant: tenant.name }) : logger,
+    });
+    try {
+      // Without tokens configured, the one callcard generated; with a shared store, kept there
+      // (the first instance makes it, every other one reads it).
+      if (configured === 0 && tenant.store.type !== 'sqlite') {
+        keptTokens.set(tenant.name, await core.store.secrets.ensure('token', newToken));
       }
-      // Tokens are checked before anything is opened: a bad one stops the start at once.
-      let configured: number;
-      try {
-        configured = configuredCredentials(tenant).length;
-      } catch (error) {
-        throw new Error(`tenant "${tenant.name}": ${(error as Error).message}`);
-      }
-      const several = config.tenants.length > 1;
-      const core = await openCore(tenant, {
-        ...options,
-        logger: several ? logger.child({ tenant: tenant.name }) : logger,
-      });
-      let auth: ReturnType<typeof read>;
-      try {
-        // Without tokens configured, the one callcard generated; with a shared store, kept there
-        // (the first instance makes it, every other one reads it).
-        if (configured === 0 && tenant.store.type !== 'sqlite') {
-          keptTokens.set(tenant.name, await core.store.secrets.ensure('token', newToken));
-        }
-        auth = read(tenant);
-      } catch (error) {
-        await core.close();
-        throw error;
-      }
-      credentials.push(auth.credentials);
-      auths.push(new Authenticator(auth.credentials));
+      const auth = read(tenant);
       const served: ServedTenant = {
         ...core,
         ...(auth.tokenFile && { tokenFile: auth.tokenFile }),
         ...(auth.keptIn && { tokenKeptIn: auth.keptIn }),
         ...(auth.generatedToken && { generatedToken: auth.generatedToken }),
       };
-      tenants.push(served);
-      opened.push(served);
+      return { core: served, auth: new Authenticator(auth.credentials), credentials: auth.credentials };
+    } catch (error) {
+      await core.close();
+      throw error;
     }
+  };
+  const opened: ServedTenant[] = [];
+  try {
+    // The new tenants are opened a few at a time (each mostly waits on its store: a schema
+    // migrated or its version read); on the first failure no further one starts, and those under
+    // way finish before everything this call opened is closed.
+    const waiting = config.tenants.flatMap((_tenant, index) => (slots[index] ? [] : [index]));
+    let failure: { error: unknown } | undefined;
+    const worker = async () => {
+      for (let index = waiting.shift(); index !== undefined && !failure; index = waiting.shift()) {
+        try {
+          const one = await open(config.tenants[index]!);
+          slots[index] = one;
+          opened.push(one.core);
+        } catch (error) {
+          failure ??= { error };
+        }
+      }
+    };
+    await Promise.all(
+      Array.from({ length: Math.min(parallelOpens(config, tuning), Math.max(waiting.length, 1)) }, worker),
+    );
+    if (failure) throw failure.error;
+  } catch (error) {
+    await Promise.allSettled(opened.map((tenant) => tenant.close()));
+    throw error;
+  }
+  const tenants: ServedTenant[] = slots.map((slot) => slot!.core);
+  const auths: Authenticator[] = slots.map((slot) => slot!.auth);
+  const credentials: Credential[][] = slots.map((slot) => slot!.credentials);
+  try {
     const [shared] = sharedTokens(
       config.tenants.map((tenant, i) => ({ name: tenant.name, credentials: credentials[i]! })),
     );
