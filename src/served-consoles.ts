@@ -67,6 +67,7 @@ export async function openServedConsoles(
         if (entry) void core.sync.sync(entry, { full }).catch(() => {});
         return entry !== undefined;
       },
+      syncUnderway: (name) => core.sync.underway(name),
       importContacts: (file, { source, replace, onEntry, onSkip }) =>
         importFiles(core.store.contacts, {
           source,
