@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { type Config, pathPrefix } from './config/schema.js';
 import type { ConsoleOptions } from './console/kit.js';
-import { tenantKey } from './core/open-store.js';
+import { partnerTenantIndex, tenantKey } from './core/open-store.js';
 import { importFiles } from './import/importer.js';
 import { redactorOf } from './logging.js';
 import { createLookupActivity, type LookupActivity } from './metrics/activity.js';
@@ -34,12 +34,12 @@ export async function openServedConsoles(
   now?: () => number,
 ): Promise<ServedConsoles> {
   const { tenants, credentials } = served;
-  const instanceDir = resolve(config.dataDir);
-  const partners: AdminStore | undefined = tenants.some(
-    (core) => core.tenant.store.type === 'sqlite' && resolve(core.tenant.dataDir) === instanceDir,
-  )
-    ? undefined
-    : openAdminStore(config.dataDir);
+  // Partner accounts: in the store of the tenant that keeps them (a shared PostgreSQL schema, so
+  // that every instance knows them), else in the instance's data directory.
+  const keeper = partnerTenantIndex(config, process.cwd());
+  const ownPartners = keeper === undefined ? openAdminStore(config.dataDir) : undefined;
+  const partnersOf = (index: number): AdminStore | undefined =>
+    keeper === index ? undefined : (ownPartners ?? tenants[keeper!]!.store.admin);
   const redactor = redactorOf(logger) ?? new Redactor(secretsOf(config, process.env));
   const paths = config.tenants.map((tenant) => ({
     name: tenant.name,
@@ -54,7 +54,7 @@ export async function openServedConsoles(
     const secret = keys[index]!;
     return {
       accounts: core.store.admin,
-      ...(partners && { partners }),
+      ...(partnersOf(index) && { partners: partnersOf(index)! }),
       lookup: core.lookup,
       sources: core.sources,
       contacts: core.store.contacts,
@@ -93,7 +93,7 @@ export async function openServedConsoles(
     activity,
     apart: config.admin.port !== undefined,
     close: async () => {
-      await partners?.close();
+      await ownPartners?.close();
     },
   };
 }
