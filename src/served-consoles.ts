@@ -1,5 +1,4 @@
 import { createHmac } from 'node:crypto';
-import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { type Config, pathPrefix } from './config/schema.js';
 import type { ConsoleOptions } from './console/kit.js';
