@@ -1,9 +1,8 @@
 import { createHmac } from 'node:crypto';
-import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { type Config, pathPrefix } from './config/schema.js';
 import type { ConsoleOptions } from './console/kit.js';
-import { tenantKey } from './core/open-store.js';
+import { partnerTenantIndex, tenantKey } from './core/open-store.js';
 import { importFiles } from './import/importer.js';
 import { redactorOf } from './logging.js';
 import { createLookupActivity, type LookupActivity } from './metrics/activity.js';
@@ -36,12 +35,12 @@ export async function openServedConsoles(
   keptActivity?: ReadonlyMap<object, LookupActivity>,
 ): Promise<ServedConsoles> {
   const { tenants, credentials } = served;
-  const instanceDir = resolve(config.dataDir);
-  const partners: AdminStore | undefined = tenants.some(
-    (core) => core.tenant.store.type === 'sqlite' && resolve(core.tenant.dataDir) === instanceDir,
-  )
-    ? undefined
-    : openAdminStore(config.dataDir);
+  // Partner accounts: in the store of the tenant that keeps them (a shared PostgreSQL schema, so
+  // that every instance knows them), else in the instance's data directory.
+  const keeper = partnerTenantIndex(config, process.cwd());
+  const ownPartners = keeper === undefined ? openAdminStore(config.dataDir) : undefined;
+  const partnersOf = (index: number): AdminStore | undefined =>
+    keeper === index ? undefined : (ownPartners ?? tenants[keeper!]!.store.admin);
   const redactor = redactorOf(logger) ?? new Redactor(secretsOf(config, process.env));
   const paths = config.tenants.map((tenant) => ({
     name: tenant.name,
@@ -56,7 +55,7 @@ export async function openServedConsoles(
     const secret = keys[index]!;
     return {
       accounts: core.store.admin,
-      ...(partners && { partners }),
+      ...(partnersOf(index) && { partners: partnersOf(index)! }),
       lookup: core.lookup,
       sources: core.sources,
       contacts: core.store.contacts,
@@ -69,6 +68,7 @@ export async function openServedConsoles(
         if (entry) void core.sync.sync(entry, { full }).catch(() => {});
         return entry !== undefined;
       },
+      syncUnderway: (name) => core.sync.underway(name),
       importContacts: (file, { source, replace, onEntry, onSkip }) =>
         importFiles(core.store.contacts, {
           source,
@@ -94,7 +94,7 @@ export async function openServedConsoles(
     activity,
     apart: config.admin.port !== undefined,
     close: async () => {
-      await partners?.close();
+      await ownPartners?.close();
     },
   };
 }

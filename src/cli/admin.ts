@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { loadConfig } from '../config/load.js';
 import type { Config, Tenant } from '../config/schema.js';
 import { hashPassword, oneTimePassword } from '../console/password.js';
-import { openTenantStore } from '../core/open-store.js';
+import { openTenantStore, partnerTenantIndex } from '../core/open-store.js';
 import { CallcardError } from '../errors.js';
 import type { AdminRole, AdminStore } from '../store/admin-types.js';
 import { openAdminStore } from '../store/sqlite/admin-store.js';
@@ -16,19 +16,29 @@ const ACCOUNT_NAME = /^[\w.@-]{1,64}$/;
 
 /**
  * Where accounts live: a tenant's accounts in its store, partner accounts (every tenant) in the
- * instance's data directory. With one tenant on the embedded store both are the same files.
+ * store of the first tenant on PostgreSQL (shared by every instance), else in the instance's data
+ * directory. With one tenant on the embedded store both are the same files.
  */
 interface Place {
   /** The tenant whose store this is; absent for the instance's (partners). */
   readonly tenant?: Readonly<Tenant>;
 }
 
+const placeOf = (tenant: Readonly<Tenant>, cwd: string): Place => ({
+  tenant: { ...tenant, dataDir: resolve(cwd, tenant.dataDir) },
+});
+
+/** Where partner accounts are kept: a tenant's store (a shared PostgreSQL schema), or the instance's. */
+function partnerPlace(config: Readonly<Config>, cwd: string): Place {
+  const keeper = partnerTenantIndex(config, cwd);
+  return keeper === undefined ? {} : placeOf(config.tenants[keeper]!, cwd);
+}
+
+/** Every store with accounts: the partners' first, then each other tenant's. */
 function places(config: Readonly<Config>, cwd: string): Place[] {
-  const instance = resolve(cwd, config.dataDir);
-  const apart = config.tenants.filter(
-    (tenant) => tenant.store.type !== 'sqlite' || resolve(cwd, tenant.dataDir) !== instance,
-  );
-  return [{}, ...apart.map((tenant) => ({ tenant: { ...tenant, dataDir: resolve(cwd, tenant.dataDir) } }))];
+  const keeper = partnerTenantIndex(config, cwd);
+  const others = config.tenants.filter((_, index) => index !== keeper);
+  return [partnerPlace(config, cwd), ...others.map((tenant) => placeOf(tenant, cwd))];
 }
 
 /** Runs `use` on the accounts of `place`, then closes them. */
@@ -85,16 +95,20 @@ export async function addAdminCommand(
   }
   const password = oneTimePassword();
   const now = Date.now();
-  const added = await withStore(tenant ? { tenant } : {}, config, io, async (store) =>
-    store.addAccount({
-      name,
-      role: options.role,
-      ...(tenant && { tenant: tenant.name }),
-      passwordHash: await hashPassword(password),
-      mustChange: true,
-      passwordAt: now,
-      createdAt: now,
-    }),
+  const added = await withStore(
+    tenant ? { tenant } : partnerPlace(config, io.cwd),
+    config,
+    io,
+    async (store) =>
+      store.addAccount({
+        name,
+        role: options.role,
+        ...(tenant && { tenant: tenant.name }),
+        passwordHash: await hashPassword(password),
+        mustChange: true,
+        passwordAt: now,
+        createdAt: now,
+      }),
   );
   if (!added)
     throw new CallcardError(

@@ -155,5 +155,47 @@ document.addEventListener('DOMContentLoaded', function () {
     };
     setTimeout(poll, 300);
   });
+
+  // The overview's figures, sent by callcard as they change (server-sent events).
+  var live = document.querySelector('[data-live]');
+  if (live && window.EventSource) {
+    var events = new EventSource(live.getAttribute('data-live'));
+    events.addEventListener('overview', function (event) {
+      var data = JSON.parse(event.data);
+      Object.keys(data.figures).forEach(function (name) {
+        var figure = document.querySelector('[data-figure="' + name + '"]');
+        if (figure && figure.textContent !== data.figures[name]) figure.textContent = data.figures[name];
+      });
+      var last = document.querySelector('[data-figure="last-lookup"]');
+      if (last && data.lastLookup) {
+        var time = document.createElement('time');
+        time.setAttribute('datetime', data.lastLookup.iso);
+        time.textContent = data.lastLookup.shown;
+        var ago = document.createElement('span');
+        ago.setAttribute('data-ago', '');
+        ago.textContent = data.lastLookup.ago;
+        last.replaceChildren(time, ' ', ago);
+      } else if (last) {
+        last.textContent = data.never;
+      }
+      Object.keys(data.sources).forEach(function (name) {
+        var row = document.querySelector('tr[data-source="' + CSS.escape(name) + '"]');
+        if (!row) return;
+        var source = data.sources[name];
+        var set = function (cell, text) {
+          var element = row.querySelector('[data-cell="' + cell + '"]');
+          if (element && element.textContent !== text) element.textContent = text;
+          return element;
+        };
+        set('contacts', source.contacts);
+        set('last-sync', source.lastSync);
+        set('underway', source.underway);
+        set('error', source.error);
+        var health = set('health', source.health.text);
+        if (health) health.className = source.health.tone;
+      });
+      live.setAttribute('data-updated', String(Date.now()));
+    });
+  }
 });
 `;

@@ -44,6 +44,10 @@ export interface ConsoleOptions {
   readonly importSources?: readonly string[];
   /** Where uploads wait while they are imported (a private folder); the system's temporary folder by default. */
   readonly uploadDir?: string;
+  /** A mirrored source's sync waiting or running on this instance, with the entries read so far. */
+  readonly syncUnderway?: (
+    source: string,
+  ) => { readonly state: 'waiting' | 'running'; readonly read: number } | undefined;
   /** The CONNECTOR's recent lookups. */
   readonly activity?: LookupActivity;
   /** The header sets the tenant accepts now (they change when token files change). */

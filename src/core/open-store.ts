@@ -1,4 +1,5 @@
-import type { Tenant } from '../config/schema.js';
+import { resolve } from 'node:path';
+import type { Config, Tenant } from '../config/schema.js';
 import { readOptionalSecret } from '../config/secret-fields.js';
 import { newKey } from '../secrets.js';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.js';
@@ -41,4 +42,20 @@ export const storeLocation = (tenant: Readonly<Tenant>): string =>
  */
 export async function tenantKey(store: Store): Promise<Buffer> {
   return Buffer.from((await store.secrets.ensure('secret', newKey)).value, 'base64url');
+}
+
+/**
+ * The tenant whose store keeps the partner accounts (every tenant's console): the one on the
+ * embedded store in the instance's data directory (a single tenant), else the first on PostgreSQL,
+ * whose schema every instance shares (a partner added once signs in on any of them); undefined:
+ * the instance's own `admin.db`.
+ */
+export function partnerTenantIndex(config: Readonly<Config>, cwd: string): number | undefined {
+  const instance = resolve(cwd, config.dataDir);
+  const here = config.tenants.findIndex(
+    (tenant) => tenant.store.type === 'sqlite' && resolve(cwd, tenant.dataDir) === instance,
+  );
+  if (here !== -1) return here;
+  const shared = config.tenants.findIndex((tenant) => tenant.store.type === 'postgres');
+  return shared === -1 ? undefined : shared;
 }

@@ -9,6 +9,8 @@ export interface LookupActivity {
   recordLookup(result: LookupResult, now?: number): void;
   /** The last `minutes` (at most an hour), up to `now`. */
   summary(minutes: number, now?: number): ActivitySummary;
+  /** Calls `listener` after each lookup recorded (the console's live overview); answers the unsubscribe. */
+  subscribe(listener: () => void): () => void;
 }
 
 export interface ActivitySummary {
@@ -44,7 +46,12 @@ export function createLookupActivity(clock: () => number = Date.now): LookupActi
     errors: 0,
   }));
   let lastAt: number | undefined;
+  const listeners = new Set<() => void>();
   return {
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
     recordLookup(result, now = clock()) {
       const minute = Math.floor(now / MINUTE);
       const bucket = buckets[minute % KEPT_MINUTES]!;
@@ -55,6 +62,7 @@ export function createLookupActivity(clock: () => number = Date.now): LookupActi
       else if (result.key !== undefined) bucket.misses++;
       if (result.outcomes.some((outcome) => outcome.status !== 'ok')) bucket.errors++;
       lastAt = now;
+      for (const listener of listeners) listener();
     },
     summary(minutes, now = clock()) {
       const newest = Math.floor(now / MINUTE);

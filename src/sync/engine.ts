@@ -51,6 +51,9 @@ export function createSyncEngine(options: SyncEngineOptions) {
   const controller = new AbortController();
   let queue: Promise<unknown> = Promise.resolve();
 
+  /** Syncs waiting or running here, by source, with the entries read so far: what the console shows live. */
+  const underway = new Map<string, { state: 'waiting' | 'running'; read: number }>();
+
   /** When this engine last attempted each source's sync (epoch ms). */
   const attempted = new Map<string, number>();
 
@@ -143,6 +146,8 @@ export function createSyncEngine(options: SyncEngineOptions) {
         },
       })) {
         for (const raw of batch) yield { line: ++line, raw };
+        const shown = underway.get(source.name);
+        if (shown) shown.read = line;
       }
     }
     let skippedLogged = 0;
@@ -229,18 +234,29 @@ export function createSyncEngine(options: SyncEngineOptions) {
       pending.scheduled &&= scheduled;
       return pending.report;
     }
-    const report = queue.then(() => {
+    const report = queue.then(async () => {
       const asked = waiting.get(name) ?? { full, scheduled };
       waiting.delete(name);
-      return run(entry, asked.full, asked.scheduled);
+      underway.set(name, { state: 'running', read: 0 });
+      try {
+        return await run(entry, asked.full, asked.scheduled);
+      } finally {
+        underway.delete(name);
+      }
     });
     waiting.set(name, { report, full, scheduled });
+    if (!underway.has(name)) underway.set(name, { state: 'waiting', read: 0 });
     queue = report.catch(() => {});
     return report;
   }
 
   return {
     sync,
+    /** The source's sync waiting or running on this instance, with the entries read so far. */
+    underway(name: string): { readonly state: 'waiting' | 'running'; readonly read: number } | undefined {
+      const found = underway.get(name);
+      return found && { ...found };
+    },
     /** Syncs each source at once, then on its schedule, until `stop`. */
     start(entries: readonly MirrorEntry[]): void {
       for (const entry of entries) {

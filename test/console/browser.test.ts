@@ -254,15 +254,34 @@ describeWithBrowser('the console in a browser', () => {
     await page.getByRole('button', { name: 'Everything (crm)' }).click();
     await page.waitForLoadState();
     expect(await page.getByRole('status').textContent()).toContain('The sync has started');
+    // The sync's outcome comes to the page on its own (server-sent events), without a reload.
     await expect
-      .poll(async () => {
-        await page.reload();
-        return page.locator('[data-source="crm"] td').nth(1).textContent();
-      })
+      .poll(() => page.locator('[data-source="crm"] td').nth(1).textContent(), { timeout: 60_000 })
       .toBe('1');
+    expect(await page.locator('[data-source="crm"] [data-cell="health"]').textContent()).toBe('healthy');
     expect(await page.locator('[data-source="contacts"] td').nth(1).textContent()).toBe('2');
     expect(await page.locator('[data-figure="outbox-dead"]').textContent()).toBe('1');
     await checkAndShoot(page, 'overview');
+  });
+
+  it('updates the overview live: a lookup made meanwhile shows without a reload', async () => {
+    const page = await newPage();
+    await signIn(page, 'alice');
+    const figure = page.locator('[data-figure="lookups-hour"]');
+    const before = Number(await figure.textContent());
+    // Marks this page: a reload would lose the mark.
+    await page.evaluate(() => {
+      (window as unknown as { mark: number }).mark = 42;
+    });
+    const answer = await fetch(`${origin}/acme/Lookup`, {
+      method: 'POST',
+      headers: { 'x-execution-token': ACME_TOKEN, 'content-type': 'application/json' },
+      body: JSON.stringify({ inputs: { phoneNumber: '41445556677' } }),
+    });
+    expect(answer.status).toBe(200);
+    await expect.poll(() => figure.textContent(), { timeout: 60_000 }).toBe(String(before + 1));
+    expect(await page.evaluate(() => (window as unknown as { mark?: number }).mark)).toBe(42);
+    expect(await page.locator('[data-figure="last-lookup"] time').count()).toBe(1);
   });
 
   it('tests a number: each step of reading it, each source, the card', async () => {

@@ -307,7 +307,9 @@ describe("the console's sync now", () => {
         .toBeDefined();
       const overview = await alice.get(started.headers.location as string);
       expect(overview.body).toContain('The sync has started');
-      expect(overview.body).toMatch(/data-source="crm"><th scope="row">crm<\/th><td>mirror<\/td><td>1<\/td>/);
+      expect(overview.body).toMatch(
+        /data-source="crm"><th scope="row">crm<\/th><td>mirror<\/td><td data-cell="contacts">1<\/td>/,
+      );
       const refused = await alice.submit('/admin', '/admin/sources/sync', { source: 'contacts' });
       expect(refused.headers.location).toBe('/admin?notice=sync-refused');
       const actions = (await service.store.admin.auditLog({ limit: 10 })).entries.map(

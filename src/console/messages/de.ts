@@ -65,6 +65,8 @@ export const de: Messages = {
   'overview.syncFull': 'Alles',
   'overview.syncStarted': 'Die Synchronisation läuft; ihr Ergebnis erscheint hier, sobald sie fertig ist.',
   'overview.syncRefused': 'Diese Quelle wird nicht gespiegelt: nichts zu synchronisieren.',
+  'overview.syncWaiting': 'Synchronisation wartet',
+  'overview.syncRunning': 'synchronisiert: {read} gelesen',
   'mode.embedded': 'eingebettet',
   'mode.mirror': 'gespiegelt',
   'mode.live': 'live',

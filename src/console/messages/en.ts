@@ -66,6 +66,8 @@ export const en = {
   'overview.syncFull': 'Everything',
   'overview.syncStarted': 'The sync has started; its outcome shows here once it is done.',
   'overview.syncRefused': 'That source is not mirrored: nothing to sync.',
+  'overview.syncWaiting': 'sync waiting',
+  'overview.syncRunning': 'syncing: {read} read',
   'mode.embedded': 'embedded',
   'mode.mirror': 'mirror',
   'mode.live': 'live',

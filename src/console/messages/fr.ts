@@ -65,6 +65,8 @@ export const fr: Messages = {
   'overview.syncFull': 'Tout',
   'overview.syncStarted': 'La synchronisation a commencé ; son résultat s’affiche ici une fois terminée.',
   'overview.syncRefused': 'Cette source n’est pas en miroir : rien à synchroniser.',
+  'overview.syncWaiting': 'synchronisation en attente',
+  'overview.syncRunning': 'synchronisation : {read} lus',
   'mode.embedded': 'intégrée',
   'mode.mirror': 'miroir',
   'mode.live': 'en direct',

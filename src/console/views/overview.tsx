@@ -9,6 +9,8 @@ export interface SourceHealth {
   /** Contacts in the local index (embedded and mirrored sources). */
   readonly contacts?: number;
   readonly state?: SyncState;
+  /** Its sync waiting or running on this instance, with the entries read so far. */
+  readonly underway?: { readonly state: 'waiting' | 'running'; readonly read: number };
 }
 
 export interface OverviewData {
@@ -39,6 +41,7 @@ export function OverviewPage(props: { ctx: PageContext; data: OverviewData }) {
   const found = data.hour.hits + data.hour.misses;
   return (
     <Layout ctx={ctx} title={t('overview.title')} page="overview">
+      <div hidden data-live={`${ctx.base}/events`} />
       {data.notice === 'sync-started' && <Notice kind="status">{t('overview.syncStarted')}</Notice>}
       {data.notice === 'sync-refused' && <Notice kind="alert">{t('overview.syncRefused')}</Notice>}
       <section aria-labelledby="connector">
@@ -55,8 +58,8 @@ export function OverviewPage(props: { ctx: PageContext; data: OverviewData }) {
                 t('overview.never')
               ) : (
                 <>
-                  <Time ctx={ctx} at={data.hour.lastAt} /> (
-                  {t('overview.ago', { time: age(ctx, data.now - data.hour.lastAt) })})
+                  <Time ctx={ctx} at={data.hour.lastAt} />{' '}
+                  <span data-ago>({t('overview.ago', { time: age(ctx, data.now - data.hour.lastAt) })})</span>
                 </>
               )}
             </dd>
@@ -95,21 +98,17 @@ export function OverviewPage(props: { ctx: PageContext; data: OverviewData }) {
                 <tr data-source={source.name}>
                   <th scope="row">{source.name}</th>
                   <td>{t(`mode.${source.mode}`)}</td>
-                  <td>{source.contacts === undefined ? '-' : number.format(source.contacts)}</td>
-                  <td>
-                    {source.state?.succeededAt === undefined ? (
-                      '-'
-                    ) : (
-                      <>
-                        <Time ctx={ctx} at={source.state.succeededAt} /> (
-                        {t('overview.ago', { time: age(ctx, data.now - source.state.succeededAt) })})
-                      </>
-                    )}
+                  <td data-cell="contacts">
+                    {source.contacts === undefined ? '-' : number.format(source.contacts)}
                   </td>
+                  <td data-cell="last-sync">{lastSyncText(ctx, data.now, source)}</td>
                   <td>
-                    <Health ctx={ctx} source={source} />
+                    <Health ctx={ctx} source={source} />{' '}
+                    <span class="quiet" data-cell="underway">
+                      {underwayText(ctx, source)}
+                    </span>
                   </td>
-                  <td>{source.state?.error ?? ''}</td>
+                  <td data-cell="error">{source.state?.error ?? ''}</td>
                   {data.canSync && (
                     <td>
                       {source.mode === 'mirror' && (
@@ -163,11 +162,90 @@ export function OverviewPage(props: { ctx: PageContext; data: OverviewData }) {
 }
 
 function Health(props: { ctx: PageContext; source: SourceHealth }) {
-  const { t } = props.ctx;
-  const { mode, state } = props.source;
-  if (mode === 'live') return <span>{t('overview.live')}</span>;
-  if (mode === 'embedded') return <span class="ok">{t('overview.healthy')}</span>;
-  if (state?.error !== undefined) return <span class="bad">{t('overview.failing')}</span>;
-  if (state?.succeededAt === undefined) return <span class="warn">{t('overview.waiting')}</span>;
-  return <span class="ok">{t('overview.healthy')}</span>;
+  const health = healthOf(props.ctx, props.source);
+  return (
+    <span class={health.tone} data-cell="health">
+      {health.text}
+    </span>
+  );
+}
+
+function healthOf(ctx: PageContext, source: SourceHealth): { text: string; tone: string } {
+  const { t } = ctx;
+  const { mode, state } = source;
+  if (mode === 'live') return { text: t('overview.live'), tone: '' };
+  if (mode === 'embedded') return { text: t('overview.healthy'), tone: 'ok' };
+  if (state?.error !== undefined) return { text: t('overview.failing'), tone: 'bad' };
+  if (state?.succeededAt === undefined) return { text: t('overview.waiting'), tone: 'warn' };
+  return { text: t('overview.healthy'), tone: 'ok' };
+}
+
+function lastSyncText(ctx: PageContext, now: number, source: SourceHealth): string {
+  const at = source.state?.succeededAt;
+  if (at === undefined) return '-';
+  const shown = new Intl.DateTimeFormat(ctx.lang, { dateStyle: 'medium', timeStyle: 'medium' }).format(at);
+  return `${shown} (${ctx.t('overview.ago', { time: age(ctx, now - at) })})`;
+}
+
+function underwayText(ctx: PageContext, source: SourceHealth): string {
+  if (!source.underway) return '';
+  return source.underway.state === 'waiting'
+    ? ctx.t('overview.syncWaiting')
+    : ctx.t('overview.syncRunning', { read: source.underway.read });
+}
+
+/** The overview's figures as the live updates carry them: text as the page shows it, by place. */
+export interface LiveOverview {
+  readonly figures: Readonly<Record<string, string>>;
+  readonly lastLookup?: { readonly iso: string; readonly shown: string; readonly ago: string };
+  readonly never: string;
+  readonly sources: Readonly<
+    Record<
+      string,
+      {
+        readonly contacts: string;
+        readonly lastSync: string;
+        readonly health: { readonly text: string; readonly tone: string };
+        readonly underway: string;
+        readonly error: string;
+      }
+    >
+  >;
+}
+
+export function liveOverview(ctx: PageContext, data: OverviewData): LiveOverview {
+  const { lang, t } = ctx;
+  const number = new Intl.NumberFormat(lang, { maximumFractionDigits: 1 });
+  const lastAt = data.hour.lastAt;
+  return {
+    figures: {
+      'per-minute': number.format(data.recent.lookups / 15),
+      'lookups-hour': number.format(data.hour.lookups),
+      'hit-share': share(data.hour.hits, data.hour.hits + data.hour.misses, lang),
+      errors: number.format(data.hour.errors),
+      ...Object.fromEntries(
+        STATUSES.map((status) => [`outbox-${status}`, number.format(data.outbox[status])]),
+      ),
+    },
+    ...(lastAt !== undefined && {
+      lastLookup: {
+        iso: new Date(lastAt).toISOString(),
+        shown: new Intl.DateTimeFormat(lang, { dateStyle: 'medium', timeStyle: 'medium' }).format(lastAt),
+        ago: `(${t('overview.ago', { time: age(ctx, data.now - lastAt) })})`,
+      },
+    }),
+    never: t('overview.never'),
+    sources: Object.fromEntries(
+      data.sources.map((source) => [
+        source.name,
+        {
+          contacts: source.contacts === undefined ? '-' : number.format(source.contacts),
+          lastSync: lastSyncText(ctx, data.now, source),
+          health: healthOf(ctx, source),
+          underway: underwayText(ctx, source),
+          error: source.state?.error ?? '',
+        },
+      ]),
+    ),
+  };
 }
